@@ -1,0 +1,402 @@
+/* envelope.c: see envelope.h. The check order is DESIGN.md's and must not
+ * change: other vendors' nodes answer the same bad envelope with the same
+ * reason code only if every node stops at the same first failure. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/sha.h>
+
+#include "envelope.h"
+#include "errors.h"
+#include "sign.h"
+#include "util.h"
+
+#define PREFIX_LEN (sizeof(ENVELOPE_SIGN_PREFIX)) /* includes the NUL */
+
+static uint8_t *signing_input(const uint8_t *hdr, size_t len, size_t *ret_len)
+{
+	uint8_t *in = malloc(PREFIX_LEN + len);
+
+	if (!in)
+		return NULL;
+	memcpy(in, ENVELOPE_SIGN_PREFIX, PREFIX_LEN);
+	memcpy(in + PREFIX_LEN, hdr, len);
+	*ret_len = PREFIX_LEN + len;
+	return in;
+}
+
+int envelope_build(const envelope_signer_t *signer, const envelope_fields_t *f,
+		   const uint8_t *body, size_t body_len, uint8_t **ret_buf,
+		   size_t *ret_len, uint8_t ret_msg_id[16])
+{
+	Referral__V1__Header hdr = REFERRAL__V1__HEADER__INIT;
+	Referral__V1__Envelope env = REFERRAL__V1__ENVELOPE__INIT;
+	uint8_t msg_id[16], digest[32], sig[SIGN_MAX_SIG];
+	uint8_t *hbuf = NULL, *in = NULL, *out = NULL;
+	size_t hlen, inlen, siglen, outlen;
+	int r;
+
+	if (f->msg_id)
+		memcpy(msg_id, f->msg_id, 16);
+	else if ((r = util_uuid7(msg_id)))
+		return r;
+	r = sign_digest(sign_key_alg(signer->key), body, body_len, digest);
+	if (r)
+		return r;
+
+	hdr.version = ENVELOPE_VERSION;
+	hdr.msg_id.data = msg_id;
+	hdr.msg_id.len = 16;
+	hdr.from_node = (char *)signer->node;
+	hdr.to_node = (char *)f->to_node;
+	hdr.created_at_ms = f->created_at_ms ? f->created_at_ms : util_now_ms();
+	hdr.kind = f->kind;
+	hdr.body_digest.data = digest;
+	hdr.body_digest.len = 32;
+	hdr.key_id = (char *)signer->key_id;
+	hdr.referral_id = (char *)(f->referral_id ? f->referral_id : "");
+	hdr.referral_seq = f->referral_seq;
+
+	hlen = referral__v1__header__get_packed_size(&hdr);
+	hbuf = malloc(hlen ? hlen : 1);
+	if (!hbuf)
+		return -ENOMEM;
+	referral__v1__header__pack(&hdr, hbuf);
+	in = signing_input(hbuf, hlen, &inlen);
+	if (!in) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = sign_data(signer->key, in, inlen, sig, &siglen);
+	if (r)
+		goto out;
+
+	env.header.data = hbuf;
+	env.header.len = hlen;
+	env.body.data = (uint8_t *)body;
+	env.body.len = body_len;
+	env.signature.data = sig;
+	env.signature.len = siglen;
+	outlen = referral__v1__envelope__get_packed_size(&env);
+	out = malloc(outlen);
+	if (!out) {
+		r = -ENOMEM;
+		goto out;
+	}
+	referral__v1__envelope__pack(&env, out);
+	*ret_buf = out;
+	*ret_len = outlen;
+	if (ret_msg_id)
+		memcpy(ret_msg_id, msg_id, 16);
+out:
+	free(hbuf);
+	free(in);
+	return r;
+}
+
+static int fail(envelope_check_t *c, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(envelope_check_t *c, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	va_end(ap);
+	c->status = status;
+	return status;
+}
+
+static bool str_ok(const char *s)
+{
+	return util_utf8_valid(s, strlen(s));
+}
+
+static void hash_node(const uint8_t *l, const uint8_t *r, uint8_t out[32])
+{
+	uint8_t buf[65];
+
+	buf[0] = 0x01;
+	memcpy(buf + 1, l, 32);
+	memcpy(buf + 33, r, 32);
+	SHA256(buf, sizeof(buf), out);
+}
+
+int envelope_batch_root(const uint8_t *header, size_t header_len,
+			uint32_t index, uint32_t count, uint8_t *const *path,
+			const size_t *path_len, size_t n_path, uint8_t out[32])
+{
+	uint8_t r[32], *leaf;
+	uint64_t fn = index, sn;
+
+	if (count == 0 || index >= count)
+		return REF_E_MALFORMED;
+	leaf = malloc(header_len + 1);
+	if (!leaf)
+		return -ENOMEM;
+	leaf[0] = 0x00;
+	memcpy(leaf + 1, header, header_len);
+	SHA256(leaf, header_len + 1, r);
+	free(leaf);
+	sn = (uint64_t)count - 1;
+	/* RFC 9162 section 2.1.3.2, inclusion proof verification. */
+	for (size_t i = 0; i < n_path; i++) {
+		if (path_len[i] != 32 || sn == 0)
+			return REF_E_MALFORMED;
+		if ((fn & 1) || fn == sn) {
+			hash_node(path[i], r, r);
+			if (!(fn & 1))
+				while (!(fn & 1) && fn != 0) {
+					fn >>= 1;
+					sn >>= 1;
+				}
+		} else {
+			hash_node(r, path[i], r);
+		}
+		fn >>= 1;
+		sn >>= 1;
+	}
+	if (sn != 0)
+		return REF_E_MALFORMED;
+	memcpy(out, r, 32);
+	return 0;
+}
+
+static int verify_batch(const envelope_policy_t *pol, envelope_check_t *c,
+			const Referral__V1__BatchProof *b)
+{
+	Referral__V1__Header *h = c->hdr;
+	uint8_t root[32], in[sizeof(ENVELOPE_BATCH_PREFIX) - 1 + 36];
+	size_t plen[64];
+	EVP_PKEY *key;
+	size_t off = sizeof(ENVELOPE_BATCH_PREFIX) - 1;
+
+	if (b->n_path > 64 || b->base.n_unknown_fields)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
+			    "batch proof is malformed");
+	for (size_t i = 0; i < b->n_path; i++)
+		plen[i] = b->path[i].len;
+	{
+		uint8_t *paths[64];
+		for (size_t i = 0; i < b->n_path; i++)
+			paths[i] = b->path[i].data;
+		if (envelope_batch_root(c->env->header.data,
+					c->env->header.len, b->index, b->count,
+					paths, plen, b->n_path, root))
+			return fail(c, REFERRAL__V1__RECEIPT_STATUS__BAD_SIGNATURE,
+				    "batch path does not lead to a root");
+	}
+	key = pol->lookup(pol->lookup_ctx, h->from_node, b->key_id,
+			  h->created_at_ms);
+	if (!key)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__UNKNOWN_KEY,
+			    "batch key %s is not a valid key of %s",
+			    b->key_id, h->from_node);
+	memcpy(in, ENVELOPE_BATCH_PREFIX, off);
+	memcpy(in + off, root, 32);
+	in[off + 32] = (uint8_t)(b->count >> 24);
+	in[off + 33] = (uint8_t)(b->count >> 16);
+	in[off + 34] = (uint8_t)(b->count >> 8);
+	in[off + 35] = (uint8_t)b->count;
+	if (sign_verify(key, in, sizeof(in), b->root_signature.data,
+			b->root_signature.len))
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__BAD_SIGNATURE,
+			    "batch root signature does not verify");
+	return 0;
+}
+
+static int body_check(envelope_check_t *c)
+{
+	ProtobufCMessage *m = NULL;
+	const ProtobufCBinaryData *b = &c->env->body;
+
+	switch (c->hdr->kind) {
+	case REFERRAL__V1__KIND__RECEIPT:
+		m = (ProtobufCMessage *)referral__v1__receipt__unpack(
+			NULL, b->len, b->data);
+		break;
+	case REFERRAL__V1__KIND__RECEIPT_BATCH:
+		m = (ProtobufCMessage *)referral__v1__receipt_batch__unpack(
+			NULL, b->len, b->data);
+		break;
+	case REFERRAL__V1__KIND__REFERRAL_SUBMIT:
+		m = (ProtobufCMessage *)referral__v1__referral_submit__unpack(
+			NULL, b->len, b->data);
+		break;
+	default:
+		return 0; /* the caller knows (or refuses) the other kinds */
+	}
+	if (!m)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
+			    "body does not parse as %s",
+			    envelope_kind_name(c->hdr->kind));
+	protobuf_c_message_free_unpacked(m, NULL);
+	return 0;
+}
+
+int envelope_verify(const envelope_policy_t *pol, const uint8_t *buf,
+		    size_t len, envelope_check_t *c)
+{
+	Referral__V1__Header *h;
+	EVP_PKEY *key;
+	uint8_t digest[32];
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	SHA256(buf, len, c->sha256);
+
+	if (len > pol->max_bytes)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__REFUSED,
+			    "envelope of %zu bytes exceeds the limit of %zu",
+			    len, pol->max_bytes);
+	c->env = referral__v1__envelope__unpack(NULL, len, buf);
+	if (!c->env)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
+			    "envelope does not parse");
+	if (c->env->base.n_unknown_fields)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
+			    "envelope has unknown fields");
+	c->hdr = referral__v1__header__unpack(NULL, c->env->header.len,
+					      c->env->header.data);
+	if (!c->hdr)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
+			    "header does not parse");
+	h = c->hdr;
+	if (h->base.n_unknown_fields)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
+			    "header has unknown fields");
+	if (!str_ok(h->from_node) || !str_ok(h->to_node) ||
+	    !str_ok(h->key_id) || !str_ok(h->referral_id))
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
+			    "header strings are not valid UTF-8");
+	if (h->version != ENVELOPE_VERSION)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__UNSUPPORTED_VERSION,
+			    "header version %u is not supported (this node "
+			    "speaks 1)", h->version);
+	if (h->msg_id.len != 16)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
+			    "msg_id is %zu bytes, not 16", h->msg_id.len);
+	if (h->kind <= REFERRAL__V1__KIND__KIND_UNSPECIFIED ||
+	    h->kind > REFERRAL__V1__KIND__RECEIPT_BATCH)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
+			    "kind %d is unknown", (int)h->kind);
+	if (!pol->peer || strcmp(h->from_node, pol->peer) != 0)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__SENDER_MISMATCH,
+			    "from_node %.16s is not the connection's node %s",
+			    h->from_node, pol->peer ? pol->peer : "(none)");
+	if (strcmp(h->to_node, pol->self) != 0)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__NOT_FOR_ME,
+			    "addressed to %.16s, this node is %s", h->to_node,
+			    pol->self);
+
+	if (c->env->signature.len == 0 && c->env->batch) {
+		key = pol->lookup(pol->lookup_ctx, h->from_node, h->key_id,
+				  h->created_at_ms);
+		if (!key)
+			return fail(c, REFERRAL__V1__RECEIPT_STATUS__UNKNOWN_KEY,
+				    "key %.64s is not a valid key of %s at the "
+				    "message's time", h->key_id, h->from_node);
+		r = verify_batch(pol, c, c->env->batch);
+		if (r)
+			return r;
+	} else {
+		uint8_t *in;
+		size_t inlen;
+
+		key = pol->lookup(pol->lookup_ctx, h->from_node, h->key_id,
+				  h->created_at_ms);
+		if (!key)
+			return fail(c, REFERRAL__V1__RECEIPT_STATUS__UNKNOWN_KEY,
+				    "key %.64s is not a valid key of %s at the "
+				    "message's time", h->key_id, h->from_node);
+		in = signing_input(c->env->header.data, c->env->header.len,
+				   &inlen);
+		if (!in)
+			return -ENOMEM;
+		r = sign_verify(key, in, inlen, c->env->signature.data,
+				c->env->signature.len);
+		free(in);
+		if (r == -ENOMEM)
+			return r;
+		if (r)
+			return fail(c, REFERRAL__V1__RECEIPT_STATUS__BAD_SIGNATURE,
+				    "signature does not verify with key %.64s",
+				    h->key_id);
+	}
+	if (sign_digest(sign_key_alg(key), c->env->body.data, c->env->body.len,
+			digest) ||
+	    h->body_digest.len != 32 || memcmp(digest, h->body_digest.data, 32))
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__BAD_DIGEST,
+			    "body does not match body_digest");
+	if (h->created_at_ms + pol->lifetime_ms < pol->now_ms)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__STALE,
+			    "created %llu ms ago, older than the lifetime of "
+			    "%llu ms",
+			    (unsigned long long)(pol->now_ms - h->created_at_ms),
+			    (unsigned long long)pol->lifetime_ms);
+	if (h->created_at_ms > pol->now_ms + pol->future_ms)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__STALE,
+			    "created %llu ms in the future, more than the "
+			    "allowed %llu ms of clock skew",
+			    (unsigned long long)(h->created_at_ms - pol->now_ms),
+			    (unsigned long long)pol->future_ms);
+	r = body_check(c);
+	if (r)
+		return r;
+	c->status = REFERRAL__V1__RECEIPT_STATUS__STORED;
+	return c->status;
+}
+
+void envelope_check_free(envelope_check_t *c)
+{
+	if (c->hdr)
+		referral__v1__header__free_unpacked(c->hdr, NULL);
+	if (c->env)
+		referral__v1__envelope__free_unpacked(c->env, NULL);
+	c->hdr = NULL;
+	c->env = NULL;
+}
+
+int envelope_receipt_body(const envelope_check_t *c, uint64_t received_at_ms,
+			  int status, const char *detail, uint8_t **ret_buf,
+			  size_t *ret_len)
+{
+	Referral__V1__Receipt rc = REFERRAL__V1__RECEIPT__INIT;
+	uint8_t *out;
+	size_t n;
+
+	if (c->hdr && c->hdr->msg_id.len == 16) {
+		rc.msg_id.data = c->hdr->msg_id.data;
+		rc.msg_id.len = 16;
+	}
+	rc.envelope_sha256.data = (uint8_t *)c->sha256;
+	rc.envelope_sha256.len = 32;
+	rc.received_at_ms = received_at_ms;
+	rc.status = (Referral__V1__ReceiptStatus)status;
+	rc.detail = (char *)(detail ? detail : "");
+	n = referral__v1__receipt__get_packed_size(&rc);
+	out = malloc(n ? n : 1);
+	if (!out)
+		return -ENOMEM;
+	referral__v1__receipt__pack(&rc, out);
+	*ret_buf = out;
+	*ret_len = n;
+	return 0;
+}
+
+const char *envelope_status_name(int status)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+		&referral__v1__receipt_status__descriptor, status);
+	return v ? v->name : "UNKNOWN";
+}
+
+const char *envelope_kind_name(int kind)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+		&referral__v1__kind__descriptor, kind);
+	return v ? v->name : "UNKNOWN";
+}

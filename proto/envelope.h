@@ -1,0 +1,94 @@
+/* envelope.h: build, sign, parse and verify referral.v1 envelopes.
+ *
+ * Promises:
+ * - envelope_build signs the header bytes exactly as serialized here and
+ *   never re-serializes them afterwards; what is stored is what is sent.
+ * - envelope_verify checks an incoming envelope in DESIGN.md's order and
+ *   stops at the first failure, naming the receipt status that answers it.
+ *   It does no I/O and reads the time only from its policy, so it can be
+ *   tested against fixed vectors.
+ * Not thread-safe per envelope_check_t; otherwise no shared state. */
+#ifndef REF_ENVELOPE_H
+#define REF_ENVELOPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/evp.h>
+
+#include "referral.pb-c.h"
+
+#define ENVELOPE_SIGN_PREFIX "referral.v1/envelope"  /* then one NUL byte */
+#define ENVELOPE_BATCH_PREFIX "referral.v1/batch "
+#define ENVELOPE_VERSION 1
+
+typedef struct {
+	const char *node;     /* our node code: the header's from_node */
+	const char *key_id;   /* which of our directory keys this is */
+	EVP_PKEY *key;        /* borrowed */
+} envelope_signer_t;
+
+typedef struct {
+	const char *to_node;
+	Referral__V1__Kind kind;
+	const char *referral_id;    /* may be NULL or "" for node-level kinds */
+	uint64_t referral_seq;
+	uint64_t created_at_ms;     /* 0: now */
+	const uint8_t *msg_id;      /* 16 bytes, or NULL for a fresh UUIDv7 */
+} envelope_fields_t;
+
+/* envelope_build: serializes a header for f and body, signs it and returns
+ * the envelope bytes (*ret_buf malloc'd, caller frees). ret_msg_id, if not
+ * NULL, receives the 16-byte msg_id used. */
+int envelope_build(const envelope_signer_t *signer, const envelope_fields_t *f,
+		   const uint8_t *body, size_t body_len, uint8_t **ret_buf,
+		   size_t *ret_len, uint8_t ret_msg_id[16]);
+
+/* The verifier's view of the directory: the public key of node's key_id if
+ * that key is valid at at_ms (borrowed; must outlive the check), or NULL. */
+typedef EVP_PKEY *(*envelope_key_lookup_fn)(void *ctx, const char *node,
+					    const char *key_id, uint64_t at_ms);
+
+typedef struct {
+	const char *self;            /* this node's code */
+	const char *peer;            /* the connection's ZAP User-Id */
+	size_t max_bytes;            /* largest envelope accepted */
+	uint64_t now_ms;
+	uint64_t lifetime_ms;        /* oldest created_at_ms accepted: now - this */
+	uint64_t future_ms;          /* newest accepted: now + this */
+	envelope_key_lookup_fn lookup;
+	void *lookup_ctx;
+} envelope_policy_t;
+
+typedef struct {
+	Referral__V1__Envelope *env;   /* NULL if it did not parse */
+	Referral__V1__Header *hdr;     /* NULL if it did not parse */
+	uint8_t sha256[32];            /* of the envelope bytes as received */
+	int status;                    /* a Referral__V1__ReceiptStatus */
+	char detail[200];              /* for people; never personal data */
+} envelope_check_t;
+
+/* envelope_verify: fills *ret (always, even on failure: free it with
+ * envelope_check_free) and returns ret->status: STORED (1) when every check
+ * passed, else the reason code for the negative receipt. Kinds this module
+ * knows no body schema for pass the body check; the caller decides. */
+int envelope_verify(const envelope_policy_t *pol, const uint8_t *buf,
+		    size_t len, envelope_check_t *ret);
+void envelope_check_free(envelope_check_t *c);
+
+/* envelope_receipt_body: a serialized Receipt for a checked envelope.
+ * *ret_buf malloc'd. */
+int envelope_receipt_body(const envelope_check_t *c, uint64_t received_at_ms,
+			  int status, const char *detail, uint8_t **ret_buf,
+			  size_t *ret_len);
+
+const char *envelope_status_name(int status);
+const char *envelope_kind_name(int kind);
+
+/* envelope_batch_root: the RFC 6962 root a BatchProof proves for leaf
+ * SHA-256(0x00 || header); REF_E_MALFORMED for an inconsistent path. */
+int envelope_batch_root(const uint8_t *header, size_t header_len,
+			uint32_t index, uint32_t count, uint8_t *const *path,
+			const size_t *path_len, size_t n_path, uint8_t out[32]);
+
+#endif

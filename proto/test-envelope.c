@@ -1,0 +1,513 @@
+/* test-envelope.c: envelope build, parse, sign and verify against
+ * ../shared/vectors/wire-v1.json, and one check per rejection reason. */
+#include <string.h>
+#include <jansson.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+
+#include "envelope.h"
+#include "errors.h"
+#include "sign.h"
+#include "testutil.h"
+#include "util.h"
+
+static json_t *vec;
+static EVP_PKEY *k581, *k582, *k581_pub, *k582_pub;
+static uint64_t t0; /* the vector's created_at_ms */
+
+static EVP_PKEY *pem_priv(const char *pem)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	return k;
+}
+
+static EVP_PKEY *lookup(void *ctx, const char *node, const char *key_id,
+			uint64_t at)
+{
+	(void)ctx;
+	/* A validity window around the vector's time, to test UNKNOWN_KEY for
+	 * a key used outside it. */
+	if (at < t0 - 86400000ULL * 365 || at > t0 + 86400000ULL * 365)
+		return NULL;
+	if (!strcmp(node, "350581") && !strcmp(key_id, "350581-k1"))
+		return k581_pub;
+	if (!strcmp(node, "350582") && !strcmp(key_id, "350582-k1"))
+		return k582_pub;
+	return NULL;
+}
+
+static const char *vs(const char *path1, const char *path2)
+{
+	return json_string_value(json_object_get(json_object_get(vec, path1),
+						 path2));
+}
+
+static envelope_policy_t policy(const char *self, const char *peer)
+{
+	envelope_policy_t p = {
+		.self = self, .peer = peer, .max_bytes = 1 << 20,
+		.now_ms = t0 + 1000, .lifetime_ms = 14 * 86400000ULL,
+		.future_ms = 300000, .lookup = lookup,
+	};
+	return p;
+}
+
+/* Packs h, signs it with key as a sender would, and wraps body. */
+static uint8_t *raw_envelope(Referral__V1__Header *h, const uint8_t *body,
+			     size_t blen, EVP_PKEY *key, size_t *ret_len)
+{
+	Referral__V1__Envelope e = REFERRAL__V1__ENVELOPE__INIT;
+	size_t hl = referral__v1__header__get_packed_size(h), sl;
+	uint8_t *hb = malloc(hl), *in = malloc(hl + 21), sig[SIGN_MAX_SIG];
+	uint8_t *out;
+
+	referral__v1__header__pack(h, hb);
+	memcpy(in, "referral.v1/envelope", 21);
+	memcpy(in + 21, hb, hl);
+	CHECK(sign_data(key, in, hl + 21, sig, &sl) == 0);
+	e.header.data = hb;
+	e.header.len = hl;
+	e.body.data = (uint8_t *)body;
+	e.body.len = blen;
+	e.signature.data = sig;
+	e.signature.len = sl;
+	*ret_len = referral__v1__envelope__get_packed_size(&e);
+	out = malloc(*ret_len);
+	referral__v1__envelope__pack(&e, out);
+	free(hb);
+	free(in);
+	return out;
+}
+
+static uint8_t body[] = { 0x0a, 0x05, 'h', 'e', 'l', 'l', 'o' };
+static uint8_t digest[32], msgid[16];
+
+static void good_header(Referral__V1__Header *h)
+{
+	Referral__V1__Header init = REFERRAL__V1__HEADER__INIT;
+
+	*h = init;
+	h->version = 1;
+	h->msg_id.data = msgid;
+	h->msg_id.len = 16;
+	h->from_node = "350581";
+	h->to_node = "350582";
+	h->created_at_ms = t0;
+	h->kind = REFERRAL__V1__KIND__REFERRAL_SUBMIT;
+	h->body_digest.data = digest;
+	h->body_digest.len = 32;
+	h->key_id = "350581-k1";
+	h->referral_id = "350581-019ac9e0d3ff7a3b8c1d2e3f40516274";
+	h->referral_seq = 1;
+}
+
+static int verify_header(Referral__V1__Header *h, envelope_policy_t p)
+{
+	envelope_check_t c;
+	size_t n;
+	uint8_t *e = raw_envelope(h, body, sizeof(body), k581, &n);
+	int st = envelope_verify(&p, e, n, &c);
+
+	envelope_check_free(&c);
+	free(e);
+	return st;
+}
+
+static void test_vector_build(void)
+{
+	envelope_signer_t s = { "350581", "350581-k1", k581 };
+	envelope_fields_t f = {
+		.to_node = "350582", .kind = REFERRAL__V1__KIND__REFERRAL_SUBMIT,
+		.referral_id = "350581-019ac9e0d3ff7a3b8c1d2e3f40516274",
+		.referral_seq = 1, .created_at_ms = t0, .msg_id = msgid,
+	};
+	uint8_t *buf, *want, id[16];
+	size_t len, wlen;
+
+	CHECK(envelope_build(&s, &f, body, sizeof(body), &buf, &len, id) == 0);
+	CHECK(util_unhex_alloc(vs("envelope", "envelope_hex"), &want, &wlen) == 0);
+	/* Ed25519 is deterministic: our bytes must equal the vector's. */
+	CHECK_EQ_INT(len, wlen);
+	CHECK(len == wlen && memcmp(buf, want, len) == 0);
+	CHECK(memcmp(id, msgid, 16) == 0);
+	free(buf);
+	free(want);
+}
+
+static void test_vector_verify(void)
+{
+	envelope_policy_t p = policy("350582", "350581");
+	envelope_check_t c;
+	uint8_t *env, sha[32];
+	size_t len;
+
+	CHECK(util_unhex_alloc(vs("envelope", "envelope_hex"), &env, &len) == 0);
+	CHECK_EQ_INT(envelope_verify(&p, env, len, &c),
+		     REFERRAL__V1__RECEIPT_STATUS__STORED);
+	CHECK(util_unhex(vs("envelope", "envelope_sha256_hex"), sha, 32) == 0);
+	CHECK(memcmp(c.sha256, sha, 32) == 0);
+	CHECK(c.hdr && !strcmp(c.hdr->referral_id,
+			       "350581-019ac9e0d3ff7a3b8c1d2e3f40516274"));
+	envelope_check_free(&c);
+
+	/* The vector is a year old: with the real lifetime it is STALE. */
+	p.now_ms = t0 + 365 * 86400000ULL;
+	CHECK_EQ_INT(envelope_verify(&p, env, len, &c),
+		     REFERRAL__V1__RECEIPT_STATUS__STALE);
+	envelope_check_free(&c);
+	free(env);
+}
+
+static void test_vector_receipt(void)
+{
+	envelope_policy_t p = policy("350581", "350582");
+	envelope_check_t c;
+	Referral__V1__Receipt *rc;
+	uint8_t *env, sha[32], *body_want;
+	size_t len, blen;
+
+	CHECK(util_unhex_alloc(vs("receipt", "envelope_hex"), &env, &len) == 0);
+	CHECK_EQ_INT(envelope_verify(&p, env, len, &c),
+		     REFERRAL__V1__RECEIPT_STATUS__STORED);
+	CHECK(c.hdr && c.hdr->kind == REFERRAL__V1__KIND__RECEIPT);
+	rc = referral__v1__receipt__unpack(NULL, c.env->body.len,
+					   c.env->body.data);
+	CHECK(rc != NULL);
+	if (rc) {
+		CHECK_EQ_INT(rc->status, REFERRAL__V1__RECEIPT_STATUS__STORED);
+		CHECK(rc->msg_id.len == 16 && !memcmp(rc->msg_id.data, msgid, 16));
+		util_unhex(vs("envelope", "envelope_sha256_hex"), sha, 32);
+		CHECK(rc->envelope_sha256.len == 32 &&
+		      !memcmp(rc->envelope_sha256.data, sha, 32));
+		referral__v1__receipt__free_unpacked(rc, NULL);
+	}
+	/* Our receipt body for the same check equals the vector's. */
+	{
+		envelope_policy_t p2 = policy("350582", "350581");
+		envelope_check_t c2;
+		uint8_t *e2, *rb;
+		size_t l2, rl;
+
+		util_unhex_alloc(vs("envelope", "envelope_hex"), &e2, &l2);
+		envelope_verify(&p2, e2, l2, &c2);
+		CHECK(envelope_receipt_body(&c2, rc ? 0 : 0, 1, "stored", &rb,
+					    &rl) == 0);
+		util_unhex_alloc(vs("receipt", "body_hex"), &body_want, &blen);
+		{
+			Referral__V1__Receipt *w = referral__v1__receipt__unpack(
+				NULL, blen, body_want);
+			uint8_t *rb2;
+			size_t rl2;
+			envelope_receipt_body(&c2, w->received_at_ms, 1,
+					      "stored", &rb2, &rl2);
+			CHECK(rl2 == blen && !memcmp(rb2, body_want, blen));
+			referral__v1__receipt__free_unpacked(w, NULL);
+			free(rb2);
+		}
+		free(rb);
+		free(body_want);
+		free(e2);
+		envelope_check_free(&c2);
+	}
+	envelope_check_free(&c);
+	free(env);
+}
+
+static void test_vector_rejects(void)
+{
+	json_t *arr = json_object_get(vec, "must_reject"), *it;
+	size_t i;
+
+	CHECK(json_array_size(arr) >= 3);
+	json_array_foreach(arr, i, it) {
+		envelope_policy_t p = policy("350582", "350581");
+		envelope_check_t c;
+		uint8_t *env;
+		size_t len;
+		const char *expect = json_string_value(json_object_get(it, "expect"));
+		int st;
+
+		CHECK(util_unhex_alloc(json_string_value(json_object_get(
+					       it, "envelope_hex")),
+				       &env, &len) == 0);
+		st = envelope_verify(&p, env, len, &c);
+		if (strcmp(envelope_status_name(st), expect) != 0)
+			fprintf(stderr, "case '%s': got %s, expected %s\n",
+				json_string_value(json_object_get(it, "case")),
+				envelope_status_name(st), expect);
+		CHECK(strcmp(envelope_status_name(st), expect) == 0);
+		CHECK(c.detail[0] != '\0');
+		envelope_check_free(&c);
+		free(env);
+	}
+}
+
+static void test_each_reason(void)
+{
+	Referral__V1__Header h;
+	envelope_policy_t p = policy("350582", "350581");
+	envelope_check_t c;
+	uint8_t *e, bad_id[8] = { 0 };
+	size_t n;
+
+	good_header(&h);
+	CHECK_EQ_INT(verify_header(&h, p), REFERRAL__V1__RECEIPT_STATUS__STORED);
+
+	/* UNSUPPORTED_VERSION */
+	good_header(&h);
+	h.version = 2;
+	CHECK_EQ_INT(verify_header(&h, p),
+		     REFERRAL__V1__RECEIPT_STATUS__UNSUPPORTED_VERSION);
+	/* SENDER_MISMATCH: the connection is 350581, the header claims 350583 */
+	good_header(&h);
+	h.from_node = "350583";
+	CHECK_EQ_INT(verify_header(&h, p),
+		     REFERRAL__V1__RECEIPT_STATUS__SENDER_MISMATCH);
+	/* NOT_FOR_ME */
+	good_header(&h);
+	h.to_node = "350583";
+	CHECK_EQ_INT(verify_header(&h, p),
+		     REFERRAL__V1__RECEIPT_STATUS__NOT_FOR_ME);
+	/* UNKNOWN_KEY: no such key id, and a known key outside its window */
+	good_header(&h);
+	h.key_id = "350581-k9";
+	CHECK_EQ_INT(verify_header(&h, p),
+		     REFERRAL__V1__RECEIPT_STATUS__UNKNOWN_KEY);
+	good_header(&h);
+	h.created_at_ms = t0 - 400 * 86400000ULL;
+	CHECK_EQ_INT(verify_header(&h, p),
+		     REFERRAL__V1__RECEIPT_STATUS__UNKNOWN_KEY);
+	/* BAD_SIGNATURE: signed by another node's key */
+	good_header(&h);
+	{
+		uint8_t *e2 = raw_envelope(&h, body, sizeof(body), k582, &n);
+		CHECK_EQ_INT(envelope_verify(&p, e2, n, &c),
+			     REFERRAL__V1__RECEIPT_STATUS__BAD_SIGNATURE);
+		envelope_check_free(&c);
+		free(e2);
+	}
+	/* BAD_DIGEST */
+	good_header(&h);
+	{
+		uint8_t other[32] = { 1 };
+		h.body_digest.data = other;
+		CHECK_EQ_INT(verify_header(&h, p),
+			     REFERRAL__V1__RECEIPT_STATUS__BAD_DIGEST);
+	}
+	/* STALE: too old, and too far in the future */
+	good_header(&h);
+	{
+		envelope_policy_t q = p;
+		q.now_ms = t0 + 15 * 86400000ULL;
+		CHECK_EQ_INT(verify_header(&h, q),
+			     REFERRAL__V1__RECEIPT_STATUS__STALE);
+		q.now_ms = t0 - 600000;
+		CHECK_EQ_INT(verify_header(&h, q),
+			     REFERRAL__V1__RECEIPT_STATUS__STALE);
+		q.now_ms = t0 - 200000; /* within 5 minutes ahead: fine */
+		CHECK_EQ_INT(verify_header(&h, q),
+			     REFERRAL__V1__RECEIPT_STATUS__STORED);
+	}
+	/* MALFORMED: msg_id length, bad UTF-8, unknown kind, garbage, body */
+	good_header(&h);
+	h.msg_id.data = bad_id;
+	h.msg_id.len = 8;
+	CHECK_EQ_INT(verify_header(&h, p), REFERRAL__V1__RECEIPT_STATUS__MALFORMED);
+	good_header(&h);
+	h.referral_id = "\xff\xfe";
+	CHECK_EQ_INT(verify_header(&h, p), REFERRAL__V1__RECEIPT_STATUS__MALFORMED);
+	good_header(&h);
+	h.kind = 77;
+	CHECK_EQ_INT(verify_header(&h, p), REFERRAL__V1__RECEIPT_STATUS__MALFORMED);
+	{
+		uint8_t junk[] = { 0xff, 0xff, 0xff, 0x01, 0x02 };
+		CHECK_EQ_INT(envelope_verify(&p, junk, sizeof(junk), &c),
+			     REFERRAL__V1__RECEIPT_STATUS__MALFORMED);
+		CHECK(c.hdr == NULL);
+		envelope_check_free(&c);
+	}
+	good_header(&h);
+	{
+		/* A body that is not a ReferralSubmit: a field 1 of wire type
+		 * varint where a message is expected. */
+		uint8_t bad_body[] = { 0x08, 0x01 };
+		uint8_t *e2;
+		sign_digest(SIGN_ALG_ED25519, bad_body, 2, digest);
+		e2 = raw_envelope(&h, bad_body, 2, k581, &n);
+		CHECK_EQ_INT(envelope_verify(&p, e2, n, &c),
+			     REFERRAL__V1__RECEIPT_STATUS__MALFORMED);
+		envelope_check_free(&c);
+		free(e2);
+		sign_digest(SIGN_ALG_ED25519, body, sizeof(body), digest);
+	}
+	/* Unknown envelope field (15, varint) appended to a good envelope */
+	good_header(&h);
+	e = raw_envelope(&h, body, sizeof(body), k581, &n);
+	{
+		uint8_t *e2 = malloc(n + 2);
+		memcpy(e2, e, n);
+		e2[n] = 0x78;
+		e2[n + 1] = 0x01;
+		CHECK_EQ_INT(envelope_verify(&p, e2, n + 2, &c),
+			     REFERRAL__V1__RECEIPT_STATUS__MALFORMED);
+		envelope_check_free(&c);
+		free(e2);
+	}
+	/* REFUSED: over the size limit, checked before anything is parsed */
+	{
+		envelope_policy_t q = p;
+		q.max_bytes = n - 1;
+		CHECK_EQ_INT(envelope_verify(&q, e, n, &c),
+			     REFERRAL__V1__RECEIPT_STATUS__REFUSED);
+		CHECK(c.env == NULL);
+		envelope_check_free(&c);
+	}
+	free(e);
+}
+
+/* Builds a batch of three headers, signs the root once, and checks each
+ * envelope alone, then a tampered path. */
+static void test_batch(void)
+{
+	Referral__V1__Header h[3];
+	uint8_t *hb[3], leaf[3][32], n01[32], root[32], sig[SIGN_MAX_SIG];
+	uint8_t ids[3][16];
+	size_t hl[3], sl;
+	envelope_policy_t p = policy("350582", "350581");
+
+	for (int i = 0; i < 3; i++) {
+		uint8_t *lb;
+		good_header(&h[i]);
+		memcpy(ids[i], msgid, 16);
+		ids[i][15] = (uint8_t)i;
+		h[i].msg_id.data = ids[i];
+		hl[i] = referral__v1__header__get_packed_size(&h[i]);
+		hb[i] = malloc(hl[i]);
+		referral__v1__header__pack(&h[i], hb[i]);
+		lb = malloc(hl[i] + 1);
+		lb[0] = 0;
+		memcpy(lb + 1, hb[i], hl[i]);
+		SHA256(lb, hl[i] + 1, leaf[i]);
+		free(lb);
+	}
+	/* RFC 6962 tree of 3: root = H(1 || H(1||l0||l1) || l2) */
+	{
+		uint8_t b[65];
+		b[0] = 1;
+		memcpy(b + 1, leaf[0], 32);
+		memcpy(b + 33, leaf[1], 32);
+		SHA256(b, 65, n01);
+		memcpy(b + 1, n01, 32);
+		memcpy(b + 33, leaf[2], 32);
+		SHA256(b, 65, root);
+	}
+	{
+		uint8_t in[18 + 36];
+		memcpy(in, "referral.v1/batch ", 18);
+		memcpy(in + 18, root, 32);
+		in[50] = 0; in[51] = 0; in[52] = 0; in[53] = 3;
+		CHECK(sign_data(k581, in, sizeof(in), sig, &sl) == 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		Referral__V1__Envelope e = REFERRAL__V1__ENVELOPE__INIT;
+		Referral__V1__BatchProof b = REFERRAL__V1__BATCH_PROOF__INIT;
+		ProtobufCBinaryData path[2];
+		envelope_check_t c;
+		uint8_t *out;
+		size_t n;
+
+		if (i == 0) {
+			path[0] = (ProtobufCBinaryData){ 32, leaf[1] };
+			path[1] = (ProtobufCBinaryData){ 32, leaf[2] };
+			b.n_path = 2;
+		} else if (i == 1) {
+			path[0] = (ProtobufCBinaryData){ 32, leaf[0] };
+			path[1] = (ProtobufCBinaryData){ 32, leaf[2] };
+			b.n_path = 2;
+		} else {
+			path[0] = (ProtobufCBinaryData){ 32, n01 };
+			b.n_path = 1;
+		}
+		b.path = path;
+		b.index = (uint32_t)i;
+		b.count = 3;
+		b.key_id = "350581-k1";
+		b.root_signature = (ProtobufCBinaryData){ sl, sig };
+		e.header = (ProtobufCBinaryData){ hl[i], hb[i] };
+		e.body = (ProtobufCBinaryData){ sizeof(body), body };
+		e.batch = &b;
+		n = referral__v1__envelope__get_packed_size(&e);
+		out = malloc(n);
+		referral__v1__envelope__pack(&e, out);
+		CHECK_EQ_INT(envelope_verify(&p, out, n, &c),
+			     REFERRAL__V1__RECEIPT_STATUS__STORED);
+		envelope_check_free(&c);
+		free(out);
+		/* A wrong index does not reach the signed root. */
+		b.index = (uint32_t)((i + 1) % 3);
+		n = referral__v1__envelope__get_packed_size(&e);
+		out = malloc(n);
+		referral__v1__envelope__pack(&e, out);
+		CHECK_EQ_INT(envelope_verify(&p, out, n, &c),
+			     REFERRAL__V1__RECEIPT_STATUS__BAD_SIGNATURE);
+		envelope_check_free(&c);
+		free(out);
+	}
+	for (int i = 0; i < 3; i++)
+		free(hb[i]);
+}
+
+int main(int argc, char **argv)
+{
+	char path[4096];
+	json_error_t jerr;
+	json_t *keys;
+	char *b64;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: test-envelope VECTORS_DIR\n");
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/wire-v1.json", argv[1]);
+	vec = json_load_file(path, 0, &jerr);
+	if (!vec) {
+		fprintf(stderr, "cannot read %s: %s\n", path, jerr.text);
+		return 1;
+	}
+	keys = json_object_get(vec, "keys");
+	k581 = pem_priv(json_string_value(json_object_get(
+		json_object_get(keys, "350581-k1"), "private_pem")));
+	k582 = pem_priv(json_string_value(json_object_get(
+		json_object_get(keys, "350582-k1"), "private_pem")));
+	CHECK(k581 && k582);
+	CHECK(sign_key_from_b64(json_string_value(json_object_get(json_object_get(
+			keys, "350581-k1"), "public_der_b64")), &k581_pub) == 0);
+	CHECK(sign_key_from_b64(json_string_value(json_object_get(json_object_get(
+			keys, "350582-k1"), "public_der_b64")), &k582_pub) == 0);
+	CHECK(sign_key_to_b64(k581, &b64) == 0);
+	CHECK(!strcmp(b64, json_string_value(json_object_get(json_object_get(
+			keys, "350581-k1"), "public_der_b64"))));
+	free(b64);
+	t0 = (uint64_t)json_integer_value(json_object_get(json_object_get(
+		json_object_get(vec, "envelope"), "header_fields"),
+		"created_at_ms"));
+	CHECK(t0 == 1764288000000ULL);
+	util_unhex("019ac9e0d4007a3b8c1d2e3f40516273", msgid, 16);
+	sign_digest(SIGN_ALG_ED25519, body, sizeof(body), digest);
+
+	test_vector_build();
+	test_vector_verify();
+	test_vector_receipt();
+	test_vector_rejects();
+	test_each_reason();
+	test_batch();
+
+	EVP_PKEY_free(k581);
+	EVP_PKEY_free(k582);
+	EVP_PKEY_free(k581_pub);
+	EVP_PKEY_free(k582_pub);
+	json_decref(vec);
+	return test_finish("envelope");
+}
