@@ -1,0 +1,552 @@
+/* store.c: see store.h.
+ *
+ * Record layout: value bytes, then SHA-256(table name || 0 || key || value).
+ * The digest covers the key so a record copied under another key is caught
+ * as surely as an edited one. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <lmdb.h>
+#include <openssl/evp.h>
+
+#include "errors.h"
+#include "store.h"
+#include "util.h"
+
+#define DIGEST_LEN 32
+#define FORMAT "referral.store.v1"
+
+static const char *const table_names[STORE__N] = {
+	[STORE_OUTBOX] = "outbox",     [STORE_INBOX] = "inbox",
+	[STORE_REFERRALS] = "referrals", [STORE_SEEN] = "seen",
+	[STORE_AUDIT] = "audit",       [STORE_REQUESTS] = "requests",
+	[STORE_META] = "meta",
+};
+
+struct store {
+	MDB_env *env;
+	MDB_dbi dbi[STORE__N];
+	MDB_txn *turn;     /* the turn's write transaction, or NULL */
+	MDB_txn *event;    /* a nested transaction inside it, or NULL */
+	size_t map_size, map_max, page;
+	unsigned submit_pct;
+	char err[160];
+};
+
+const char *store_table_name(store_table_t t)
+{
+	return t < STORE__N ? table_names[t] : "?";
+}
+
+const char *store_last_error(const store_t *s)
+{
+	return s->err;
+}
+
+/* Translates LMDB's codes at the module edge. */
+static int lmdb_err(store_t *s, int rc, const char *what)
+{
+	snprintf(s->err, sizeof(s->err), "%s: %s", what, mdb_strerror(rc));
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return REF_E_NOT_FOUND;
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+		return REF_E_STORE_FULL;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+		return REF_E_CORRUPT;
+	default:
+		return rc > 0 ? -rc : (rc < -30800 ? -EIO : rc);
+	}
+}
+
+static void digest(store_table_t t, const void *key, size_t klen,
+		   const void *val, size_t vlen, uint8_t out[DIGEST_LEN])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	const char *name = table_names[t];
+
+	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	EVP_DigestUpdate(c, name, strlen(name) + 1);
+	EVP_DigestUpdate(c, key, klen);
+	EVP_DigestUpdate(c, val, vlen);
+	EVP_DigestFinal_ex(c, out, NULL);
+	EVP_MD_CTX_free(c);
+}
+
+static size_t round_pages(size_t n, size_t page)
+{
+	return (n + page - 1) / page * page;
+}
+
+int store_open(const char *dir, const store_opts_t *o, store_t **ret)
+{
+	store_t *s = calloc(1, sizeof(*s));
+	MDB_txn *txn = NULL;
+	int rc, r;
+
+	if (!s)
+		return -ENOMEM;
+	s->page = (size_t)sysconf(_SC_PAGESIZE);
+	s->map_max = round_pages(o->map_max, s->page);
+	s->map_size = round_pages(o->map_initial < o->map_max ? o->map_initial
+							       : o->map_max,
+				  s->page);
+	s->submit_pct = o->submit_limit_pct ? o->submit_limit_pct : 90;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		free(s);
+		return r;
+	}
+	rc = mdb_env_create(&s->env);
+	if (rc)
+		goto fail;
+	mdb_env_set_maxdbs(s->env, STORE__N + 2);
+	/* An existing store keeps its size if larger than the initial one. */
+	{
+		char path[4096];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/data.mdb", dir);
+		if (stat(path, &st) == 0 && (size_t)st.st_size > s->map_size) {
+			s->map_size = round_pages((size_t)st.st_size, s->page);
+			if (s->map_size > s->map_max)
+				s->map_max = s->map_size;
+		}
+	}
+	rc = mdb_env_set_mapsize(s->env, s->map_size);
+	if (rc)
+		goto fail;
+	rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
+	if (rc)
+		goto fail;
+	{
+		MDB_envinfo info;
+		mdb_env_info(s->env, &info);
+		s->map_size = info.me_mapsize;
+	}
+	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc)
+		goto fail;
+	for (int i = 0; i < STORE__N; i++) {
+		rc = mdb_dbi_open(txn, table_names[i], MDB_CREATE, &s->dbi[i]);
+		if (rc)
+			goto fail;
+	}
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc)
+		goto fail;
+	*ret = s;
+	/* A new store is stamped with its format; an old one must carry it. */
+	{
+		uint8_t *val;
+		size_t vlen;
+		r = store_get(s, STORE_META, "format", 6, &val, &vlen);
+		if (r == REF_E_NOT_FOUND) {
+			r = store_begin(s);
+			if (!r)
+				r = store_put(s, STORE_META, "format", 6, FORMAT,
+					      strlen(FORMAT));
+			if (!r)
+				r = store_commit(s);
+			else
+				store_abort(s);
+		} else if (r == 0) {
+			if (vlen != strlen(FORMAT) || memcmp(val, FORMAT, vlen))
+				r = REF_E_CORRUPT;
+			free(val);
+		}
+	}
+	if (r) {
+		store_close(ret);
+		return r;
+	}
+	return 0;
+fail:
+	r = lmdb_err(s, rc, "open store");
+	if (txn)
+		mdb_txn_abort(txn);
+	if (s->env)
+		mdb_env_close(s->env);
+	free(s);
+	return r;
+}
+
+void store_close(store_t **sp)
+{
+	store_t *s = sp ? *sp : NULL;
+
+	if (!s)
+		return;
+	store_abort(s);
+	mdb_env_close(s->env);
+	free(s);
+	*sp = NULL;
+}
+
+bool store_in_turn(const store_t *s)
+{
+	return s->turn != NULL;
+}
+
+int store_begin(store_t *s)
+{
+	int rc;
+
+	if (s->turn)
+		return 0;
+	rc = mdb_txn_begin(s->env, NULL, 0, &s->turn);
+	if (rc) {
+		s->turn = NULL;
+		return lmdb_err(s, rc, "begin");
+	}
+	return 0;
+}
+
+int store_commit(store_t *s)
+{
+	int rc;
+
+	if (s->event)
+		store_event_abort(s);
+	if (!s->turn)
+		return 0;
+	/* mdb_txn_commit syncs (the environment has no NOSYNC flag): when it
+	 * returns 0 the turn is on disk. Any failure, EIO from fsync
+	 * included, leaves the previous state intact. */
+	rc = mdb_txn_commit(s->turn);
+	s->turn = NULL;
+	return lmdb_err(s, rc, "commit");
+}
+
+void store_abort(store_t *s)
+{
+	if (s->event) {
+		mdb_txn_abort(s->event);
+		s->event = NULL;
+	}
+	if (s->turn) {
+		mdb_txn_abort(s->turn);
+		s->turn = NULL;
+	}
+}
+
+int store_event_begin(store_t *s)
+{
+	int r = store_begin(s), rc;
+
+	if (r)
+		return r;
+	if (s->event)
+		return 0;
+	rc = mdb_txn_begin(s->env, s->turn, 0, &s->event);
+	if (rc) {
+		s->event = NULL;
+		return lmdb_err(s, rc, "begin event");
+	}
+	return 0;
+}
+
+int store_event_commit(store_t *s)
+{
+	int rc;
+
+	if (!s->event)
+		return 0;
+	rc = mdb_txn_commit(s->event);
+	s->event = NULL;
+	return lmdb_err(s, rc, "commit event");
+}
+
+void store_event_abort(store_t *s)
+{
+	if (s->event) {
+		mdb_txn_abort(s->event);
+		s->event = NULL;
+	}
+}
+
+static MDB_txn *wtxn(store_t *s)
+{
+	return s->event ? s->event : s->turn;
+}
+
+void store_usage(store_t *s, size_t *ret_used, size_t *ret_map,
+		 size_t *ret_max)
+{
+	MDB_envinfo info;
+
+	mdb_env_info(s->env, &info);
+	if (ret_used)
+		*ret_used = (info.me_last_pgno + 1) * s->page;
+	if (ret_map)
+		*ret_map = info.me_mapsize;
+	if (ret_max)
+		*ret_max = s->map_max;
+}
+
+int store_maybe_grow(store_t *s)
+{
+	size_t used, map, want;
+	int rc;
+
+	if (s->turn)
+		return -EBUSY;
+	store_usage(s, &used, &map, NULL);
+	/* Grow at three quarters full, so a turn's writes rarely meet the
+	 * edge of the map: LMDB cannot grow it while a transaction is open. */
+	if (used < map / 4 * 3 || map >= s->map_max)
+		return 0;
+	want = map * 2 < s->map_max ? map * 2 : s->map_max;
+	rc = mdb_env_set_mapsize(s->env, want);
+	if (rc)
+		return lmdb_err(s, rc, "grow map");
+	s->map_size = want;
+	return 0;
+}
+
+bool store_submit_allowed(store_t *s)
+{
+	size_t used;
+
+	store_usage(s, &used, NULL, NULL);
+	return used < s->map_max / 100 * s->submit_pct;
+}
+
+int store_put(store_t *s, store_table_t t, const void *key, size_t klen,
+	      const void *val, size_t vlen)
+{
+	MDB_val k = { klen, (void *)key }, v = { vlen + DIGEST_LEN, NULL };
+	MDB_txn *txn = wtxn(s);
+	int rc;
+
+	if (!txn)
+		return -EINVAL;
+	rc = mdb_put(txn, s->dbi[t], &k, &v, MDB_RESERVE);
+	if (rc)
+		return lmdb_err(s, rc, "put");
+	memcpy(v.mv_data, val, vlen);
+	digest(t, key, klen, val, vlen, (uint8_t *)v.mv_data + vlen);
+	return 0;
+}
+
+static int checked(store_t *s, store_table_t t, const MDB_val *k,
+		   const MDB_val *v)
+{
+	uint8_t d[DIGEST_LEN];
+	char kh[2 * 40 + 1];
+	size_t kl = k->mv_size < 40 ? k->mv_size : 40;
+
+	if (v->mv_size >= DIGEST_LEN) {
+		digest(t, k->mv_data, k->mv_size, v->mv_data,
+		       v->mv_size - DIGEST_LEN, d);
+		if (!memcmp(d, (uint8_t *)v->mv_data + v->mv_size - DIGEST_LEN,
+			    DIGEST_LEN))
+			return 0;
+	}
+	util_hex(k->mv_data, kl, kh);
+	snprintf(s->err, sizeof(s->err),
+		 "%s record with key %s fails its digest", table_names[t], kh);
+	return REF_E_CORRUPT;
+}
+
+/* Reads go through the turn's transaction when one is open (so a turn
+ * sees its own writes), else through a short read-only one. */
+static int rtxn(store_t *s, MDB_txn **ret, bool *ret_own)
+{
+	int rc;
+
+	if (wtxn(s)) {
+		*ret = wtxn(s);
+		*ret_own = false;
+		return 0;
+	}
+	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, ret);
+	*ret_own = true;
+	return lmdb_err(s, rc, "begin read");
+}
+
+int store_get(store_t *s, store_table_t t, const void *key, size_t klen,
+	      uint8_t **ret_val, size_t *ret_len)
+{
+	MDB_val k = { klen, (void *)key }, v;
+	MDB_txn *txn;
+	bool own;
+	uint8_t *out;
+	int r, rc;
+
+	r = rtxn(s, &txn, &own);
+	if (r)
+		return r;
+	rc = mdb_get(txn, s->dbi[t], &k, &v);
+	r = lmdb_err(s, rc, "get");
+	if (!r)
+		r = checked(s, t, &k, &v);
+	if (!r) {
+		out = malloc(v.mv_size - DIGEST_LEN + 1);
+		if (!out) {
+			r = -ENOMEM;
+		} else {
+			memcpy(out, v.mv_data, v.mv_size - DIGEST_LEN);
+			out[v.mv_size - DIGEST_LEN] = 0;
+			*ret_val = out;
+			*ret_len = v.mv_size - DIGEST_LEN;
+		}
+	}
+	if (own)
+		mdb_txn_abort(txn);
+	return r;
+}
+
+int store_del(store_t *s, store_table_t t, const void *key, size_t klen)
+{
+	MDB_val k = { klen, (void *)key };
+	MDB_txn *txn = wtxn(s);
+
+	if (!txn)
+		return -EINVAL;
+	return lmdb_err(s, mdb_del(txn, s->dbi[t], &k, NULL), "del");
+}
+
+int store_put_msg(store_t *s, store_table_t t, const void *key, size_t klen,
+		  const ProtobufCMessage *m)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = malloc(n ? n : 1);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	protobuf_c_message_pack(m, buf);
+	r = store_put(s, t, key, klen, buf, n);
+	free(buf);
+	return r;
+}
+
+int store_get_msg(store_t *s, store_table_t t, const void *key, size_t klen,
+		  const ProtobufCMessageDescriptor *d, ProtobufCMessage **ret)
+{
+	uint8_t *buf;
+	size_t n;
+	ProtobufCMessage *m;
+	int r = store_get(s, t, key, klen, &buf, &n);
+
+	if (r)
+		return r;
+	m = protobuf_c_message_unpack(d, NULL, n, buf);
+	free(buf);
+	if (!m) {
+		snprintf(s->err, sizeof(s->err), "%s record does not parse",
+			 table_names[t]);
+		return REF_E_CORRUPT;
+	}
+	*ret = m;
+	return 0;
+}
+
+int store_foreach(store_t *s, store_table_t t, store_foreach_fn fn, void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	bool own;
+	int r, rc;
+
+	r = rtxn(s, &txn, &own);
+	if (r)
+		return r;
+	rc = mdb_cursor_open(txn, s->dbi[t], &cur);
+	if (rc) {
+		if (own)
+			mdb_txn_abort(txn);
+		return lmdb_err(s, rc, "cursor");
+	}
+	r = 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		r = checked(s, t, &k, &v);
+		if (r)
+			break;
+		r = fn(ctx, k.mv_data, k.mv_size, v.mv_data,
+		       v.mv_size - DIGEST_LEN);
+		if (r)
+			break;
+	}
+	if (!r && rc != MDB_NOTFOUND)
+		r = lmdb_err(s, rc, "cursor get");
+	mdb_cursor_close(cur);
+	if (own)
+		mdb_txn_abort(txn);
+	return r;
+}
+
+int store_last(store_t *s, store_table_t t, uint8_t **ret_key, size_t *ret_klen,
+	       uint8_t **ret_val, size_t *ret_vlen)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	bool own;
+	int r, rc;
+
+	r = rtxn(s, &txn, &own);
+	if (r)
+		return r;
+	rc = mdb_cursor_open(txn, s->dbi[t], &cur);
+	if (!rc) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+		r = lmdb_err(s, rc, "last");
+		if (!r)
+			r = checked(s, t, &k, &v);
+		if (!r) {
+			uint8_t *kb = malloc(k.mv_size + 1);
+			uint8_t *vb = malloc(v.mv_size - DIGEST_LEN + 1);
+			if (!kb || !vb) {
+				free(kb);
+				free(vb);
+				r = -ENOMEM;
+			} else {
+				memcpy(kb, k.mv_data, k.mv_size);
+				memcpy(vb, v.mv_data, v.mv_size - DIGEST_LEN);
+				*ret_key = kb;
+				*ret_klen = k.mv_size;
+				*ret_val = vb;
+				*ret_vlen = v.mv_size - DIGEST_LEN;
+			}
+		}
+		mdb_cursor_close(cur);
+	} else {
+		r = lmdb_err(s, rc, "cursor");
+	}
+	if (own)
+		mdb_txn_abort(txn);
+	return r;
+}
+
+static int count_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
+		     size_t vl)
+{
+	(void)ctx; (void)k; (void)kl; (void)v; (void)vl;
+	return 0;
+}
+
+int store_check(store_t *s, char *ret_where, size_t where_len)
+{
+	for (int t = 0; t < STORE__N; t++) {
+		int r = store_foreach(s, (store_table_t)t, count_one, NULL);
+		if (r) {
+			if (ret_where)
+				snprintf(ret_where, where_len, "%s", s->err);
+			return r;
+		}
+	}
+	return 0;
+}

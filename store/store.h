@@ -1,0 +1,98 @@
+/* store.h: a node's durable state in one LMDB environment.
+ *
+ * Tables: outbox, inbox, referrals, seen (message ids already applied),
+ * audit (hash-chained), requests (client request ids), meta.
+ *
+ * Promises:
+ * - One writer. Writes happen only inside the turn transaction opened by
+ *   store_begin and made durable by store_commit (synced: never
+ *   MDB_NOSYNC); the broker replies only after store_commit returns 0.
+ * - Every record carries a SHA-256 over its table, key and value: LMDB has
+ *   no checksums, so a torn or edited record is caught on read
+ *   (REF_E_CORRUPT) and by store_check, never silently used.
+ * - The map grows on demand up to map_max; past the submit limit new
+ *   submissions are refused (REF_E_STORE_FULL) while the remaining room
+ *   serves deliveries and receipts.
+ * Not thread-safe: one thread owns a store_t. */
+#ifndef REF_STORE_H
+#define REF_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <protobuf-c/protobuf-c.h>
+
+typedef struct store store_t;
+
+typedef enum {
+	STORE_OUTBOX,
+	STORE_INBOX,
+	STORE_REFERRALS,
+	STORE_SEEN,
+	STORE_AUDIT,
+	STORE_REQUESTS,
+	STORE_META,
+	STORE__N
+} store_table_t;
+
+typedef struct {
+	size_t map_initial;    /* bytes; rounded to pages */
+	size_t map_max;        /* bytes: the store never grows past this */
+	unsigned submit_limit_pct; /* refuse submissions past this % of map_max */
+} store_opts_t;
+
+/* store_open: opens (creating if need be) the environment in dir. */
+int store_open(const char *dir, const store_opts_t *opts, store_t **ret);
+/* store_close: aborts an open turn; safe on NULL and twice. */
+void store_close(store_t **s);
+
+/* Turn transactions. store_begin is idempotent within a turn. */
+int store_begin(store_t *s);
+int store_commit(store_t *s);
+void store_abort(store_t *s);
+bool store_in_turn(const store_t *s);
+/* Nested transactions, so one event's writes apply whole or not at all
+ * within the turn. */
+int store_event_begin(store_t *s);
+int store_event_commit(store_t *s);
+void store_event_abort(store_t *s);
+
+/* store_maybe_grow: outside a turn, grows the map ahead of need. */
+int store_maybe_grow(store_t *s);
+/* store_submit_allowed: false once usage passes the submit limit. */
+bool store_submit_allowed(store_t *s);
+/* store_usage: bytes in use (high-water mark) and the configured max. */
+void store_usage(store_t *s, size_t *ret_used, size_t *ret_map,
+		 size_t *ret_max);
+
+int store_put(store_t *s, store_table_t t, const void *key, size_t klen,
+	      const void *val, size_t vlen);
+/* store_get: a checked copy of the value (*ret_val malloc'd). */
+int store_get(store_t *s, store_table_t t, const void *key, size_t klen,
+	      uint8_t **ret_val, size_t *ret_len);
+int store_del(store_t *s, store_table_t t, const void *key, size_t klen);
+
+int store_put_msg(store_t *s, store_table_t t, const void *key, size_t klen,
+		  const ProtobufCMessage *m);
+/* store_get_msg: unpacks into *ret (free with protobuf_c_message_free_unpacked). */
+int store_get_msg(store_t *s, store_table_t t, const void *key, size_t klen,
+		  const ProtobufCMessageDescriptor *d, ProtobufCMessage **ret);
+
+/* store_foreach: calls fn for every record in key order (checked first).
+ * fn returns 0 to go on, > 0 to stop (returned), < 0 on error. */
+typedef int (*store_foreach_fn)(void *ctx, const uint8_t *key, size_t klen,
+				const uint8_t *val, size_t vlen);
+int store_foreach(store_t *s, store_table_t t, store_foreach_fn fn, void *ctx);
+/* store_last: the last record of a table in key order (REF_E_NOT_FOUND). */
+int store_last(store_t *s, store_table_t t, uint8_t **ret_key, size_t *ret_klen,
+	       uint8_t **ret_val, size_t *ret_vlen);
+
+/* store_check: verifies every record's digest; on failure names the table
+ * and key (hex) in ret_where (caller-sized, may be NULL). */
+int store_check(store_t *s, char *ret_where, size_t where_len);
+
+const char *store_table_name(store_table_t t);
+/* store_strerror_detail: the LMDB text of the last failure, for logs. */
+const char *store_last_error(const store_t *s);
+
+#endif

@@ -1,0 +1,238 @@
+/* test-store.c: tables, turn and event transactions (group commit), record
+ * digests, map growth and the store-full refusal, and the audit chain. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <lmdb.h>
+
+#include "../proto/testutil.h"
+#include "audit.h"
+#include "errors.h"
+#include "store.h"
+
+static char dir[] = "/tmp/test-store-XXXXXX";
+
+static store_t *open_store(size_t max)
+{
+	store_opts_t o = { .map_initial = 64 * 1024, .map_max = max,
+			   .submit_limit_pct = 80 };
+	store_t *s = NULL;
+
+	CHECK(store_open(dir, &o, &s) == 0);
+	return s;
+}
+
+static int has(store_t *s, const char *key)
+{
+	uint8_t *v;
+	size_t n;
+	int r = store_get(s, STORE_INBOX, key, strlen(key), &v, &n);
+
+	if (r == 0)
+		free(v);
+	return r == 0;
+}
+
+static void test_turns(void)
+{
+	store_t *s = open_store(1 << 20);
+	uint8_t *v;
+	size_t n;
+
+	/* A turn that is aborted leaves nothing. */
+	CHECK(store_begin(s) == 0);
+	CHECK(store_put(s, STORE_INBOX, "a", 1, "1", 1) == 0);
+	CHECK(has(s, "a")); /* the turn sees its own write */
+	store_abort(s);
+	CHECK(!has(s, "a"));
+
+	/* Several events in one turn, one of them aborted: the others commit
+	 * together. */
+	CHECK(store_event_begin(s) == 0);
+	CHECK(store_put(s, STORE_INBOX, "b", 1, "2", 1) == 0);
+	CHECK(store_event_commit(s) == 0);
+	CHECK(store_event_begin(s) == 0);
+	CHECK(store_put(s, STORE_INBOX, "c", 1, "3", 1) == 0);
+	store_event_abort(s);
+	CHECK(store_event_begin(s) == 0);
+	CHECK(store_put(s, STORE_INBOX, "d", 1, "4", 1) == 0);
+	CHECK(store_event_commit(s) == 0);
+	CHECK(store_commit(s) == 0);
+	store_close(&s);
+	CHECK(s == NULL);
+	store_close(&s); /* safe twice */
+
+	s = open_store(1 << 20);
+	CHECK(has(s, "b") && !has(s, "c") && has(s, "d"));
+	CHECK(store_get(s, STORE_INBOX, "d", 1, &v, &n) == 0 && n == 1 &&
+	      v[0] == '4');
+	free(v);
+	CHECK_EQ_INT(store_get(s, STORE_INBOX, "zz", 2, &v, &n),
+		     REF_E_NOT_FOUND);
+	CHECK_EQ_INT(store_put(s, STORE_INBOX, "e", 1, "5", 1), -EINVAL);
+	CHECK(store_check(s, NULL, 0) == 0);
+	store_close(&s);
+}
+
+/* Edits a record behind the store's back, as a disk fault or a person
+ * would, and expects the digest to catch it. */
+static void test_digest(void)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { 1, "b" }, v;
+	store_t *s;
+	char where[200];
+	uint8_t *val;
+	size_t n;
+
+	mdb_env_create(&env);
+	mdb_env_set_maxdbs(env, 16);
+	CHECK(mdb_env_open(env, dir, 0, 0600) == 0);
+	mdb_txn_begin(env, NULL, 0, &txn);
+	CHECK(mdb_dbi_open(txn, "inbox", 0, &dbi) == 0);
+	CHECK(mdb_get(txn, dbi, &k, &v) == 0);
+	{
+		uint8_t copy[64];
+		memcpy(copy, v.mv_data, v.mv_size);
+		copy[0] ^= 1;
+		v.mv_data = copy;
+		CHECK(mdb_put(txn, dbi, &k, &v, 0) == 0);
+	}
+	CHECK(mdb_txn_commit(txn) == 0);
+	mdb_env_close(env);
+
+	s = open_store(1 << 20);
+	CHECK_EQ_INT(store_get(s, STORE_INBOX, "b", 1, &val, &n), REF_E_CORRUPT);
+	CHECK_EQ_INT(store_check(s, where, sizeof(where)), REF_E_CORRUPT);
+	CHECK(strstr(where, "inbox") && strstr(where, "62")); /* "b" in hex */
+	/* Still readable elsewhere, and nothing was rewritten. */
+	CHECK(has(s, "d"));
+	store_close(&s);
+}
+
+static void test_full(void)
+{
+	char small[] = "/tmp/test-store-full-XXXXXX";
+	store_opts_t o = { .map_initial = 32 * 1024, .map_max = 512 * 1024,
+			   .submit_limit_pct = 50 };
+	store_t *s = NULL;
+	uint8_t blob[2000] = { 0 };
+	int r = 0, i, refused_at = -1;
+	size_t used, map, max, first_map;
+
+	CHECK(mkdtemp(small) != NULL);
+	CHECK(store_open(small, &o, &s) == 0);
+	store_usage(s, NULL, &first_map, NULL);
+	for (i = 0; i < 2000 && r == 0; i++) {
+		char key[16];
+		if (refused_at < 0 && !store_submit_allowed(s))
+			refused_at = i;
+		CHECK(store_maybe_grow(s) == 0);
+		snprintf(key, sizeof(key), "k%05d", i);
+		blob[0] = (uint8_t)i;
+		r = store_begin(s);
+		if (!r)
+			r = store_put(s, STORE_OUTBOX, key, strlen(key), blob,
+				      sizeof(blob));
+		if (!r)
+			r = store_commit(s);
+		else
+			store_abort(s);
+	}
+	store_usage(s, &used, &map, &max);
+	printf("store full after %d records: used %zu of map %zu (max %zu), "
+	       "submissions refused from record %d\n", i, used, map, max,
+	       refused_at);
+	CHECK_EQ_INT(r, REF_E_STORE_FULL);
+	CHECK(map > first_map);          /* it grew */
+	CHECK(map == max);               /* up to the limit, not past it */
+	CHECK(refused_at > 0 && refused_at < i - 1);
+	CHECK(!store_submit_allowed(s));
+	/* What was committed before the refusal is intact. */
+	CHECK(store_check(s, NULL, 0) == 0);
+	{
+		uint8_t *v;
+		size_t n;
+		CHECK(store_get(s, STORE_OUTBOX, "k00000", 6, &v, &n) == 0 &&
+		      n == sizeof(blob));
+		free(v);
+	}
+	/* Deleting frees room; new writes fit again. */
+	CHECK(store_begin(s) == 0);
+	CHECK(store_del(s, STORE_OUTBOX, "k00000", 6) == 0);
+	CHECK(store_del(s, STORE_OUTBOX, "k00001", 6) == 0);
+	CHECK(store_commit(s) == 0);
+	CHECK(store_begin(s) == 0);
+	CHECK(store_put(s, STORE_OUTBOX, "again", 5, blob, 100) == 0);
+	CHECK(store_commit(s) == 0);
+	store_close(&s);
+	{
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", small);
+		CHECK(system(cmd) == 0);
+	}
+}
+
+static int count_rec(void *ctx, const Referral__Store__V1__AuditRecord *r)
+{
+	(void)r;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_audit(void)
+{
+	store_t *s = open_store(1 << 20);
+	uint64_t bad = 99, count = 0, seq = 0;
+	uint8_t id[16] = { 1 };
+	int n = 0;
+
+	CHECK(audit_verify(s, &bad, &count) == 0 && bad == 0 && count == 0);
+	CHECK(store_begin(s) == 0);
+	for (int i = 0; i < 5; i++) {
+		audit_event_t e = { .event = "submitted",
+				    .referral_id = "350581-x", .msg_id = id,
+				    .outcome = "ok" };
+		CHECK(audit_append(s, &e, &seq) == 0);
+	}
+	CHECK(store_commit(s) == 0);
+	CHECK_EQ_INT(seq, 5);
+	CHECK(audit_verify(s, &bad, &count) == 0 && count == 5);
+	CHECK(audit_foreach(s, count_rec, &n) == 0 && n == 5);
+
+	/* Delete record 3 behind the store's back (with its digest valid):
+	 * the chain breaks there. */
+	{
+		uint8_t k[8] = { 0, 0, 0, 0, 0, 0, 0, 3 };
+		CHECK(store_begin(s) == 0);
+		CHECK(store_del(s, STORE_AUDIT, k, 8) == 0);
+		CHECK(store_commit(s) == 0);
+	}
+	CHECK_EQ_INT(audit_verify(s, &bad, &count), REF_E_CORRUPT);
+	CHECK_EQ_INT(bad, 3);
+	store_close(&s);
+}
+
+int main(void)
+{
+	char cmd[300];
+
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_turns();
+	test_digest();
+	test_full();
+	rmdir(dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s", dir, dir);
+	CHECK(system(cmd) == 0);
+	test_audit();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+	return test_finish("store");
+}
