@@ -1,0 +1,295 @@
+/* config.c: see config.h. inih reads the file; this table is the only
+ * place a setting, its default and its bounds are named. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ini.h>
+
+#include "config.h"
+#include "log.h"
+#include "errors.h"
+#include "sign.h"
+#include "util.h"
+
+typedef enum { T_STR, T_INT } kind_t;
+
+typedef struct {
+	const char *section, *name;
+	kind_t kind;
+	size_t off, size;     /* size: for strings, the buffer */
+	const char *def_str;
+	int64_t def, min, max;
+	int required;
+	const char *help;
+} setting_t;
+
+#define S(sec, nm, field, def, req, help) \
+	{ sec, nm, T_STR, offsetof(config_t, field), \
+	  sizeof(((config_t *)0)->field), def, 0, 0, 0, req, help }
+#define I(sec, nm, field, def, lo, hi, help) \
+	{ sec, nm, T_INT, offsetof(config_t, field), 0, NULL, def, lo, hi, 0, help }
+
+static const setting_t settings[] = {
+	S("node", "code", code, "", 1, "six-digit division code (GB/T 2260)"),
+	S("node", "name", name, "", 1, "the centre's name"),
+	S("node", "role", role, "legal_aid_centre", 0,
+	  "legal_aid_centre, court, labour_bureau or authority"),
+	S("node", "listen", listen, "", 1, "peer endpoint, tcp://HOST:PORT"),
+	S("node", "key_id", key_id, "", 1, "this node's signing key id"),
+	S("node", "alg", alg, "ed25519", 0, "ed25519 or sm2-sm3"),
+	S("trust", "authority_key", authority_key, "authority.pub.pem", 0,
+	  "PEM public key of the directory authority"),
+	I("limits", "max_message_bytes", max_message_bytes, 16 << 20,
+	  4096, 256 << 20, "largest envelope accepted or sent"),
+	I("limits", "max_document_bytes", max_document_bytes, 4 << 20,
+	  0, 128 << 20, "largest document carried inline"),
+	I("limits", "max_documents", max_documents, 32, 0, 1000,
+	  "documents per referral"),
+	I("delivery", "retry_first_ms", retry_first_ms, 1000, 10, 5000,
+	  "delay before the first resend"),
+	I("delivery", "retry_cap_ms", retry_cap_ms, 300000, 100, 86400000,
+	  "longest delay between resends"),
+	I("delivery", "message_lifetime_ms", message_lifetime_ms,
+	  14LL * 86400000, 60000, 365LL * 86400000,
+	  "how long a message is retried, and how old a received one may be"),
+	I("delivery", "future_skew_ms", future_skew_ms, 300000, 0, 3600000,
+	  "how far ahead of this node's clock a message may be"),
+	I("store", "map_initial_mb", map_initial_mb, 16, 1, 1 << 20,
+	  "initial LMDB map size"),
+	I("store", "map_max_mb", map_max_mb, 4096, 1, 1 << 24,
+	  "the store never grows past this"),
+	I("store", "submit_limit_pct", submit_limit_pct, 90, 10, 99,
+	  "refuse new submissions past this share of map_max_mb"),
+	I("daemon", "linger_ms", linger_ms, 1000, 0, 60000,
+	  "how long unsent frames may hold up shutdown"),
+	I("daemon", "heartbeat_ms", heartbeat_ms, 5000, 100, 600000,
+	  "ZeroMQ heartbeat interval to peers"),
+	S("daemon", "log_level", log_level, "info", 0,
+	  "debug, info, warn or error"),
+};
+
+#define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+struct parse {
+	config_t *c;
+	char *err;
+	size_t errlen;
+	int failed;
+	unsigned char seen[N_SETTINGS];
+};
+
+void config_defaults(config_t *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const setting_t *s = &settings[i];
+		if (s->kind == T_STR)
+			snprintf((char *)c + s->off, s->size, "%s", s->def_str);
+		else
+			*(int64_t *)((char *)c + s->off) = s->def;
+	}
+}
+
+static int on_value(void *user, const char *section, const char *name,
+		    const char *value)
+{
+	struct parse *p = user;
+
+	if (p->failed)
+		return 0;
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const setting_t *s = &settings[i];
+		char *end;
+		long long v;
+
+		if (strcmp(s->section, section) || strcmp(s->name, name))
+			continue;
+		p->seen[i] = 1;
+		if (s->kind == T_STR) {
+			if (strlen(value) >= s->size) {
+				snprintf(p->err, p->errlen,
+					 "[%s] %s is longer than %zu bytes",
+					 section, name, s->size - 1);
+				p->failed = 1;
+				return 0;
+			}
+			snprintf((char *)p->c + s->off, s->size, "%s", value);
+			return 1;
+		}
+		errno = 0;
+		v = strtoll(value, &end, 10);
+		if (errno || end == value || *end) {
+			snprintf(p->err, p->errlen,
+				 "[%s] %s = \"%s\" is not a whole number (%s)",
+				 section, name, value, s->help);
+			p->failed = 1;
+			return 0;
+		}
+		if (v < s->min || v > s->max) {
+			snprintf(p->err, p->errlen,
+				 "[%s] %s = %lld is outside %lld..%lld (%s)",
+				 section, name, v, (long long)s->min,
+				 (long long)s->max, s->help);
+			p->failed = 1;
+			return 0;
+		}
+		*(int64_t *)((char *)p->c + s->off) = v;
+		return 1;
+	}
+	snprintf(p->err, p->errlen, "[%s] %s is not a known setting", section,
+		 name);
+	p->failed = 1;
+	return 0;
+}
+
+static int validate(config_t *c, struct parse *p)
+{
+	sign_alg_t alg;
+
+	for (size_t i = 0; i < N_SETTINGS; i++)
+		if (settings[i].required && !p->seen[i]) {
+			snprintf(p->err, p->errlen, "[%s] %s is required (%s)",
+				 settings[i].section, settings[i].name,
+				 settings[i].help);
+			return REF_E_CONFIG;
+		}
+	if (!util_node_code_valid(c->code)) {
+		snprintf(p->err, p->errlen,
+			 "[node] code = \"%s\" is not a six-digit division code",
+			 c->code);
+		return REF_E_CONFIG;
+	}
+	if (strncmp(c->listen, "tcp://", 6) != 0) {
+		snprintf(p->err, p->errlen,
+			 "[node] listen = \"%s\" must be tcp://HOST:PORT",
+			 c->listen);
+		return REF_E_CONFIG;
+	}
+	if (sign_alg_from_name(c->alg, &alg)) {
+		snprintf(p->err, p->errlen,
+			 "[node] alg = \"%s\" must be ed25519 or sm2-sm3", c->alg);
+		return REF_E_CONFIG;
+	}
+	if (strcmp(c->role, "legal_aid_centre") && strcmp(c->role, "court") &&
+	    strcmp(c->role, "labour_bureau") && strcmp(c->role, "authority")) {
+		snprintf(p->err, p->errlen,
+			 "[node] role = \"%s\" must be legal_aid_centre, court, "
+			 "labour_bureau or authority", c->role);
+		return REF_E_CONFIG;
+	}
+	if (c->map_initial_mb > c->map_max_mb) {
+		snprintf(p->err, p->errlen,
+			 "[store] map_initial_mb (%lld) is larger than "
+			 "map_max_mb (%lld)", (long long)c->map_initial_mb,
+			 (long long)c->map_max_mb);
+		return REF_E_CONFIG;
+	}
+	if (c->retry_first_ms > c->retry_cap_ms) {
+		snprintf(p->err, p->errlen,
+			 "[delivery] retry_first_ms is larger than retry_cap_ms");
+		return REF_E_CONFIG;
+	}
+	if (c->max_document_bytes >= c->max_message_bytes) {
+		snprintf(p->err, p->errlen,
+			 "[limits] max_document_bytes must be smaller than "
+			 "max_message_bytes");
+		return REF_E_CONFIG;
+	}
+	if (log_level_from_name(c->log_level) < 0) {
+		snprintf(p->err, p->errlen,
+			 "[daemon] log_level = \"%s\" must be debug, info, warn "
+			 "or error", c->log_level);
+		return REF_E_CONFIG;
+	}
+	return 0;
+}
+
+int config_parse_text(const char *text, config_t *ret, char *ret_err,
+		      size_t errlen)
+{
+	config_t c;
+	struct parse p = { &c, ret_err, errlen, 0, { 0 } };
+	int line, r;
+
+	config_defaults(&c);
+	line = ini_parse_string(text, on_value, &p);
+	if (p.failed)
+		return REF_E_CONFIG;
+	if (line != 0) {
+		snprintf(ret_err, errlen, "line %d does not parse as "
+			 "\"key = value\" or \"[section]\"", line);
+		return REF_E_CONFIG;
+	}
+	r = validate(&c, &p);
+	if (r)
+		return r;
+	snprintf(c.data_dir, sizeof(c.data_dir), "%s", ret->data_dir);
+	*ret = c;
+	return 0;
+}
+
+int config_load(const char *data_dir, config_t *ret, char *ret_err,
+		size_t errlen)
+{
+	char path[1024], inner[400];
+	uint8_t *text;
+	size_t len;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/referrald.conf", data_dir);
+	r = util_read_file(path, 1 << 20, &text, &len);
+	if (r) {
+		snprintf(ret_err, errlen, "cannot read %s: %s", path,
+			 ref_strerror(r));
+		return r < 0 ? r : REF_E_CONFIG;
+	}
+	snprintf(ret->data_dir, sizeof(ret->data_dir), "%s", data_dir);
+	r = config_parse_text((char *)text, ret, inner, sizeof(inner));
+	free(text);
+	if (r)
+		snprintf(ret_err, errlen, "%s: %s", path, inner);
+	return r;
+}
+
+int config_write(const config_t *c, const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	const char *sec = "";
+	int r;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "# referrald configuration. Every setting, its default and "
+		   "bounds: docs/CONFIG.md.\n");
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const setting_t *s = &settings[i];
+		if (strcmp(sec, s->section)) {
+			sec = s->section;
+			fprintf(f, "\n[%s]\n", sec);
+		}
+		fprintf(f, "# %s\n", s->help);
+		if (s->kind == T_STR)
+			fprintf(f, "%s = %s\n", s->name,
+				(const char *)c + s->off);
+		else
+			fprintf(f, "%s = %lld\n", s->name,
+				(long long)*(const int64_t *)((const char *)c +
+							       s->off));
+	}
+	fclose(f);
+	r = util_write_file(path, buf, len, 0640);
+	free(buf);
+	return r;
+}
+
+void config_path(const config_t *c, const char *rel, char *out, size_t len)
+{
+	if (rel[0] == '/')
+		snprintf(out, len, "%s", rel);
+	else
+		snprintf(out, len, "%s/%s", c->data_dir, rel);
+}

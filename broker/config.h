@@ -1,0 +1,56 @@
+/* config.h: a node's settings, from referrald.conf in its data folder.
+ *
+ * One table (config.c) lists every setting with its default and bounds;
+ * config_load validates all of it and names the first bad setting, so a
+ * node never starts on a configuration it half understood. */
+#ifndef REF_CONFIG_H
+#define REF_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+	char data_dir[512];
+	/* [node] */
+	char code[8];
+	char name[256];
+	char role[32];
+	char listen[256];
+	char key_id[64];
+	char alg[16];
+	/* [trust] */
+	char authority_key[512];   /* relative to data_dir unless absolute */
+	/* [limits] */
+	int64_t max_message_bytes;
+	int64_t max_document_bytes;
+	int64_t max_documents;
+	/* [delivery] */
+	int64_t retry_first_ms;
+	int64_t retry_cap_ms;
+	int64_t message_lifetime_ms;
+	int64_t future_skew_ms;
+	/* [store] */
+	int64_t map_initial_mb;
+	int64_t map_max_mb;
+	int64_t submit_limit_pct;
+	/* [daemon] */
+	int64_t linger_ms;
+	int64_t heartbeat_ms;
+	char log_level[16];
+} config_t;
+
+/* config_defaults: every setting at its default; strings empty. */
+void config_defaults(config_t *c);
+/* config_load: reads DIR/referrald.conf over the defaults. On failure
+ * ret_err names the file, line or setting and what is allowed. */
+int config_load(const char *data_dir, config_t *ret, char *ret_err,
+		size_t errlen);
+/* config_parse_text: the same, from text (for tests and tools). */
+int config_parse_text(const char *text, config_t *ret, char *ret_err,
+		      size_t errlen);
+/* config_write: a referrald.conf for c, with each setting's default shown. */
+int config_write(const config_t *c, const char *path);
+/* config_path: joins data_dir and a relative path (absolute kept). */
+void config_path(const config_t *c, const char *rel, char *out, size_t len);
+
+#endif

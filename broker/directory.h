@@ -1,0 +1,71 @@
+/* directory.h: the signed directory of nodes (DESIGN.md, normative).
+ *
+ * directory.json holds every node: code, name, role, endpoint, CURVE public
+ * key, signing keys with validity windows, and the case types it accepts.
+ * directory.json.sig holds the authority's signature over the file's exact
+ * bytes (base64). A node trusts nothing the directory does not list.
+ * Unknown JSON fields are ignored so the format can grow.
+ * A directory_t is immutable once loaded; lookups are thread-safe. */
+#ifndef REF_DIRECTORY_H
+#define REF_DIRECTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/evp.h>
+
+#include "sign.h"
+
+#define DIRECTORY_FORMAT "referral.v1/directory"
+
+typedef struct {
+	char key_id[64];
+	sign_alg_t alg;
+	EVP_PKEY *key;
+	uint64_t not_before_ms, not_after_ms;
+} dir_key_t;
+
+typedef struct {
+	char code[8];
+	char name[256];
+	char role[32];
+	char endpoint[256];
+	char curve_public[41];   /* Z85 */
+	dir_key_t *keys;
+	size_t n_keys;
+	char (*accepts)[32];
+	size_t n_accepts;
+} dir_node_t;
+
+typedef struct {
+	uint64_t version;
+	char authority[8];
+	char issued_at[40];
+	dir_node_t *nodes;
+	size_t n_nodes;
+} directory_t;
+
+/* directory_parse: checks the format and every node; ret_err names the
+ * first problem (node code and field). No signature check. */
+int directory_parse(const char *json, size_t len, directory_t **ret,
+		    char *ret_err, size_t errlen);
+/* directory_verify_sig: REF_E_DIRECTORY unless sig_b64 is authority's
+ * signature over exactly json[0..len). */
+int directory_verify_sig(const uint8_t *json, size_t len, const char *sig_b64,
+			 EVP_PKEY *authority);
+/* directory_load: reads DIR/directory.json and its .sig, verifies, parses.
+ * Every failure is REF_E_DIRECTORY (or -errno) with ret_err saying why. */
+int directory_load(const char *data_dir, EVP_PKEY *authority,
+		   directory_t **ret, char *ret_err, size_t errlen);
+void directory_free(directory_t **d);
+
+const dir_node_t *directory_node(const directory_t *d, const char *code);
+const dir_node_t *directory_node_by_curve(const directory_t *d,
+					  const char *z85);
+/* directory_key: node's key_id if valid at at_ms, else NULL (borrowed).
+ * Has the shape of envelope_key_lookup_fn with ctx = the directory. */
+EVP_PKEY *directory_key(void *d, const char *node, const char *key_id,
+			uint64_t at_ms);
+bool directory_accepts(const dir_node_t *n, const char *case_type);
+
+#endif

@@ -1,0 +1,15 @@
+/* log.h: the daemon's log, one line per event on stderr:
+ *   2026-11-28T10:00:00.000Z level component key=value ...
+ * Callers pass ids and codes only: never personal data. Not thread-safe
+ * (the daemon is one thread). */
+#ifndef REF_LOG_H
+#define REF_LOG_H
+
+enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+void log_set_level(int level);
+int log_level_from_name(const char *name); /* -1 if unknown */
+void log_msg(int level, const char *component, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

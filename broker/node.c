@@ -1,0 +1,1932 @@
+/* node.c: see node.h.
+ *
+ * A loop turn: poll; answer ZAP requests; drain peer messages, receipts
+ * and client requests (each event in its own nested transaction so it
+ * applies whole or not at all); send what the outbox schedule says is due;
+ * commit the turn; then send the replies and receipts the commit made
+ * true. If the commit fails, those replies are dropped (peers resend) or
+ * turned into errors (clients retry with the same request id). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <jansson.h>
+#include <openssl/rand.h>
+#include <zmq.h>
+
+#include "application.h"
+#include "audit.h"
+#include "client.pb-c.h"
+#include "config.h"
+#include "directory.h"
+#include "envelope.h"
+#include "errors.h"
+#include "log.h"
+#include "node.h"
+#include "sign.h"
+#include "store.h"
+#include "store.pb-c.h"
+#include "util.h"
+
+/* Draft option, absent from Debian's zmq.h (DESIGN.md, Transport). */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
+#define ZAP_DOMAIN "referral"
+#define BATCH_PER_TURN 256
+#define SCHED_PER_TURN 256
+
+enum { OUT_PENDING = 0, OUT_DELIVERED = 1, OUT_DEAD = 2 };
+enum { DIR_OUTGOING = 1, DIR_INCOMING = 2 };
+
+typedef struct {
+	char code[8];
+	char endpoint[256];
+	char curve[41];
+	void *dealer;
+	uint64_t opened_mono;
+} peer_t;
+
+typedef struct {
+	uint8_t msg_id[16];
+	uint64_t next_ms;
+	uint32_t priority;
+	uint64_t created_ms;
+} sched_t;
+
+/* What leaves after the commit. */
+typedef struct out {
+	struct out *next;
+	void *sock;
+	uint8_t *rid;        /* routing id, or NULL for a DEALER */
+	size_t rid_len;
+	bool delimiter;      /* REQ clients expect an empty frame */
+	uint8_t *data, *fail;
+	size_t len, fail_len;
+	sched_t sched;       /* when data is NULL: schedule this after commit */
+} out_t;
+
+struct node {
+	config_t cfg;
+	directory_t *dir;
+	EVP_PKEY *key;
+	EVP_PKEY *authority;
+	char curve_pub[41], curve_sec[41];
+	store_t *store;
+	int lock_fd;
+	void *ctx, *zap, *router, *client;
+	peer_t *peers;
+	size_t n_peers;
+	sched_t *sched;
+	size_t n_sched, cap_sched;
+	out_t *out_head, **out_tail;
+	uint64_t started_ms;
+};
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static envelope_signer_t signer(node_t *n)
+{
+	envelope_signer_t s = { n->cfg.code, n->cfg.key_id, n->key };
+	return s;
+}
+
+static char *msg_hex(const uint8_t *id, char out[33])
+{
+	util_hex(id, 16, out);
+	return out;
+}
+
+static void queue(node_t *n, out_t *o)
+{
+	o->next = NULL;
+	*n->out_tail = o;
+	n->out_tail = &o->next;
+}
+
+static int queue_frames(node_t *n, void *sock, const uint8_t *rid,
+			size_t rid_len, bool delim, uint8_t *data, size_t len,
+			uint8_t *fail, size_t fail_len)
+{
+	out_t *o = calloc(1, sizeof(*o));
+
+	if (!o) {
+		free(data);
+		free(fail);
+		return -ENOMEM;
+	}
+	if (rid) {
+		o->rid = malloc(rid_len);
+		if (!o->rid) {
+			free(o);
+			free(data);
+			free(fail);
+			return -ENOMEM;
+		}
+		memcpy(o->rid, rid, rid_len);
+		o->rid_len = rid_len;
+	}
+	o->sock = sock;
+	o->delimiter = delim;
+	o->data = data;
+	o->len = len;
+	o->fail = fail;
+	o->fail_len = fail_len;
+	queue(n, o);
+	return 0;
+}
+
+static void send_out(out_t *o, bool committed)
+{
+	uint8_t *data = committed ? o->data : o->fail;
+	size_t len = committed ? o->len : o->fail_len;
+
+	if (!data)
+		return;
+	if (o->rid && zmq_send(o->sock, o->rid, o->rid_len,
+			       ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+		goto failed;
+	if (o->delimiter && zmq_send(o->sock, "", 0,
+				     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+		goto failed;
+	if (zmq_send(o->sock, data, len, ZMQ_DONTWAIT) < 0)
+		goto failed;
+	return;
+failed:
+	/* EHOSTUNREACH (ROUTER_MANDATORY): the peer left. It resends, and
+	 * gets a DUPLICATE receipt then; a client retries. */
+	log_msg(LOG_DEBUG, "net", "reply dropped errno=%d", errno);
+}
+
+static int sched_add(node_t *n, const sched_t *s)
+{
+	for (size_t i = 0; i < n->n_sched; i++)
+		if (!memcmp(n->sched[i].msg_id, s->msg_id, 16)) {
+			n->sched[i] = *s;
+			return 0;
+		}
+	if (n->n_sched == n->cap_sched) {
+		size_t cap = n->cap_sched ? n->cap_sched * 2 : 64;
+		sched_t *ns = realloc(n->sched, cap * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		n->sched = ns;
+		n->cap_sched = cap;
+	}
+	n->sched[n->n_sched++] = *s;
+	return 0;
+}
+
+static void sched_remove(node_t *n, size_t i)
+{
+	n->sched[i] = n->sched[--n->n_sched];
+}
+
+/* The turn is over: make it durable, then let its replies go. */
+static int finish_turn(node_t *n)
+{
+	int r = store_commit(n->store);
+	out_t *o, *next;
+
+	if (r)
+		log_msg(LOG_ERROR, "store", "commit failed: %s (%s); replies of "
+			"this turn withheld", ref_strerror(r),
+			store_last_error(n->store));
+	for (o = n->out_head; o; o = next) {
+		next = o->next;
+		if (o->data || o->fail)
+			send_out(o, r == 0);
+		else if (r == 0)
+			sched_add(n, &o->sched);
+		free(o->rid);
+		free(o->data);
+		free(o->fail);
+		free(o);
+	}
+	n->out_head = NULL;
+	n->out_tail = &n->out_head;
+	return r;
+}
+
+static int audit(node_t *n, const char *event, const char *referral_id,
+		 const uint8_t *msg_id, const char *peer, const char *actor,
+		 const char *outcome, const char *detail)
+{
+	audit_event_t e = { event, referral_id, msg_id, peer, actor, outcome,
+			    detail, 0 };
+	return audit_append(n->store, &e, NULL);
+}
+
+static uint64_t backoff_ms(const node_t *n, uint32_t attempts)
+{
+	uint64_t d = (uint64_t)n->cfg.retry_first_ms;
+	uint32_t rnd;
+
+	for (uint32_t i = 1; i < attempts && d < (uint64_t)n->cfg.retry_cap_ms; i++)
+		d *= 2;
+	if (d > (uint64_t)n->cfg.retry_cap_ms)
+		d = (uint64_t)n->cfg.retry_cap_ms;
+	/* Jitter in [d/2, d): peers that went down together do not come
+	 * back to a storm of simultaneous resends. */
+	RAND_bytes((unsigned char *)&rnd, sizeof(rnd));
+	return d / 2 + (d > 1 ? rnd % (d / 2) : 0);
+}
+
+/* ---- peers ----------------------------------------------------------------- */
+
+static void set_int(void *s, int opt, int v)
+{
+	zmq_setsockopt(s, opt, &v, sizeof(v));
+}
+
+static void socket_common(node_t *n, void *s)
+{
+	int64_t max = n->cfg.max_message_bytes * 2 + 4096;
+
+	set_int(s, ZMQ_LINGER, (int)n->cfg.linger_ms);
+	set_int(s, ZMQ_HEARTBEAT_IVL, (int)n->cfg.heartbeat_ms);
+	set_int(s, ZMQ_HEARTBEAT_TIMEOUT, (int)n->cfg.heartbeat_ms * 3);
+	set_int(s, ZMQ_HEARTBEAT_TTL, (int)n->cfg.heartbeat_ms * 3);
+	/* Above our own limit, so an envelope a little too large gets a
+	 * REFUSED receipt that says so instead of a silent disconnect. */
+	zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof(max));
+}
+
+static void peers_close(node_t *n)
+{
+	for (size_t i = 0; i < n->n_peers; i++)
+		if (n->peers[i].dealer)
+			zmq_close(n->peers[i].dealer);
+	free(n->peers);
+	n->peers = NULL;
+	n->n_peers = 0;
+}
+
+static peer_t *peer_get(node_t *n, const char *code)
+{
+	const dir_node_t *dn = directory_node(n->dir, code);
+	peer_t *p = NULL, *np;
+
+	if (!dn)
+		return NULL;
+	for (size_t i = 0; i < n->n_peers; i++)
+		if (!strcmp(n->peers[i].code, code))
+			p = &n->peers[i];
+	if (!p) {
+		np = realloc(n->peers, (n->n_peers + 1) * sizeof(*np));
+		if (!np)
+			return NULL;
+		n->peers = np;
+		p = &n->peers[n->n_peers++];
+		memset(p, 0, sizeof(*p));
+		snprintf(p->code, sizeof(p->code), "%s", code);
+	}
+	if (p->dealer)
+		return p;
+	p->dealer = zmq_socket(n->ctx, ZMQ_DEALER);
+	if (!p->dealer)
+		return NULL;
+	snprintf(p->endpoint, sizeof(p->endpoint), "%s", dn->endpoint);
+	snprintf(p->curve, sizeof(p->curve), "%s", dn->curve_public);
+	socket_common(n, p->dealer);
+	/* Pinned: the handshake fails unless the server holds the secret
+	 * half of the key the directory lists for this node. */
+	zmq_setsockopt(p->dealer, ZMQ_CURVE_SERVERKEY, p->curve, 40);
+	zmq_setsockopt(p->dealer, ZMQ_CURVE_PUBLICKEY, n->curve_pub, 40);
+	zmq_setsockopt(p->dealer, ZMQ_CURVE_SECRETKEY, n->curve_sec, 40);
+	/* Queue nothing for a peer that is not connected: the outbox is the
+	 * queue, and resends follow its schedule. */
+	set_int(p->dealer, ZMQ_IMMEDIATE, 1);
+	set_int(p->dealer, ZMQ_RECONNECT_IVL, 100);
+	set_int(p->dealer, ZMQ_RECONNECT_IVL_MAX, 5000);
+	set_int(p->dealer, ZMQ_SNDHWM, 1000);
+	if (zmq_connect(p->dealer, p->endpoint) < 0) {
+		log_msg(LOG_WARN, "net", "peer=%s connect %s failed: %s", code,
+			p->endpoint, zmq_strerror(errno));
+		zmq_close(p->dealer);
+		p->dealer = NULL;
+		return NULL;
+	}
+	p->opened_mono = util_mono_ms();
+	log_msg(LOG_INFO, "net", "peer=%s connecting endpoint=%s", code,
+		p->endpoint);
+	return p;
+}
+
+/* ---- ZAP: only directory nodes get in ------------------------------------ */
+
+static void zap_reply(void *zap, const char *req_id, size_t req_len,
+		      const char *status, const char *text, const char *user)
+{
+	zmq_send(zap, "1.0", 3, ZMQ_SNDMORE);
+	zmq_send(zap, req_id, req_len, ZMQ_SNDMORE);
+	zmq_send(zap, status, strlen(status), ZMQ_SNDMORE);
+	zmq_send(zap, text, strlen(text), ZMQ_SNDMORE);
+	zmq_send(zap, user, strlen(user), ZMQ_SNDMORE);
+	zmq_send(zap, "", 0, 0);
+}
+
+static bool handle_zap(node_t *n)
+{
+	zmq_msg_t f[8];
+	int nf = 0, more = 1;
+	char z85[41] = "", addr[64] = "";
+	const dir_node_t *dn = NULL;
+
+	while (more && nf < 8) {
+		zmq_msg_init(&f[nf]);
+		if (zmq_msg_recv(&f[nf], n->zap, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&f[nf]);
+			more = 0;
+			break;
+		}
+		more = zmq_msg_more(&f[nf]);
+		nf++;
+	}
+	/* Drain an over-long request so the REP socket stays in step. */
+	while (more) {
+		zmq_msg_t x;
+		zmq_msg_init(&x);
+		zmq_msg_recv(&x, n->zap, 0);
+		more = zmq_msg_more(&x);
+		zmq_msg_close(&x);
+	}
+	if (nf < 6) {
+		for (int i = 0; i < nf; i++)
+			zmq_msg_close(&f[i]);
+		return nf > 0;
+	}
+	if (zmq_msg_size(&f[3]) < sizeof(addr))
+		memcpy(addr, zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
+	if (nf >= 7 && zmq_msg_size(&f[5]) == 5 &&
+	    !memcmp(zmq_msg_data(&f[5]), "CURVE", 5) &&
+	    zmq_msg_size(&f[6]) == 32 &&
+	    zmq_msg_size(&f[2]) == strlen(ZAP_DOMAIN) &&
+	    !memcmp(zmq_msg_data(&f[2]), ZAP_DOMAIN, strlen(ZAP_DOMAIN))) {
+		zmq_z85_encode(z85, zmq_msg_data(&f[6]), 32);
+		dn = directory_node_by_curve(n->dir, z85);
+	}
+	if (dn && strcmp(dn->code, n->cfg.code) != 0) {
+		zap_reply(n->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]),
+			  "200", "OK", dn->code);
+		log_msg(LOG_DEBUG, "zap", "admitted peer=%s address=%s",
+			dn->code, addr);
+	} else {
+		zap_reply(n->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]),
+			  "400", "key not in directory", "");
+		log_msg(LOG_WARN, "zap", "refused connection address=%s "
+			"curve_key=%s reason=\"not a node in directory version "
+			"%llu\"", addr, z85[0] ? z85 : "-",
+			(unsigned long long)n->dir->version);
+	}
+	for (int i = 0; i < nf; i++)
+		zmq_msg_close(&f[i]);
+	return true;
+}
+
+/* ---- receipts we send ---------------------------------------------------- */
+
+/* Builds the signed receipt for a checked envelope (*ret malloc'd). */
+static int make_receipt(node_t *n, const envelope_check_t *c, const char *peer,
+			int status, const char *detail, uint64_t now,
+			uint8_t **ret, size_t *ret_len)
+{
+	envelope_signer_t s = signer(n);
+	envelope_fields_t f = { 0 };
+	uint8_t *body;
+	size_t blen;
+	int r;
+
+	r = envelope_receipt_body(c, now, status, detail, &body, &blen);
+	if (r)
+		return r;
+	f.to_node = peer;
+	f.kind = REFERRAL__V1__KIND__RECEIPT;
+	/* Copied from the message when it could be read at all. */
+	f.referral_id = c->hdr && util_utf8_valid(c->hdr->referral_id,
+						   strlen(c->hdr->referral_id))
+				? c->hdr->referral_id : "";
+	f.created_at_ms = now;
+	r = envelope_build(&s, &f, body, blen, ret, ret_len, NULL);
+	free(body);
+	return r;
+}
+
+/* ---- incoming referrals -------------------------------------------------- */
+
+static int apply_submit(node_t *n, const envelope_check_t *c,
+			const uint8_t *buf, size_t len, const char *peer,
+			uint64_t now, const uint8_t *receipt, size_t rlen)
+{
+	Referral__V1__Header *h = c->hdr;
+	Referral__Store__V1__InboxRecord in = REFERRAL__STORE__V1__INBOX_RECORD__INIT;
+	Referral__Store__V1__ReferralRecord rr =
+		REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
+	Referral__Store__V1__SeenRecord seen = REFERRAL__STORE__V1__SEEN_RECORD__INIT;
+	Referral__V1__ReferralSubmit *body;
+	int r;
+
+	body = referral__v1__referral_submit__unpack(NULL, c->env->body.len,
+						     c->env->body.data);
+	if (!body)
+		return REF_E_MALFORMED;
+	in.envelope.data = (uint8_t *)buf;
+	in.envelope.len = len;
+	in.from_node = (char *)peer;
+	in.referral_id = h->referral_id;
+	in.kind = h->kind;
+	in.received_at_ms = now;
+	in.receipt.data = (uint8_t *)receipt;
+	in.receipt.len = rlen;
+	rr.referral_id = h->referral_id;
+	rr.direction = DIR_INCOMING;
+	rr.origin_node = (char *)peer;
+	rr.receiver_node = n->cfg.code;
+	rr.submit_msg_id = h->msg_id;
+	rr.created_at_ms = now;
+	rr.updated_at_ms = now;
+	rr.state = "RECEIVED";
+	rr.case_type = body->matter ? body->matter->case_type : "";
+	rr.service = body->matter ? body->matter->service : "";
+	seen.from_node = (char *)peer;
+	seen.received_at_ms = now;
+	seen.envelope_sha256.data = (uint8_t *)c->sha256;
+	seen.envelope_sha256.len = 32;
+	r = store_put_msg(n->store, STORE_INBOX, h->msg_id.data, 16,
+			  &in.base);
+	if (!r)
+		r = store_put_msg(n->store, STORE_REFERRALS, h->referral_id,
+				  strlen(h->referral_id), &rr.base);
+	if (!r)
+		r = store_put_msg(n->store, STORE_SEEN, h->msg_id.data, 16,
+				  &seen.base);
+	if (!r)
+		r = audit(n, "received", h->referral_id, h->msg_id.data, peer,
+			  "node", "STORED", envelope_kind_name(h->kind));
+	referral__v1__referral_submit__free_unpacked(body, NULL);
+	return r;
+}
+
+/* Application-level refusals of an envelope that passed every wire check. */
+static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
+			 char *detail, size_t dlen)
+{
+	Referral__V1__Header *h = c->hdr;
+	uint8_t *v;
+	size_t vl;
+
+	if (h->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT) {
+		snprintf(detail, dlen, "kind %s is not handled by this node",
+			 envelope_kind_name(h->kind));
+		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	}
+	if (!util_referral_id_valid(h->referral_id)) {
+		snprintf(detail, dlen, "referral_id is not <origin code>-<32 hex "
+			 "digits>");
+		return REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
+	}
+	if (strncmp(h->referral_id, peer, 6) != 0) {
+		snprintf(detail, dlen, "a referral submitted by %s must have an "
+			 "id starting with %s", peer, peer);
+		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	}
+	if (store_get(n->store, STORE_REFERRALS, h->referral_id,
+		      strlen(h->referral_id), &v, &vl) == 0) {
+		free(v);
+		snprintf(detail, dlen, "referral %s was already received under "
+			 "another message", h->referral_id);
+		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	}
+	return 0;
+}
+
+static void handle_receipt_envelope(node_t *n, const uint8_t *buf, size_t len,
+				    const char *peer);
+
+static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
+				const uint8_t *buf, size_t len,
+				const char *peer, bool multipart)
+{
+	envelope_policy_t pol = {
+		.self = n->cfg.code, .peer = peer,
+		.max_bytes = (size_t)n->cfg.max_message_bytes,
+		.now_ms = util_now_ms(),
+		.lifetime_ms = (uint64_t)n->cfg.message_lifetime_ms,
+		.future_ms = (uint64_t)n->cfg.future_skew_ms,
+		.lookup = directory_key, .lookup_ctx = n->dir,
+	};
+	envelope_check_t c;
+	uint8_t *receipt = NULL, *v;
+	size_t rlen = 0, vl;
+	char detail[200], idhex[33] = "-";
+	const char *rid_str;
+	int st, r;
+
+	st = envelope_verify(&pol, buf, len, &c);
+	if (st < 0) {
+		log_msg(LOG_ERROR, "peer", "peer=%s verify failed: %s", peer,
+			ref_strerror(st));
+		envelope_check_free(&c);
+		return;
+	}
+	if (st == REFERRAL__V1__RECEIPT_STATUS__STORED && multipart) {
+		st = c.status = REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
+		snprintf(c.detail, sizeof(c.detail),
+			 "a peer message must be a single frame");
+	}
+	if (st == REFERRAL__V1__RECEIPT_STATUS__STORED &&
+	    (c.hdr->kind == REFERRAL__V1__KIND__RECEIPT ||
+	     c.hdr->kind == REFERRAL__V1__KIND__RECEIPT_BATCH)) {
+		/* Receipts are never acknowledged: apply, answer nothing. */
+		envelope_check_free(&c);
+		handle_receipt_envelope(n, buf, len, peer);
+		return;
+	}
+	snprintf(detail, sizeof(detail), "%s", c.detail);
+	if (c.hdr && c.hdr->msg_id.len == 16)
+		msg_hex(c.hdr->msg_id.data, idhex);
+	rid_str = c.hdr && util_referral_id_valid(c.hdr->referral_id)
+			  ? c.hdr->referral_id : NULL;
+
+	if (store_event_begin(n->store)) {
+		envelope_check_free(&c);
+		return;
+	}
+	if (st == REFERRAL__V1__RECEIPT_STATUS__STORED &&
+	    store_get(n->store, STORE_SEEN, c.hdr->msg_id.data, 16, &v, &vl) == 0) {
+		free(v);
+		st = REFERRAL__V1__RECEIPT_STATUS__DUPLICATE;
+		snprintf(detail, sizeof(detail), "already stored; applied once");
+	} else if (st == REFERRAL__V1__RECEIPT_STATUS__STORED) {
+		int why = refuse_reason(n, &c, peer, detail, sizeof(detail));
+		if (why)
+			st = why;
+		else
+			snprintf(detail, sizeof(detail), "stored");
+	}
+	r = make_receipt(n, &c, peer, st, detail, pol.now_ms, &receipt, &rlen);
+	if (r)
+		goto fail;
+	if (st == REFERRAL__V1__RECEIPT_STATUS__STORED)
+		r = apply_submit(n, &c, buf, len, peer, pol.now_ms, receipt,
+				 rlen);
+	else if (st == REFERRAL__V1__RECEIPT_STATUS__DUPLICATE)
+		r = audit(n, "duplicate", rid_str,
+			  c.hdr->msg_id.data, peer, "node", "DUPLICATE",
+			  envelope_kind_name(c.hdr->kind));
+	else
+		r = audit(n, "rejected", rid_str,
+			  c.hdr && c.hdr->msg_id.len == 16 ? c.hdr->msg_id.data
+							    : NULL,
+			  peer, "node", envelope_status_name(st), detail);
+	if (r)
+		goto fail;
+	r = store_event_commit(n->store);
+	if (r)
+		goto fail;
+	log_msg(st == REFERRAL__V1__RECEIPT_STATUS__STORED ||
+			st == REFERRAL__V1__RECEIPT_STATUS__DUPLICATE
+		? LOG_INFO : LOG_WARN, "peer",
+		"peer=%s msg_id=%s referral=%s kind=%s receipt=%s detail=\"%s\"",
+		peer, idhex, rid_str ? rid_str : "-",
+		c.hdr ? envelope_kind_name(c.hdr->kind) : "-",
+		envelope_status_name(st), detail);
+	queue_frames(n, n->router, rid, rid_len, false, receipt, rlen, NULL, 0);
+	envelope_check_free(&c);
+	return;
+fail:
+	store_event_abort(n->store);
+	free(receipt);
+	/* No receipt: the sender resends, and the store may have room by
+	 * then. Deliveries already stored are untouched. */
+	log_msg(r == REF_E_STORE_FULL ? LOG_WARN : LOG_ERROR, "peer",
+		"peer=%s msg_id=%s not stored: %s (%s); the sender will resend",
+		peer, idhex, ref_strerror(r), store_last_error(n->store));
+	envelope_check_free(&c);
+}
+
+static void drain_router(node_t *n)
+{
+	for (int i = 0; i < BATCH_PER_TURN; i++) {
+		zmq_msg_t rid, msg;
+		char peer[16] = "";
+		const char *uid;
+		bool multipart = false;
+
+		zmq_msg_init(&rid);
+		if (zmq_msg_recv(&rid, n->router, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&rid);
+			return;
+		}
+		zmq_msg_init(&msg);
+		if (zmq_msg_recv(&msg, n->router, 0) < 0) {
+			zmq_msg_close(&rid);
+			zmq_msg_close(&msg);
+			return;
+		}
+		while (zmq_msg_more(&msg)) {
+			/* Keep the first frame; the rest only make it bad. */
+			zmq_msg_t extra;
+			multipart = true;
+			zmq_msg_init(&extra);
+			zmq_msg_recv(&extra, n->router, 0);
+			if (!zmq_msg_more(&extra)) {
+				zmq_msg_close(&extra);
+				break;
+			}
+			zmq_msg_close(&extra);
+		}
+		/* Identity comes from ZAP, never from the routing id. */
+		uid = zmq_msg_gets(&msg, "User-Id");
+		if (uid && strlen(uid) < sizeof(peer))
+			snprintf(peer, sizeof(peer), "%s", uid);
+		if (peer[0])
+			handle_peer_message(n, zmq_msg_data(&rid),
+					    zmq_msg_size(&rid),
+					    zmq_msg_data(&msg),
+					    zmq_msg_size(&msg), peer, multipart);
+		else
+			log_msg(LOG_WARN, "peer", "message without a ZAP "
+				"identity dropped");
+		zmq_msg_close(&rid);
+		zmq_msg_close(&msg);
+	}
+}
+
+/* ---- receipts for what we sent ------------------------------------------- */
+
+static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
+			  const uint8_t *buf, size_t len, const char *peer,
+			  const char *signed_key)
+{
+	Referral__Store__V1__OutboxRecord *ob = NULL;
+	uint8_t sha[32];
+	char idhex[33];
+	int r;
+	bool positive = rc->status == REFERRAL__V1__RECEIPT_STATUS__STORED ||
+			rc->status == REFERRAL__V1__RECEIPT_STATUS__DUPLICATE;
+
+	if (rc->msg_id.len != 16) {
+		log_msg(LOG_WARN, "delivery", "peer=%s receipt status=%s for an "
+			"unreadable message: \"%s\"", peer,
+			envelope_status_name(rc->status), rc->detail);
+		return;
+	}
+	msg_hex(rc->msg_id.data, idhex);
+	r = store_get_msg(n->store, STORE_OUTBOX, rc->msg_id.data, 16,
+			  &referral__store__v1__outbox_record__descriptor,
+			  (ProtobufCMessage **)&ob);
+	if (r) {
+		log_msg(LOG_DEBUG, "delivery", "peer=%s receipt for unknown "
+			"msg_id=%s", peer, idhex);
+		return;
+	}
+	if (strcmp(ob->to_node, peer) != 0) {
+		log_msg(LOG_WARN, "delivery", "peer=%s sent a receipt for "
+			"msg_id=%s addressed to %s; ignored", peer, idhex,
+			ob->to_node);
+		goto out;
+	}
+	util_sha256(ob->envelope.data, ob->envelope.len, sha);
+	if (rc->envelope_sha256.len != 32 ||
+	    memcmp(rc->envelope_sha256.data, sha, 32)) {
+		log_msg(LOG_WARN, "delivery", "peer=%s receipt for msg_id=%s "
+			"names other envelope bytes; ignored", peer, idhex);
+		goto out;
+	}
+	if (ob->state != OUT_PENDING)
+		goto out; /* the first receipt is the proof; keep it */
+	if (store_event_begin(n->store))
+		goto out;
+	ob->state = positive ? OUT_DELIVERED : OUT_DEAD;
+	ob->receipt.data = (uint8_t *)buf;
+	ob->receipt.len = len;
+	ob->receipt_status = rc->status;
+	ob->receipt_at_ms = util_now_ms();
+	if (!positive) {
+		char reason[300];
+		snprintf(reason, sizeof(reason), "refused by %s: %s (%s)", peer,
+			 envelope_status_name(rc->status), rc->detail);
+		ob->dead_reason = reason;
+	}
+	r = store_put_msg(n->store, STORE_OUTBOX, rc->msg_id.data, 16, &ob->base);
+	if (!r)
+		r = audit(n, "receipt", ob->referral_id, rc->msg_id.data, peer,
+			  signed_key, envelope_status_name(rc->status),
+			  rc->detail);
+	if (!r)
+		r = store_event_commit(n->store);
+	if (r) {
+		store_event_abort(n->store);
+		log_msg(LOG_ERROR, "delivery", "msg_id=%s receipt not stored: "
+			"%s; the message stays pending", idhex, ref_strerror(r));
+	} else {
+		log_msg(positive ? LOG_INFO : LOG_WARN, "delivery",
+			"peer=%s msg_id=%s referral=%s receipt=%s%s", peer, idhex,
+			ob->referral_id, envelope_status_name(rc->status),
+			positive ? "" : " (not delivered; see refctl show)");
+	}
+	ob->receipt.data = NULL; /* borrowed */
+	ob->receipt.len = 0;
+	ob->dead_reason = NULL;
+out:
+	if (ob) {
+		ob->dead_reason = NULL;
+		referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+	}
+}
+
+static void handle_receipt_envelope(node_t *n, const uint8_t *buf, size_t len,
+				    const char *peer)
+{
+	envelope_policy_t pol = {
+		.self = n->cfg.code, .peer = peer,
+		.max_bytes = (size_t)n->cfg.max_message_bytes,
+		.now_ms = util_now_ms(),
+		.lifetime_ms = (uint64_t)n->cfg.message_lifetime_ms,
+		.future_ms = (uint64_t)n->cfg.future_skew_ms,
+		.lookup = directory_key, .lookup_ctx = n->dir,
+	};
+	envelope_check_t c;
+	int st = envelope_verify(&pol, buf, len, &c);
+
+	if (st != REFERRAL__V1__RECEIPT_STATUS__STORED) {
+		log_msg(LOG_WARN, "delivery", "peer=%s receipt rejected: %s "
+			"(%s)", peer, envelope_status_name(st), c.detail);
+		envelope_check_free(&c);
+		return;
+	}
+	if (c.hdr->kind == REFERRAL__V1__KIND__RECEIPT) {
+		Referral__V1__Receipt *rc = referral__v1__receipt__unpack(
+			NULL, c.env->body.len, c.env->body.data);
+		if (rc) {
+			apply_receipt(n, rc, buf, len, peer, c.hdr->key_id);
+			referral__v1__receipt__free_unpacked(rc, NULL);
+		}
+	} else if (c.hdr->kind == REFERRAL__V1__KIND__RECEIPT_BATCH) {
+		Referral__V1__ReceiptBatch *rb = referral__v1__receipt_batch__unpack(
+			NULL, c.env->body.len, c.env->body.data);
+		for (size_t i = 0; rb && i < rb->n_receipts; i++)
+			apply_receipt(n, rb->receipts[i], buf, len, peer,
+				      c.hdr->key_id);
+		if (rb)
+			referral__v1__receipt_batch__free_unpacked(rb, NULL);
+	} else {
+		log_msg(LOG_WARN, "delivery", "peer=%s sent kind %s on a "
+			"delivery connection; ignored", peer,
+			envelope_kind_name(c.hdr->kind));
+	}
+	envelope_check_free(&c);
+}
+
+static void drain_dealers(node_t *n, zmq_pollitem_t *items, size_t first)
+{
+	for (size_t i = 0; i < n->n_peers; i++) {
+		peer_t *p = &n->peers[i];
+		if (!p->dealer || !(items[first + i].revents & ZMQ_POLLIN))
+			continue;
+		for (int k = 0; k < BATCH_PER_TURN; k++) {
+			zmq_msg_t msg;
+			zmq_msg_init(&msg);
+			if (zmq_msg_recv(&msg, p->dealer, ZMQ_DONTWAIT) < 0) {
+				zmq_msg_close(&msg);
+				break;
+			}
+			handle_receipt_envelope(n, zmq_msg_data(&msg),
+						zmq_msg_size(&msg), p->code);
+			zmq_msg_close(&msg);
+		}
+	}
+}
+
+/* ---- the outbox schedule ------------------------------------------------- */
+
+static int sched_load_one(void *ctx, const uint8_t *k, size_t kl,
+			  const uint8_t *v, size_t vl)
+{
+	node_t *n = ctx;
+	Referral__Store__V1__OutboxRecord *ob;
+	sched_t s = { 0 };
+	int r = 0;
+
+	if (kl != 16)
+		return 0;
+	ob = referral__store__v1__outbox_record__unpack(NULL, vl, v);
+	if (!ob)
+		return REF_E_CORRUPT;
+	if (ob->state == OUT_PENDING) {
+		memcpy(s.msg_id, k, 16);
+		s.next_ms = ob->next_attempt_ms;
+		s.priority = ob->priority;
+		s.created_ms = ob->created_at_ms;
+		r = sched_add(n, &s);
+	}
+	referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+	return r;
+}
+
+/* One due message: send it (or find it dead) and record the attempt. */
+static void attempt(node_t *n, size_t i, uint64_t now)
+{
+	Referral__Store__V1__OutboxRecord *ob = NULL;
+	sched_t *s = &n->sched[i];
+	char idhex[33], reason[200];
+	peer_t *p;
+	int r, sent = 0;
+
+	msg_hex(s->msg_id, idhex);
+	r = store_get_msg(n->store, STORE_OUTBOX, s->msg_id, 16,
+			  &referral__store__v1__outbox_record__descriptor,
+			  (ProtobufCMessage **)&ob);
+	if (r || ob->state != OUT_PENDING) {
+		if (r)
+			log_msg(LOG_ERROR, "delivery", "msg_id=%s cannot be read: "
+				"%s", idhex, ref_strerror(r));
+		sched_remove(n, i);
+		goto out;
+	}
+	if (store_event_begin(n->store))
+		goto out;
+	if (ob->created_at_ms + (uint64_t)n->cfg.message_lifetime_ms < now) {
+		snprintf(reason, sizeof(reason), "no receipt within the message "
+			 "lifetime of %lld ms after %u attempts",
+			 (long long)n->cfg.message_lifetime_ms, ob->attempts);
+		ob->state = OUT_DEAD;
+		ob->dead_reason = reason;
+		r = store_put_msg(n->store, STORE_OUTBOX, s->msg_id, 16, &ob->base);
+		if (!r)
+			r = audit(n, "dead", ob->referral_id, s->msg_id,
+				  ob->to_node, "node", "dead", reason);
+		ob->dead_reason = NULL;
+		if (!r)
+			r = store_event_commit(n->store);
+		if (r)
+			store_event_abort(n->store);
+		else {
+			log_msg(LOG_WARN, "delivery", "msg_id=%s referral=%s "
+				"peer=%s dead: %s", idhex, ob->referral_id,
+				ob->to_node, reason);
+			sched_remove(n, i);
+		}
+		goto out;
+	}
+	p = peer_get(n, ob->to_node);
+	if (p && zmq_send(p->dealer, ob->envelope.data, ob->envelope.len,
+			  ZMQ_DONTWAIT) >= 0)
+		sent = 1;
+	else if (p && errno == EAGAIN &&
+		 util_mono_ms() - p->opened_mono < 2000) {
+		/* The connection is still being made: not an attempt yet. */
+		store_event_abort(n->store);
+		s->next_ms = now + 100;
+		goto out;
+	}
+	ob->attempts++;
+	ob->last_attempt_ms = now;
+	ob->next_attempt_ms = now + backoff_ms(n, ob->attempts);
+	s->next_ms = ob->next_attempt_ms;
+	r = store_put_msg(n->store, STORE_OUTBOX, s->msg_id, 16, &ob->base);
+	/* The first send, then every power-of-two attempt: the trail shows
+	 * the effort without a record per retry over a week's outage. */
+	if (!r && sent && (ob->attempts & (ob->attempts - 1)) == 0)
+		r = audit(n, ob->attempts == 1 ? "sent" : "resent",
+			  ob->referral_id, s->msg_id, ob->to_node, "node",
+			  "ok", NULL);
+	if (!r)
+		r = store_event_commit(n->store);
+	if (r)
+		store_event_abort(n->store);
+	log_msg(LOG_DEBUG, "delivery", "msg_id=%s peer=%s attempt=%u %s",
+		idhex, ob->to_node, ob->attempts,
+		sent ? "sent" : "peer not connected");
+out:
+	if (ob)
+		referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+}
+
+static void run_schedule(node_t *n)
+{
+	uint64_t now = util_now_ms();
+	int done = 0;
+
+	/* Urgent first, then the green channel, then the rest. */
+	for (int prio = 2; prio >= 0; prio--)
+		for (size_t i = 0; i < n->n_sched && done < SCHED_PER_TURN;) {
+			size_t before = n->n_sched;
+			if ((int)n->sched[i].priority == prio &&
+			    n->sched[i].next_ms <= now) {
+				attempt(n, i, now);
+				done++;
+				if (n->n_sched < before)
+					continue; /* slot i now holds another */
+			}
+			i++;
+		}
+}
+
+static long poll_timeout(node_t *n)
+{
+	uint64_t now = util_now_ms(), next = now + 1000;
+
+	for (size_t i = 0; i < n->n_sched; i++)
+		if (n->sched[i].next_ms < next)
+			next = n->sched[i].next_ms;
+	return next <= now ? 0 : (long)(next - now);
+}
+
+/* ---- local clients ------------------------------------------------------- */
+
+static uint8_t *pack_reply(const Referral__Local__V1__Reply *rep, size_t *len)
+{
+	uint8_t *b;
+
+	*len = referral__local__v1__reply__get_packed_size(rep);
+	b = malloc(*len ? *len : 1);
+	if (b)
+		referral__local__v1__reply__pack(rep, b);
+	return b;
+}
+
+static void json_time(json_t *o, const char *key, uint64_t ms)
+{
+	char ts[32];
+
+	if (!ms)
+		return;
+	util_rfc3339(ms, ts);
+	json_object_set_new(o, key, json_string(ts));
+}
+
+static const char *delivery_name(uint32_t state)
+{
+	return state == OUT_DELIVERED ? "delivered"
+	       : state == OUT_DEAD    ? "dead" : "pending";
+}
+
+/* The receipt we hold, checked again against the directory now in force:
+ * what an auditor would do with it. */
+static json_t *receipt_json(node_t *n, const uint8_t *buf, size_t len,
+			    const char *peer, uint64_t at_ms)
+{
+	envelope_policy_t pol = {
+		.self = n->cfg.code, .peer = peer,
+		.max_bytes = (size_t)n->cfg.max_message_bytes, .now_ms = at_ms,
+		.lifetime_ms = (uint64_t)n->cfg.message_lifetime_ms,
+		.future_ms = (uint64_t)n->cfg.future_skew_ms,
+		.lookup = directory_key, .lookup_ctx = n->dir,
+	};
+	envelope_check_t c;
+	json_t *o = json_object();
+	char hex[65];
+	int st = envelope_verify(&pol, buf, len, &c);
+
+	json_object_set_new(o, "verified",
+			    json_boolean(st == REFERRAL__V1__RECEIPT_STATUS__STORED));
+	if (c.hdr) {
+		json_object_set_new(o, "from", json_string(c.hdr->from_node));
+		json_object_set_new(o, "signed_by", json_string(c.hdr->key_id));
+		if (c.hdr->msg_id.len == 16)
+			json_object_set_new(o, "receipt_msg_id", json_string(
+				msg_hex(c.hdr->msg_id.data, hex)));
+	}
+	if (c.env && c.hdr && (c.hdr->kind == REFERRAL__V1__KIND__RECEIPT)) {
+		Referral__V1__Receipt *rc = referral__v1__receipt__unpack(
+			NULL, c.env->body.len, c.env->body.data);
+		if (rc) {
+			json_object_set_new(o, "status", json_string(
+				envelope_status_name(rc->status)));
+			json_time(o, "received_at", rc->received_at_ms);
+			json_object_set_new(o, "detail", json_string(rc->detail));
+			if (rc->envelope_sha256.len == 32) {
+				util_hex(rc->envelope_sha256.data, 32, hex);
+				json_object_set_new(o, "envelope_sha256",
+						    json_string(hex));
+			}
+			referral__v1__receipt__free_unpacked(rc, NULL);
+		}
+	}
+	envelope_check_free(&c);
+	return o;
+}
+
+static json_t *referral_json(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
+			     bool full, int *ret_err)
+{
+	json_t *o = json_object();
+	char hex[33];
+	store_table_t t = rr->direction == DIR_OUTGOING ? STORE_OUTBOX
+							 : STORE_INBOX;
+	const uint8_t *env = NULL;
+	size_t env_len = 0;
+	Referral__Store__V1__OutboxRecord *ob = NULL;
+	Referral__Store__V1__InboxRecord *in = NULL;
+	int r;
+
+	*ret_err = 0;
+	json_object_set_new(o, "referral_id", json_string(rr->referral_id));
+	json_object_set_new(o, "direction", json_string(
+		rr->direction == DIR_OUTGOING ? "outgoing" : "incoming"));
+	json_object_set_new(o, "origin", json_string(rr->origin_node));
+	json_object_set_new(o, "receiver", json_string(rr->receiver_node));
+	json_object_set_new(o, "state", json_string(rr->state));
+	json_object_set_new(o, "case_type", json_string(rr->case_type));
+	json_object_set_new(o, "service", json_string(rr->service));
+	json_time(o, "created_at", rr->created_at_ms);
+	if (rr->submit_msg_id.len == 16)
+		json_object_set_new(o, "msg_id", json_string(
+			msg_hex(rr->submit_msg_id.data, hex)));
+	if (rr->submit_msg_id.len != 16)
+		return o;
+	if (t == STORE_OUTBOX) {
+		r = store_get_msg(n->store, t, rr->submit_msg_id.data, 16,
+				  &referral__store__v1__outbox_record__descriptor,
+				  (ProtobufCMessage **)&ob);
+		if (r) {
+			*ret_err = r;
+			return o;
+		}
+		json_object_set_new(o, "delivery",
+				    json_string(delivery_name(ob->state)));
+		json_object_set_new(o, "attempts", json_integer(ob->attempts));
+		json_object_set_new(o, "priority", json_integer(ob->priority));
+		json_time(o, "last_attempt_at", ob->last_attempt_ms);
+		if (ob->state == OUT_PENDING)
+			json_time(o, "next_attempt_at", ob->next_attempt_ms);
+		if (ob->dead_reason[0])
+			json_object_set_new(o, "dead_reason",
+					    json_string(ob->dead_reason));
+		if (full && ob->receipt.len)
+			json_object_set_new(o, "receipt", receipt_json(n,
+				ob->receipt.data, ob->receipt.len, ob->to_node,
+				ob->receipt_at_ms));
+		else if (ob->receipt.len)
+			json_object_set_new(o, "receipt_status", json_string(
+				envelope_status_name(ob->receipt_status)));
+		env = ob->envelope.data;
+		env_len = ob->envelope.len;
+	} else {
+		r = store_get_msg(n->store, t, rr->submit_msg_id.data, 16,
+				  &referral__store__v1__inbox_record__descriptor,
+				  (ProtobufCMessage **)&in);
+		if (r) {
+			*ret_err = r;
+			return o;
+		}
+		/* Delivered to us: we hold it and sent a STORED receipt. */
+		json_object_set_new(o, "delivery", json_string("delivered"));
+		json_time(o, "received_at", in->received_at_ms);
+		env = in->envelope.data;
+		env_len = in->envelope.len;
+	}
+	if (full && env) {
+		Referral__V1__Envelope *e = referral__v1__envelope__unpack(
+			NULL, env_len, env);
+		Referral__V1__ReferralSubmit *a = e
+			? referral__v1__referral_submit__unpack(NULL, e->body.len,
+								e->body.data)
+			: NULL;
+		char sha[65];
+		uint8_t d[32];
+		util_sha256(env, env_len, d);
+		util_hex(d, 32, sha);
+		json_object_set_new(o, "envelope_sha256", json_string(sha));
+		if (a) {
+			json_object_set_new(o, "application",
+					    application_to_json(a));
+			referral__v1__referral_submit__free_unpacked(a, NULL);
+		}
+		if (e)
+			referral__v1__envelope__free_unpacked(e, NULL);
+	}
+	if (ob)
+		referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+	if (in)
+		referral__store__v1__inbox_record__free_unpacked(in, NULL);
+	return o;
+}
+
+static int get_referral(node_t *n, const char *id,
+			Referral__Store__V1__ReferralRecord **ret)
+{
+	return store_get_msg(n->store, STORE_REFERRALS, id, strlen(id),
+			     &referral__store__v1__referral_record__descriptor,
+			     (ProtobufCMessage **)ret);
+}
+
+static char *dump(json_t *o)
+{
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+struct list_ctx {
+	node_t *n;
+	uint32_t direction;
+	json_t *arr;
+	int err;
+};
+
+static int list_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
+		    size_t vl)
+{
+	struct list_ctx *lc = ctx;
+	Referral__Store__V1__ReferralRecord *rr;
+	int err = 0;
+
+	(void)k;
+	(void)kl;
+	rr = referral__store__v1__referral_record__unpack(NULL, vl, v);
+	if (!rr)
+		return REF_E_CORRUPT;
+	if (rr->direction == lc->direction)
+		json_array_append_new(lc->arr, referral_json(lc->n, rr, false,
+							     &err));
+	referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	if (err)
+		lc->err = err;
+	return 0;
+}
+
+struct trail_ctx {
+	const char *id;
+	json_t *arr;
+};
+
+static int trail_one(void *ctx, const Referral__Store__V1__AuditRecord *a)
+{
+	struct trail_ctx *tc = ctx;
+	json_t *o;
+	char hex[33];
+
+	if (strcmp(a->referral_id, tc->id))
+		return 0;
+	o = json_object();
+	json_object_set_new(o, "seq", json_integer((json_int_t)a->seq));
+	json_time(o, "time", a->time_ms);
+	json_object_set_new(o, "event", json_string(a->event));
+	if (a->msg_id.len == 16)
+		json_object_set_new(o, "msg_id",
+				    json_string(msg_hex(a->msg_id.data, hex)));
+	if (a->peer[0])
+		json_object_set_new(o, "peer", json_string(a->peer));
+	if (a->actor[0])
+		json_object_set_new(o, "actor", json_string(a->actor));
+	json_object_set_new(o, "outcome", json_string(a->outcome));
+	if (a->detail[0])
+		json_object_set_new(o, "detail", json_string(a->detail));
+	json_array_append_new(tc->arr, o);
+	return 0;
+}
+
+struct count_ctx {
+	size_t by_state[3];
+};
+
+static int count_outbox(void *ctx, const uint8_t *k, size_t kl,
+			const uint8_t *v, size_t vl)
+{
+	struct count_ctx *cc = ctx;
+	Referral__Store__V1__OutboxRecord *ob =
+		referral__store__v1__outbox_record__unpack(NULL, vl, v);
+
+	(void)k;
+	(void)kl;
+	if (!ob)
+		return REF_E_CORRUPT;
+	if (ob->state < 3)
+		cc->by_state[ob->state]++;
+	referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+	return 0;
+}
+
+static int count_any(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
+		     size_t vl)
+{
+	(void)k; (void)kl; (void)v; (void)vl;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+static int op_status(node_t *n, Referral__Local__V1__Reply *rep)
+{
+	json_t *o = json_object(), *ob = json_object(), *st = json_object();
+	struct count_ctx cc = { { 0 } };
+	size_t inbox = 0, used, map, max;
+	int r;
+
+	r = store_foreach(n->store, STORE_OUTBOX, count_outbox, &cc);
+	if (!r)
+		r = store_foreach(n->store, STORE_INBOX, count_any, &inbox);
+	store_usage(n->store, &used, &map, &max);
+	json_object_set_new(o, "node", json_string(n->cfg.code));
+	json_object_set_new(o, "name", json_string(n->cfg.name));
+	json_object_set_new(o, "role", json_string(n->cfg.role));
+	json_object_set_new(o, "listen", json_string(n->cfg.listen));
+	json_object_set_new(o, "directory_version",
+			    json_integer((json_int_t)n->dir->version));
+	json_object_set_new(ob, "pending", json_integer((json_int_t)cc.by_state[0]));
+	json_object_set_new(ob, "delivered", json_integer((json_int_t)cc.by_state[1]));
+	json_object_set_new(ob, "dead", json_integer((json_int_t)cc.by_state[2]));
+	json_object_set_new(o, "outbox", ob);
+	json_object_set_new(o, "inbox", json_integer((json_int_t)inbox));
+	json_object_set_new(st, "used_bytes", json_integer((json_int_t)used));
+	json_object_set_new(st, "map_bytes", json_integer((json_int_t)map));
+	json_object_set_new(st, "max_bytes", json_integer((json_int_t)max));
+	json_object_set_new(st, "accepting_submissions",
+			    json_boolean(store_submit_allowed(n->store)));
+	json_object_set_new(o, "store", st);
+	json_object_set_new(o, "uptime_s", json_integer(
+		(json_int_t)((util_now_ms() - n->started_ms) / 1000)));
+	rep->json = dump(o);
+	return r;
+}
+
+static int fail_reply(Referral__Local__V1__Reply *rep, int code, char *buf,
+		      size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int fail_reply(Referral__Local__V1__Reply *rep, int code, char *buf,
+		      size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	rep->code = code;
+	rep->error = buf;
+	return code;
+}
+
+static int op_submit(node_t *n, const Referral__Local__V1__Request *req,
+		     Referral__Local__V1__Reply *rep, char *err, size_t errlen,
+		     sched_t *ret_sched)
+{
+	Referral__Store__V1__RequestRecord *prev = NULL;
+	Referral__Store__V1__RequestRecord rq = REFERRAL__STORE__V1__REQUEST_RECORD__INIT;
+	Referral__Store__V1__OutboxRecord ob = REFERRAL__STORE__V1__OUTBOX_RECORD__INIT;
+	Referral__Store__V1__ReferralRecord rr = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
+	Referral__V1__ReferralSubmit *a = NULL;
+	application_limits_t lim = {
+		(size_t)n->cfg.max_document_bytes, (size_t)n->cfg.max_documents,
+		NULL };
+	envelope_signer_t s = signer(n);
+	envelope_fields_t f = { 0 };
+	const dir_node_t *dest;
+	static char id[48];
+	uint8_t msg_id[16], *env = NULL;
+	size_t env_len;
+	uint64_t now = util_now_ms();
+	char inner[300];
+	int r;
+
+	if (!req->request_id[0] || strlen(req->request_id) > 64)
+		return fail_reply(rep, REF_E_INVALID, err, errlen,
+				  "the request has no request id (1 to 64 bytes)");
+	/* A retried request gets the first one's answer and changes nothing. */
+	r = store_get_msg(n->store, STORE_REQUESTS, req->request_id,
+			  strlen(req->request_id),
+			  &referral__store__v1__request_record__descriptor,
+			  (ProtobufCMessage **)&prev);
+	if (r == 0) {
+		snprintf(id, sizeof(id), "%s", prev->referral_id);
+		rep->referral_id = id;
+		referral__store__v1__request_record__free_unpacked(prev, NULL);
+		return 0;
+	}
+	dest = directory_node(n->dir, req->to_node);
+	if (!dest)
+		return fail_reply(rep, REF_E_UNKNOWN_NODE, err, errlen,
+				  "destination %.16s is not a node in the "
+				  "directory (version %llu); check the code or "
+				  "ask the authority for a newer directory",
+				  req->to_node,
+				  (unsigned long long)n->dir->version);
+	if (!strcmp(req->to_node, n->cfg.code))
+		return fail_reply(rep, REF_E_INVALID, err, errlen,
+				  "destination %s is this node: a referral goes "
+				  "to another county", req->to_node);
+	a = referral__v1__referral_submit__unpack(NULL, req->body.len,
+						  req->body.data);
+	if (!a)
+		return fail_reply(rep, REF_E_MALFORMED, err, errlen,
+				  "the application body does not parse");
+	r = application_check(a, &lim, inner, sizeof(inner));
+	if (r) {
+		fail_reply(rep, r, err, errlen, "%s", inner);
+		goto out;
+	}
+	if (!directory_accepts(dest, a->matter->case_type)) {
+		r = fail_reply(rep, REF_E_REFUSED, err, errlen,
+			       "%s (%s) does not accept case type %s according "
+			       "to the directory", dest->code, dest->name,
+			       a->matter->case_type);
+		goto out;
+	}
+	if (!store_submit_allowed(n->store)) {
+		r = fail_reply(rep, REF_E_STORE_FULL, err, errlen,
+			       "store full: this node's store has reached its "
+			       "limit ([store] map_max_mb = %lld); deliveries "
+			       "go on, but new submissions are refused until "
+			       "an admin makes room",
+			       (long long)n->cfg.map_max_mb);
+		goto out;
+	}
+	r = util_referral_id(n->cfg.code, id, sizeof(id));
+	if (r)
+		goto out;
+	f.to_node = dest->code;
+	f.kind = REFERRAL__V1__KIND__REFERRAL_SUBMIT;
+	f.referral_id = id;
+	f.referral_seq = 1;
+	f.created_at_ms = now;
+	r = envelope_build(&s, &f, req->body.data, req->body.len, &env,
+			   &env_len, msg_id);
+	if (r)
+		goto out;
+	if (env_len > (size_t)n->cfg.max_message_bytes) {
+		r = fail_reply(rep, REF_E_TOO_LARGE, err, errlen,
+			       "the referral is %zu bytes, more than [limits] "
+			       "max_message_bytes = %lld; send large documents "
+			       "by reference", env_len,
+			       (long long)n->cfg.max_message_bytes);
+		goto out;
+	}
+	ob.envelope.data = env;
+	ob.envelope.len = env_len;
+	ob.to_node = (char *)dest->code;
+	ob.referral_id = id;
+	ob.kind = f.kind;
+	ob.created_at_ms = now;
+	ob.next_attempt_ms = now;
+	ob.state = OUT_PENDING;
+	ob.priority = (uint32_t)application_priority(a);
+	rr.referral_id = id;
+	rr.direction = DIR_OUTGOING;
+	rr.origin_node = n->cfg.code;
+	rr.receiver_node = (char *)dest->code;
+	rr.submit_msg_id.data = msg_id;
+	rr.submit_msg_id.len = 16;
+	rr.created_at_ms = now;
+	rr.updated_at_ms = now;
+	rr.state = "REQUESTED";
+	rr.case_type = a->matter->case_type;
+	rr.service = a->matter->service;
+	rq.referral_id = id;
+	rq.created_at_ms = now;
+	r = store_put_msg(n->store, STORE_OUTBOX, msg_id, 16, &ob.base);
+	if (!r)
+		r = store_put_msg(n->store, STORE_REFERRALS, id, strlen(id),
+				  &rr.base);
+	if (!r)
+		r = store_put_msg(n->store, STORE_REQUESTS, req->request_id,
+				  strlen(req->request_id), &rq.base);
+	if (!r)
+		r = audit(n, "submitted", id, msg_id, dest->code,
+			  req->actor[0] ? req->actor : "local", "ok",
+			  a->matter->case_type);
+	if (r == REF_E_STORE_FULL) {
+		fail_reply(rep, r, err, errlen,
+			   "store full: the referral could not be stored "
+			   "([store] map_max_mb = %lld); nothing was accepted",
+			   (long long)n->cfg.map_max_mb);
+		goto out;
+	}
+	if (r)
+		goto out;
+	memcpy(ret_sched->msg_id, msg_id, 16);
+	ret_sched->next_ms = now;
+	ret_sched->priority = ob.priority;
+	ret_sched->created_ms = now;
+	rep->referral_id = id;
+	log_msg(LOG_INFO, "client", "submitted referral=%s to=%s priority=%u",
+		id, dest->code, ob.priority);
+out:
+	free(env);
+	if (a)
+		referral__v1__referral_submit__free_unpacked(a, NULL);
+	return r;
+}
+
+static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
+			  const uint8_t *buf, size_t len)
+{
+	Referral__Local__V1__Request *req;
+	Referral__Local__V1__Reply rep = REFERRAL__LOCAL__V1__REPLY__INIT;
+	Referral__Local__V1__Reply fail = REFERRAL__LOCAL__V1__REPLY__INIT;
+	Referral__Store__V1__ReferralRecord *rr = NULL;
+	char err[512] = "";
+	sched_t sched = { 0 };
+	uint8_t *data, *fdata;
+	size_t dlen, flen;
+	int r = 0, wrote = 0;
+
+	req = referral__local__v1__request__unpack(NULL, len, buf);
+	if (!req) {
+		fail_reply(&rep, REF_E_MALFORMED, err, sizeof(err),
+			   "the request does not parse (client and node "
+			   "versions differ?)");
+		goto reply;
+	}
+	switch (req->op) {
+	case REFERRAL__LOCAL__V1__OP__OP_STATUS:
+		r = op_status(n, &rep);
+		break;
+	case REFERRAL__LOCAL__V1__OP__OP_SUBMIT:
+		if ((r = store_event_begin(n->store))) {
+			fail_reply(&rep, r, err, sizeof(err), "store: %s",
+				   ref_strerror(r));
+			break;
+		}
+		r = op_submit(n, req, &rep, err, sizeof(err), &sched);
+		if (r || (r = store_event_commit(n->store))) {
+			store_event_abort(n->store);
+			if (!rep.code)
+				fail_reply(&rep, r, err, sizeof(err),
+					   "the referral was not stored: %s",
+					   ref_strerror(r));
+			log_msg(LOG_WARN, "client", "submit refused: %s", err);
+		} else if (sched.next_ms) {
+			wrote = 1;
+		}
+		break;
+	case REFERRAL__LOCAL__V1__OP__OP_SHOW:
+	case REFERRAL__LOCAL__V1__OP__OP_TRAIL:
+		r = get_referral(n, req->referral_id, &rr);
+		if (r) {
+			fail_reply(&rep, r, err, sizeof(err),
+				   r == REF_E_NOT_FOUND
+				   ? "no referral %.64s on this node"
+				   : "referral %.64s cannot be read", req->referral_id);
+			break;
+		}
+		if (req->op == REFERRAL__LOCAL__V1__OP__OP_SHOW) {
+			int e = 0;
+			rep.json = dump(referral_json(n, rr, true, &e));
+			if (e)
+				fail_reply(&rep, e, err, sizeof(err),
+					   "referral %s: a record cannot be read "
+					   "(%s)", rr->referral_id, ref_strerror(e));
+		} else {
+			struct trail_ctx tc = { rr->referral_id, json_array() };
+			json_t *o = json_object();
+			r = audit_foreach(n->store, trail_one, &tc);
+			json_object_set_new(o, "referral_id",
+					    json_string(rr->referral_id));
+			json_object_set_new(o, "events", tc.arr);
+			rep.json = dump(o);
+			if (r)
+				fail_reply(&rep, r, err, sizeof(err),
+					   "the audit table cannot be read (%s)",
+					   ref_strerror(r));
+		}
+		break;
+	case REFERRAL__LOCAL__V1__OP__OP_LIST: {
+		struct list_ctx lc = { n, req->box == 1 ? DIR_INCOMING
+						       : DIR_OUTGOING,
+				       json_array(), 0 };
+		json_t *o = json_object();
+		r = store_foreach(n->store, STORE_REFERRALS, list_one, &lc);
+		json_object_set_new(o, "box", json_string(req->box == 1 ? "inbox"
+									: "outbox"));
+		json_object_set_new(o, "referrals", lc.arr);
+		rep.json = dump(o);
+		if (r || lc.err)
+			fail_reply(&rep, r ? r : lc.err, err, sizeof(err),
+				   "the store cannot be read (%s)",
+				   ref_strerror(r ? r : lc.err));
+		break;
+	}
+	default:
+		fail_reply(&rep, REF_E_INVALID, err, sizeof(err),
+			   "unknown request %d", (int)req->op);
+	}
+reply:
+	if (rep.code == 0 && r)
+		fail_reply(&rep, r, err, sizeof(err), "%s", ref_strerror(r));
+	data = pack_reply(&rep, &dlen);
+	fail.code = REF_E_UNAVAILABLE;
+	fail.error = "the node could not commit this request to its store; "
+		     "retry (the same request is applied once)";
+	fdata = pack_reply(&fail, &flen);
+	if (data && fdata)
+		queue_frames(n, n->client, rid, rid_len, true, data, dlen,
+			     fdata, flen);
+	else {
+		free(data);
+		free(fdata);
+	}
+	if (wrote) {
+		out_t *o = calloc(1, sizeof(*o));
+		if (o) {
+			o->sched = sched;
+			queue(n, o);
+		}
+	}
+	if (rep.json != protobuf_c_empty_string)
+		free(rep.json);
+	if (rr)
+		referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	if (req)
+		referral__local__v1__request__free_unpacked(req, NULL);
+}
+
+static void drain_client(node_t *n)
+{
+	for (int i = 0; i < BATCH_PER_TURN; i++) {
+		zmq_msg_t f[3];
+		int nf = 0, more = 1;
+
+		while (more) {
+			zmq_msg_t x;
+			zmq_msg_init(&x);
+			if (zmq_msg_recv(&x, n->client, nf ? 0 : ZMQ_DONTWAIT) < 0) {
+				zmq_msg_close(&x);
+				if (nf == 0)
+					return;
+				break;
+			}
+			more = zmq_msg_more(&x);
+			if (nf < 3)
+				f[nf++] = x;
+			else
+				zmq_msg_close(&x);
+		}
+		/* A REQ client sends routing id, empty delimiter, request. */
+		if (nf == 3 && zmq_msg_size(&f[1]) == 0)
+			handle_client(n, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]),
+				      zmq_msg_data(&f[2]), zmq_msg_size(&f[2]));
+		for (int k = 0; k < nf; k++)
+			zmq_msg_close(&f[k]);
+	}
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+static int load_curve(node_t *n, char *err, size_t errlen)
+{
+	char path[1024];
+	struct stat st;
+	json_t *j;
+	json_error_t jerr;
+	uint8_t pub[32], sec[32], derived[41];
+	const char *p, *s;
+
+	config_path(&n->cfg, "curve.json", path, sizeof(path));
+	if (stat(path, &st) < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "%s is readable by others (mode %03o): "
+			 "run chmod 600 on it; a CURVE secret key must stay "
+			 "private", path, (unsigned)(st.st_mode & 0777));
+		return REF_E_KEY_PERMS;
+	}
+	j = json_load_file(path, 0, &jerr);
+	p = json_string_value(json_object_get(j, "public"));
+	s = json_string_value(json_object_get(j, "secret"));
+	if (!p || !s || strlen(p) != 40 || strlen(s) != 40 ||
+	    !zmq_z85_decode(pub, p) || !zmq_z85_decode(sec, s) ||
+	    zmq_curve_public((char *)derived, s) < 0 || strcmp((char *)derived, p)) {
+		snprintf(err, errlen, "%s must hold \"public\" and \"secret\" "
+			 "CURVE keys (40 characters of Z85 each, a matching "
+			 "pair)", path);
+		json_decref(j);
+		return REF_E_CONFIG;
+	}
+	snprintf(n->curve_pub, sizeof(n->curve_pub), "%s", p);
+	snprintf(n->curve_sec, sizeof(n->curve_sec), "%s", s);
+	json_decref(j);
+	return 0;
+}
+
+/* The directory must list this node as it is: same keys. */
+static int check_self(node_t *n, const directory_t *d, char *err, size_t errlen)
+{
+	const dir_node_t *me = directory_node(d, n->cfg.code);
+	char *mine = NULL, *listed = NULL;
+	int ok = 0;
+
+	if (!me) {
+		snprintf(err, errlen, "this node (%s) is not in the directory "
+			 "(version %llu): ask the authority to add the entry "
+			 "that refctl init printed", n->cfg.code,
+			 (unsigned long long)d->version);
+		return REF_E_DIRECTORY;
+	}
+	if (strcmp(me->curve_public, n->curve_pub)) {
+		snprintf(err, errlen, "the directory lists another CURVE key for "
+			 "this node (%s) than curve.json holds", n->cfg.code);
+		return REF_E_DIRECTORY;
+	}
+	sign_key_to_b64(n->key, &mine);
+	for (size_t i = 0; i < me->n_keys; i++)
+		if (!strcmp(me->keys[i].key_id, n->cfg.key_id)) {
+			sign_key_to_b64(me->keys[i].key, &listed);
+			ok = mine && listed && !strcmp(mine, listed);
+		}
+	free(mine);
+	free(listed);
+	if (!ok) {
+		snprintf(err, errlen, "the directory does not list key %s of "
+			 "this node (%s) with the public half of signing.key",
+			 n->cfg.key_id, n->cfg.code);
+		return REF_E_DIRECTORY;
+	}
+	return 0;
+}
+
+static int reload_directory(node_t *n)
+{
+	directory_t *d = NULL;
+	char err[600];
+	int r;
+
+	r = directory_load(n->cfg.data_dir, n->authority, &d, err, sizeof(err));
+	if (!r)
+		r = check_self(n, d, err, sizeof(err));
+	if (r) {
+		log_msg(LOG_ERROR, "directory", "reload refused, keeping version "
+			"%llu: %s", (unsigned long long)n->dir->version, err);
+		directory_free(&d);
+		return r;
+	}
+	if (d->version < n->dir->version) {
+		log_msg(LOG_ERROR, "directory", "reload refused: version %llu "
+			"is older than version %llu in force",
+			(unsigned long long)d->version,
+			(unsigned long long)n->dir->version);
+		directory_free(&d);
+		return REF_E_DIRECTORY;
+	}
+	/* Re-pin: connections to peers are made again from the new entries. */
+	peers_close(n);
+	directory_free(&n->dir);
+	n->dir = d;
+	store_begin(n->store);
+	audit(n, "directory_loaded", NULL, NULL, NULL, "admin", "ok", NULL);
+	finish_turn(n);
+	log_msg(LOG_INFO, "directory", "loaded version=%llu nodes=%zu",
+		(unsigned long long)d->version, d->n_nodes);
+	return 0;
+}
+
+int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
+{
+	node_t *n = calloc(1, sizeof(*n));
+	char path[PATH_MAX + 64], inner[600], ep[PATH_MAX + 80], abs[PATH_MAX];
+	store_opts_t so;
+	uint64_t bad, count;
+	int r, one = 1;
+
+	if (!n)
+		return -ENOMEM;
+	n->lock_fd = -1;
+	n->out_tail = &n->out_head;
+	/* Absolute, so the client socket's path does not depend on the
+	 * working folder of whoever started the node. */
+	if (realpath(data_dir, abs))
+		data_dir = abs;
+	n->started_ms = util_now_ms();
+	r = config_load(data_dir, &n->cfg, err, errlen);
+	if (r)
+		goto fail;
+	log_set_level(log_level_from_name(n->cfg.log_level));
+
+	snprintf(path, sizeof(path), "%s/referrald.lock", data_dir);
+	n->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (n->lock_fd < 0 || flock(n->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "another referrald is running on %s "
+			 "(cannot lock %s)", data_dir, path);
+		goto fail;
+	}
+	config_path(&n->cfg, "signing.key", path, sizeof(path));
+	r = sign_key_load_private(path, &n->key);
+	if (r) {
+		struct stat st;
+		if (r == REF_E_KEY_PERMS && stat(path, &st) == 0)
+			snprintf(err, errlen, "%s is readable by others (mode "
+				 "%03o): run chmod 600 on it; a signing key must "
+				 "stay private", path,
+				 (unsigned)(st.st_mode & 0777));
+		else
+			snprintf(err, errlen, "cannot load signing key %s: %s",
+				 path, ref_strerror(r));
+		goto fail;
+	}
+	if (strcmp(sign_alg_name(sign_key_alg(n->key)), n->cfg.alg)) {
+		r = REF_E_CONFIG;
+		snprintf(err, errlen, "signing.key is %s but [node] alg = %s",
+			 sign_alg_name(sign_key_alg(n->key)), n->cfg.alg);
+		goto fail;
+	}
+	r = load_curve(n, err, errlen);
+	if (r)
+		goto fail;
+	config_path(&n->cfg, n->cfg.authority_key, path, sizeof(path));
+	r = sign_key_load_public(path, &n->authority);
+	if (r) {
+		snprintf(err, errlen, "cannot load the authority key %s: %s",
+			 path, ref_strerror(r));
+		goto fail;
+	}
+	r = directory_load(data_dir, n->authority, &n->dir, inner, sizeof(inner));
+	if (r) {
+		snprintf(err, errlen, "refusing to start: %s", inner);
+		goto fail;
+	}
+	r = check_self(n, n->dir, err, errlen);
+	if (r)
+		goto fail;
+
+	snprintf(path, sizeof(path), "%s/store", data_dir);
+	so.map_initial = (size_t)n->cfg.map_initial_mb << 20;
+	so.map_max = (size_t)n->cfg.map_max_mb << 20;
+	so.submit_limit_pct = (unsigned)n->cfg.submit_limit_pct;
+	r = store_open(path, &so, &n->store);
+	if (r) {
+		snprintf(err, errlen, "refusing to start: the store in %s cannot "
+			 "be opened: %s; it was not changed", path,
+			 ref_strerror(r));
+		goto fail;
+	}
+	r = store_check(n->store, inner, sizeof(inner));
+	if (!r)
+		r = audit_verify(n->store, &bad, &count);
+	if (r) {
+		snprintf(err, errlen, "refusing to start: the store in %s fails "
+			 "its checks (%s); it was not changed: restore it from "
+			 "a backup", path,
+			 r == REF_E_CORRUPT && inner[0] ? inner : ref_strerror(r));
+		goto fail;
+	}
+	r = store_foreach(n->store, STORE_OUTBOX, sched_load_one, n);
+	if (r) {
+		snprintf(err, errlen, "cannot load the outbox: %s", ref_strerror(r));
+		goto fail;
+	}
+
+	n->ctx = zmq_ctx_new();
+	/* The ZAP handler is bound before any server socket: without it
+	 * libzmq would let every CURVE key in. */
+	n->zap = zmq_socket(n->ctx, ZMQ_REP);
+	if (zmq_bind(n->zap, "inproc://zeromq.zap.01") < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot bind the ZAP handler: %s",
+			 zmq_strerror(errno));
+		goto fail;
+	}
+	n->router = zmq_socket(n->ctx, ZMQ_ROUTER);
+	socket_common(n, n->router);
+	set_int(n->router, ZMQ_CURVE_SERVER, 1);
+	zmq_setsockopt(n->router, ZMQ_CURVE_SECRETKEY, n->curve_sec, 40);
+	zmq_setsockopt(n->router, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN));
+	if (zmq_setsockopt(n->router, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof(one)) < 0)
+		log_msg(LOG_DEBUG, "net", "ZMQ_ZAP_ENFORCE_DOMAIN not in this "
+			"libzmq; the handler is bound first instead");
+	set_int(n->router, ZMQ_ROUTER_MANDATORY, 1);
+	if (zmq_bind(n->router, n->cfg.listen) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot listen on %s ([node] listen): %s",
+			 n->cfg.listen, zmq_strerror(errno));
+		goto fail;
+	}
+	n->client = zmq_socket(n->ctx, ZMQ_ROUTER);
+	socket_common(n, n->client);
+	snprintf(path, sizeof(path), "%s/referrald.sock", data_dir);
+	snprintf(ep, sizeof(ep), "ipc://%s", path);
+	if (zmq_bind(n->client, ep) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot bind the client socket %s: %s",
+			 ep, zmq_strerror(errno));
+		goto fail;
+	}
+	chmod(path, 0660);
+	store_begin(n->store);
+	audit(n, "node_started", NULL, NULL, NULL, "node", "ok", NULL);
+	r = finish_turn(n);
+	if (r) {
+		snprintf(err, errlen, "cannot write to the store: %s",
+			 ref_strerror(r));
+		goto fail;
+	}
+	log_msg(LOG_INFO, "node", "started node=%s listen=%s directory=%llu "
+		"pending=%zu audit_records=%llu", n->cfg.code, n->cfg.listen,
+		(unsigned long long)n->dir->version, n->n_sched,
+		(unsigned long long)count);
+	*ret = n;
+	return 0;
+fail:
+	node_free(&n);
+	return r ? r : -EIO;
+}
+
+void node_free(node_t **np)
+{
+	node_t *n = np ? *np : NULL;
+
+	if (!n)
+		return;
+	peers_close(n);
+	if (n->router)
+		zmq_close(n->router);
+	if (n->client)
+		zmq_close(n->client);
+	if (n->zap)
+		zmq_close(n->zap);
+	if (n->ctx)
+		zmq_ctx_term(n->ctx);
+	store_close(&n->store);
+	directory_free(&n->dir);
+	EVP_PKEY_free(n->key);
+	EVP_PKEY_free(n->authority);
+	if (n->lock_fd >= 0)
+		close(n->lock_fd);
+	free(n->sched);
+	free(n);
+	*np = NULL;
+}
+
+int node_run(node_t *n, volatile sig_atomic_t *stop,
+	     volatile sig_atomic_t *reload)
+{
+	zmq_pollitem_t *items = NULL;
+	int r = 0;
+
+	while (!*stop) {
+		size_t ni = 3 + n->n_peers;
+		zmq_pollitem_t *ni_items = realloc(items, ni * sizeof(*items));
+		long timeout;
+
+		if (*reload) {
+			*reload = 0;
+			reload_directory(n);
+			continue;
+		}
+		if (!ni_items) {
+			r = -ENOMEM;
+			break;
+		}
+		items = ni_items;
+		memset(items, 0, ni * sizeof(*items));
+		items[0].socket = n->zap;
+		items[1].socket = n->router;
+		items[2].socket = n->client;
+		for (size_t i = 0; i < n->n_peers; i++)
+			items[3 + i].socket = n->peers[i].dealer;
+		for (size_t i = 0; i < ni; i++)
+			items[i].events = items[i].socket ? ZMQ_POLLIN : 0;
+		store_maybe_grow(n->store);
+		timeout = poll_timeout(n);
+		/* Bounded, so a signal that lands just before the poll is seen
+		 * within a fifth of a second. */
+		if (timeout > 200)
+			timeout = 200;
+		if (zmq_poll(items, (int)ni, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			log_msg(LOG_ERROR, "node", "poll failed: %s",
+				zmq_strerror(errno));
+			break;
+		}
+		if (items[0].revents & ZMQ_POLLIN)
+			for (int k = 0; k < 16 && handle_zap(n); k++)
+				;
+		if (items[1].revents & ZMQ_POLLIN)
+			drain_router(n);
+		drain_dealers(n, items, 3);
+		if (items[2].revents & ZMQ_POLLIN)
+			drain_client(n);
+		run_schedule(n);
+		r = finish_turn(n);
+		if (r == -EIO) {
+			/* fsync failed: what the kernel kept is unknown, so
+			 * retrying could acknowledge lost data. Stop. */
+			log_msg(LOG_ERROR, "node", "stopping: the store could not "
+				"be synced to disk (EIO); restart once the disk "
+				"is healthy");
+			break;
+		}
+		r = 0;
+	}
+	free(items);
+	if (!r) {
+		store_begin(n->store);
+		audit(n, "node_stopped", NULL, NULL, NULL, "node", "ok", NULL);
+		finish_turn(n);
+		log_msg(LOG_INFO, "node", "stopped node=%s", n->cfg.code);
+	}
+	return r;
+}

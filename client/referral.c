@@ -1,0 +1,232 @@
+/* referral.c: libreferral (referral.h).
+ *
+ * One REQ socket per call: a REQ socket that timed out cannot be reused,
+ * and a fresh one costs little on ipc://. A changing call is retried with
+ * the same request id, which the node answers from its request table
+ * instead of applying again. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "application.h"
+#include "client.pb-c.h"
+#include "referral.h"
+#include "util.h"
+
+#define TRIES 3
+
+struct ref_client {
+	void *ctx;
+	char endpoint[1100];
+	char data_dir[1024];
+	int timeout_ms;
+	char err[2400];
+};
+
+int ref_open(const char *data_dir, int timeout_ms, ref_client_t **ret)
+{
+	ref_client_t *c;
+
+	if (!data_dir || !*data_dir)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->ctx = zmq_ctx_new();
+	if (!c->ctx) {
+		free(c);
+		return -ENOMEM;
+	}
+	/* Absolute, so the endpoint does not depend on the working folder. */
+	if (!realpath(data_dir, c->data_dir))
+		snprintf(c->data_dir, sizeof(c->data_dir), "%s", data_dir);
+	snprintf(c->endpoint, sizeof(c->endpoint), "ipc://%s/referrald.sock",
+		 c->data_dir);
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+	*ret = c;
+	return 0;
+}
+
+void ref_close(ref_client_t **cp)
+{
+	ref_client_t *c = cp ? *cp : NULL;
+
+	if (!c)
+		return;
+	zmq_ctx_term(c->ctx);
+	free(c);
+	*cp = NULL;
+}
+
+const char *ref_last_error(const ref_client_t *c)
+{
+	return c->err;
+}
+
+/* One request and its reply; *ret_rep is the caller's to free. */
+static int call_once(ref_client_t *c, const uint8_t *req, size_t len,
+		     Referral__Local__V1__Reply **ret_rep)
+{
+	void *s = zmq_socket(c->ctx, ZMQ_REQ);
+	int zero = 0, r = 0;
+	zmq_msg_t msg;
+
+	if (!s)
+		return -errno;
+	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_setsockopt(s, ZMQ_RCVTIMEO, &c->timeout_ms, sizeof(c->timeout_ms));
+	zmq_setsockopt(s, ZMQ_SNDTIMEO, &c->timeout_ms, sizeof(c->timeout_ms));
+	if (zmq_connect(s, c->endpoint) < 0 || zmq_send(s, req, len, 0) < 0) {
+		r = REF_E_UNAVAILABLE;
+		goto out;
+	}
+	zmq_msg_init(&msg);
+	if (zmq_msg_recv(&msg, s, 0) < 0) {
+		zmq_msg_close(&msg);
+		r = REF_E_UNAVAILABLE;
+		goto out;
+	}
+	*ret_rep = referral__local__v1__reply__unpack(NULL, zmq_msg_size(&msg),
+						      zmq_msg_data(&msg));
+	zmq_msg_close(&msg);
+	if (!*ret_rep)
+		r = REF_E_MALFORMED;
+out:
+	zmq_close(s);
+	return r;
+}
+
+/* Sends req, retrying changes with the same request id; on success
+ * *ret_rep holds the node's reply (code 0). */
+static int call(ref_client_t *c, Referral__Local__V1__Request *req,
+		bool retry, Referral__Local__V1__Reply **ret_rep)
+{
+	Referral__Local__V1__Reply *rep = NULL;
+	uint8_t *buf, id[16];
+	char idhex[33];
+	size_t len;
+	int r = REF_E_UNAVAILABLE;
+
+	if (!req->request_id[0]) {
+		util_uuid7(id);
+		util_hex(id, 16, idhex);
+		req->request_id = idhex;
+	}
+	len = referral__local__v1__request__get_packed_size(req);
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return -ENOMEM;
+	referral__local__v1__request__pack(req, buf);
+	for (int i = 0; i < (retry ? TRIES : 1); i++) {
+		r = call_once(c, buf, len, &rep);
+		if (r != REF_E_UNAVAILABLE)
+			break;
+	}
+	free(buf);
+	if (r == REF_E_UNAVAILABLE) {
+		snprintf(c->err, sizeof(c->err),
+			 "the node at %s did not answer within %d ms: is "
+			 "referrald running with --data %s?", c->endpoint,
+			 c->timeout_ms, c->data_dir);
+		return r;
+	}
+	if (r == REF_E_MALFORMED) {
+		snprintf(c->err, sizeof(c->err), "the node's reply does not "
+			 "parse (client and node versions differ?)");
+		return r;
+	}
+	if (rep->code) {
+		snprintf(c->err, sizeof(c->err), "%s", rep->error);
+		r = rep->code;
+		referral__local__v1__reply__free_unpacked(rep, NULL);
+		return r;
+	}
+	*ret_rep = rep;
+	return 0;
+}
+
+static int call_json(ref_client_t *c, Referral__Local__V1__Request *req,
+		     char **ret_json)
+{
+	Referral__Local__V1__Reply *rep;
+	int r = call(c, req, false, &rep);
+
+	if (r)
+		return r;
+	*ret_json = strdup(rep->json);
+	referral__local__v1__reply__free_unpacked(rep, NULL);
+	return *ret_json ? 0 : -ENOMEM;
+}
+
+int ref_status(ref_client_t *c, char **ret_json)
+{
+	Referral__Local__V1__Request req = REFERRAL__LOCAL__V1__REQUEST__INIT;
+
+	req.op = REFERRAL__LOCAL__V1__OP__OP_STATUS;
+	return call_json(c, &req, ret_json);
+}
+
+int ref_submit(ref_client_t *c, const char *to_node, const char *app_json,
+	       const char *base_dir, const char *actor, char **ret_referral_id)
+{
+	Referral__Local__V1__Request req = REFERRAL__LOCAL__V1__REQUEST__INIT;
+	Referral__Local__V1__Reply *rep;
+	/* The node applies its own configured limits; these only stop a
+	 * file too large to be worth sending. */
+	application_limits_t lim = { 256u << 20, 1000, base_dir };
+	uint8_t *body;
+	size_t blen;
+	int r;
+
+	if (!util_node_code_valid(to_node)) {
+		snprintf(c->err, sizeof(c->err), "destination \"%s\" is not a "
+			 "six-digit division code", to_node ? to_node : "");
+		return REF_E_INVALID;
+	}
+	r = application_from_json(app_json, strlen(app_json), &lim, &body, &blen,
+				  c->err, sizeof(c->err));
+	if (r)
+		return r;
+	req.op = REFERRAL__LOCAL__V1__OP__OP_SUBMIT;
+	req.to_node = (char *)to_node;
+	req.body.data = body;
+	req.body.len = blen;
+	req.actor = (char *)(actor ? actor : "");
+	r = call(c, &req, true, &rep);
+	free(body);
+	if (r)
+		return r;
+	*ret_referral_id = strdup(rep->referral_id);
+	referral__local__v1__reply__free_unpacked(rep, NULL);
+	return *ret_referral_id ? 0 : -ENOMEM;
+}
+
+int ref_show(ref_client_t *c, const char *referral_id, char **ret_json)
+{
+	Referral__Local__V1__Request req = REFERRAL__LOCAL__V1__REQUEST__INIT;
+
+	req.op = REFERRAL__LOCAL__V1__OP__OP_SHOW;
+	req.referral_id = (char *)referral_id;
+	return call_json(c, &req, ret_json);
+}
+
+int ref_list(ref_client_t *c, int box, char **ret_json)
+{
+	Referral__Local__V1__Request req = REFERRAL__LOCAL__V1__REQUEST__INIT;
+
+	req.op = REFERRAL__LOCAL__V1__OP__OP_LIST;
+	req.box = (uint32_t)box;
+	return call_json(c, &req, ret_json);
+}
+
+int ref_trail(ref_client_t *c, const char *referral_id, char **ret_json)
+{
+	Referral__Local__V1__Request req = REFERRAL__LOCAL__V1__REQUEST__INIT;
+
+	req.op = REFERRAL__LOCAL__V1__OP__OP_TRAIL;
+	req.referral_id = (char *)referral_id;
+	return call_json(c, &req, ret_json);
+}

@@ -1,0 +1,63 @@
+/* referral.h: libreferral, the public C API to a county's local referral
+ * node (referrald), for intake systems, court and labour-bureau
+ * integrations and the refctl CLI.
+ *
+ * The library talks to the node over the ipc:// socket in the node's data
+ * folder. Every call that changes state carries a request id fixed before
+ * the first try, so a call retried after a timeout is applied once.
+ *
+ * Conventions: functions return 0, a negative errno, or a positive REF_E_*
+ * code (errors.h); ref_last_error() then says what was wrong and what to
+ * do. Strings returned through ret_* are malloc'd and the caller frees
+ * them. A ref_client_t is not thread-safe: use one per thread.
+ * The library logs nothing. */
+#ifndef REFERRAL_H
+#define REFERRAL_H
+
+#include "errors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ref_client ref_client_t;
+
+/* ref_open: a client for the node whose data folder is data_dir. Does not
+ * contact the node yet. timeout_ms bounds each call (0: 10 s). */
+int ref_open(const char *data_dir, int timeout_ms, ref_client_t **ret);
+/* ref_close: safe on NULL and twice; sets *c to NULL. */
+void ref_close(ref_client_t **c);
+/* ref_last_error: the node's or the library's message for the last
+ * failure; never NULL; valid until the next call on c. */
+const char *ref_last_error(const ref_client_t *c);
+
+/* ref_status: the node's status as JSON (node, directory_version,
+ * outbox counts, inbox count, store usage). */
+int ref_status(ref_client_t *c, char **ret_json);
+
+/* ref_submit: sends the application (JSON, as `refctl example application`
+ * prints) to node to_node. base_dir resolves documents given as "file"
+ * (may be NULL); actor is the staff id recorded in the audit trail (may be
+ * NULL). On success the node has committed the referral to its store and
+ * *ret_referral_id is its id. */
+int ref_submit(ref_client_t *c, const char *to_node, const char *app_json,
+	       const char *base_dir, const char *actor, char **ret_referral_id);
+
+/* ref_show: one referral as JSON, with "delivery" (pending, delivered or
+ * dead), the attempts made, the receipt held, and the application. */
+int ref_show(ref_client_t *c, const char *referral_id, char **ret_json);
+
+enum { REF_BOX_INBOX = 1, REF_BOX_OUTBOX = 2 };
+/* ref_list: the referrals of one box as JSON. */
+int ref_list(ref_client_t *c, int box, char **ret_json);
+
+/* ref_trail: every audit event of a referral, in order, as JSON. */
+int ref_trail(ref_client_t *c, const char *referral_id, char **ret_json);
+
+/* ref_strerror: a short name for a return code. */
+const char *ref_strerror(int r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
