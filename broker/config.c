@@ -122,8 +122,9 @@ static int on_value(void *user, const char *section, const char *name,
 		v = strtoll(value, &end, 10);
 		if (errno || end == value || *end) {
 			snprintf(p->err, p->errlen,
-				 "[%s] %s = \"%s\" is not a whole number (%s)",
-				 section, name, value, s->help);
+				 "[%s] %s = \"%s\" is not a whole number in "
+				 "%lld..%lld (%s)", section, name, value,
+				 (long long)s->min, (long long)s->max, s->help);
 			p->failed = 1;
 			return 0;
 		}
@@ -148,8 +149,11 @@ static int validate(config_t *c, struct parse *p)
 {
 	sign_alg_t alg;
 
+	/* An empty value ("name =") is as missing as no line at all. */
 	for (size_t i = 0; i < N_SETTINGS; i++)
-		if (settings[i].required && !p->seen[i]) {
+		if (settings[i].required &&
+		    (!p->seen[i] || (settings[i].kind == T_STR &&
+				     !((char *)c + settings[i].off)[0]))) {
 			snprintf(p->err, p->errlen, "[%s] %s is required (%s)",
 				 settings[i].section, settings[i].name,
 				 settings[i].help);
@@ -234,6 +238,7 @@ int config_load(const char *data_dir, config_t *ret, char *ret_err,
 		size_t errlen)
 {
 	char path[1024], inner[400];
+	config_t c;   /* *ret is written only on success */
 	uint8_t *text;
 	size_t len;
 	int r;
@@ -245,11 +250,13 @@ int config_load(const char *data_dir, config_t *ret, char *ret_err,
 			 ref_strerror(r));
 		return r < 0 ? r : REF_E_CONFIG;
 	}
-	snprintf(ret->data_dir, sizeof(ret->data_dir), "%s", data_dir);
-	r = config_parse_text((char *)text, ret, inner, sizeof(inner));
+	snprintf(c.data_dir, sizeof(c.data_dir), "%s", data_dir);
+	r = config_parse_text((char *)text, &c, inner, sizeof(inner));
 	free(text);
 	if (r)
 		snprintf(ret_err, errlen, "%s: %s", path, inner);
+	else
+		*ret = c;
 	return r;
 }
 

@@ -1238,6 +1238,19 @@ static int op_status(node_t *n, Referral__Local__V1__Reply *rep)
 	json_object_set_new(ob, "dead", json_integer((json_int_t)cc.by_state[2]));
 	json_object_set_new(o, "outbox", ob);
 	json_object_set_new(o, "inbox", json_integer((json_int_t)inbox));
+	{
+		uint8_t *k = NULL, *v = NULL;
+		size_t kl, vl;
+		uint64_t seq = 0;
+		if (store_last(n->store, STORE_AUDIT, &k, &kl, &v, &vl) == 0 &&
+		    kl == 8)
+			for (int i = 0; i < 8; i++)
+				seq = seq << 8 | k[i];
+		free(k);
+		free(v);
+		json_object_set_new(o, "audit_records",
+				    json_integer((json_int_t)seq));
+	}
 	json_object_set_new(st, "used_bytes", json_integer((json_int_t)used));
 	json_object_set_new(st, "map_bytes", json_integer((json_int_t)map));
 	json_object_set_new(st, "max_bytes", json_integer((json_int_t)max));

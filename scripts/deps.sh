@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# deps.sh: installs what building and testing need on Debian 12, only if
+# something is missing. Sourced by demo.sh and test.sh; safe to run twice.
+REFERRAL_PACKAGES="build-essential meson ninja-build pkg-config libzmq3-dev
+libprotobuf-c-dev protobuf-c-compiler liblmdb-dev libssl-dev openssl
+libjansson-dev libinih-dev python3"
+
+referral_deps() {
+	local missing=()
+	for p in $REFERRAL_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "installing: ${missing[*]}"
+	local sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo=sudo
+	$sudo apt-get update -qq &&
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null
+}
+
+# referral_build DIR [meson options...]: configures once, then builds.
+referral_build() {
+	local dir=$1; shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >/dev/null || return 1
+	fi
+	ninja -C "$dir" >/dev/null || ninja -C "$dir"
+}

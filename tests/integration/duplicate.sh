@@ -1,0 +1,12 @@
+# duplicate.sh: the same envelope twice gives STORED, then DUPLICATE, and
+# one inbox entry.
+. "$(dirname "$0")/../lib.sh"
+two_nodes
+start 350582
+out=$("$PEERSIM" --data "$T/350581" --to 350582 --case duplicate)
+echo "$out"
+expect_eq "first receipt" 'STORED' "$(echo "$out" | sed -n 1p | sed 's/.*status=\([A-Z_]*\).*/\1/')"
+expect_eq "second receipt" 'DUPLICATE' "$(echo "$out" | sed -n 2p | sed 's/.*status=\([A-Z_]*\).*/\1/')"
+expect_contains "receipts verify and name our envelope" "verified=yes matches=yes" "$(echo "$out" | sed -n 2p)"
+expect_eq "one inbox entry" 1 "$(inbox_count 350582)"
+finish

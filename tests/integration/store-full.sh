@@ -1,0 +1,29 @@
+# store-full.sh: a node whose store reaches its limit refuses new
+# submissions with "store full" while what it holds is still delivered.
+. "$(dirname "$0")/../lib.sh"
+two_nodes "[store]" "map_initial_mb = 1" "map_max_mb = 2" "submit_limit_pct = 50"
+start 350581
+head -c 200000 /dev/urandom > "$T/scan.bin"
+"$PY" - "$T/app.json" "$T/big.json" <<'PY'
+import json,sys; a=json.load(open(sys.argv[1])); a["documents"].append({"type":"scan","file":"scan.bin"}); json.dump(a,open(sys.argv[2],"w"))
+PY
+ids=()
+full=""
+for i in $(seq 1 20); do
+	if out=$("$REFCTL" --data "$T/350581" submit --to 350582 "$T/big.json" 2>&1); then
+		ids+=("$out")
+	else
+		full=$out
+		break
+	fi
+done
+echo "# accepted ${#ids[@]} referrals before the store was full"
+expect_contains "refused with a clear message" "store full" "$full"
+check "some were accepted first" test "${#ids[@]}" -ge 2
+expect_eq "status shows it" false "$("$REFCTL" --data "$T/350581" status --json | json store.accepting_submissions)"
+start 350582
+for id in "${ids[@]}"; do
+	check "stored referral still delivered: $id" wait_for 30 is_delivered 350581 "$id"
+done
+expect_eq "all arrived once" "${#ids[@]}" "$(inbox_count 350582)"
+finish

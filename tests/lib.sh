@@ -1,0 +1,149 @@
+# lib.sh: what the integration tests share. Sourced by tests/integration/*.sh.
+#
+# Each test gets its own folder under /tmp with an authority and real nodes
+# (real keys, real CURVE, real LMDB) listening on free loopback ports, and
+# everything it started is stopped when it exits. A failed check prints
+# what was expected and what came, and the test exits non-zero.
+set -u
+BUILD=${REFERRAL_BUILD:?run through meson test}
+REFCTL=$BUILD/client/refctl
+REFERRALD=$BUILD/broker/referrald
+PEERSIM=$BUILD/tests/peersim
+T=$(mktemp -d /tmp/referral-test.XXXXXX)
+# Debian's interpreter directly: a version manager's shim on PATH can cost
+# a third of a second per call, and tests call it often.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+PIDS=()
+CHECKS=0
+FAILED=0
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	if [ "$FAILED" -eq 0 ]; then rm -rf "$T"; else echo "kept $T for inspection"; fi
+}
+trap cleanup EXIT
+
+free_port() {
+	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+ok() { CHECKS=$((CHECKS + 1)); echo "ok - $*"; }
+not_ok() { CHECKS=$((CHECKS + 1)); FAILED=$((FAILED + 1)); echo "FAIL - $*"; }
+
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() {
+	local what=$1; shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+
+# expect_eq DESCRIPTION EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected '$2', got '$3'"; fi
+}
+
+# expect_contains DESCRIPTION NEEDLE HAYSTACK
+expect_contains() {
+	case "$3" in
+	*"$2"*) ok "$1" ;;
+	*) not_ok "$1: '$2' not found in: $3" ;;
+	esac
+}
+
+# json FILTER: reads JSON on stdin, prints one value (python3 is on every
+# Debian machine meson runs on).
+json() {
+	"$PY" -c 'import json,sys
+v=json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v[int(k)] if isinstance(v, list) else v.get(k) if isinstance(v, dict) else None
+print("" if v is None else (json.dumps(v) if isinstance(v,(dict,list,bool)) else v))' "$1"
+}
+
+authority() {
+	"$REFCTL" authority keygen --out "$T/authority" >/dev/null
+}
+
+# node CODE NAME [CONFIG LINES...]: inits a node in $T/CODE.
+node() {
+	local code=$1 name=$2; shift 2
+	local port; port=$(free_port)
+	"$REFCTL" init --data "$T/$code" --node "$code" --name "$name" \
+		--listen "tcp://127.0.0.1:$port" \
+		--authority "$T/authority/authority.pub.pem" > "$T/$code.entry.json" ||
+		{ echo "init $code failed"; exit 1; }
+	# Tests wait for resends, not for the production schedule.
+	{
+		echo
+		echo "[delivery]"
+		echo "retry_first_ms = 500"
+		echo "retry_cap_ms = 2000"
+		for line in "$@"; do echo "$line"; done
+	} >> "$T/$code/referrald.conf"
+}
+
+# directory VERSION CODE...: assembles, signs and installs the directory.
+directory() {
+	local version=$1; shift
+	local entries=()
+	for c in "$@"; do entries+=("$T/$c.entry.json"); done
+	"$REFCTL" directory assemble --version "$version" --authority 350500 \
+		--out "$T/directory.json" "${entries[@]}" &&
+	"$REFCTL" directory sign --key "$T/authority/authority.key" \
+		"$T/directory.json" >/dev/null || { echo "directory failed"; exit 1; }
+	for c in "$@"; do cp "$T/directory.json" "$T/directory.json.sig" "$T/$c/"; done
+}
+
+# start CODE: starts referrald and waits until it answers.
+start() {
+	"$REFERRALD" --data "$T/$1" 2>> "$T/$1.log" &
+	PIDS+=($!)
+	eval "PID_$1=$!"
+	wait_for 10 "$REFCTL" --data "$T/$1" status --json >/dev/null ||
+		{ echo "node $1 did not start:"; cat "$T/$1.log"; exit 1; }
+}
+
+stop() {
+	local pid; eval "pid=\${PID_$1}"
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+kill9() {
+	local pid; eval "pid=\${PID_$1}"
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+# wait_for SECONDS COMMAND...: retries until the command succeeds.
+wait_for() {
+	local limit=$(( $(date +%s) + $1 )); shift
+	while [ "$(date +%s)" -le "$limit" ]; do
+		"$@" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+delivery_of() { "$REFCTL" --data "$T/$1" show "$2" --json | json delivery; }
+is_delivered() { [ "$(delivery_of "$1" "$2")" = delivered ]; }
+inbox_count() { "$REFCTL" --data "$T/$1" list --inbox --json | json referrals | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+audit_count() { "$REFCTL" --data "$T/$1" status --json | json audit_records; }
+
+submit() {
+	"$REFCTL" --data "$T/$1" submit --to "$2" "$3" --json | json referral_id
+}
+
+two_nodes() {
+	authority
+	node 350581 "石狮市法律援助中心" "$@"
+	node 350582 "晋江市法律援助中心" "$@"
+	directory 1 350581 350582
+	"$REFCTL" example application > "$T/app.json"
+}
+
+finish() {
+	echo "$CHECKS checks, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+	exit $?
+}

@@ -1,0 +1,302 @@
+/* peersim.c: a test peer that speaks the wire contract on purpose badly.
+ *
+ * It takes a real node's data folder (its signing key, CURVE keys and
+ * signed directory), connects to another node exactly as referrald would
+ * (CURVE, pinned to the directory's key), sends one envelope shaped by
+ * --case, and prints each receipt it gets back, verified against the
+ * directory:
+ *
+ *   RECEIPT status=STORED verified=yes matches=yes detail="stored"
+ *   NO_RECEIPT
+ *
+ * Integration tests use it to show that every bad envelope is answered
+ * with its reason code and changes nothing. Test-only: never installed. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <getopt.h>
+#include <openssl/rand.h>
+#include <zmq.h>
+
+#include "application.h"
+#include "config.h"
+#include "directory.h"
+#include "envelope.h"
+#include "errors.h"
+#include "sign.h"
+#include "util.h"
+
+static const char *const cases[] = {
+	"good", "duplicate", "bad-signature", "bad-digest", "sender-mismatch",
+	"stale", "future", "not-for-me", "unknown-key", "unknown-field",
+	"bad-version", "garbage", "oversized", "unknown-kind", "multipart",
+	"not-origin", NULL };
+
+static void die(const char *msg)
+{
+	fprintf(stderr, "peersim: %s\n", msg);
+	exit(2);
+}
+
+/* Packs h and signs it the way a sender does; extra bytes (already valid
+ * protobuf) are appended to the header before signing. */
+static uint8_t *build(Referral__V1__Header *h, const uint8_t *extra,
+		      size_t extra_len, const uint8_t *body, size_t blen,
+		      EVP_PKEY *key, size_t *ret_len)
+{
+	Referral__V1__Envelope e = REFERRAL__V1__ENVELOPE__INIT;
+	size_t hl = referral__v1__header__get_packed_size(h), sl;
+	uint8_t *hb = malloc(hl + extra_len), *in, sig[SIGN_MAX_SIG], *out;
+
+	referral__v1__header__pack(h, hb);
+	memcpy(hb + hl, extra, extra_len);
+	hl += extra_len;
+	in = malloc(hl + 21);
+	memcpy(in, ENVELOPE_SIGN_PREFIX, 21);
+	memcpy(in + 21, hb, hl);
+	if (sign_data(key, in, hl + 21, sig, &sl))
+		die("cannot sign");
+	e.header.data = hb;
+	e.header.len = hl;
+	e.body.data = (uint8_t *)body;
+	e.body.len = blen;
+	e.signature.data = sig;
+	e.signature.len = sl;
+	*ret_len = referral__v1__envelope__get_packed_size(&e);
+	out = malloc(*ret_len);
+	referral__v1__envelope__pack(&e, out);
+	free(hb);
+	free(in);
+	return out;
+}
+
+static int print_receipt(const uint8_t *buf, size_t len, const char *self,
+			 const char *peer, directory_t *dir,
+			 const uint8_t *sent_sha, const uint8_t *sent_id)
+{
+	envelope_policy_t pol = {
+		.self = self, .peer = peer, .max_bytes = 1 << 24,
+		.now_ms = util_now_ms(), .lifetime_ms = 86400000ULL,
+		.future_ms = 300000, .lookup = directory_key, .lookup_ctx = dir,
+	};
+	envelope_check_t c;
+	int st = envelope_verify(&pol, buf, len, &c);
+	Referral__V1__Receipt *rc = NULL;
+
+	if (st == REFERRAL__V1__RECEIPT_STATUS__STORED &&
+	    c.hdr->kind == REFERRAL__V1__KIND__RECEIPT)
+		rc = referral__v1__receipt__unpack(NULL, c.env->body.len,
+						   c.env->body.data);
+	if (!rc) {
+		printf("RECEIPT status=? verified=no reason=%s\n",
+		       envelope_status_name(st));
+		envelope_check_free(&c);
+		return 1;
+	}
+	printf("RECEIPT status=%s verified=yes matches=%s detail=\"%s\"\n",
+	       envelope_status_name(rc->status),
+	       rc->envelope_sha256.len == 32 &&
+	       !memcmp(rc->envelope_sha256.data, sent_sha, 32) &&
+	       (rc->msg_id.len == 0 || !memcmp(rc->msg_id.data, sent_id, 16))
+	       ? "yes" : "no", rc->detail);
+	referral__v1__receipt__free_unpacked(rc, NULL);
+	envelope_check_free(&c);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "to", required_argument, NULL, 't' },
+		{ "case", required_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 'w' },
+		{ "size", required_argument, NULL, 's' },
+		{ "fresh-curve", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *data = NULL, *to = NULL, *kase = "good";
+	int timeout = 3000, fresh = 0, c, known = 0;
+	size_t size = 0;
+	config_t cfg = { 0 };
+	char err[1024], path[4096], pub[41], sec[41];
+	EVP_PKEY *key = NULL, *auth = NULL;
+	directory_t *dir = NULL;
+	const dir_node_t *dest;
+	json_t *cj;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': data = optarg; break;
+		case 't': to = optarg; break;
+		case 'c': kase = optarg; break;
+		case 'w': timeout = atoi(optarg); break;
+		case 's': size = (size_t)atoll(optarg); break;
+		case 'f': fresh = 1; break;
+		default: die("usage: peersim --data DIR --to CODE --case CASE "
+			     "[--timeout MS] [--size BYTES] [--fresh-curve]");
+		}
+	}
+	for (const char *const *k = cases; *k; k++)
+		known |= !strcmp(*k, kase);
+	if (!data || !to || !known)
+		die("usage: peersim --data DIR --to CODE --case CASE");
+	if (config_load(data, &cfg, err, sizeof(err)))
+		die(err);
+	snprintf(path, sizeof(path), "%s/signing.key", data);
+	if (sign_key_load_private(path, &key))
+		die("cannot load signing.key");
+	config_path(&cfg, cfg.authority_key, path, sizeof(path));
+	if (sign_key_load_public(path, &auth) ||
+	    directory_load(data, auth, &dir, err, sizeof(err)))
+		die("cannot load the directory");
+	dest = directory_node(dir, to);
+	if (!dest)
+		die("destination not in the directory");
+	snprintf(path, sizeof(path), "%s/curve.json", data);
+	cj = json_load_file(path, 0, NULL);
+	snprintf(pub, sizeof(pub), "%s", json_string_value(json_object_get(cj, "public")));
+	snprintf(sec, sizeof(sec), "%s", json_string_value(json_object_get(cj, "secret")));
+	json_decref(cj);
+	if (fresh)
+		zmq_curve_keypair(pub, sec);
+
+	/* The body: the sample application, plus padding for "oversized". */
+	uint8_t *body = NULL, *env = NULL;
+	size_t blen, elen;
+	{
+		application_limits_t lim = { 1u << 30, 100, NULL };
+		const char *ex = application_example();
+		char *text = NULL;
+		if (size) {
+			/* One more document of `size` zero bytes, inline. */
+			uint8_t *zeros = calloc(1, size);
+			char *b64;
+			util_b64_encode(zeros, size, &b64);
+			free(zeros);
+			const char *cut = strstr(ex, "  ],\n  \"consent\"");
+			if (!cut)
+				die("example changed");
+			if (asprintf(&text, "%.*s    ,{\"type\": \"padding\", "
+				     "\"content_base64\": \"%s\"}\n%s",
+				     (int)(cut - ex), ex, b64, cut) < 0)
+				die("no memory");
+			free(b64);
+			ex = text;
+		}
+		if (application_from_json(ex, strlen(ex), &lim, &body, &blen,
+					  err, sizeof(err)))
+			die(err);
+		free(text);
+	}
+
+	Referral__V1__Header h = REFERRAL__V1__HEADER__INIT;
+	uint8_t msg_id[16], digest[32], sha[32], extra[3] = { 0 };
+	size_t extra_len = 0;
+	char rid[48];
+
+	util_uuid7(msg_id);
+	util_referral_id(cfg.code, rid, sizeof(rid));
+	h.version = 1;
+	h.msg_id.data = msg_id;
+	h.msg_id.len = 16;
+	h.from_node = cfg.code;
+	h.to_node = (char *)to;
+	h.created_at_ms = util_now_ms();
+	h.kind = REFERRAL__V1__KIND__REFERRAL_SUBMIT;
+	h.key_id = cfg.key_id;
+	h.referral_id = rid;
+	h.referral_seq = 1;
+	sign_digest(sign_key_alg(key), body, blen, digest);
+	h.body_digest.data = digest;
+	h.body_digest.len = 32;
+
+	if (!strcmp(kase, "sender-mismatch"))
+		h.from_node = "350589";
+	else if (!strcmp(kase, "stale"))
+		h.created_at_ms -= 2ULL * 3600000; /* past a 1 h lifetime, inside the key window */
+	else if (!strcmp(kase, "future"))
+		h.created_at_ms += 3600000;
+	else if (!strcmp(kase, "not-for-me"))
+		h.to_node = "350589";
+	else if (!strcmp(kase, "unknown-key"))
+		h.key_id = "350589-k9";
+	else if (!strcmp(kase, "bad-version"))
+		h.version = 2;
+	else if (!strcmp(kase, "unknown-kind"))
+		h.kind = REFERRAL__V1__KIND__COURT_EVENT;
+	else if (!strcmp(kase, "not-origin")) {
+		/* A referral id that claims another county as its origin. */
+		memcpy(rid, "350589", 6);
+	} else if (!strcmp(kase, "unknown-field")) {
+		/* field 99, varint 1: tag (99 << 3) = 0x318 -> 98 06, value 01 */
+		extra[0] = 0x98;
+		extra[1] = 0x06;
+		extra[2] = 0x01;
+		extra_len = 3;
+	}
+	env = build(&h, extra, extra_len, body, blen, key, &elen);
+	if (!strcmp(kase, "bad-signature")) {
+		/* The signature is the last field: flip a bit in it. */
+		env[elen - 10] ^= 0x04;
+	} else if (!strcmp(kase, "bad-digest")) {
+		/* Change one byte of the body after signing: find the body's
+		 * bytes in the envelope and alter the last of them. */
+		uint8_t *p = memmem(env, elen, body, blen);
+		if (!p)
+			die("body not found");
+		p[blen - 1] ^= 0x01;
+	} else if (!strcmp(kase, "garbage")) {
+		RAND_bytes(env, (int)(elen < 64 ? elen : 64));
+		env[0] = 0xff;
+		env[1] = 0xff;
+		elen = 64 < elen ? 64 : elen;
+	}
+	util_sha256(env, elen, sha);
+
+	void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
+	int zero = 0;
+	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, dest->curve_public, 40);
+	zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, 40);
+	zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, 40);
+	if (zmq_connect(s, dest->endpoint) < 0)
+		die("connect failed");
+	int sends = !strcmp(kase, "duplicate") ? 2 : 1, got = 0;
+	uint64_t deadline = util_mono_ms() + (uint64_t)timeout;
+	for (int i = 0; i < sends; i++) {
+		if (!strcmp(kase, "multipart")) {
+			zmq_send(s, env, elen, ZMQ_SNDMORE);
+			zmq_send(s, "x", 1, 0);
+		} else {
+			zmq_send(s, env, elen, 0);
+		}
+		/* Wait for this one's receipt before sending again, so the
+		 * duplicate is a duplicate of something stored. */
+		while (util_mono_ms() < deadline) {
+			zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
+			if (zmq_poll(&it, 1, 100) > 0) {
+				zmq_msg_t m;
+				zmq_msg_init(&m);
+				zmq_msg_recv(&m, s, 0);
+				print_receipt(zmq_msg_data(&m), zmq_msg_size(&m),
+					      cfg.code, to, dir, sha, msg_id);
+				zmq_msg_close(&m);
+				got++;
+				break;
+			}
+		}
+	}
+	if (!got)
+		printf("NO_RECEIPT\n");
+	fflush(stdout);
+	zmq_close(s);
+	zmq_ctx_term(ctx);
+	free(env);
+	free(body);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(auth);
+	directory_free(&dir);
+	return 0;
+}
