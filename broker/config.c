@@ -48,9 +48,10 @@ static const setting_t settings[] = {
 	I("limits", "max_documents", max_documents, 32, 0, 1000,
 	  "documents per referral"),
 	I("delivery", "retry_first_ms", retry_first_ms, 1000, 10, 5000,
-	  "delay before the first resend"),
+	  "longest delay before the first resend (jitter picks between "
+	  "half of it and all of it; each later delay doubles)"),
 	I("delivery", "retry_cap_ms", retry_cap_ms, 300000, 100, 86400000,
-	  "longest delay between resends"),
+	  "longest delay between resends (jittered the same way)"),
 	I("delivery", "message_lifetime_ms", message_lifetime_ms,
 	  14LL * 86400000, 60000, 365LL * 86400000,
 	  "how long a message is retried, and how old a received one may be"),

@@ -236,7 +236,8 @@ static uint64_t backoff_ms(const node_t *n, uint32_t attempts)
 		d = (uint64_t)n->cfg.retry_cap_ms;
 	/* Jitter in [d/2, d): peers that went down together do not come
 	 * back to a storm of simultaneous resends. */
-	RAND_bytes((unsigned char *)&rnd, sizeof(rnd));
+	if (RAND_bytes((unsigned char *)&rnd, sizeof(rnd)) != 1)
+		rnd = (uint32_t)util_mono_ms(); /* jitter only: not a secret */
 	return d / 2 + (d > 1 ? rnd % (d / 2) : 0);
 }
 
@@ -360,6 +361,13 @@ static bool handle_zap(node_t *n)
 		zmq_msg_close(&x);
 	}
 	if (nf < 6) {
+		/* Not a ZAP request we understand: a REP socket must still
+		 * answer before it can read the next one. */
+		if (nf >= 2)
+			zap_reply(n->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]),
+				  "500", "malformed ZAP request", "");
+		else if (nf == 1)
+			zap_reply(n->zap, "", 0, "500", "malformed ZAP request", "");
 		for (int i = 0; i < nf; i++)
 			zmq_msg_close(&f[i]);
 		return nf > 0;
@@ -542,12 +550,17 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 		snprintf(c.detail, sizeof(c.detail),
 			 "a peer message must be a single frame");
 	}
-	if (st == REFERRAL__V1__RECEIPT_STATUS__STORED &&
-	    (c.hdr->kind == REFERRAL__V1__KIND__RECEIPT ||
-	     c.hdr->kind == REFERRAL__V1__KIND__RECEIPT_BATCH)) {
-		/* Receipts are never acknowledged: apply, answer nothing. */
+	if (c.hdr && (c.hdr->kind == REFERRAL__V1__KIND__RECEIPT ||
+		      c.hdr->kind == REFERRAL__V1__KIND__RECEIPT_BATCH)) {
+		/* Receipts are never acknowledged, not even a bad one:
+		 * apply a good one, log a bad one, answer nothing. */
+		if (st == REFERRAL__V1__RECEIPT_STATUS__STORED)
+			handle_receipt_envelope(n, buf, len, peer);
+		else
+			log_msg(LOG_WARN, "delivery", "peer=%s receipt rejected: "
+				"%s (%s)", peer, envelope_status_name(st),
+				c.detail);
 		envelope_check_free(&c);
-		handle_receipt_envelope(n, buf, len, peer);
 		return;
 	}
 	snprintf(detail, sizeof(detail), "%s", c.detail);
@@ -562,9 +575,24 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 	}
 	if (st == REFERRAL__V1__RECEIPT_STATUS__STORED &&
 	    store_get(n->store, STORE_SEEN, c.hdr->msg_id.data, 16, &v, &vl) == 0) {
+		Referral__Store__V1__SeenRecord *sr =
+			referral__store__v1__seen_record__unpack(NULL, vl, v);
 		free(v);
-		st = REFERRAL__V1__RECEIPT_STATUS__DUPLICATE;
-		snprintf(detail, sizeof(detail), "already stored; applied once");
+		/* A duplicate is the same message: same sender, same bytes.
+		 * Another message reusing the id must not pass as delivered. */
+		if (sr && !strcmp(sr->from_node, peer) &&
+		    sr->envelope_sha256.len == 32 &&
+		    !memcmp(sr->envelope_sha256.data, c.sha256, 32)) {
+			st = REFERRAL__V1__RECEIPT_STATUS__DUPLICATE;
+			snprintf(detail, sizeof(detail),
+				 "already stored; applied once");
+		} else {
+			st = REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+			snprintf(detail, sizeof(detail), "msg_id %s was already "
+				 "used by another message", idhex);
+		}
+		if (sr)
+			referral__store__v1__seen_record__free_unpacked(sr, NULL);
 	} else if (st == REFERRAL__V1__RECEIPT_STATUS__STORED) {
 		int why = refuse_reason(n, &c, peer, detail, sizeof(detail));
 		if (why)
@@ -663,9 +691,51 @@ static void drain_router(node_t *n)
 
 /* ---- receipts for what we sent ------------------------------------------- */
 
+/* The pending message whose envelope has this SHA-256: receipts for
+ * envelopes the peer could not read carry no msg_id, only the digest. */
+static bool pending_by_sha(node_t *n, const uint8_t *sha, uint8_t ret_id[16])
+{
+	for (size_t i = 0; i < n->n_sched; i++) {
+		Referral__Store__V1__OutboxRecord *ob = NULL;
+		uint8_t d[32];
+		bool hit;
+
+		if (store_get_msg(n->store, STORE_OUTBOX, n->sched[i].msg_id, 16,
+				  &referral__store__v1__outbox_record__descriptor,
+				  (ProtobufCMessage **)&ob))
+			continue;
+		util_sha256(ob->envelope.data, ob->envelope.len, d);
+		hit = !memcmp(d, sha, 32);
+		referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+		if (hit) {
+			memcpy(ret_id, n->sched[i].msg_id, 16);
+			return true;
+		}
+	}
+	return false;
+}
+
+static int keep_receipt(node_t *n, const uint8_t *msg_id,
+			const uint8_t *receipt_id, const uint8_t *buf,
+			size_t len, const char *peer, int status)
+{
+	Referral__Store__V1__ReceiptRecord rr =
+		REFERRAL__STORE__V1__RECEIPT_RECORD__INIT;
+	uint8_t key[32];
+
+	memcpy(key, msg_id, 16);
+	memcpy(key + 16, receipt_id, 16);
+	rr.receipt.data = (uint8_t *)buf;
+	rr.receipt.len = len;
+	rr.from_node = (char *)peer;
+	rr.status = (uint32_t)status;
+	rr.received_at_ms = util_now_ms();
+	return store_put_msg(n->store, STORE_RECEIPTS, key, 32, &rr.base);
+}
+
 static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 			  const uint8_t *buf, size_t len, const char *peer,
-			  const char *signed_key)
+			  const char *signed_key, const uint8_t *receipt_id)
 {
 	Referral__Store__V1__OutboxRecord *ob = NULL;
 	uint8_t sha[32];
@@ -674,14 +744,19 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 	bool positive = rc->status == REFERRAL__V1__RECEIPT_STATUS__STORED ||
 			rc->status == REFERRAL__V1__RECEIPT_STATUS__DUPLICATE;
 
-	if (rc->msg_id.len != 16) {
-		log_msg(LOG_WARN, "delivery", "peer=%s receipt status=%s for an "
-			"unreadable message: \"%s\"", peer,
+	uint8_t id[16];
+
+	if (rc->msg_id.len == 16) {
+		memcpy(id, rc->msg_id.data, 16);
+	} else if (rc->envelope_sha256.len != 32 ||
+		   !pending_by_sha(n, rc->envelope_sha256.data, id)) {
+		log_msg(LOG_WARN, "delivery", "peer=%s receipt status=%s for "
+			"no message of ours: \"%s\"", peer,
 			envelope_status_name(rc->status), rc->detail);
 		return;
 	}
-	msg_hex(rc->msg_id.data, idhex);
-	r = store_get_msg(n->store, STORE_OUTBOX, rc->msg_id.data, 16,
+	msg_hex(id, idhex);
+	r = store_get_msg(n->store, STORE_OUTBOX, id, 16,
 			  &referral__store__v1__outbox_record__descriptor,
 			  (ProtobufCMessage **)&ob);
 	if (r) {
@@ -702,10 +777,21 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 			"names other envelope bytes; ignored", peer, idhex);
 		goto out;
 	}
-	if (ob->state != OUT_PENDING)
-		goto out; /* the first receipt is the proof; keep it */
 	if (store_event_begin(n->store))
 		goto out;
+	/* Every receipt is kept; the first one decides the delivery. */
+	r = keep_receipt(n, id, receipt_id, buf, len, peer, rc->status);
+	if (r || ob->state != OUT_PENDING) {
+		if (!r)
+			r = audit(n, "receipt_again", ob->referral_id, id, peer,
+				  signed_key, envelope_status_name(rc->status),
+				  rc->detail);
+		if (!r)
+			r = store_event_commit(n->store);
+		if (r)
+			store_event_abort(n->store);
+		goto out;
+	}
 	ob->state = positive ? OUT_DELIVERED : OUT_DEAD;
 	ob->receipt.data = (uint8_t *)buf;
 	ob->receipt.len = len;
@@ -717,9 +803,9 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 			 envelope_status_name(rc->status), rc->detail);
 		ob->dead_reason = reason;
 	}
-	r = store_put_msg(n->store, STORE_OUTBOX, rc->msg_id.data, 16, &ob->base);
+	r = store_put_msg(n->store, STORE_OUTBOX, id, 16, &ob->base);
 	if (!r)
-		r = audit(n, "receipt", ob->referral_id, rc->msg_id.data, peer,
+		r = audit(n, "receipt", ob->referral_id, id, peer,
 			  signed_key, envelope_status_name(rc->status),
 			  rc->detail);
 	if (!r)
@@ -768,7 +854,8 @@ static void handle_receipt_envelope(node_t *n, const uint8_t *buf, size_t len,
 		Referral__V1__Receipt *rc = referral__v1__receipt__unpack(
 			NULL, c.env->body.len, c.env->body.data);
 		if (rc) {
-			apply_receipt(n, rc, buf, len, peer, c.hdr->key_id);
+			apply_receipt(n, rc, buf, len, peer, c.hdr->key_id,
+				      c.hdr->msg_id.data);
 			referral__v1__receipt__free_unpacked(rc, NULL);
 		}
 	} else if (c.hdr->kind == REFERRAL__V1__KIND__RECEIPT_BATCH) {
@@ -776,7 +863,7 @@ static void handle_receipt_envelope(node_t *n, const uint8_t *buf, size_t len,
 			NULL, c.env->body.len, c.env->body.data);
 		for (size_t i = 0; rb && i < rb->n_receipts; i++)
 			apply_receipt(n, rb->receipts[i], buf, len, peer,
-				      c.hdr->key_id);
+				      c.hdr->key_id, c.hdr->msg_id.data);
 		if (rb)
 			referral__v1__receipt_batch__free_unpacked(rb, NULL);
 	} else {
@@ -890,14 +977,15 @@ static void attempt(node_t *n, size_t i, uint64_t now)
 		goto out;
 	}
 	ob->attempts++;
+	ob->sends += (uint32_t)sent;
 	ob->last_attempt_ms = now;
 	ob->next_attempt_ms = now + backoff_ms(n, ob->attempts);
 	s->next_ms = ob->next_attempt_ms;
 	r = store_put_msg(n->store, STORE_OUTBOX, s->msg_id, 16, &ob->base);
-	/* The first send, then every power-of-two attempt: the trail shows
-	 * the effort without a record per retry over a week's outage. */
-	if (!r && sent && (ob->attempts & (ob->attempts - 1)) == 0)
-		r = audit(n, ob->attempts == 1 ? "sent" : "resent",
+	/* The first send, then every power-of-two send: the trail shows the
+	 * effort without a record per resend over a week's outage. */
+	if (!r && sent && (ob->sends & (ob->sends - 1)) == 0)
+		r = audit(n, ob->sends == 1 ? "sent" : "resent",
 			  ob->referral_id, s->msg_id, ob->to_node, "node",
 			  "ok", NULL);
 	if (!r)
@@ -1056,6 +1144,7 @@ static json_t *referral_json(node_t *n, const Referral__Store__V1__ReferralRecor
 		json_object_set_new(o, "delivery",
 				    json_string(delivery_name(ob->state)));
 		json_object_set_new(o, "attempts", json_integer(ob->attempts));
+		json_object_set_new(o, "sends", json_integer(ob->sends));
 		json_object_set_new(o, "priority", json_integer(ob->priority));
 		json_time(o, "last_attempt_at", ob->last_attempt_ms);
 		if (ob->state == OUT_PENDING)
@@ -1659,6 +1748,46 @@ static int check_self(node_t *n, const directory_t *d, char *err, size_t errlen)
 	return 0;
 }
 
+#define META_DIR_VERSION "directory_version"
+
+/* The highest directory version this node has applied: a restart must not
+ * fall back to an older one. 0 before the first. */
+static int directory_version_held(node_t *n, uint64_t *ret)
+{
+	uint8_t *v;
+	size_t vl;
+	int r = store_get(n->store, STORE_META, META_DIR_VERSION,
+			  strlen(META_DIR_VERSION), &v, &vl);
+
+	*ret = 0;
+	if (r == REF_E_NOT_FOUND)
+		return 0;
+	if (r)
+		return r;
+	for (size_t i = 0; i < vl && i < 8; i++)
+		*ret = *ret << 8 | v[i];
+	free(v);
+	return 0;
+}
+
+static int directory_applied(node_t *n, uint64_t version)
+{
+	uint8_t v[8];
+	char detail[40];
+	int r;
+
+	for (int i = 0; i < 8; i++)
+		v[i] = (uint8_t)(version >> (56 - 8 * i));
+	r = store_put(n->store, STORE_META, META_DIR_VERSION,
+		      strlen(META_DIR_VERSION), v, 8);
+	snprintf(detail, sizeof(detail), "version %llu",
+		 (unsigned long long)version);
+	if (!r)
+		r = audit(n, "directory_applied", NULL, NULL, NULL, "admin",
+			  "ok", detail);
+	return r;
+}
+
 static int reload_directory(node_t *n)
 {
 	directory_t *d = NULL;
@@ -1674,6 +1803,12 @@ static int reload_directory(node_t *n)
 		directory_free(&d);
 		return r;
 	}
+	if (d->version == n->dir->version) {
+		log_msg(LOG_INFO, "directory", "version %llu is already in "
+			"force; nothing changed", (unsigned long long)d->version);
+		directory_free(&d);
+		return 0;
+	}
 	if (d->version < n->dir->version) {
 		log_msg(LOG_ERROR, "directory", "reload refused: version %llu "
 			"is older than version %llu in force",
@@ -1682,13 +1817,24 @@ static int reload_directory(node_t *n)
 		directory_free(&d);
 		return REF_E_DIRECTORY;
 	}
+	store_begin(n->store);
+	r = directory_applied(n, d->version);
+	if (!r)
+		r = finish_turn(n);
+	else
+		store_abort(n->store);
+	if (r) {
+		log_msg(LOG_ERROR, "directory", "reload of version %llu not "
+			"recorded (%s); keeping version %llu",
+			(unsigned long long)d->version, ref_strerror(r),
+			(unsigned long long)n->dir->version);
+		directory_free(&d);
+		return r;
+	}
 	/* Re-pin: connections to peers are made again from the new entries. */
 	peers_close(n);
 	directory_free(&n->dir);
 	n->dir = d;
-	store_begin(n->store);
-	audit(n, "directory_loaded", NULL, NULL, NULL, "admin", "ok", NULL);
-	finish_turn(n);
 	log_msg(LOG_INFO, "directory", "loaded version=%llu nodes=%zu",
 		(unsigned long long)d->version, d->n_nodes);
 	return 0;
@@ -1699,7 +1845,7 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 	node_t *n = calloc(1, sizeof(*n));
 	char path[PATH_MAX + 64], inner[600], ep[PATH_MAX + 80], abs[PATH_MAX];
 	store_opts_t so;
-	uint64_t bad, count;
+	uint64_t bad, count, held = 0;
 	int r, one = 1;
 
 	if (!n)
@@ -1784,6 +1930,16 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 			 r == REF_E_CORRUPT && inner[0] ? inner : ref_strerror(r));
 		goto fail;
 	}
+	r = directory_version_held(n, &held);
+	if (!r && held > n->dir->version) {
+		r = REF_E_DIRECTORY;
+		snprintf(err, errlen, "refusing to start: directory.json is "
+			 "version %llu, older than version %llu that this node "
+			 "applied before; install the newer directory",
+			 (unsigned long long)n->dir->version,
+			 (unsigned long long)held);
+		goto fail;
+	}
 	r = store_foreach(n->store, STORE_OUTBOX, sched_load_one, n);
 	if (r) {
 		snprintf(err, errlen, "cannot load the outbox: %s", ref_strerror(r));
@@ -1817,6 +1973,12 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 	}
 	n->client = zmq_socket(n->ctx, ZMQ_ROUTER);
 	socket_common(n, n->client);
+	{
+		/* Local clients are trusted: let an oversized submission in so
+		 * it is answered "too large" instead of cut off unanswered. */
+		int64_t cmax = (int64_t)512 << 20;
+		zmq_setsockopt(n->client, ZMQ_MAXMSGSIZE, &cmax, sizeof(cmax));
+	}
 	snprintf(path, sizeof(path), "%s/referrald.sock", data_dir);
 	snprintf(ep, sizeof(ep), "ipc://%s", path);
 	if (zmq_bind(n->client, ep) < 0) {
@@ -1827,8 +1989,14 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 	}
 	chmod(path, 0660);
 	store_begin(n->store);
-	audit(n, "node_started", NULL, NULL, NULL, "node", "ok", NULL);
-	r = finish_turn(n);
+	if (held < n->dir->version)
+		r = directory_applied(n, n->dir->version);
+	if (!r)
+		r = audit(n, "node_started", NULL, NULL, NULL, "node", "ok", NULL);
+	if (!r)
+		r = finish_turn(n);
+	else
+		store_abort(n->store);
 	if (r) {
 		snprintf(err, errlen, "cannot write to the store: %s",
 			 ref_strerror(r));

@@ -106,13 +106,114 @@ static int fail(envelope_check_t *c, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
 	va_end(ap);
+	/* The detail travels in a proto3 string: never half a character. */
+	util_utf8_trim(c->detail);
 	c->status = status;
 	return status;
+}
+
+/* protobuf-c hands strings over NUL-terminated, so a string holding a
+ * zero byte would compare equal to its prefix. The wire lengths of the
+ * header's string fields tell; a strict decoder compares whole values. */
+static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return 0;
+	}
+	return -1;
+}
+
+enum { CUT_FROM = 1, CUT_TO = 2, CUT_KEY = 4, CUT_REFERRAL = 8 };
+
+/* Returns the CUT_* bits of the string fields that hold a zero byte. */
+static unsigned strings_cut(const uint8_t *buf, size_t len,
+			    const Referral__V1__Header *h)
+{
+	const uint8_t *p = buf, *end = buf + len;
+	unsigned cut = 0;
+
+	while (p < end) {
+		uint64_t key, n;
+		if (read_varint(&p, end, &key))
+			break;
+		switch (key & 7) {
+		case 0:
+			if (read_varint(&p, end, &n))
+				return cut;
+			break;
+		case 1:
+			p += 8;
+			break;
+		case 5:
+			p += 4;
+			break;
+		case 2: {
+			const char *s = NULL;
+			unsigned bit = 0;
+			if (read_varint(&p, end, &n) || n > (uint64_t)(end - p))
+				return cut;
+			switch (key >> 3) {
+			case 3: s = h->from_node; bit = CUT_FROM; break;
+			case 4: s = h->to_node; bit = CUT_TO; break;
+			case 8: s = h->key_id; bit = CUT_KEY; break;
+			case 9: s = h->referral_id; bit = CUT_REFERRAL; break;
+			}
+			if (s && strlen(s) != n)
+				cut |= bit;
+			p += n;
+			break;
+		}
+		default:
+			/* The header parsed, so this cannot happen; stop. */
+			return cut;
+		}
+	}
+	return cut;
 }
 
 static bool str_ok(const char *s)
 {
 	return util_utf8_valid(s, strlen(s));
+}
+
+/* proto3 strings must be UTF-8; protobuf-c does not check, strict decoders
+ * do. Walks a message and its sub-messages (the schemas are not recursive,
+ * so the depth is bounded by the schema). */
+static bool message_utf8_ok(const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	if (m->n_unknown_fields)
+		return true; /* unknown fields are allowed in bodies */
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)m + f->offset;
+		size_t count = 1;
+		const void *vals = base;
+
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			count = *(const size_t *)((const char *)m +
+						  f->quantifier_offset);
+			vals = *(void *const *)base;
+		}
+		for (size_t k = 0; k < count; k++) {
+			if (f->type == PROTOBUF_C_TYPE_STRING) {
+				const char *s = ((const char *const *)vals)[k];
+				if (s && !str_ok(s))
+					return false;
+			} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				const ProtobufCMessage *sub =
+					((const ProtobufCMessage *const *)vals)[k];
+				if (sub && !message_utf8_ok(sub))
+					return false;
+			}
+		}
+	}
+	return true;
 }
 
 static void hash_node(const uint8_t *l, const uint8_t *r, uint8_t out[32])
@@ -233,6 +334,11 @@ static int body_check(envelope_check_t *c)
 		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
 			    "body does not parse as %s",
 			    envelope_kind_name(c->hdr->kind));
+	if (!message_utf8_ok(m)) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
+			    "body strings are not valid UTF-8");
+	}
 	protobuf_c_message_free_unpacked(m, NULL);
 	return 0;
 }
@@ -243,6 +349,7 @@ int envelope_verify(const envelope_policy_t *pol, const uint8_t *buf,
 	Referral__V1__Header *h;
 	EVP_PKEY *key;
 	uint8_t digest[32];
+	unsigned cut;
 	int r;
 
 	memset(c, 0, sizeof(*c));
@@ -272,6 +379,7 @@ int envelope_verify(const envelope_policy_t *pol, const uint8_t *buf,
 	    !str_ok(h->key_id) || !str_ok(h->referral_id))
 		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
 			    "header strings are not valid UTF-8");
+	cut = strings_cut(c->env->header.data, c->env->header.len, h);
 	if (h->version != ENVELOPE_VERSION)
 		return fail(c, REFERRAL__V1__RECEIPT_STATUS__UNSUPPORTED_VERSION,
 			    "header version %u is not supported (this node "
@@ -283,18 +391,20 @@ int envelope_verify(const envelope_policy_t *pol, const uint8_t *buf,
 	    h->kind > REFERRAL__V1__KIND__RECEIPT_BATCH)
 		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
 			    "kind %d is unknown", (int)h->kind);
-	if (!pol->peer || strcmp(h->from_node, pol->peer) != 0)
+	if (!pol->peer || (cut & CUT_FROM) ||
+	    strcmp(h->from_node, pol->peer) != 0)
 		return fail(c, REFERRAL__V1__RECEIPT_STATUS__SENDER_MISMATCH,
 			    "from_node %.16s is not the connection's node %s",
 			    h->from_node, pol->peer ? pol->peer : "(none)");
-	if (strcmp(h->to_node, pol->self) != 0)
+	if ((cut & CUT_TO) || strcmp(h->to_node, pol->self) != 0)
 		return fail(c, REFERRAL__V1__RECEIPT_STATUS__NOT_FOR_ME,
 			    "addressed to %.16s, this node is %s", h->to_node,
 			    pol->self);
 
 	if (c->env->signature.len == 0 && c->env->batch) {
-		key = pol->lookup(pol->lookup_ctx, h->from_node, h->key_id,
-				  h->created_at_ms);
+		key = cut & CUT_KEY ? NULL
+			: pol->lookup(pol->lookup_ctx, h->from_node, h->key_id,
+				      h->created_at_ms);
 		if (!key)
 			return fail(c, REFERRAL__V1__RECEIPT_STATUS__UNKNOWN_KEY,
 				    "key %.64s is not a valid key of %s at the "
@@ -306,8 +416,9 @@ int envelope_verify(const envelope_policy_t *pol, const uint8_t *buf,
 		uint8_t *in;
 		size_t inlen;
 
-		key = pol->lookup(pol->lookup_ctx, h->from_node, h->key_id,
-				  h->created_at_ms);
+		key = cut & CUT_KEY ? NULL
+			: pol->lookup(pol->lookup_ctx, h->from_node, h->key_id,
+				      h->created_at_ms);
 		if (!key)
 			return fail(c, REFERRAL__V1__RECEIPT_STATUS__UNKNOWN_KEY,
 				    "key %.64s is not a valid key of %s at the "
@@ -346,6 +457,9 @@ int envelope_verify(const envelope_policy_t *pol, const uint8_t *buf,
 	r = body_check(c);
 	if (r)
 		return r;
+	if (cut & CUT_REFERRAL)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
+			    "referral_id holds a zero byte");
 	c->status = REFERRAL__V1__RECEIPT_STATUS__STORED;
 	return c->status;
 }

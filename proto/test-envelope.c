@@ -54,16 +54,20 @@ static envelope_policy_t policy(const char *self, const char *peer)
 	return p;
 }
 
-/* Packs h, signs it with key as a sender would, and wraps body. */
-static uint8_t *raw_envelope(Referral__V1__Header *h, const uint8_t *body,
-			     size_t blen, EVP_PKEY *key, size_t *ret_len)
+/* Packs h (then extra, raw protobuf bytes), signs it with key as a sender
+ * would, and wraps body. */
+static uint8_t *raw_envelope_extra(Referral__V1__Header *h, const uint8_t *extra,
+				   size_t xl, const uint8_t *body, size_t blen,
+				   EVP_PKEY *key, size_t *ret_len)
 {
 	Referral__V1__Envelope e = REFERRAL__V1__ENVELOPE__INIT;
-	size_t hl = referral__v1__header__get_packed_size(h), sl;
+	size_t hl = referral__v1__header__get_packed_size(h) + xl, sl;
 	uint8_t *hb = malloc(hl), *in = malloc(hl + 21), sig[SIGN_MAX_SIG];
 	uint8_t *out;
 
 	referral__v1__header__pack(h, hb);
+	if (xl)
+		memcpy(hb + hl - xl, extra, xl);
 	memcpy(in, "referral.v1/envelope", 21);
 	memcpy(in + 21, hb, hl);
 	CHECK(sign_data(key, in, hl + 21, sig, &sl) == 0);
@@ -79,6 +83,12 @@ static uint8_t *raw_envelope(Referral__V1__Header *h, const uint8_t *body,
 	free(hb);
 	free(in);
 	return out;
+}
+
+static uint8_t *raw_envelope(Referral__V1__Header *h, const uint8_t *body,
+			     size_t blen, EVP_PKEY *key, size_t *ret_len)
+{
+	return raw_envelope_extra(h, NULL, 0, body, blen, key, ret_len);
 }
 
 static uint8_t body[] = { 0x0a, 0x05, 'h', 'e', 'l', 'l', 'o' };
@@ -367,6 +377,62 @@ static void test_each_reason(void)
 	free(e);
 }
 
+/* Values a strict decoder sees whole: a zero byte inside a header string,
+ * invalid UTF-8 inside the body, and details that stay valid UTF-8. */
+static void test_strict_strings(void)
+{
+	Referral__V1__Header h;
+	envelope_policy_t p = policy("350582", "350581");
+	envelope_check_t c;
+	uint8_t *e;
+	size_t n;
+	/* field 4 (to_node) again, "350582\0zz": protobuf keeps the last */
+	static const uint8_t to_nul[] = { 0x22, 9, '3', '5', '0', '5', '8', '2',
+					  0, 'z', 'z' };
+	static const uint8_t from_nul[] = { 0x1a, 8, '3', '5', '0', '5', '8',
+					    '1', 0, 'x' };
+
+	good_header(&h);
+	e = raw_envelope_extra(&h, to_nul, sizeof(to_nul), body, sizeof(body),
+			       k581, &n);
+	CHECK_EQ_INT(envelope_verify(&p, e, n, &c),
+		     REFERRAL__V1__RECEIPT_STATUS__NOT_FOR_ME);
+	envelope_check_free(&c);
+	free(e);
+	e = raw_envelope_extra(&h, from_nul, sizeof(from_nul), body,
+			       sizeof(body), k581, &n);
+	CHECK_EQ_INT(envelope_verify(&p, e, n, &c),
+		     REFERRAL__V1__RECEIPT_STATUS__SENDER_MISMATCH);
+	envelope_check_free(&c);
+	free(e);
+
+	/* A sender code of six Chinese characters: the detail quotes it cut
+	 * to 16 bytes, and must still be valid UTF-8. */
+	good_header(&h);
+	h.from_node = "石狮市晋江市";
+	CHECK_EQ_INT(verify_header(&h, p),
+		     REFERRAL__V1__RECEIPT_STATUS__SENDER_MISMATCH);
+	e = raw_envelope(&h, body, sizeof(body), k581, &n);
+	envelope_verify(&p, e, n, &c);
+	CHECK(util_utf8_valid(c.detail, strlen(c.detail)));
+	envelope_check_free(&c);
+	free(e);
+
+	/* Body: origin_reference (field 1) holding invalid UTF-8. */
+	{
+		uint8_t bad[] = { 0x0a, 0x02, 0xc0, 0xaf };
+		good_header(&h);
+		sign_digest(SIGN_ALG_ED25519, bad, sizeof(bad), digest);
+		e = raw_envelope(&h, bad, sizeof(bad), k581, &n);
+		CHECK_EQ_INT(envelope_verify(&p, e, n, &c),
+			     REFERRAL__V1__RECEIPT_STATUS__MALFORMED);
+		CHECK(strstr(c.detail, "UTF-8") != NULL);
+		envelope_check_free(&c);
+		free(e);
+		sign_digest(SIGN_ALG_ED25519, body, sizeof(body), digest);
+	}
+}
+
 /* Builds a batch of three headers, signs the root once, and checks each
  * envelope alone, then a tampered path. */
 static void test_batch(void)
@@ -503,6 +569,7 @@ int main(int argc, char **argv)
 	test_vector_rejects();
 	test_each_reason();
 	test_batch();
+	test_strict_strings();
 
 	EVP_PKEY_free(k581);
 	EVP_PKEY_free(k582);

@@ -246,6 +246,14 @@ bool util_utf8_valid(const char *str, size_t len)
 	return true;
 }
 
+void util_utf8_trim(char *s)
+{
+	size_t len = strlen(s);
+
+	while (len && !util_utf8_valid(s, len))
+		s[--len] = '\0';
+}
+
 int util_read_file(const char *path, size_t max, uint8_t **ret_buf,
 		   size_t *ret_len)
 {

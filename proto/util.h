@@ -39,6 +39,9 @@ bool util_node_code_valid(const char *code);
 void util_sha256(const uint8_t *in, size_t len, uint8_t out[32]);
 
 bool util_utf8_valid(const char *s, size_t len);
+/* util_utf8_trim: shortens s in place to its longest valid UTF-8 prefix,
+ * so text cut at a byte limit never ends in half a character. */
+void util_utf8_trim(char *s);
 
 /* util_read_file: whole file, NUL-terminated (not counted in *ret_len).
  * Refuses files over max bytes with REF_E_TOO_LARGE. */

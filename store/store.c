@@ -23,6 +23,7 @@ static const char *const table_names[STORE__N] = {
 	[STORE_OUTBOX] = "outbox",     [STORE_INBOX] = "inbox",
 	[STORE_REFERRALS] = "referrals", [STORE_SEEN] = "seen",
 	[STORE_AUDIT] = "audit",       [STORE_REQUESTS] = "requests",
+	[STORE_RECEIPTS] = "receipts",
 	[STORE_META] = "meta",
 };
 

@@ -1,7 +1,8 @@
 /* store.h: a node's durable state in one LMDB environment.
  *
  * Tables: outbox, inbox, referrals, seen (message ids already applied),
- * audit (hash-chained), requests (client request ids), meta.
+ * audit (hash-chained), requests (client request ids), receipts (every
+ * receipt held for what we sent), meta.
  *
  * Promises:
  * - One writer. Writes happen only inside the turn transaction opened by
@@ -31,6 +32,7 @@ typedef enum {
 	STORE_SEEN,
 	STORE_AUDIT,
 	STORE_REQUESTS,
+	STORE_RECEIPTS,
 	STORE_META,
 	STORE__N
 } store_table_t;

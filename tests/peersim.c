@@ -31,7 +31,7 @@ static const char *const cases[] = {
 	"good", "duplicate", "bad-signature", "bad-digest", "sender-mismatch",
 	"stale", "future", "not-for-me", "unknown-key", "unknown-field",
 	"bad-version", "garbage", "oversized", "unknown-kind", "multipart",
-	"not-origin", NULL };
+	"not-origin", "reused-id", NULL };
 
 static void die(const char *msg)
 {
@@ -263,9 +263,17 @@ int main(int argc, char **argv)
 	zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, 40);
 	if (zmq_connect(s, dest->endpoint) < 0)
 		die("connect failed");
-	int sends = !strcmp(kase, "duplicate") ? 2 : 1, got = 0;
+	int sends = !strcmp(kase, "duplicate") || !strcmp(kase, "reused-id")
+		    ? 2 : 1, got = 0;
 	uint64_t deadline = util_mono_ms() + (uint64_t)timeout;
 	for (int i = 0; i < sends; i++) {
+		if (i == 1 && !strcmp(kase, "reused-id")) {
+			/* The same msg_id on another message (a later time). */
+			free(env);
+			h.created_at_ms += 1;
+			env = build(&h, extra, extra_len, body, blen, key, &elen);
+			util_sha256(env, elen, sha);
+		}
 		if (!strcmp(kase, "multipart")) {
 			zmq_send(s, env, elen, ZMQ_SNDMORE);
 			zmq_send(s, "x", 1, 0);

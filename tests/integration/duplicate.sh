@@ -9,4 +9,10 @@ expect_eq "first receipt" 'STORED' "$(echo "$out" | sed -n 1p | sed 's/.*status=
 expect_eq "second receipt" 'DUPLICATE' "$(echo "$out" | sed -n 2p | sed 's/.*status=\([A-Z_]*\).*/\1/')"
 expect_contains "receipts verify and name our envelope" "verified=yes matches=yes" "$(echo "$out" | sed -n 2p)"
 expect_eq "one inbox entry" 1 "$(inbox_count 350582)"
+# Another message that reuses a stored msg_id is not a duplicate.
+out=$("$PEERSIM" --data "$T/350581" --to 350582 --case reused-id)
+echo "$out"
+expect_contains "reused msg_id refused" "status=REFUSED" "$(echo "$out" | sed -n 2p)"
+expect_contains "and says why" "already used by another message" "$(echo "$out" | sed -n 2p)"
+expect_eq "still one inbox entry per message" 2 "$(inbox_count 350582)"
 finish
