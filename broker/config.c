@@ -294,6 +294,25 @@ int config_write(const config_t *c, const char *path)
 	return r;
 }
 
+void config_print_table(FILE *f)
+{
+	fprintf(f, "| section | setting | default | bounds | meaning |\n");
+	fprintf(f, "|---|---|---|---|---|\n");
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const setting_t *s = &settings[i];
+		fprintf(f, "| `[%s]` | `%s` | ", s->section, s->name);
+		if (s->kind == T_STR)
+			fprintf(f, "%s | %s | ",
+				s->required ? "(required)"
+				: *s->def_str ? s->def_str : "\"\"",
+				"text");
+		else
+			fprintf(f, "%lld | %lld to %lld | ", (long long)s->def,
+				(long long)s->min, (long long)s->max);
+		fprintf(f, "%s |\n", s->help);
+	}
+}
+
 void config_path(const config_t *c, const char *rel, char *out, size_t len)
 {
 	if (rel[0] == '/')

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct {
 	char data_dir[512];
@@ -50,6 +51,8 @@ int config_parse_text(const char *text, config_t *ret, char *ret_err,
 		      size_t errlen);
 /* config_write: a referrald.conf for c, with each setting's default shown. */
 int config_write(const config_t *c, const char *path);
+/* config_print_table: every setting as a Markdown table (docs/CONFIG.md). */
+void config_print_table(FILE *f);
 /* config_path: joins data_dir and a relative path (absolute kept). */
 void config_path(const config_t *c, const char *rel, char *out, size_t len);
 

@@ -60,6 +60,7 @@ typedef struct {
 	uint64_t next_ms;
 	uint32_t priority;
 	uint64_t created_ms;
+	char to[8];
 } sched_t;
 
 /* What leaves after the commit. */
@@ -519,6 +520,25 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 static void handle_receipt_envelope(node_t *n, const uint8_t *buf, size_t len,
 				    const char *peer);
 
+/* A receipt that fails its checks: audited and logged, never answered. */
+static void receipt_rejected(node_t *n, const envelope_check_t *c,
+			     const char *peer, int st)
+{
+	const uint8_t *id = c->hdr && c->hdr->msg_id.len == 16
+			    ? c->hdr->msg_id.data : NULL;
+	const char *rid = c->hdr && util_referral_id_valid(c->hdr->referral_id)
+			  ? c->hdr->referral_id : NULL;
+
+	log_msg(LOG_WARN, "delivery", "peer=%s receipt rejected: %s (%s)", peer,
+		envelope_status_name(st), c->detail);
+	if (store_event_begin(n->store))
+		return;
+	if (audit(n, "receipt_rejected", rid, id, peer, "node",
+		  envelope_status_name(st), c->detail) ||
+	    store_event_commit(n->store))
+		store_event_abort(n->store);
+}
+
 static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 				const uint8_t *buf, size_t len,
 				const char *peer, bool multipart)
@@ -557,9 +577,7 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 		if (st == REFERRAL__V1__RECEIPT_STATUS__STORED)
 			handle_receipt_envelope(n, buf, len, peer);
 		else
-			log_msg(LOG_WARN, "delivery", "peer=%s receipt rejected: "
-				"%s (%s)", peer, envelope_status_name(st),
-				c.detail);
+			receipt_rejected(n, &c, peer, st);
 		envelope_check_free(&c);
 		return;
 	}
@@ -693,13 +711,16 @@ static void drain_router(node_t *n)
 
 /* The pending message whose envelope has this SHA-256: receipts for
  * envelopes the peer could not read carry no msg_id, only the digest. */
-static bool pending_by_sha(node_t *n, const uint8_t *sha, uint8_t ret_id[16])
+static bool pending_by_sha(node_t *n, const char *peer, const uint8_t *sha,
+			   uint8_t ret_id[16])
 {
 	for (size_t i = 0; i < n->n_sched; i++) {
 		Referral__Store__V1__OutboxRecord *ob = NULL;
 		uint8_t d[32];
 		bool hit;
 
+		if (strcmp(n->sched[i].to, peer))
+			continue;
 		if (store_get_msg(n->store, STORE_OUTBOX, n->sched[i].msg_id, 16,
 				  &referral__store__v1__outbox_record__descriptor,
 				  (ProtobufCMessage **)&ob))
@@ -749,7 +770,7 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 	if (rc->msg_id.len == 16) {
 		memcpy(id, rc->msg_id.data, 16);
 	} else if (rc->envelope_sha256.len != 32 ||
-		   !pending_by_sha(n, rc->envelope_sha256.data, id)) {
+		   !pending_by_sha(n, peer, rc->envelope_sha256.data, id)) {
 		log_msg(LOG_WARN, "delivery", "peer=%s receipt status=%s for "
 			"no message of ours: \"%s\"", peer,
 			envelope_status_name(rc->status), rc->detail);
@@ -845,8 +866,7 @@ static void handle_receipt_envelope(node_t *n, const uint8_t *buf, size_t len,
 	int st = envelope_verify(&pol, buf, len, &c);
 
 	if (st != REFERRAL__V1__RECEIPT_STATUS__STORED) {
-		log_msg(LOG_WARN, "delivery", "peer=%s receipt rejected: %s "
-			"(%s)", peer, envelope_status_name(st), c.detail);
+		receipt_rejected(n, &c, peer, st);
 		envelope_check_free(&c);
 		return;
 	}
@@ -914,6 +934,7 @@ static int sched_load_one(void *ctx, const uint8_t *k, size_t kl,
 		s.next_ms = ob->next_attempt_ms;
 		s.priority = ob->priority;
 		s.created_ms = ob->created_at_ms;
+		snprintf(s.to, sizeof(s.to), "%s", ob->to_node);
 		r = sched_add(n, &s);
 	}
 	referral__store__v1__outbox_record__free_unpacked(ob, NULL);
@@ -1509,6 +1530,7 @@ static int op_submit(node_t *n, const Referral__Local__V1__Request *req,
 	ret_sched->next_ms = now;
 	ret_sched->priority = ob.priority;
 	ret_sched->created_ms = now;
+	snprintf(ret_sched->to, sizeof(ret_sched->to), "%s", dest->code);
 	rep->referral_id = id;
 	log_msg(LOG_INFO, "client", "submitted referral=%s to=%s priority=%u",
 		id, dest->code, ob.priority);
@@ -1931,7 +1953,13 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 		goto fail;
 	}
 	r = directory_version_held(n, &held);
-	if (!r && held > n->dir->version) {
+	if (r) {
+		snprintf(err, errlen, "refusing to start: the directory version "
+			 "this node applied cannot be read from its store (%s)",
+			 ref_strerror(r));
+		goto fail;
+	}
+	if (held > n->dir->version) {
 		r = REF_E_DIRECTORY;
 		snprintf(err, errlen, "refusing to start: directory.json is "
 			 "version %llu, older than version %llu that this node "
@@ -1979,6 +2007,7 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 		int64_t cmax = (int64_t)512 << 20;
 		zmq_setsockopt(n->client, ZMQ_MAXMSGSIZE, &cmax, sizeof(cmax));
 	}
+	set_int(n->client, ZMQ_ROUTER_MANDATORY, 1);
 	snprintf(path, sizeof(path), "%s/referrald.sock", data_dir);
 	snprintf(ep, sizeof(ep), "ipc://%s", path);
 	if (zmq_bind(n->client, ep) < 0) {

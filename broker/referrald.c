@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "errors.h"
 #include "log.h"
 #include "node.h"
@@ -33,7 +34,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage: referrald --data DIR\n"
 		   "  Runs this county's referral node from DIR (made by "
 		   "refctl init).\n"
-		   "  DIR may also come from REFERRAL_DATA.\n");
+		   "  DIR may also come from REFERRAL_DATA.\n"
+		   "usage: referrald --settings\n"
+		   "  Prints every setting of referrald.conf with its default "
+		   "and bounds.\n");
 }
 
 int main(int argc, char **argv)
@@ -41,6 +45,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "settings", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *data = getenv("REFERRAL_DATA");
@@ -56,6 +61,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 's':
+			config_print_table(stdout);
 			return 0;
 		default:
 			usage(stderr);

@@ -127,52 +127,58 @@ static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 	return -1;
 }
 
-enum { CUT_FROM = 1, CUT_TO = 2, CUT_KEY = 4, CUT_REFERRAL = 8 };
+enum { CUT_FROM = 1, CUT_TO = 2, CUT_KEY = 4, CUT_REFERRAL = 8, BAD_UTF8 = 16 };
 
-/* Returns the CUT_* bits of the string fields that hold a zero byte. */
-static unsigned strings_cut(const uint8_t *buf, size_t len,
-			    const Referral__V1__Header *h)
+/* Looks at the wire bytes of the header's string fields, as a strict
+ * decoder would see them: the last occurrence of a field wins (protobuf's
+ * rule), a zero byte inside it sets its CUT_* bit, and invalid UTF-8
+ * anywhere in it (after a zero byte too) sets BAD_UTF8. */
+static unsigned strings_cut(const uint8_t *buf, size_t len)
 {
 	const uint8_t *p = buf, *end = buf + len;
-	unsigned cut = 0;
+	const uint8_t *val[4] = { NULL };
+	size_t vlen[4] = { 0 };
+	unsigned out = 0;
 
 	while (p < end) {
 		uint64_t key, n;
 		if (read_varint(&p, end, &key))
 			break;
-		switch (key & 7) {
-		case 0:
+		if ((key & 7) == 0) {
 			if (read_varint(&p, end, &n))
-				return cut;
-			break;
-		case 1:
+				break;
+		} else if ((key & 7) == 1) {
 			p += 8;
-			break;
-		case 5:
+		} else if ((key & 7) == 5) {
 			p += 4;
-			break;
-		case 2: {
-			const char *s = NULL;
-			unsigned bit = 0;
+		} else if ((key & 7) == 2) {
+			int slot = -1;
 			if (read_varint(&p, end, &n) || n > (uint64_t)(end - p))
-				return cut;
+				break;
 			switch (key >> 3) {
-			case 3: s = h->from_node; bit = CUT_FROM; break;
-			case 4: s = h->to_node; bit = CUT_TO; break;
-			case 8: s = h->key_id; bit = CUT_KEY; break;
-			case 9: s = h->referral_id; bit = CUT_REFERRAL; break;
+			case 3: slot = 0; break;
+			case 4: slot = 1; break;
+			case 8: slot = 2; break;
+			case 9: slot = 3; break;
 			}
-			if (s && strlen(s) != n)
-				cut |= bit;
+			if (slot >= 0) {
+				val[slot] = p;
+				vlen[slot] = (size_t)n;
+			}
 			p += n;
-			break;
-		}
-		default:
-			/* The header parsed, so this cannot happen; stop. */
-			return cut;
+		} else {
+			break; /* the header parsed, so this cannot happen */
 		}
 	}
-	return cut;
+	for (int i = 0; i < 4; i++) {
+		if (!val[i])
+			continue;
+		if (memchr(val[i], 0, vlen[i]))
+			out |= 1u << i;
+		if (!util_utf8_valid((const char *)val[i], vlen[i]))
+			out |= BAD_UTF8;
+	}
+	return out;
 }
 
 static bool str_ok(const char *s)
@@ -187,8 +193,6 @@ static bool message_utf8_ok(const ProtobufCMessage *m)
 {
 	const ProtobufCMessageDescriptor *d = m->descriptor;
 
-	if (m->n_unknown_fields)
-		return true; /* unknown fields are allowed in bodies */
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 		const char *base = (const char *)m + f->offset;
@@ -270,10 +274,11 @@ static int verify_batch(const envelope_policy_t *pol, envelope_check_t *c,
 			const Referral__V1__BatchProof *b)
 {
 	Referral__V1__Header *h = c->hdr;
-	uint8_t root[32], in[sizeof(ENVELOPE_BATCH_PREFIX) - 1 + 36];
+	/* sizeof counts the terminating NUL, which is part of the prefix. */
+	uint8_t root[32], in[sizeof(ENVELOPE_BATCH_PREFIX) + 36];
 	size_t plen[64];
 	EVP_PKEY *key;
-	size_t off = sizeof(ENVELOPE_BATCH_PREFIX) - 1;
+	size_t off = sizeof(ENVELOPE_BATCH_PREFIX);
 
 	if (b->n_path > 64 || b->base.n_unknown_fields)
 		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
@@ -375,11 +380,11 @@ int envelope_verify(const envelope_policy_t *pol, const uint8_t *buf,
 	if (h->base.n_unknown_fields)
 		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
 			    "header has unknown fields");
-	if (!str_ok(h->from_node) || !str_ok(h->to_node) ||
+	cut = strings_cut(c->env->header.data, c->env->header.len);
+	if ((cut & BAD_UTF8) || !str_ok(h->from_node) || !str_ok(h->to_node) ||
 	    !str_ok(h->key_id) || !str_ok(h->referral_id))
 		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
 			    "header strings are not valid UTF-8");
-	cut = strings_cut(c->env->header.data, c->env->header.len, h);
 	if (h->version != ENVELOPE_VERSION)
 		return fail(c, REFERRAL__V1__RECEIPT_STATUS__UNSUPPORTED_VERSION,
 			    "header version %u is not supported (this node "

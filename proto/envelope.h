@@ -19,7 +19,7 @@
 #include "referral.pb-c.h"
 
 #define ENVELOPE_SIGN_PREFIX "referral.v1/envelope"  /* then one NUL byte */
-#define ENVELOPE_BATCH_PREFIX "referral.v1/batch "
+#define ENVELOPE_BATCH_PREFIX "referral.v1/batch"   /* then one NUL byte */
 #define ENVELOPE_VERSION 1
 
 typedef struct {

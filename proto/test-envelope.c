@@ -406,6 +406,44 @@ static void test_strict_strings(void)
 	envelope_check_free(&c);
 	free(e);
 
+	/* to_node "xx", then "350582": the last one counts, and it is ours. */
+	{
+		static const uint8_t again[] = { 0x22, 6, '3', '5', '0', '5', '8',
+						 '2' };
+		good_header(&h);
+		h.to_node = "xx";
+		e = raw_envelope_extra(&h, again, sizeof(again), body,
+				       sizeof(body), k581, &n);
+		CHECK_EQ_INT(envelope_verify(&p, e, n, &c),
+			     REFERRAL__V1__RECEIPT_STATUS__STORED);
+		envelope_check_free(&c);
+		free(e);
+	}
+	/* Invalid UTF-8 hidden after a zero byte is still invalid. */
+	{
+		static const uint8_t hidden[] = { 0x1a, 8, '3', '5', '0', '5',
+						  '8', '1', 0, 0xff };
+		good_header(&h);
+		e = raw_envelope_extra(&h, hidden, sizeof(hidden), body,
+				       sizeof(body), k581, &n);
+		CHECK_EQ_INT(envelope_verify(&p, e, n, &c),
+			     REFERRAL__V1__RECEIPT_STATUS__MALFORMED);
+		envelope_check_free(&c);
+		free(e);
+	}
+	/* Unknown fields do not excuse invalid UTF-8 in the body. */
+	{
+		uint8_t bad[] = { 0x0a, 0x02, 0xc0, 0xaf, 0x98, 0x06, 0x01 };
+		good_header(&h);
+		sign_digest(SIGN_ALG_ED25519, bad, sizeof(bad), digest);
+		e = raw_envelope(&h, bad, sizeof(bad), k581, &n);
+		CHECK_EQ_INT(envelope_verify(&p, e, n, &c),
+			     REFERRAL__V1__RECEIPT_STATUS__MALFORMED);
+		envelope_check_free(&c);
+		free(e);
+		sign_digest(SIGN_ALG_ED25519, body, sizeof(body), digest);
+	}
+
 	/* A sender code of six Chinese characters: the detail quotes it cut
 	 * to 16 bytes, and must still be valid UTF-8. */
 	good_header(&h);
@@ -471,7 +509,8 @@ static void test_batch(void)
 	}
 	{
 		uint8_t in[18 + 36];
-		memcpy(in, "referral.v1/batch ", 18);
+		/* DESIGN.md: "referral.v1/batch" and one zero byte. */
+		memcpy(in, "referral.v1/batch", 18);
 		memcpy(in + 18, root, 32);
 		in[50] = 0; in[51] = 0; in[52] = 0; in[53] = 3;
 		CHECK(sign_data(k581, in, sizeof(in), sig, &sl) == 0);
