@@ -1,0 +1,54 @@
+/* lifecycle.h: the legal-aid lifecycle of a referral (DOMAIN.md), as a
+ * pure table: which state may follow which, who may move each edge, and
+ * what each move must carry. No I/O, no clock; the daemon and its tests
+ * both ask this table, so the rules live in one place.
+ * Thread-safe (static data only). */
+#ifndef REF_LIFECYCLE_H
+#define REF_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum {
+	LC_NONE = 0,
+	LC_REQUESTED, LC_RECEIVED, LC_AWAITING_MATERIALS, LC_WITHDRAWN,
+	LC_REFERRED_ONWARD, LC_GRANTED, LC_DENIED, LC_ASSIGNED,
+	LC_IN_PROGRESS, LC_ON_HOLD, LC_TERMINATED, LC_CLOSED, LC_OBJECTION,
+	LC_UPHELD, LC_CANCELLED,
+	LC__MAX
+} lc_state_t;
+
+/* Who moves an edge. The justice bureau's admin acts through the
+ * receiving node, so on the wire an admin move comes from the receiver. */
+typedef enum {
+	LC_ORIGIN = 1,
+	LC_RECEIVER = 2,
+	LC_ADMIN = 4,
+} lc_party_t;
+
+/* What a move must carry. */
+enum {
+	LC_NEEDS_REASON = 1,
+	LC_NEEDS_BASIS = 2,
+	LC_NEEDS_ITEMS = 4,
+	LC_NEEDS_ASSIGNMENT = 8,
+	LC_NEEDS_REPORT = 16,
+	LC_NEEDS_ONWARD = 32,
+};
+
+const char *lc_state_name(lc_state_t s);
+lc_state_t lc_state_from_name(const char *name); /* LC_NONE if unknown */
+
+/* lc_edge: the parties allowed to move from -> to (0: not an edge) and,
+ * through ret_needs, what the move must carry. aid_first marks the Art 44
+ * grant before the review is complete (allowed from AWAITING_MATERIALS). */
+unsigned lc_edge(lc_state_t from, lc_state_t to, bool aid_first,
+		 unsigned *ret_needs);
+
+/* lc_moves_from: "GRANTED, DENIED, ..." for people; the moves open to
+ * party from a state (all parties when party is 0). */
+void lc_moves_from(lc_state_t from, unsigned party, char *out, size_t len);
+
+bool lc_final(lc_state_t s);
+
+#endif

@@ -1,0 +1,163 @@
+/* test-lifecycle.c: the lifecycle table (every DOMAIN.md edge, who may
+ * move it, what it needs) and the Civil Code day counting, table-driven. */
+#include <string.h>
+
+#include "../proto/testutil.h"
+#include "deadline.h"
+#include "errors.h"
+#include "lifecycle.h"
+#include "util.h"
+
+static uint64_t at(const char *rfc3339)
+{
+	uint64_t ms = 0;
+	CHECK(util_rfc3339_parse(rfc3339, &ms) == 0);
+	return ms;
+}
+
+static void test_edges(void)
+{
+	static const struct {
+		lc_state_t from, to;
+		bool aid_first;
+		unsigned parties, needs;
+	} t[] = {
+		{ LC_REQUESTED, LC_RECEIVED, false, LC_RECEIVER, 0 },
+		{ LC_RECEIVED, LC_AWAITING_MATERIALS, false, LC_RECEIVER, LC_NEEDS_ITEMS },
+		{ LC_AWAITING_MATERIALS, LC_RECEIVED, false, LC_ORIGIN, 0 },
+		{ LC_AWAITING_MATERIALS, LC_WITHDRAWN, false, LC_RECEIVER, LC_NEEDS_REASON },
+		{ LC_RECEIVED, LC_REFERRED_ONWARD, false, LC_RECEIVER, LC_NEEDS_REASON | LC_NEEDS_ONWARD },
+		{ LC_RECEIVED, LC_GRANTED, false, LC_RECEIVER, 0 },
+		{ LC_RECEIVED, LC_DENIED, false, LC_RECEIVER, LC_NEEDS_REASON | LC_NEEDS_BASIS },
+		{ LC_AWAITING_MATERIALS, LC_GRANTED, true, LC_RECEIVER, LC_NEEDS_REASON },
+		{ LC_AWAITING_MATERIALS, LC_GRANTED, false, 0, 0 },
+		{ LC_GRANTED, LC_ASSIGNED, false, LC_RECEIVER, LC_NEEDS_ASSIGNMENT },
+		{ LC_ASSIGNED, LC_IN_PROGRESS, false, LC_RECEIVER, 0 },
+		{ LC_IN_PROGRESS, LC_ON_HOLD, false, LC_RECEIVER, LC_NEEDS_REASON },
+		{ LC_ON_HOLD, LC_IN_PROGRESS, false, LC_RECEIVER, 0 },
+		{ LC_IN_PROGRESS, LC_TERMINATED, false, LC_RECEIVER, LC_NEEDS_REASON },
+		{ LC_IN_PROGRESS, LC_CLOSED, false, LC_RECEIVER, LC_NEEDS_REPORT },
+		{ LC_DENIED, LC_OBJECTION, false, LC_ADMIN, LC_NEEDS_REASON },
+		{ LC_TERMINATED, LC_OBJECTION, false, LC_ADMIN, LC_NEEDS_REASON },
+		{ LC_OBJECTION, LC_UPHELD, false, LC_ADMIN, 0 },
+		{ LC_OBJECTION, LC_GRANTED, false, LC_ADMIN, 0 },
+		{ LC_REQUESTED, LC_CANCELLED, false, LC_ORIGIN | LC_RECEIVER, LC_NEEDS_REASON },
+		{ LC_ASSIGNED, LC_CANCELLED, false, LC_ORIGIN | LC_RECEIVER, LC_NEEDS_REASON },
+		/* Not edges. */
+		{ LC_IN_PROGRESS, LC_CANCELLED, false, 0, 0 },
+		{ LC_RECEIVED, LC_ASSIGNED, false, 0, 0 },
+		{ LC_CLOSED, LC_IN_PROGRESS, false, 0, 0 },
+		{ LC_DENIED, LC_GRANTED, false, 0, 0 },
+		{ LC_REQUESTED, LC_GRANTED, false, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		unsigned needs = 99;
+		unsigned p = lc_edge(t[i].from, t[i].to, t[i].aid_first, &needs);
+		if (p != t[i].parties)
+			fprintf(stderr, "edge %s -> %s\n", lc_state_name(t[i].from),
+				lc_state_name(t[i].to));
+		CHECK_EQ_INT(p, t[i].parties);
+		if (p)
+			CHECK_EQ_INT(needs, t[i].needs);
+	}
+	for (int s = 1; s < LC__MAX; s++)
+		CHECK_EQ_INT(lc_state_from_name(lc_state_name((lc_state_t)s)), s);
+	CHECK_EQ_INT(lc_state_from_name("granted"), LC_NONE);
+	CHECK(lc_final(LC_CLOSED) && lc_final(LC_UPHELD) && lc_final(LC_CANCELLED) &&
+	      lc_final(LC_WITHDRAWN) && lc_final(LC_REFERRED_ONWARD));
+	CHECK(!lc_final(LC_DENIED) && !lc_final(LC_ON_HOLD));
+	{
+		char buf[200];
+		lc_moves_from(LC_RECEIVED, LC_RECEIVER, buf, sizeof(buf));
+		CHECK(strstr(buf, "GRANTED") && strstr(buf, "DENIED") &&
+		      strstr(buf, "AWAITING_MATERIALS") && !strstr(buf, "ASSIGNED"));
+		lc_moves_from(LC_CLOSED, 0, buf, sizeof(buf));
+		CHECK(strstr(buf, "final") != NULL);
+	}
+}
+
+static const char *const national_day =
+	"# 2026 National Day (invented for tests)\n"
+	"2026-10-01 holiday\n2026-10-02 holiday\n2026-10-03 holiday\n"
+	"2026-10-04 holiday\n2026-10-05 holiday\n2026-10-06 holiday\n"
+	"2026-10-07 holiday\n"
+	"2026-10-10 workday   # an adjusted working Saturday\n";
+
+static void test_deadlines(void)
+{
+	calendar_t *cal = NULL;
+	char err[200];
+	static const struct {
+		const char *start;
+		int days;
+		bool with_calendar;
+		const char *due; /* UTC: local 24:00 is 16:00Z */
+	} t[] = {
+		/* Monday + 7 days = Monday: a working day. */
+		{ "2026-11-23T02:00:00Z", 7, false, "2026-11-30T16:00:00Z" },
+		/* The start day is not counted, late at night or not. */
+		{ "2026-11-23T15:59:00Z", 7, false, "2026-11-30T16:00:00Z" },
+		/* 16:00Z is already the next local day. */
+		{ "2026-11-23T16:00:00Z", 7, false, "2026-12-01T16:00:00Z" },
+		/* Wednesday + 3 = Saturday: moves to Monday. */
+		{ "2026-11-25T03:00:00Z", 3, false, "2026-11-30T16:00:00Z" },
+		/* Friday + 3 = Monday. */
+		{ "2026-11-27T03:00:00Z", 3, false, "2026-11-30T16:00:00Z" },
+		/* Across the year. */
+		{ "2026-12-31T03:00:00Z", 5, false, "2027-01-05T16:00:00Z" },
+		/* Monday 28 Sep + 7 = Monday 5 Oct, inside the holiday: 8 Oct. */
+		{ "2026-09-28T03:00:00Z", 7, true, "2026-10-08T16:00:00Z" },
+		/* Without the calendar the same period ends on 5 Oct. */
+		{ "2026-09-28T03:00:00Z", 7, false, "2026-10-05T16:00:00Z" },
+		/* Ends on the adjusted working Saturday: it stays. */
+		{ "2026-10-07T03:00:00Z", 3, true, "2026-10-10T16:00:00Z" },
+		/* Ends Sunday 11 Oct, a rest day: Monday 12 Oct. */
+		{ "2026-10-08T03:00:00Z", 3, true, "2026-10-12T16:00:00Z" },
+	};
+
+	CHECK(calendar_parse(national_day, &cal, err, sizeof(err)) == 0);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint64_t due = deadline_due(t[i].with_calendar ? cal : NULL,
+					    at(t[i].start), t[i].days);
+		char got[32];
+		util_rfc3339(due, got);
+		if (due != at(t[i].due))
+			fprintf(stderr, "start %s + %d: got %s, want %s\n",
+				t[i].start, t[i].days, got, t[i].due);
+		CHECK(due == at(t[i].due));
+	}
+	CHECK_EQ_INT(deadline_days_used(at("2026-11-25T02:00:00Z"),
+					at("2026-11-27T01:00:00Z")), 2);
+	CHECK_EQ_INT(deadline_days_used(at("2026-11-25T02:00:00Z"),
+					at("2026-11-25T09:00:00Z")), 0);
+	calendar_free(&cal);
+	CHECK(cal == NULL);
+
+	{
+		static const struct { const char *text; const char *needle; } bad[] = {
+			{ "2026-10-01 holiday\n2026-10-02 feast\n", "line 2" },
+			{ "2026-13-01 holiday\n", "line 1" },
+			{ "2026-02-30 holiday\n", "not a date" },
+			{ "\n\n# ok\n2026/10/01 holiday\n", "line 4" },
+			{ "2026-10-01 holiday extra\n", "line 1" },
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			err[0] = '\0';
+			CHECK_EQ_INT(calendar_parse(bad[i].text, &cal, err,
+						    sizeof(err)), REF_E_CONFIG);
+			if (!strstr(err, bad[i].needle))
+				fprintf(stderr, "calendar error \"%s\" lacks \"%s\"\n",
+					err, bad[i].needle);
+			CHECK(strstr(err, bad[i].needle) != NULL);
+			CHECK(cal == NULL);
+		}
+	}
+}
+
+int main(void)
+{
+	test_edges();
+	test_deadlines();
+	return test_finish("lifecycle");
+}
