@@ -205,8 +205,9 @@ static int finish_turn(node_t *n)
 		next = o->next;
 		if (o->data || o->fail)
 			send_out(o, r == 0);
-		else if (r == 0)
-			sched_add(n, &o->sched);
+		else if (r == 0 && sched_add(n, &o->sched))
+			log_msg(LOG_ERROR, "delivery", "out of memory: a committed "
+				"message waits for the next restart to be sent");
 		free(o->rid);
 		free(o->data);
 		free(o->fail);
@@ -694,12 +695,18 @@ static void drain_router(node_t *n)
 		uid = zmq_msg_gets(&msg, "User-Id");
 		if (uid && strlen(uid) < sizeof(peer))
 			snprintf(peer, sizeof(peer), "%s", uid);
-		if (peer[0])
+		/* ZAP runs only at the handshake: a node removed from the
+		 * directory since may still hold an open session. */
+		if (peer[0] && !directory_node(n->dir, peer)) {
+			log_msg(LOG_WARN, "peer", "peer=%s is no longer in the "
+				"directory; message dropped", peer);
+			peer[0] = '\0';
+		} else if (peer[0])
 			handle_peer_message(n, zmq_msg_data(&rid),
 					    zmq_msg_size(&rid),
 					    zmq_msg_data(&msg),
 					    zmq_msg_size(&msg), peer, multipart);
-		else
+		else if (!uid)
 			log_msg(LOG_WARN, "peer", "message without a ZAP "
 				"identity dropped");
 		zmq_msg_close(&rid);
@@ -802,6 +809,10 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 		goto out;
 	/* Every receipt is kept; the first one decides the delivery. */
 	r = keep_receipt(n, id, receipt_id, buf, len, peer, rc->status);
+	/* A message given up for its lifetime (no receipt held) that turns
+	 * out delivered after all is delivered: the receipt proves it. */
+	if (!r && ob->state == OUT_DEAD && !ob->receipt.len && positive)
+		ob->state = OUT_PENDING;
 	if (r || ob->state != OUT_PENDING) {
 		if (!r)
 			r = audit(n, "receipt_again", ob->referral_id, id, peer,
@@ -1083,10 +1094,10 @@ static const char *delivery_name(uint32_t state)
 /* The receipt we hold, checked again against the directory now in force:
  * what an auditor would do with it. */
 static json_t *receipt_json(node_t *n, const uint8_t *buf, size_t len,
-			    const char *peer, uint64_t at_ms)
+			    const char *from, const char *to, uint64_t at_ms)
 {
 	envelope_policy_t pol = {
-		.self = n->cfg.code, .peer = peer,
+		.self = to, .peer = from,
 		.max_bytes = (size_t)n->cfg.max_message_bytes, .now_ms = at_ms,
 		.lifetime_ms = (uint64_t)n->cfg.message_lifetime_ms,
 		.future_ms = (uint64_t)n->cfg.future_skew_ms,
@@ -1176,7 +1187,7 @@ static json_t *referral_json(node_t *n, const Referral__Store__V1__ReferralRecor
 		if (full && ob->receipt.len)
 			json_object_set_new(o, "receipt", receipt_json(n,
 				ob->receipt.data, ob->receipt.len, ob->to_node,
-				ob->receipt_at_ms));
+				n->cfg.code, ob->receipt_at_ms));
 		else if (ob->receipt.len)
 			json_object_set_new(o, "receipt_status", json_string(
 				envelope_status_name(ob->receipt_status)));
@@ -1193,6 +1204,11 @@ static json_t *referral_json(node_t *n, const Referral__Store__V1__ReferralRecor
 		/* Delivered to us: we hold it and sent a STORED receipt. */
 		json_object_set_new(o, "delivery", json_string("delivered"));
 		json_time(o, "received_at", in->received_at_ms);
+		/* The STORED receipt this node sent, as the origin holds it. */
+		if (full && in->receipt.len)
+			json_object_set_new(o, "receipt", receipt_json(n,
+				in->receipt.data, in->receipt.len, n->cfg.code,
+				in->from_node, in->received_at_ms));
 		env = in->envelope.data;
 		env_len = in->envelope.len;
 	}
@@ -1517,6 +1533,13 @@ static int op_submit(node_t *n, const Referral__Local__V1__Request *req,
 		r = audit(n, "submitted", id, msg_id, dest->code,
 			  req->actor[0] ? req->actor : "local", "ok",
 			  a->matter->case_type);
+	if (r == REF_E_STORE_FULL && !store_at_limit(n->store)) {
+		/* The map grows before the next turn: ask for a retry. */
+		fail_reply(rep, REF_E_UNAVAILABLE, err, errlen,
+			   "the store is growing; retry (the same request is "
+			   "applied once)");
+		goto out;
+	}
 	if (r == REF_E_STORE_FULL) {
 		fail_reply(rep, r, err, errlen,
 			   "store full: the referral could not be stored "
@@ -1654,6 +1677,9 @@ reply:
 		if (o) {
 			o->sched = sched;
 			queue(n, o);
+		} else {
+			log_msg(LOG_ERROR, "delivery", "out of memory: a committed "
+				"message waits for the next restart to be sent");
 		}
 	}
 	if (rep.json != protobuf_c_empty_string)
@@ -1935,6 +1961,9 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 	so.map_initial = (size_t)n->cfg.map_initial_mb << 20;
 	so.map_max = (size_t)n->cfg.map_max_mb << 20;
 	so.submit_limit_pct = (unsigned)n->cfg.submit_limit_pct;
+	/* Room for a turn's largest writes: an envelope in the outbox or
+	 * inbox, its receipt, and the records around them. */
+	so.reserve = (size_t)n->cfg.max_message_bytes * 2 + (1u << 20);
 	r = store_open(path, &so, &n->store);
 	if (r) {
 		snprintf(err, errlen, "refusing to start: the store in %s cannot "
@@ -1978,6 +2007,7 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 	/* The ZAP handler is bound before any server socket: without it
 	 * libzmq would let every CURVE key in. */
 	n->zap = zmq_socket(n->ctx, ZMQ_REP);
+	set_int(n->zap, ZMQ_LINGER, 0);
 	if (zmq_bind(n->zap, "inproc://zeromq.zap.01") < 0) {
 		r = -errno;
 		snprintf(err, errlen, "cannot bind the ZAP handler: %s",
@@ -2075,8 +2105,8 @@ int node_run(node_t *n, volatile sig_atomic_t *stop,
 	int r = 0;
 
 	while (!*stop) {
-		size_t ni = 3 + n->n_peers;
-		zmq_pollitem_t *ni_items = realloc(items, ni * sizeof(*items));
+		size_t ni;
+		zmq_pollitem_t *ni_items;
 		long timeout;
 
 		if (*reload) {
@@ -2084,6 +2114,8 @@ int node_run(node_t *n, volatile sig_atomic_t *stop,
 			reload_directory(n);
 			continue;
 		}
+		ni = 3 + n->n_peers;
+		ni_items = realloc(items, ni * sizeof(*items));
 		if (!ni_items) {
 			r = -ENOMEM;
 			break;

@@ -156,6 +156,11 @@ static int cmd_init(int argc, char **argv)
 		return fail("--node %s is not a six-digit division code", code);
 	if (strncmp(listen, "tcp://", 6))
 		return fail("--listen %s must be tcp://HOST:PORT", listen);
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == ';' || *p == '#')
+			return fail("--name must be one line without ';' or '#'");
+	if (strlen(name) > 150)
+		return fail("--name is longer than 150 bytes");
 	if (!role)
 		role = "legal_aid_centre";
 	if (strcmp(role, "legal_aid_centre") && strcmp(role, "court") &&
@@ -379,10 +384,16 @@ static int cmd_directory(int argc, char **argv)
 				r = util_b64_encode(sig, siglen, &b64);
 			if (!r) {
 				size_t bl = strlen(b64);
-				b64 = realloc(b64, bl + 2);
-				b64[bl] = '\n';
-				b64[bl + 1] = '\0';
-				r = util_write_file(sigpath, b64, bl + 1, 0644);
+				char *line = malloc(bl + 2);
+				if (line) {
+					memcpy(line, b64, bl);
+					line[bl] = '\n';
+					r = util_write_file(sigpath, line, bl + 1,
+							    0644);
+				} else {
+					r = -ENOMEM;
+				}
+				free(line);
 				free(b64);
 			}
 			EVP_PKEY_free(key);
@@ -561,14 +572,26 @@ static int cmd_submit(int argc, char **argv)
 	return 0;
 }
 
+static char **args_to_free;
+
+static void free_args(void)
+{
+	free(args_to_free);
+}
+
 int main(int argc, char **argv)
 {
-	char **args = calloc((size_t)argc + 1, sizeof(char *));
+	char **args; /* pointers into argv, freed at exit */
 	int n = 0;
 	ref_client_t *c = NULL;
 	char *text = NULL;
 	const char *cmd;
 
+	args = calloc((size_t)argc + 1, sizeof(char *));
+	if (!args)
+		return fail("out of memory");
+	args_to_free = args;
+	atexit(free_args);
 	data_dir = getenv("REFERRAL_DATA");
 	/* --data and --json may stand anywhere; the rest is the command. */
 	for (int i = 1; i < argc; i++) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "application.h"
@@ -122,6 +123,15 @@ static int call(ref_client_t *c, Referral__Local__V1__Request *req,
 	referral__local__v1__request__pack(req, buf);
 	for (int i = 0; i < (retry ? TRIES : 1); i++) {
 		r = call_once(c, buf, len, &rep);
+		/* The node may also answer "retry" (its store is growing). */
+		if (!r && retry && rep->code == REF_E_UNAVAILABLE &&
+		    i + 1 < TRIES) {
+			referral__local__v1__reply__free_unpacked(rep, NULL);
+			rep = NULL;
+			usleep(200000);
+			r = REF_E_UNAVAILABLE;
+			continue;
+		}
 		if (r != REF_E_UNAVAILABLE)
 			break;
 	}

@@ -417,8 +417,10 @@ int application_from_json(const char *text, size_t len,
 
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
+		/* jansson's text quotes the input near the fault, and the
+		 * input is personal data: give the place only. */
 		return bad(err, errlen, "the application is not JSON (line %d, "
-			   "column %d: %s)", jerr.line, jerr.column, jerr.text);
+			   "column %d)", jerr.line, jerr.column);
 	if (!json_is_object(root)) {
 		r = bad(err, errlen, "the application must be a JSON object");
 		goto out;

@@ -319,6 +319,12 @@ static int body_check(envelope_check_t *c)
 	ProtobufCMessage *m = NULL;
 	const ProtobufCBinaryData *b = &c->env->body;
 
+	/* DESIGN.md's last check, "the body parses as the kind says": a
+	 * kind this contract does not define has no body to parse as. */
+	if (c->hdr->kind <= REFERRAL__V1__KIND__KIND_UNSPECIFIED ||
+	    c->hdr->kind > REFERRAL__V1__KIND__RECEIPT_BATCH)
+		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
+			    "kind %d is unknown", (int)c->hdr->kind);
 	switch (c->hdr->kind) {
 	case REFERRAL__V1__KIND__RECEIPT:
 		m = (ProtobufCMessage *)referral__v1__receipt__unpack(
@@ -392,10 +398,6 @@ int envelope_verify(const envelope_policy_t *pol, const uint8_t *buf,
 	if (h->msg_id.len != 16)
 		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
 			    "msg_id is %zu bytes, not 16", h->msg_id.len);
-	if (h->kind <= REFERRAL__V1__KIND__KIND_UNSPECIFIED ||
-	    h->kind > REFERRAL__V1__KIND__RECEIPT_BATCH)
-		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
-			    "kind %d is unknown", (int)h->kind);
 	if (!pol->peer || (cut & CUT_FROM) ||
 	    strcmp(h->from_node, pol->peer) != 0)
 		return fail(c, REFERRAL__V1__RECEIPT_STATUS__SENDER_MISMATCH,

@@ -32,7 +32,7 @@ struct store {
 	MDB_dbi dbi[STORE__N];
 	MDB_txn *turn;     /* the turn's write transaction, or NULL */
 	MDB_txn *event;    /* a nested transaction inside it, or NULL */
-	size_t map_size, map_max, page;
+	size_t map_size, map_max, page, reserve;
 	unsigned submit_pct;
 	char err[160];
 };
@@ -102,6 +102,7 @@ int store_open(const char *dir, const store_opts_t *o, store_t **ret)
 							       : o->map_max,
 				  s->page);
 	s->submit_pct = o->submit_limit_pct ? o->submit_limit_pct : 90;
+	s->reserve = o->reserve;
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		r = -errno;
 		free(s);
@@ -302,16 +303,31 @@ int store_maybe_grow(store_t *s)
 	if (s->turn)
 		return -EBUSY;
 	store_usage(s, &used, &map, NULL);
-	/* Grow at three quarters full, so a turn's writes rarely meet the
-	 * edge of the map: LMDB cannot grow it while a transaction is open. */
-	if (used < map / 4 * 3 || map >= s->map_max)
+	/* Grow at three quarters full, or when less than the reserve (room
+	 * for the largest message a turn may bring) is free: LMDB cannot grow
+	 * the map while a transaction is open, so the room must be there
+	 * before the turn starts. */
+	if (map >= s->map_max ||
+	    (used < map / 4 * 3 && map - used >= s->reserve))
 		return 0;
-	want = map * 2 < s->map_max ? map * 2 : s->map_max;
+	want = map * 2;
+	if (want < used + 2 * s->reserve)
+		want = round_pages(used + 2 * s->reserve, s->page);
+	if (want > s->map_max)
+		want = s->map_max;
 	rc = mdb_env_set_mapsize(s->env, want);
 	if (rc)
 		return lmdb_err(s, rc, "grow map");
 	s->map_size = want;
 	return 0;
+}
+
+bool store_at_limit(store_t *s)
+{
+	size_t map;
+
+	store_usage(s, NULL, &map, NULL);
+	return map >= s->map_max;
 }
 
 bool store_submit_allowed(store_t *s)

@@ -41,6 +41,7 @@ typedef struct {
 	size_t map_initial;    /* bytes; rounded to pages */
 	size_t map_max;        /* bytes: the store never grows past this */
 	unsigned submit_limit_pct; /* refuse submissions past this % of map_max */
+	size_t reserve;        /* keep this much free ahead of need (bytes) */
 } store_opts_t;
 
 /* store_open: opens (creating if need be) the environment in dir. */
@@ -59,10 +60,13 @@ int store_event_begin(store_t *s);
 int store_event_commit(store_t *s);
 void store_event_abort(store_t *s);
 
-/* store_maybe_grow: outside a turn, grows the map ahead of need. */
+/* store_maybe_grow: outside a turn, grows the map ahead of need, so that
+ * at least the reserve is free (up to map_max). */
 int store_maybe_grow(store_t *s);
 /* store_submit_allowed: false once usage passes the submit limit. */
 bool store_submit_allowed(store_t *s);
+/* store_at_limit: the map has reached map_max and cannot grow further. */
+bool store_at_limit(store_t *s);
 /* store_usage: bytes in use (high-water mark) and the configured max. */
 void store_usage(store_t *s, size_t *ret_used, size_t *ret_map,
 		 size_t *ret_max);

@@ -130,6 +130,13 @@ is_delivered() { [ "$(delivery_of "$1" "$2")" = delivered ]; }
 inbox_count() { "$REFCTL" --data "$T/$1" list --inbox --json | json referrals | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 audit_count() { "$REFCTL" --data "$T/$1" status --json | json audit_records; }
 
+# events_of CODE ID EVENT: how many audit events EVENT the node holds for
+# the referral: "applied once" is one "received" at the receiver.
+events_of() {
+	"$REFCTL" --data "$T/$1" trail "$2" --json |
+		"$PY" -c 'import json,sys; print(sum(1 for e in json.load(sys.stdin)["events"] if e["event"]==sys.argv[1]))' "$3"
+}
+
 submit() {
 	"$REFCTL" --data "$T/$1" submit --to "$2" "$3" --json | json referral_id
 }

@@ -2,7 +2,7 @@
 # consent, an oversized document: each refused with a message naming the
 # problem and a non-zero exit, and nothing stored changes.
 . "$(dirname "$0")/../lib.sh"
-two_nodes "[limits]" "max_document_bytes = 50000"
+two_nodes "[limits]" "max_document_bytes = 50000" "max_message_bytes = 60000"
 start 350581
 start 350582
 good=$(submit 350581 350582 "$T/app.json")
@@ -38,6 +38,12 @@ head -c 60000 /dev/zero > "$T/big.bin"
 import json,sys; a=json.load(open(sys.argv[1])); a["documents"].append({"type":"scan","file":"big.bin"}); json.dump(a,open(sys.argv[2],"w"))
 PY
 refused "oversized document" "more than the limit of 50000" submit --to 350582 "$T/big.json"
+"$PY" - "$T/app.json" "$T/many.json" <<'PY'
+import json,sys,base64; a=json.load(open(sys.argv[1]))
+for i in range(2): a["documents"].append({"type":"scan","content_base64":base64.b64encode(bytes(40000)).decode()})
+json.dump(a,open(sys.argv[2],"w"))
+PY
+refused "message over max_message_bytes" "more than [limits] max_message_bytes = 60000" submit --to 350582 "$T/many.json"
 refused "unknown referral" "no referral" show 350581-00000000000000000000000000000000
 # The sample applicant's personal data is not echoed in any refusal.
 out=$("$REFCTL" --data "$T/350581" submit --to 350582 "$T/noconsent.json" 2>&1)

@@ -12,7 +12,9 @@ check "resent while down (attempts=$attempts)" test "$attempts" -ge 3
 start 350582
 check "delivered after the receiver returned" wait_for 20 is_delivered 350581 "$id"
 sleep 3
-expect_eq "applied once" 1 "$(inbox_count 350582)"
+expect_eq "one referral at the receiver" 1 "$(inbox_count 350582)"
+expect_eq "applied once" 1 "$(events_of 350582 "$id" received)"
+expect_eq "one deciding receipt" 1 "$(events_of 350581 "$id" receipt)"
 dups=$(grep -c "receipt=DUPLICATE" "$T/350582.log" || true)
 echo "# duplicates answered by the receiver: $dups"
 finish

@@ -26,4 +26,18 @@ for id in "${ids[@]}"; do
 	check "stored referral still delivered: $id" wait_for 30 is_delivered 350581 "$id"
 done
 expect_eq "all arrived once" "${#ids[@]}" "$(inbox_count 350582)"
+
+# A store that starts small grows as a large referral needs, on both sides.
+stop 350582
+sed -i 's/^map_max_mb = 2$/map_max_mb = 64/' "$T/350581/referrald.conf" "$T/350582/referrald.conf"
+stop 350581
+start 350581
+start 350582
+head -c 1500000 /dev/urandom > "$T/large.bin"
+"$PY" - "$T/app.json" "$T/large.json" <<'PY'
+import json,sys; a=json.load(open(sys.argv[1])); a["documents"].append({"type":"scan","file":"large.bin"}); json.dump(a,open(sys.argv[2],"w"))
+PY
+big=$(submit 350581 350582 "$T/large.json")
+check "a 1.5 MB referral accepted by a node that started at 1 MB" test -n "$big"
+check "and delivered to a receiver that started at 1 MB" wait_for 30 is_delivered 350581 "$big"
 finish
