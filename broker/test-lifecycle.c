@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "../proto/testutil.h"
+#include "clocks.h"
 #include "deadline.h"
+#include "eligibility.h"
 #include "errors.h"
 #include "lifecycle.h"
 #include "util.h"
@@ -155,9 +157,137 @@ static void test_deadlines(void)
 	}
 }
 
+static const clock_info_t *find(const clock_info_t *c, size_t n,
+			       const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(c[i].name, name))
+			return &c[i];
+	return NULL;
+}
+
+static void test_clocks(void)
+{
+	clock_info_t c[8];
+	size_t n;
+	const clock_info_t *k;
+	/* Received Monday 23 Nov; notice Wednesday 25 (2 days used); the
+	 * supplement Monday 30: 5 days left from then -> Saturday 5 Dec,
+	 * a rest day -> Monday 7 Dec. */
+	clock_step_t h[] = {
+		{ LC_REQUESTED, at("2026-11-23T01:00:00Z") },
+		{ LC_RECEIVED, at("2026-11-23T02:00:00Z") },
+		{ LC_AWAITING_MATERIALS, at("2026-11-25T02:00:00Z") },
+		{ LC_RECEIVED, at("2026-11-30T02:00:00Z") },
+		{ LC_GRANTED, at("2026-12-01T02:00:00Z") },
+		{ LC_ASSIGNED, at("2026-12-02T02:00:00Z") },
+		{ LC_IN_PROGRESS, at("2026-12-03T02:00:00Z") },
+	};
+
+	n = clocks_compute(h, 2, NULL, 15, c, 8);
+	k = find(c, n, "review");
+	CHECK(n == 1 && k && k->status == CLOCK_RUNNING &&
+	      k->due_ms == at("2026-11-30T16:00:00Z"));
+	n = clocks_compute(h, 3, NULL, 15, c, 8);
+	k = find(c, n, "review");
+	CHECK(k && k->status == CLOCK_PAUSED && k->days_left == 5);
+	k = find(c, n, "materials");
+	CHECK(k && k->status == CLOCK_RUNNING &&
+	      k->due_ms == at("2026-12-10T16:00:00Z"));
+	n = clocks_compute(h, 4, NULL, 15, c, 8);
+	k = find(c, n, "review");
+	CHECK(n == 1 && k && k->status == CLOCK_RUNNING &&
+	      k->due_ms == at("2026-12-07T16:00:00Z"));
+	n = clocks_compute(h, 5, NULL, 15, c, 8);
+	k = find(c, n, "assignment");
+	CHECK(n == 1 && k && k->due_ms == at("2026-12-04T16:00:00Z"));
+	n = clocks_compute(h, 6, NULL, 15, c, 8);
+	k = find(c, n, "agreement");
+	CHECK(n == 1 && k && k->due_ms == at("2026-12-07T16:00:00Z"));
+	n = clocks_compute(h, 7, NULL, 15, c, 8);
+	CHECK_EQ_INT(n, 0);
+	{
+		clock_step_t o[] = {
+			{ LC_RECEIVED, at("2026-11-23T02:00:00Z") },
+			{ LC_DENIED, at("2026-11-24T02:00:00Z") },
+			{ LC_OBJECTION, at("2026-11-25T02:00:00Z") },
+		};
+		n = clocks_compute(o, 3, NULL, 15, c, 8);
+		k = find(c, n, "objection");
+		CHECK(n == 1 && k && k->due_ms == at("2026-11-30T16:00:00Z"));
+		n = clocks_compute(o, 2, NULL, 15, c, 8);
+		CHECK_EQ_INT(n, 0);
+	}
+}
+
+static void test_rules(void)
+{
+	static const char *const pack =
+		"[hardship]\nthreshold_yuan = 1780\n"
+		"[exempt]\ncategories = migrant_worker_wages, minimum_allowance\n"
+		"[no_condition]\ncategories = domestic_violence\n"
+		"[commitment]\naccepted = yes\n";
+	static const struct {
+		const char *path, *category;
+		int64_t income_fen;
+		uint32_t size;
+		const char *outcome, *rule;
+	} t[] = {
+		{ "full_check", "", 300000, 3, "eligible", "income per head 1000.00 yuan below the threshold of 1780.00" },
+		{ "full_check", "", 600000, 3, "review", "not below" },
+		{ "full_check", "", 534000, 3, "review", "1780.00 yuan not below" },
+		{ "full_check", "", 533997, 3, "eligible", "below" },
+		{ "full_check", "", 300000, 0, "review", "household size missing" },
+		{ "exempt", "migrant_worker_wages", 900000, 1, "eligible", "exempt from the means test" },
+		{ "exempt", "soldier", 0, 1, "review", "not in this county's list" },
+		{ "no_condition", "domestic_violence", 900000, 2, "eligible", "Art 32" },
+		{ "commitment", "", 0, 1, "eligible", "Art 41" },
+	};
+	rules_t *r = NULL;
+	char err[200], rule[200];
+	const char *out;
+
+	CHECK(rules_parse(pack, &r, err, sizeof(err)) == 0);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		Referral__V1__Means m = REFERRAL__V1__MEANS__INIT;
+		m.path = (char *)t[i].path;
+		m.category = (char *)t[i].category;
+		m.household_income_fen = t[i].income_fen;
+		m.household_size = t[i].size;
+		rules_recommend(r, &m, &out, rule, sizeof(rule));
+		if (strcmp(out, t[i].outcome) || !strstr(rule, t[i].rule))
+			fprintf(stderr, "applicant %zu: %s / %s\n", i, out, rule);
+		CHECK(!strcmp(out, t[i].outcome));
+		CHECK(strstr(rule, t[i].rule) != NULL);
+	}
+	rules_free(&r);
+	rules_recommend(NULL, NULL, &out, rule, sizeof(rule));
+	CHECK(!strcmp(out, "review"));
+	{
+		static const struct { const char *text, *needle; } bad[] = {
+			{ "[hardship]\nthreshold_yuan = lots\n", "line 2" },
+			{ "[hardship]\nthreshold_yuan = 1\n[exempt]\nkinds = x\n", "line 4" },
+			{ "[exempt]\ncategories = a\n", "threshold_yuan is required" },
+			{ "[hardship]\nthreshold_yuan = 1\n[commitment]\naccepted = maybe\n", "yes or no" },
+			{ "[hardship\n", "line 1" },
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			err[0] = '\0';
+			CHECK_EQ_INT(rules_parse(bad[i].text, &r, err, sizeof(err)),
+				     REF_E_CONFIG);
+			if (!strstr(err, bad[i].needle))
+				fprintf(stderr, "rules error \"%s\" lacks \"%s\"\n",
+					err, bad[i].needle);
+			CHECK(strstr(err, bad[i].needle) != NULL);
+		}
+	}
+}
+
 int main(void)
 {
 	test_edges();
 	test_deadlines();
+	test_clocks();
+	test_rules();
 	return test_finish("lifecycle");
 }

@@ -24,6 +24,7 @@ static const char *const table_names[STORE__N] = {
 	[STORE_REFERRALS] = "referrals", [STORE_SEEN] = "seen",
 	[STORE_AUDIT] = "audit",       [STORE_REQUESTS] = "requests",
 	[STORE_RECEIPTS] = "receipts",
+	[STORE_HISTORY] = "history",     [STORE_HELD] = "held",
 	[STORE_META] = "meta",
 };
 

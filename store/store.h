@@ -2,7 +2,8 @@
  *
  * Tables: outbox, inbox, referrals, seen (message ids already applied),
  * audit (hash-chained), requests (client request ids), receipts (every
- * receipt held for what we sent), meta.
+ * receipt held for what we sent), history (each referral's states),
+ * held (status changes that arrived before their predecessors), meta.
  *
  * Promises:
  * - One writer. Writes happen only inside the turn transaction opened by
@@ -33,6 +34,8 @@ typedef enum {
 	STORE_AUDIT,
 	STORE_REQUESTS,
 	STORE_RECEIPTS,
+	STORE_HISTORY,
+	STORE_HELD,
 	STORE_META,
 	STORE__N
 } store_table_t;
