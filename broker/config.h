@@ -34,6 +34,15 @@ typedef struct {
 	int64_t map_initial_mb;
 	int64_t map_max_mb;
 	int64_t submit_limit_pct;
+	/* [deadlines] */
+	char holidays[512];        /* holiday calendar file, "" for none */
+	int64_t materials_wait_days;
+	int64_t deadline_check_ms;
+	/* [roles] */
+	char admins[512];          /* staff ids holding the justice bureau's
+				      admin role, comma-separated */
+	/* [eligibility] */
+	char rules[512];           /* the county's rule pack, "" for none */
 	/* [daemon] */
 	int64_t linger_ms;
 	int64_t heartbeat_ms;

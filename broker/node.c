@@ -23,11 +23,15 @@
 
 #include "application.h"
 #include "audit.h"
+#include "clocks.h"
 #include "client.pb-c.h"
 #include "config.h"
+#include "deadline.h"
 #include "directory.h"
+#include "eligibility.h"
 #include "envelope.h"
 #include "errors.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "node.h"
 #include "sign.h"
@@ -90,7 +94,21 @@ struct node {
 	size_t n_sched, cap_sched;
 	out_t *out_head, **out_tail;
 	uint64_t started_ms;
+	calendar_t *calendar;
+	rules_t *rules;
+	uint64_t next_deadline_check;
 };
+
+typedef Referral__Store__V1__ReferralRecord referral_rec_t;
+static int handle_change(node_t *n, const envelope_check_t *c,
+			 const uint8_t *buf, size_t len, const char *peer,
+			 char *detail, size_t dlen);
+static int receive_referral(node_t *n, referral_rec_t *rr,
+			    const Referral__V1__ReferralSubmit *a,
+			    uint64_t created_at, const uint8_t *msg_id);
+static out_t **out_mark(node_t *n);
+static void out_rollback(node_t *n, out_t **mark);
+static int put_referral(node_t *n, referral_rec_t *rr);
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -444,10 +462,14 @@ static int apply_submit(node_t *n, const envelope_check_t *c,
 	Referral__V1__ReferralSubmit *body;
 	int r;
 
-	body = referral__v1__referral_submit__unpack(NULL, c->env->body.len,
-						     c->env->body.data);
-	if (!body)
-		return REF_E_MALFORMED;
+	if (h->kind == REFERRAL__V1__KIND__REFERRAL_SUBMIT) {
+		body = referral__v1__referral_submit__unpack(
+			NULL, c->env->body.len, c->env->body.data);
+		if (!body)
+			return REF_E_MALFORMED;
+	} else {
+		body = NULL; /* a status change or supplement: inbox and seen */
+	}
 	in.envelope.data = (uint8_t *)buf;
 	in.envelope.len = len;
 	in.from_node = (char *)peer;
@@ -464,8 +486,15 @@ static int apply_submit(node_t *n, const envelope_check_t *c,
 	rr.created_at_ms = now;
 	rr.updated_at_ms = now;
 	rr.state = "RECEIVED";
-	rr.case_type = body->matter ? body->matter->case_type : "";
-	rr.service = body->matter ? body->matter->service : "";
+	if (body) {
+		rr.case_type = body->matter ? body->matter->case_type : "";
+		rr.service = body->matter ? body->matter->service : "";
+		/* The origin's submit is its first message about it. */
+		rr.seq_in = h->referral_seq;
+		rr.priority = (uint32_t)application_priority(body);
+		rr.limitation_deadline = body->matter
+			? body->matter->limitation_deadline : "";
+	}
 	seen.from_node = (char *)peer;
 	seen.received_at_ms = now;
 	seen.envelope_sha256.data = (uint8_t *)c->sha256;
@@ -473,15 +502,38 @@ static int apply_submit(node_t *n, const envelope_check_t *c,
 	r = store_put_msg(n->store, STORE_INBOX, h->msg_id.data, 16,
 			  &in.base);
 	if (!r)
-		r = store_put_msg(n->store, STORE_REFERRALS, h->referral_id,
-				  strlen(h->referral_id), &rr.base);
-	if (!r)
 		r = store_put_msg(n->store, STORE_SEEN, h->msg_id.data, 16,
 				  &seen.base);
 	if (!r)
 		r = audit(n, "received", h->referral_id, h->msg_id.data, peer,
 			  "node", "STORED", envelope_kind_name(h->kind));
-	referral__v1__referral_submit__free_unpacked(body, NULL);
+	if (h->kind == REFERRAL__V1__KIND__REFERRAL_SUBMIT) {
+		/* receive_referral keeps pointers of its own in rr's strings:
+		 * work on an unpacked copy. */
+		referral_rec_t *copy = NULL;
+		size_t pl = referral__store__v1__referral_record__get_packed_size(&rr);
+		uint8_t *pb = malloc(pl ? pl : 1);
+		if (!r && !pb)
+			r = -ENOMEM;
+		if (!r) {
+			referral__store__v1__referral_record__pack(&rr, pb);
+			copy = referral__store__v1__referral_record__unpack(NULL, pl,
+									    pb);
+			if (!copy)
+				r = -ENOMEM;
+		}
+		if (!r)
+			r = receive_referral(n, copy, body, h->created_at_ms,
+					     h->msg_id.data);
+		if (!r)
+			r = put_referral(n, copy);
+		if (copy)
+			referral__store__v1__referral_record__free_unpacked(copy,
+									    NULL);
+		free(pb);
+	}
+	if (body)
+		referral__v1__referral_submit__free_unpacked(body, NULL);
 	return r;
 }
 
@@ -493,7 +545,9 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 	uint8_t *v;
 	size_t vl;
 
-	if (h->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT) {
+	if (h->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT &&
+	    h->kind != REFERRAL__V1__KIND__STATUS_CHANGE &&
+	    h->kind != REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT) {
 		snprintf(detail, dlen, "kind %s is not handled by this node",
 			 envelope_kind_name(h->kind));
 		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
@@ -502,6 +556,33 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 		snprintf(detail, dlen, "referral_id is not <origin code>-<32 hex "
 			 "digits>");
 		return REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
+	}
+	if (h->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT) {
+		referral_rec_t *rr = NULL;
+		int known = store_get_msg(n->store, STORE_REFERRALS, h->referral_id,
+					  strlen(h->referral_id),
+					  &referral__store__v1__referral_record__descriptor,
+					  (ProtobufCMessage **)&rr) == 0;
+		int party = known && (!strcmp(rr->origin_node, peer) ||
+				      !strcmp(rr->receiver_node, peer));
+		if (rr)
+			referral__store__v1__referral_record__free_unpacked(rr, NULL);
+		if (!known) {
+			snprintf(detail, dlen, "no referral %s on this node",
+				 h->referral_id);
+			return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+		}
+		if (!party) {
+			snprintf(detail, dlen, "%s is not a party to referral %s",
+				 peer, h->referral_id);
+			return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+		}
+		if (h->referral_seq == 0) {
+			snprintf(detail, dlen, "a status change needs a "
+				 "referral_seq");
+			return REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
+		}
+		return 0;
 	}
 	if (strncmp(h->referral_id, peer, 6) != 0) {
 		snprintf(detail, dlen, "a referral submitted by %s must have an "
@@ -555,8 +636,9 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 	envelope_check_t c;
 	uint8_t *receipt = NULL, *v;
 	size_t rlen = 0, vl;
-	char detail[200], idhex[33] = "-";
+	char detail[400], idhex[33] = "-";
 	const char *rid_str;
+	out_t **mark;
 	int st, r;
 
 	st = envelope_verify(&pol, buf, len, &c);
@@ -588,6 +670,7 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 	rid_str = c.hdr && util_referral_id_valid(c.hdr->referral_id)
 			  ? c.hdr->referral_id : NULL;
 
+	mark = out_mark(n);
 	if (store_event_begin(n->store)) {
 		envelope_check_free(&c);
 		return;
@@ -618,6 +701,14 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 			st = why;
 		else
 			snprintf(detail, sizeof(detail), "stored");
+		if (!why && c.hdr->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT) {
+			st = handle_change(n, &c, buf, len, peer, detail,
+					   sizeof(detail));
+			if (st < 0) {
+				r = st;
+				goto fail;
+			}
+		}
 	}
 	r = make_receipt(n, &c, peer, st, detail, pol.now_ms, &receipt, &rlen);
 	if (r)
@@ -651,6 +742,7 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 	return;
 fail:
 	store_event_abort(n->store);
+	out_rollback(n, mark);
 	free(receipt);
 	/* No receipt: the sender resends, and the store may have room by
 	 * then. Deliveries already stored are untouched. */
@@ -1137,6 +1229,10 @@ static json_t *receipt_json(node_t *n, const uint8_t *buf, size_t len,
 	return o;
 }
 
+static json_t *clocks_json(node_t *n, const referral_rec_t *rr,
+			   uint64_t *ret_earliest);
+static json_t *history_json(node_t *n, const referral_rec_t *rr);
+
 static json_t *referral_json(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 			     bool full, int *ret_err)
 {
@@ -1160,6 +1256,35 @@ static json_t *referral_json(node_t *n, const Referral__Store__V1__ReferralRecor
 	json_object_set_new(o, "case_type", json_string(rr->case_type));
 	json_object_set_new(o, "service", json_string(rr->service));
 	json_time(o, "created_at", rr->created_at_ms);
+	json_object_set_new(o, "priority", json_string(
+		rr->priority == 2 ? "urgent" : rr->priority == 1
+		? "green_channel" : "ordinary"));
+	{
+		uint64_t earliest;
+		json_t *clocks = clocks_json(n, rr, &earliest);
+		if (earliest != UINT64_MAX)
+			json_time(o, "next_due", earliest);
+		if (full)
+			json_object_set_new(o, "clocks", clocks);
+		else
+			json_decref(clocks);
+	}
+	if (full) {
+		json_object_set_new(o, "history", history_json(n, rr));
+		if (rr->recommendation[0])
+			json_object_set_new(o, "recommendation", json_pack(
+				"{s:s, s:s}", "outcome", rr->recommendation,
+				"rule", rr->recommendation_rule));
+		if (rr->linked_from[0])
+			json_object_set_new(o, "linked_from",
+					    json_string(rr->linked_from));
+		if (rr->onward_id[0])
+			json_object_set_new(o, "onward_referral_id",
+					    json_string(rr->onward_id));
+		if (rr->materials_round)
+			json_object_set_new(o, "materials_round",
+					    json_integer(rr->materials_round));
+	}
 	if (rr->submit_msg_id.len == 16)
 		json_object_set_new(o, "msg_id", json_string(
 			msg_hex(rr->submit_msg_id.data, hex)));
@@ -1177,7 +1302,6 @@ static json_t *referral_json(node_t *n, const Referral__Store__V1__ReferralRecor
 				    json_string(delivery_name(ob->state)));
 		json_object_set_new(o, "attempts", json_integer(ob->attempts));
 		json_object_set_new(o, "sends", json_integer(ob->sends));
-		json_object_set_new(o, "priority", json_integer(ob->priority));
 		json_time(o, "last_attempt_at", ob->last_attempt_ms);
 		if (ob->state == OUT_PENDING)
 			json_time(o, "next_attempt_at", ob->next_attempt_ms);
@@ -1280,6 +1404,49 @@ static int list_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	if (err)
 		lc->err = err;
 	return 0;
+}
+
+static int rank(const char *prio)
+{
+	return !strcmp(prio, "urgent") ? 0 : !strcmp(prio, "green_channel") ? 1
+									   : 2;
+}
+
+static int list_cmp(const void *a, const void *b)
+{
+	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	const char *px = json_string_value(json_object_get(x, "priority"));
+	const char *py = json_string_value(json_object_get(y, "priority"));
+	const char *dx = json_string_value(json_object_get(x, "next_due"));
+	const char *dy = json_string_value(json_object_get(y, "next_due"));
+	int c = rank(px ? px : "") - rank(py ? py : "");
+
+	if (c)
+		return c;
+	/* RFC 3339 UTC times of one form sort as text; none sorts last. */
+	c = strcmp(dx ? dx : "~", dy ? dy : "~");
+	if (c)
+		return c;
+	return strcmp(json_string_value(json_object_get(x, "created_at")),
+		      json_string_value(json_object_get(y, "created_at")));
+}
+
+/* Priority first (urgent, green channel, ordinary), then the nearest
+ * deadline, then arrival. */
+static void sort_list(json_t *arr)
+{
+	size_t n = json_array_size(arr);
+	json_t **v = calloc(n + 1, sizeof(*v));
+
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(arr, i));
+	qsort(v, n, sizeof(*v), list_cmp);
+	json_array_clear(arr);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, v[i]);
+	free(v);
 }
 
 struct trail_ctx {
@@ -1406,25 +1573,1110 @@ static int fail_reply(Referral__Local__V1__Reply *rep, int code, char *buf,
 	return code;
 }
 
+/* ---- the lifecycle --------------------------------------------------------- */
+
+
+/* Replaces an unpacked message's string (protobuf-c frees it with free()). */
+static int set_str(char **field, const char *v)
+{
+	char *copy = strdup(v ? v : "");
+
+	if (!copy)
+		return -ENOMEM;
+	if (*field && *field != protobuf_c_empty_string)
+		free(*field);
+	*field = copy;
+	return 0;
+}
+
+static int put_referral(node_t *n, referral_rec_t *rr)
+{
+	rr->updated_at_ms = util_now_ms();
+	return store_put_msg(n->store, STORE_REFERRALS, rr->referral_id,
+			     strlen(rr->referral_id), &rr->base);
+}
+
+static const char *counterpart(node_t *n, const referral_rec_t *rr)
+{
+	(void)n;
+	return rr->direction == DIR_OUTGOING ? rr->receiver_node
+					     : rr->origin_node;
+}
+
+static void history_key(const char *id, uint32_t i, uint8_t *key, size_t *klen)
+{
+	size_t l = strlen(id);
+
+	memcpy(key, id, l);
+	key[l] = (uint8_t)(i >> 24);
+	key[l + 1] = (uint8_t)(i >> 16);
+	key[l + 2] = (uint8_t)(i >> 8);
+	key[l + 3] = (uint8_t)i;
+	*klen = l + 4;
+}
+
+static int history_append(node_t *n, referral_rec_t *rr,
+			  const Referral__V1__StatusChange *sc,
+			  const char *by, uint64_t at, const uint8_t *msg_id)
+{
+	Referral__Store__V1__HistoryRecord h =
+		REFERRAL__STORE__V1__HISTORY_RECORD__INIT;
+	uint8_t key[80], *buf;
+	size_t klen, blen;
+	int r;
+
+	blen = referral__v1__status_change__get_packed_size(sc);
+	buf = malloc(blen ? blen : 1);
+	if (!buf)
+		return -ENOMEM;
+	referral__v1__status_change__pack(sc, buf);
+	h.change.data = buf;
+	h.change.len = blen;
+	h.by_node = (char *)by;
+	h.at_ms = at;
+	if (msg_id) {
+		h.msg_id.data = (uint8_t *)msg_id;
+		h.msg_id.len = 16;
+	}
+	history_key(rr->referral_id, rr->history_len, key, &klen);
+	r = store_put_msg(n->store, STORE_HISTORY, key, klen, &h.base);
+	free(buf);
+	if (!r)
+		rr->history_len++;
+	return r;
+}
+
+typedef struct {
+	Referral__V1__StatusChange *sc;
+	char by[8];
+	uint64_t at;
+} step_t;
+
+static void steps_free(step_t *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i].sc)
+			referral__v1__status_change__free_unpacked(s[i].sc, NULL);
+	free(s);
+}
+
+/* The referral's history in order (*ret malloc'd; steps_free it). */
+static int history_load(node_t *n, const referral_rec_t *rr, step_t **ret)
+{
+	step_t *s = calloc(rr->history_len + 1, sizeof(*s));
+	int r = 0;
+
+	if (!s)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < rr->history_len && !r; i++) {
+		Referral__Store__V1__HistoryRecord *h = NULL;
+		uint8_t key[80];
+		size_t klen;
+
+		history_key(rr->referral_id, i, key, &klen);
+		r = store_get_msg(n->store, STORE_HISTORY, key, klen,
+				  &referral__store__v1__history_record__descriptor,
+				  (ProtobufCMessage **)&h);
+		if (r)
+			break;
+		s[i].sc = referral__v1__status_change__unpack(NULL, h->change.len,
+							      h->change.data);
+		snprintf(s[i].by, sizeof(s[i].by), "%s", h->by_node);
+		s[i].at = h->at_ms;
+		referral__store__v1__history_record__free_unpacked(h, NULL);
+		if (!s[i].sc)
+			r = REF_E_CORRUPT;
+	}
+	if (r) {
+		steps_free(s, rr->history_len);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+static size_t referral_clocks(node_t *n, const referral_rec_t *rr,
+			      clock_info_t *out, size_t max)
+{
+	step_t *s;
+	clock_step_t cs[256];
+	size_t k = 0, w;
+
+	if (history_load(n, rr, &s))
+		return 0;
+	for (uint32_t i = 0; i < rr->history_len && k < 256; i++)
+		cs[k++] = (clock_step_t){ lc_state_from_name(s[i].sc->state),
+					  s[i].at };
+	steps_free(s, rr->history_len);
+	w = clocks_compute(cs, k, n->calendar, (int)n->cfg.materials_wait_days,
+			   out, max);
+	return w;
+}
+
+/* Sends a status change (or a supplement) about rr to its counterpart:
+ * the envelope goes to the outbox in this turn and leaves after commit. */
+static int send_about(node_t *n, referral_rec_t *rr, Referral__V1__Kind kind,
+		      const ProtobufCMessage *body, uint32_t priority)
+{
+	Referral__Store__V1__OutboxRecord ob =
+		REFERRAL__STORE__V1__OUTBOX_RECORD__INIT;
+	envelope_signer_t s = signer(n);
+	envelope_fields_t f = { 0 };
+	uint8_t *bb, *env = NULL, msg_id[16];
+	size_t bl, el;
+	uint64_t now = util_now_ms();
+	out_t *o;
+	int r;
+
+	bl = protobuf_c_message_get_packed_size(body);
+	bb = malloc(bl ? bl : 1);
+	if (!bb)
+		return -ENOMEM;
+	protobuf_c_message_pack(body, bb);
+	f.to_node = counterpart(n, rr);
+	f.kind = kind;
+	f.referral_id = rr->referral_id;
+	f.referral_seq = ++rr->seq_out;
+	f.created_at_ms = now;
+	r = envelope_build(&s, &f, bb, bl, &env, &el, msg_id);
+	free(bb);
+	if (r)
+		return r;
+	ob.envelope.data = env;
+	ob.envelope.len = el;
+	ob.to_node = (char *)f.to_node;
+	ob.referral_id = rr->referral_id;
+	ob.kind = kind;
+	ob.created_at_ms = now;
+	ob.next_attempt_ms = now;
+	ob.priority = priority;
+	r = store_put_msg(n->store, STORE_OUTBOX, msg_id, 16, &ob.base);
+	free(env);
+	if (r)
+		return r;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	memcpy(o->sched.msg_id, msg_id, 16);
+	o->sched.next_ms = now;
+	o->sched.priority = priority;
+	o->sched.created_ms = now;
+	snprintf(o->sched.to, sizeof(o->sched.to), "%s", f.to_node);
+	queue(n, o);
+	return 0;
+}
+
+/* Checks a move of rr by party against the lifecycle table. On refusal
+ * ret_why says what was wrong and what the moves from here are. */
+static int move_allowed(const referral_rec_t *rr,
+			const Referral__V1__StatusChange *sc, unsigned party,
+			char *why, size_t len)
+{
+	lc_state_t from = lc_state_from_name(rr->state);
+	lc_state_t to = lc_state_from_name(sc->state);
+	unsigned needs = 0, parties;
+	char moves[300];
+
+	if (to == LC_NONE) {
+		snprintf(why, len, "\"%.40s\" is not a lifecycle state", sc->state);
+		return REF_E_INVALID;
+	}
+	parties = lc_edge(from, to, sc->aid_first, &needs);
+	if (!parties || !(parties & party)) {
+		lc_moves_from(from, party, moves, sizeof(moves));
+		if (!parties)
+			snprintf(why, len, "referral %s is %s; it cannot move to "
+				 "%s. Moves open from %s: %s", rr->referral_id,
+				 rr->state, sc->state, rr->state, moves);
+		else
+			snprintf(why, len, "referral %s: %s -> %s is the %s's "
+				 "move, not this party's. Moves open to this "
+				 "party from %s: %s", rr->referral_id, rr->state,
+				 sc->state,
+				 parties & LC_ADMIN ? "justice bureau admin"
+				 : parties & LC_RECEIVER ? "receiving centre"
+				 : "origin", rr->state, moves);
+		return REF_E_REFUSED;
+	}
+	if ((needs & LC_NEEDS_REASON) && !sc->reason[0]) {
+		snprintf(why, len, "%s -> %s needs a reason", rr->state, sc->state);
+		return REF_E_INVALID;
+	}
+	if ((needs & LC_NEEDS_BASIS) && !sc->legal_basis[0]) {
+		snprintf(why, len, "%s -> %s needs the legal basis relied on",
+			 rr->state, sc->state);
+		return REF_E_INVALID;
+	}
+	if (sc->legal_basis[0] && (strlen(sc->legal_basis) > 200 ||
+				   !strpbrk(sc->legal_basis, "0123456789"
+					    "一二三四五六七八九十"))) {
+		snprintf(why, len, "the legal basis must name an article, e.g. "
+			 "\"Legal Aid Law Art 41\" or \"法律援助法第四十一条\"");
+		return REF_E_INVALID;
+	}
+	if ((needs & LC_NEEDS_ITEMS) && !sc->n_missing_items) {
+		snprintf(why, len, "the one-time notice must list every missing "
+			 "item (at least one)");
+		return REF_E_INVALID;
+	}
+	if ((needs & LC_NEEDS_ASSIGNMENT) &&
+	    (!sc->assignment || !sc->assignment->firm[0] ||
+	     !sc->assignment->lawyer[0] || !sc->assignment->licence_no[0])) {
+		snprintf(why, len, "an assignment needs the firm, the lawyer and "
+			 "the licence number");
+		return REF_E_INVALID;
+	}
+	if ((needs & LC_NEEDS_REPORT) && !sc->report[0]) {
+		snprintf(why, len, "closing needs the closing report");
+		return REF_E_INVALID;
+	}
+	if ((needs & LC_NEEDS_ONWARD) && !util_node_code_valid(sc->onward_to)) {
+		snprintf(why, len, "an onward referral needs the county it goes "
+			 "to");
+		return REF_E_INVALID;
+	}
+	return 0;
+}
+
+/* Applies a checked move to rr (state, history, audit). */
+static int apply_move(node_t *n, referral_rec_t *rr,
+		      Referral__V1__StatusChange *sc, const char *by,
+		      uint64_t at, const uint8_t *msg_id)
+{
+	int r;
+
+	if (lc_state_from_name(sc->state) == LC_AWAITING_MATERIALS &&
+	    !sc->round)
+		sc->round = rr->materials_round + 1;
+	if (sc->round > rr->materials_round)
+		rr->materials_round = sc->round;
+	if (sc->onward_referral_id[0])
+		if ((r = set_str(&rr->onward_id, sc->onward_referral_id)))
+			return r;
+	r = history_append(n, rr, sc, by, at, msg_id);
+	if (!r)
+		r = set_str(&rr->state, sc->state);
+	if (!r)
+		r = audit(n, "status_change", rr->referral_id, msg_id, by,
+			  sc->actor[0] ? sc->actor : "node", sc->state,
+			  sc->reason);
+	return r;
+}
+
+static bool is_admin(node_t *n, const char *actor)
+{
+	const char *p = n->cfg.admins;
+	size_t al = strlen(actor);
+
+	if (!al)
+		return false;
+	while (*p) {
+		size_t len;
+		while (*p == ' ' || *p == ',')
+			p++;
+		len = strcspn(p, ", ");
+		if (len == al && !strncmp(p, actor, len))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/* Everything queued after mark is dropped: an event that aborts must not
+ * leave a schedule entry or a reply for writes that never happened. */
+static out_t **out_mark(node_t *n)
+{
+	return n->out_tail;
+}
+
+static void out_rollback(node_t *n, out_t **mark)
+{
+	out_t *o = *mark, *next;
+
+	for (; o; o = next) {
+		next = o->next;
+		free(o->rid);
+		free(o->data);
+		free(o->fail);
+		free(o);
+	}
+	*mark = NULL;
+	n->out_tail = mark;
+}
+
+/* A new outgoing referral of body to dest (committed with the turn). */
+static int new_referral(node_t *n, const dir_node_t *dest, const uint8_t *body,
+			size_t blen, const Referral__V1__ReferralSubmit *a,
+			const char *actor, const char *linked_from,
+			char *ret_id, size_t idlen, char *err, size_t errlen)
+{
+	Referral__Store__V1__OutboxRecord ob = REFERRAL__STORE__V1__OUTBOX_RECORD__INIT;
+	referral_rec_t rr = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
+	Referral__V1__StatusChange sc = REFERRAL__V1__STATUS_CHANGE__INIT;
+	envelope_signer_t s = signer(n);
+	envelope_fields_t f = { 0 };
+	uint8_t msg_id[16], *env = NULL;
+	size_t env_len;
+	uint64_t now = util_now_ms();
+	char id[48];
+	out_t *o;
+	int r;
+
+	r = util_referral_id(n->cfg.code, id, sizeof(id));
+	if (r)
+		return r;
+	f.to_node = dest->code;
+	f.kind = REFERRAL__V1__KIND__REFERRAL_SUBMIT;
+	f.referral_id = id;
+	f.referral_seq = 1;
+	f.created_at_ms = now;
+	r = envelope_build(&s, &f, body, blen, &env, &env_len, msg_id);
+	if (r)
+		return r;
+	if (env_len > (size_t)n->cfg.max_message_bytes) {
+		snprintf(err, errlen, "the referral is %zu bytes, more than "
+			 "[limits] max_message_bytes = %lld; send large "
+			 "documents by reference", env_len,
+			 (long long)n->cfg.max_message_bytes);
+		free(env);
+		return REF_E_TOO_LARGE;
+	}
+	ob.envelope.data = env;
+	ob.envelope.len = env_len;
+	ob.to_node = (char *)dest->code;
+	ob.referral_id = id;
+	ob.kind = f.kind;
+	ob.created_at_ms = now;
+	ob.next_attempt_ms = now;
+	ob.priority = (uint32_t)application_priority(a);
+	rr.referral_id = id;
+	rr.direction = DIR_OUTGOING;
+	rr.origin_node = n->cfg.code;
+	rr.receiver_node = (char *)dest->code;
+	rr.submit_msg_id.data = msg_id;
+	rr.submit_msg_id.len = 16;
+	rr.created_at_ms = now;
+	rr.state = "REQUESTED";
+	rr.case_type = a->matter->case_type;
+	rr.service = a->matter->service;
+	rr.seq_out = 1;
+	rr.priority = ob.priority;
+	rr.linked_from = (char *)(linked_from ? linked_from : "");
+	rr.limitation_deadline = a->matter->limitation_deadline;
+	sc.state = "REQUESTED";
+	sc.actor = (char *)actor;
+	sc.changed_at_ms = now;
+	r = store_put_msg(n->store, STORE_OUTBOX, msg_id, 16, &ob.base);
+	free(env);
+	if (!r)
+		r = history_append(n, &rr, &sc, n->cfg.code, now, msg_id);
+	if (!r)
+		r = store_put_msg(n->store, STORE_REFERRALS, id, strlen(id),
+				  &rr.base);
+	if (!r)
+		r = audit(n, "submitted", id, msg_id, dest->code, actor, "ok",
+			  linked_from ? linked_from : a->matter->case_type);
+	if (r)
+		return r;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	memcpy(o->sched.msg_id, msg_id, 16);
+	o->sched.next_ms = now;
+	o->sched.priority = ob.priority;
+	o->sched.created_ms = now;
+	snprintf(o->sched.to, sizeof(o->sched.to), "%s", dest->code);
+	queue(n, o);
+	snprintf(ret_id, idlen, "%s", id);
+	log_msg(LOG_INFO, "client", "submitted referral=%s to=%s priority=%u%s%s",
+		id, dest->code, ob.priority, linked_from ? " onward from " : "",
+		linked_from ? linked_from : "");
+	return 0;
+}
+
+/* The application a referral carries, from its stored submit envelope. */
+static Referral__V1__ReferralSubmit *application_of(node_t *n,
+						    const referral_rec_t *rr,
+						    uint8_t **ret_body,
+						    size_t *ret_len)
+{
+	Referral__Store__V1__InboxRecord *in = NULL;
+	Referral__Store__V1__OutboxRecord *ob = NULL;
+	Referral__V1__Envelope *e = NULL;
+	Referral__V1__ReferralSubmit *a = NULL;
+	const ProtobufCBinaryData *env;
+
+	if (rr->submit_msg_id.len != 16)
+		return NULL;
+	if (rr->direction == DIR_INCOMING) {
+		if (store_get_msg(n->store, STORE_INBOX, rr->submit_msg_id.data, 16,
+				  &referral__store__v1__inbox_record__descriptor,
+				  (ProtobufCMessage **)&in))
+			return NULL;
+		env = &in->envelope;
+	} else {
+		if (store_get_msg(n->store, STORE_OUTBOX, rr->submit_msg_id.data,
+				  16, &referral__store__v1__outbox_record__descriptor,
+				  (ProtobufCMessage **)&ob))
+			return NULL;
+		env = &ob->envelope;
+	}
+	e = referral__v1__envelope__unpack(NULL, env->len, env->data);
+	if (e)
+		a = referral__v1__referral_submit__unpack(NULL, e->body.len,
+							  e->body.data);
+	if (a && ret_body) {
+		*ret_body = malloc(e->body.len ? e->body.len : 1);
+		if (*ret_body) {
+			memcpy(*ret_body, e->body.data, e->body.len);
+			*ret_len = e->body.len;
+		}
+	}
+	if (e)
+		referral__v1__envelope__free_unpacked(e, NULL);
+	if (in)
+		referral__store__v1__inbox_record__free_unpacked(in, NULL);
+	if (ob)
+		referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+	return a;
+}
+
+/* A move made here, by local staff: checked, applied, sent. */
+static int op_move(node_t *n, const Referral__Local__V1__Request *req,
+		   Referral__Local__V1__Reply *rep, char *err, size_t errlen)
+{
+	Referral__V1__StatusChange *sc;
+	referral_rec_t *rr = NULL;
+	unsigned party;
+	uint64_t now = util_now_ms();
+	static char onward[48];
+	int r;
+
+	sc = referral__v1__status_change__unpack(NULL, req->body.len,
+						 req->body.data);
+	if (!sc)
+		return fail_reply(rep, REF_E_MALFORMED, err, errlen,
+				  "the status change does not parse");
+	r = get_referral(n, req->referral_id, &rr);
+	if (r) {
+		fail_reply(rep, r, err, errlen, r == REF_E_NOT_FOUND
+			   ? "no referral %.64s on this node"
+			   : "referral %.64s cannot be read", req->referral_id);
+		goto out;
+	}
+	party = rr->direction == DIR_OUTGOING ? LC_ORIGIN : LC_RECEIVER;
+	if (!strcmp(sc->actor_role, "admin")) {
+		if (party != LC_RECEIVER || !is_admin(n, req->actor)) {
+			r = fail_reply(rep, REF_E_REFUSED, err, errlen,
+				       "actor %.64s does not hold the admin role "
+				       "at this node ([roles] admins)",
+				       req->actor[0] ? req->actor : "(none)");
+			goto out;
+		}
+		party = LC_ADMIN;
+	}
+	r = move_allowed(rr, sc, party, err, errlen);
+	if (r) {
+		rep->code = r;
+		rep->error = err;
+		goto out;
+	}
+	set_str(&sc->from_state, rr->state);
+	set_str(&sc->actor, req->actor);
+	sc->changed_at_ms = now;
+	if (lc_state_from_name(sc->state) == LC_REFERRED_ONWARD) {
+		const dir_node_t *dest = directory_node(n->dir, sc->onward_to);
+		Referral__V1__ReferralSubmit *a;
+		uint8_t *body = NULL;
+		size_t blen = 0;
+
+		if (!dest || !strcmp(dest->code, n->cfg.code) ||
+		    !strcmp(dest->code, rr->origin_node)) {
+			r = fail_reply(rep, REF_E_UNKNOWN_NODE, err, errlen,
+				       "%.16s is not another county in the "
+				       "directory", sc->onward_to);
+			goto out;
+		}
+		a = application_of(n, rr, &body, &blen);
+		if (!a || !body) {
+			free(body);
+			if (a)
+				referral__v1__referral_submit__free_unpacked(a, NULL);
+			r = fail_reply(rep, REF_E_CORRUPT, err, errlen,
+				       "the application of %s cannot be read",
+				       rr->referral_id);
+			goto out;
+		}
+		r = new_referral(n, dest, body, blen, a, req->actor,
+				 rr->referral_id, onward, sizeof(onward), err,
+				 errlen);
+		free(body);
+		referral__v1__referral_submit__free_unpacked(a, NULL);
+		if (r) {
+			if (!rep->code)
+				fail_reply(rep, r, err, errlen, "%s",
+					   err[0] ? err : ref_strerror(r));
+			goto out;
+		}
+		set_str(&sc->onward_referral_id, onward);
+	}
+	r = apply_move(n, rr, sc, n->cfg.code, now, NULL);
+	if (!r)
+		r = send_about(n, rr, REFERRAL__V1__KIND__STATUS_CHANGE,
+			       &sc->base, rr->priority);
+	if (!r)
+		r = put_referral(n, rr);
+	if (r) {
+		fail_reply(rep, r, err, errlen, "the move was not stored: %s",
+			   ref_strerror(r));
+		goto out;
+	}
+	rep->referral_id = onward[0] && sc->onward_referral_id[0] ? onward
+								    : req->referral_id;
+	log_msg(LOG_INFO, "lifecycle", "referral=%s %s -> %s by actor=%s",
+		rr->referral_id, sc->from_state, sc->state, sc->actor);
+out:
+	onward[0] = '\0';
+	if (rr)
+		referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	referral__v1__status_change__free_unpacked(sc, NULL);
+	return r;
+}
+
+/* The origin relays the applicant's supplement: AWAITING_MATERIALS ->
+ * RECEIVED here, and the documents go to the receiver. */
+static int op_supplement(node_t *n, const Referral__Local__V1__Request *req,
+			 Referral__Local__V1__Reply *rep, char *err,
+			 size_t errlen)
+{
+	Referral__V1__MaterialsSupplement *ms;
+	Referral__V1__StatusChange sc = REFERRAL__V1__STATUS_CHANGE__INIT;
+	referral_rec_t *rr = NULL;
+	uint64_t now = util_now_ms();
+	int r;
+
+	ms = referral__v1__materials_supplement__unpack(NULL, req->body.len,
+							req->body.data);
+	if (!ms)
+		return fail_reply(rep, REF_E_MALFORMED, err, errlen,
+				  "the supplement does not parse");
+	r = get_referral(n, req->referral_id, &rr);
+	if (r) {
+		fail_reply(rep, r, err, errlen, r == REF_E_NOT_FOUND
+			   ? "no referral %.64s on this node"
+			   : "referral %.64s cannot be read", req->referral_id);
+		goto out;
+	}
+	if (!ms->n_documents) {
+		r = fail_reply(rep, REF_E_INVALID, err, errlen,
+			       "a supplement needs at least one document");
+		goto out;
+	}
+	sc.state = "RECEIVED";
+	sc.reason = "materials supplied";
+	r = move_allowed(rr, &sc, rr->direction == DIR_OUTGOING ? LC_ORIGIN
+								: LC_RECEIVER,
+			 err, errlen);
+	if (r) {
+		rep->code = r;
+		rep->error = err;
+		goto out;
+	}
+	sc.from_state = rr->state;
+	sc.actor = req->actor;
+	sc.changed_at_ms = now;
+	sc.round = rr->materials_round;
+	ms->round = rr->materials_round;
+	set_str(&ms->actor, req->actor);
+	r = send_about(n, rr, REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT,
+		       &ms->base, rr->priority);
+	if (!r) {
+		char *from = strdup(rr->state);
+		sc.from_state = from ? from : "";
+		r = apply_move(n, rr, &sc, n->cfg.code, now, NULL);
+		free(from);
+	}
+	if (!r)
+		r = put_referral(n, rr);
+	if (r)
+		fail_reply(rep, r, err, errlen, "the supplement was not stored: %s",
+			   ref_strerror(r));
+	else
+		rep->referral_id = req->referral_id;
+out:
+	if (rr)
+		referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	referral__v1__materials_supplement__free_unpacked(ms, NULL);
+	return r;
+}
+
+/* A status change or supplement from the counterpart, in referral_seq
+ * order. Returns the receipt status; detail says why for a refusal. */
+static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
+			const ProtobufCBinaryData *body, const char *peer,
+			const uint8_t *msg_id, char *detail, size_t dlen)
+{
+	Referral__V1__StatusChange *sc = NULL;
+	unsigned party = !strcmp(peer, rr->origin_node) ? LC_ORIGIN : LC_RECEIVER;
+	char why[400];
+	int r;
+
+	if (kind == REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT) {
+		Referral__V1__MaterialsSupplement *ms =
+			referral__v1__materials_supplement__unpack(NULL, body->len,
+								   body->data);
+		if (!ms)
+			return REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
+		sc = calloc(1, sizeof(*sc));
+		if (!sc) {
+			referral__v1__materials_supplement__free_unpacked(ms, NULL);
+			return -ENOMEM;
+		}
+		referral__v1__status_change__init(sc);
+		sc->state = strdup("RECEIVED");
+		sc->reason = strdup("materials supplied");
+		sc->from_state = strdup(rr->state);
+		sc->actor = strdup(ms->actor);
+		sc->round = ms->round;
+		referral__v1__materials_supplement__free_unpacked(ms, NULL);
+		if (!sc->state || !sc->reason || !sc->from_state || !sc->actor) {
+			referral__v1__status_change__free_unpacked(sc, NULL);
+			return -ENOMEM;
+		}
+	} else {
+		sc = referral__v1__status_change__unpack(NULL, body->len, body->data);
+		if (!sc)
+			return REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
+	}
+	if (!strcmp(sc->actor_role, "admin") && party == LC_RECEIVER)
+		party = LC_ADMIN;
+	r = move_allowed(rr, sc, party, why, sizeof(why));
+	if (!r && strcmp(sc->from_state, rr->state)) {
+		snprintf(why, sizeof(why), "the sender moved from %.40s, but the "
+			 "referral is %s here", sc->from_state, rr->state);
+		r = REF_E_REFUSED;
+	}
+	if (r) {
+		snprintf(detail, dlen, "%s", why);
+		util_utf8_trim(detail);
+		r = audit(n, "status_refused", rr->referral_id, msg_id, peer,
+			  sc->actor, sc->state, detail);
+		referral__v1__status_change__free_unpacked(sc, NULL);
+		return r ? r : REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	}
+	r = apply_move(n, rr, sc, peer, sc->changed_at_ms ? sc->changed_at_ms
+							   : util_now_ms(),
+		       msg_id);
+	log_msg(LOG_INFO, "lifecycle", "referral=%s %s -> %s by peer=%s",
+		rr->referral_id, sc->from_state, sc->state, peer);
+	referral__v1__status_change__free_unpacked(sc, NULL);
+	snprintf(detail, dlen, "stored");
+	return r ? r : REFERRAL__V1__RECEIPT_STATUS__STORED;
+}
+
+static void held_key(const char *id, uint64_t seq, uint8_t *key, size_t *klen)
+{
+	size_t l = strlen(id);
+
+	memcpy(key, id, l);
+	for (int i = 0; i < 8; i++)
+		key[l + i] = (uint8_t)(seq >> (56 - 8 * i));
+	*klen = l + 8;
+}
+
+/* Status changes apply in referral_seq order: an early one is held (and
+ * receipted STORED: it is stored) until the gap before it is filled. */
+static int handle_change(node_t *n, const envelope_check_t *c,
+			 const uint8_t *buf, size_t len, const char *peer,
+			 char *detail, size_t dlen)
+{
+	Referral__V1__Header *h = c->hdr;
+	referral_rec_t *rr = NULL;
+	uint8_t key[80];
+	size_t klen;
+	int st, r;
+
+	r = get_referral(n, h->referral_id, &rr);
+	if (r)
+		return r;
+	if (h->referral_seq > rr->seq_in + 1) {
+		held_key(rr->referral_id, h->referral_seq, key, &klen);
+		r = store_put(n->store, STORE_HELD, key, klen, buf, len);
+		if (!r)
+			r = audit(n, "held", rr->referral_id, h->msg_id.data, peer,
+				  "node", "STORED", "waiting for an earlier "
+				  "status change");
+		snprintf(detail, dlen, "stored; applies after seq %llu",
+			 (unsigned long long)(h->referral_seq - 1));
+		st = REFERRAL__V1__RECEIPT_STATUS__STORED;
+		goto out;
+	}
+	if (h->referral_seq <= rr->seq_in) {
+		snprintf(detail, dlen, "referral_seq %llu was already applied",
+			 (unsigned long long)h->referral_seq);
+		st = REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+		r = audit(n, "status_refused", rr->referral_id, h->msg_id.data,
+			  peer, "node", "REFUSED", detail);
+		goto out;
+	}
+	st = apply_remote(n, rr, h->kind, &c->env->body, peer, h->msg_id.data,
+			  detail, dlen);
+	if (st < 0) {
+		r = st;
+		goto out;
+	}
+	rr->seq_in = h->referral_seq;
+	/* Then whatever was waiting for this one. */
+	for (;;) {
+		uint8_t *hv;
+		size_t hl;
+		Referral__V1__Envelope *e;
+		Referral__V1__Header *hh;
+		char d2[200];
+		int s2;
+
+		held_key(rr->referral_id, rr->seq_in + 1, key, &klen);
+		if (store_get(n->store, STORE_HELD, key, klen, &hv, &hl))
+			break;
+		e = referral__v1__envelope__unpack(NULL, hl, hv);
+		hh = e ? referral__v1__header__unpack(NULL, e->header.len,
+						      e->header.data) : NULL;
+		if (hh) {
+			s2 = apply_remote(n, rr, hh->kind, &e->body, peer,
+					  hh->msg_id.data, d2, sizeof(d2));
+			if (s2 < 0)
+				r = s2;
+		}
+		if (hh)
+			referral__v1__header__free_unpacked(hh, NULL);
+		if (e)
+			referral__v1__envelope__free_unpacked(e, NULL);
+		free(hv);
+		if (!r)
+			r = store_del(n->store, STORE_HELD, key, klen);
+		if (r)
+			break;
+		rr->seq_in++;
+	}
+out:
+	if (!r)
+		r = put_referral(n, rr);
+	referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	return r ? r : st;
+}
+
+/* The receiver's side of a delivered referral: history REQUESTED (the
+ * origin's) then RECEIVED (ours), the eligibility recommendation, and the
+ * RECEIVED status change back to the origin. */
+static int receive_referral(node_t *n, referral_rec_t *rr,
+			    const Referral__V1__ReferralSubmit *a,
+			    uint64_t created_at, const uint8_t *msg_id)
+{
+	Referral__V1__StatusChange req = REFERRAL__V1__STATUS_CHANGE__INIT;
+	Referral__V1__StatusChange got = REFERRAL__V1__STATUS_CHANGE__INIT;
+	const char *outcome;
+	char rule[200];
+	uint64_t now = util_now_ms();
+	int r;
+
+	req.state = "REQUESTED";
+	req.changed_at_ms = created_at;
+	got.state = "RECEIVED";
+	got.from_state = "REQUESTED";
+	got.actor = "node";
+	got.changed_at_ms = now;
+	rules_recommend(n->rules, a->means, &outcome, rule, sizeof(rule));
+	r = history_append(n, rr, &req, rr->origin_node, created_at, msg_id);
+	if (!r)
+		r = history_append(n, rr, &got, n->cfg.code, now, NULL);
+	if (!r)
+		r = set_str(&rr->recommendation, outcome);
+	if (!r)
+		r = set_str(&rr->recommendation_rule, rule);
+	if (!r)
+		r = audit(n, "eligibility", rr->referral_id, NULL, NULL, "node",
+			  outcome, rule);
+	if (!r)
+		r = send_about(n, rr, REFERRAL__V1__KIND__STATUS_CHANGE,
+			       &got.base, rr->priority);
+	return r;
+}
+
+/* ---- deadlines ------------------------------------------------------------- */
+
+static bool clock_reported(const referral_rec_t *rr, const char *name)
+{
+	for (size_t i = 0; i < rr->n_passed_clocks; i++)
+		if (!strcmp(rr->passed_clocks[i], name))
+			return true;
+	return false;
+}
+
+static int mark_reported(referral_rec_t *rr, const char *name, uint64_t due)
+{
+	char **nv = realloc(rr->passed_clocks,
+			    (rr->n_passed_clocks + 1) * sizeof(char *));
+	char tag[64];
+
+	(void)due;
+	if (!nv)
+		return -ENOMEM;
+	rr->passed_clocks = nv;
+	/* One report per clock run: the tag names the clock and its round. */
+	snprintf(tag, sizeof(tag), "%s", name);
+	nv[rr->n_passed_clocks] = strdup(tag);
+	if (!nv[rr->n_passed_clocks])
+		return -ENOMEM;
+	rr->n_passed_clocks++;
+	return 0;
+}
+
+struct scan {
+	node_t *n;
+	uint64_t now;
+	char (*ids)[48];
+	size_t n_ids, cap;
+};
+
+static int collect_open(void *ctx, const uint8_t *k, size_t kl,
+			const uint8_t *v, size_t vl)
+{
+	struct scan *sc = ctx;
+	referral_rec_t *rr = referral__store__v1__referral_record__unpack(
+		NULL, vl, v);
+
+	(void)k;
+	(void)kl;
+	if (!rr)
+		return REF_E_CORRUPT;
+	if (!lc_final(lc_state_from_name(rr->state))) {
+		if (sc->n_ids == sc->cap) {
+			size_t cap = sc->cap ? sc->cap * 2 : 64;
+			char (*ni)[48] = realloc(sc->ids, cap * sizeof(*ni));
+			if (!ni) {
+				referral__store__v1__referral_record__free_unpacked(
+					rr, NULL);
+				return -ENOMEM;
+			}
+			sc->ids = ni;
+			sc->cap = cap;
+		}
+		snprintf(sc->ids[sc->n_ids++], 48, "%s", rr->referral_id);
+	}
+	referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	return 0;
+}
+
+/* Every open referral's running clocks: a passed one is audited and
+ * logged once; a passed materials wait withdraws the application at the
+ * receiver (Art 43 para 2). */
+static void check_deadlines(node_t *n)
+{
+	struct scan sc = { n, util_now_ms(), NULL, 0, 0 };
+
+	if (store_foreach(n->store, STORE_REFERRALS, collect_open, &sc)) {
+		free(sc.ids);
+		return;
+	}
+	for (size_t i = 0; i < sc.n_ids; i++) {
+		referral_rec_t *rr = NULL;
+		clock_info_t ck[8];
+		size_t nc;
+		int r = 0, changed = 0;
+		out_t **mark;
+
+		if (get_referral(n, sc.ids[i], &rr))
+			continue;
+		nc = referral_clocks(n, rr, ck, 8);
+		mark = out_mark(n);
+		if (store_event_begin(n->store)) {
+			referral__store__v1__referral_record__free_unpacked(rr, NULL);
+			break;
+		}
+		for (size_t k = 0; k < nc && !r; k++) {
+			char tag[64], due[32];
+
+			if (ck[k].status != CLOCK_RUNNING || ck[k].due_ms > sc.now)
+				continue;
+			snprintf(tag, sizeof(tag), "%s/%u/%u", ck[k].name,
+				 rr->history_len, rr->materials_round);
+			if (clock_reported(rr, tag))
+				continue;
+			util_rfc3339(ck[k].due_ms, due);
+			r = mark_reported(rr, tag, ck[k].due_ms);
+			if (!r)
+				r = audit(n, "deadline_passed", rr->referral_id,
+					  NULL, NULL, "node", ck[k].name, due);
+			changed = 1;
+			log_msg(LOG_WARN, "deadline", "referral=%s clock=%s "
+				"due=%s passed", rr->referral_id, ck[k].name, due);
+			if (!r && !strcmp(ck[k].name, "materials") &&
+			    rr->direction == DIR_INCOMING) {
+				Referral__V1__StatusChange w =
+					REFERRAL__V1__STATUS_CHANGE__INIT;
+				char reason[120], *from = strdup(rr->state);
+				snprintf(reason, sizeof(reason), "no supplement "
+					 "within %lld days: deemed withdrawn "
+					 "(Art 43)",
+					 (long long)n->cfg.materials_wait_days);
+				w.state = "WITHDRAWN";
+				w.from_state = from ? from : "";
+				w.reason = reason;
+				w.actor = "node";
+				w.changed_at_ms = sc.now;
+				r = apply_move(n, rr, &w, n->cfg.code, sc.now, NULL);
+				if (!r)
+					r = send_about(n, rr,
+						       REFERRAL__V1__KIND__STATUS_CHANGE,
+						       &w.base, rr->priority);
+				free(from);
+			}
+		}
+		if (!r && changed)
+			r = put_referral(n, rr);
+		if (!r)
+			r = store_event_commit(n->store);
+		if (r) {
+			store_event_abort(n->store);
+			out_rollback(n, mark);
+		}
+		referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	}
+	free(sc.ids);
+}
+
+static json_t *clocks_json(node_t *n, const referral_rec_t *rr,
+			   uint64_t *ret_earliest)
+{
+	clock_info_t ck[8];
+	size_t nc = referral_clocks(n, rr, ck, 8);
+	json_t *arr = json_array();
+	uint64_t now = util_now_ms(), earliest = UINT64_MAX;
+
+	for (size_t k = 0; k < nc; k++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "clock", json_string(ck[k].name));
+		json_object_set_new(o, "status", json_string(
+			ck[k].status == CLOCK_RUNNING ? "running" : "paused"));
+		if (ck[k].status == CLOCK_RUNNING) {
+			json_time(o, "due", ck[k].due_ms);
+			json_object_set_new(o, "overdue",
+					    json_boolean(ck[k].due_ms <= now));
+			if (ck[k].due_ms < earliest)
+				earliest = ck[k].due_ms;
+		} else {
+			json_object_set_new(o, "days_left",
+					    json_integer(ck[k].days_left));
+		}
+		json_array_append_new(arr, o);
+	}
+	if (ret_earliest)
+		*ret_earliest = earliest;
+	return arr;
+}
+
+static json_t *history_json(node_t *n, const referral_rec_t *rr)
+{
+	json_t *arr = json_array();
+	step_t *s;
+
+	if (history_load(n, rr, &s))
+		return arr;
+	for (uint32_t i = 0; i < rr->history_len; i++) {
+		Referral__V1__StatusChange *c = s[i].sc;
+		json_t *o = json_object();
+		json_object_set_new(o, "state", json_string(c->state));
+		if (c->from_state[0])
+			json_object_set_new(o, "from", json_string(c->from_state));
+		json_object_set_new(o, "by", json_string(s[i].by));
+		json_time(o, "at", s[i].at);
+		if (c->actor[0])
+			json_object_set_new(o, "actor", json_string(c->actor));
+		if (c->actor_role[0])
+			json_object_set_new(o, "role", json_string(c->actor_role));
+		if (c->reason[0])
+			json_object_set_new(o, "reason", json_string(c->reason));
+		if (c->legal_basis[0])
+			json_object_set_new(o, "legal_basis",
+					    json_string(c->legal_basis));
+		if (c->n_missing_items) {
+			json_t *items = json_array();
+			for (size_t k = 0; k < c->n_missing_items; k++)
+				json_array_append_new(items, json_string(
+					c->missing_items[k]));
+			json_object_set_new(o, "missing_items", items);
+		}
+		if (c->assignment) {
+			json_object_set_new(o, "assignment", json_pack(
+				"{s:s, s:s, s:s}", "firm", c->assignment->firm,
+				"lawyer", c->assignment->lawyer, "licence_no",
+				c->assignment->licence_no));
+		}
+		if (c->report[0])
+			json_object_set_new(o, "report", json_string(c->report));
+		if (c->onward_referral_id[0])
+			json_object_set_new(o, "onward_referral_id",
+					    json_string(c->onward_referral_id));
+		if (c->aid_first)
+			json_object_set_new(o, "aid_first", json_true());
+		if (c->round)
+			json_object_set_new(o, "round", json_integer(c->round));
+		json_array_append_new(arr, o);
+	}
+	steps_free(s, rr->history_len);
+	return arr;
+}
+
+struct overdue_ctx {
+	node_t *n;
+	json_t *arr;
+	uint64_t horizon;
+};
+
+static int overdue_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
+		       size_t vl)
+{
+	struct overdue_ctx *oc = ctx;
+	referral_rec_t *rr = referral__store__v1__referral_record__unpack(
+		NULL, vl, v);
+	clock_info_t ck[8];
+	size_t nc;
+
+	(void)k;
+	(void)kl;
+	if (!rr)
+		return REF_E_CORRUPT;
+	nc = lc_final(lc_state_from_name(rr->state)) ? 0
+		: referral_clocks(oc->n, rr, ck, 8);
+	for (size_t i = 0; i < nc; i++) {
+		json_t *o;
+		if (ck[i].status != CLOCK_RUNNING || ck[i].due_ms > oc->horizon)
+			continue;
+		o = json_object();
+		json_object_set_new(o, "referral_id", json_string(rr->referral_id));
+		json_object_set_new(o, "state", json_string(rr->state));
+		json_object_set_new(o, "clock", json_string(ck[i].name));
+		json_time(o, "due", ck[i].due_ms);
+		json_object_set_new(o, "overdue",
+				    json_boolean(ck[i].due_ms <= util_now_ms()));
+		json_object_set_new(o, "priority", json_integer(rr->priority));
+		json_array_append_new(oc->arr, o);
+	}
+	referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	return 0;
+}
+
 static int op_submit(node_t *n, const Referral__Local__V1__Request *req,
-		     Referral__Local__V1__Reply *rep, char *err, size_t errlen,
-		     sched_t *ret_sched)
+		     Referral__Local__V1__Reply *rep, char *err, size_t errlen)
 {
 	Referral__Store__V1__RequestRecord *prev = NULL;
 	Referral__Store__V1__RequestRecord rq = REFERRAL__STORE__V1__REQUEST_RECORD__INIT;
-	Referral__Store__V1__OutboxRecord ob = REFERRAL__STORE__V1__OUTBOX_RECORD__INIT;
-	Referral__Store__V1__ReferralRecord rr = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
 	Referral__V1__ReferralSubmit *a = NULL;
 	application_limits_t lim = {
 		(size_t)n->cfg.max_document_bytes, (size_t)n->cfg.max_documents,
 		NULL };
-	envelope_signer_t s = signer(n);
-	envelope_fields_t f = { 0 };
 	const dir_node_t *dest;
 	static char id[48];
-	uint8_t msg_id[16], *env = NULL;
-	size_t env_len;
-	uint64_t now = util_now_ms();
 	char inner[300];
 	int r;
 
@@ -1480,59 +2732,16 @@ static int op_submit(node_t *n, const Referral__Local__V1__Request *req,
 			       (long long)n->cfg.map_max_mb);
 		goto out;
 	}
-	r = util_referral_id(n->cfg.code, id, sizeof(id));
-	if (r)
-		goto out;
-	f.to_node = dest->code;
-	f.kind = REFERRAL__V1__KIND__REFERRAL_SUBMIT;
-	f.referral_id = id;
-	f.referral_seq = 1;
-	f.created_at_ms = now;
-	r = envelope_build(&s, &f, req->body.data, req->body.len, &env,
-			   &env_len, msg_id);
-	if (r)
-		goto out;
-	if (env_len > (size_t)n->cfg.max_message_bytes) {
-		r = fail_reply(rep, REF_E_TOO_LARGE, err, errlen,
-			       "the referral is %zu bytes, more than [limits] "
-			       "max_message_bytes = %lld; send large documents "
-			       "by reference", env_len,
-			       (long long)n->cfg.max_message_bytes);
-		goto out;
-	}
-	ob.envelope.data = env;
-	ob.envelope.len = env_len;
-	ob.to_node = (char *)dest->code;
-	ob.referral_id = id;
-	ob.kind = f.kind;
-	ob.created_at_ms = now;
-	ob.next_attempt_ms = now;
-	ob.state = OUT_PENDING;
-	ob.priority = (uint32_t)application_priority(a);
-	rr.referral_id = id;
-	rr.direction = DIR_OUTGOING;
-	rr.origin_node = n->cfg.code;
-	rr.receiver_node = (char *)dest->code;
-	rr.submit_msg_id.data = msg_id;
-	rr.submit_msg_id.len = 16;
-	rr.created_at_ms = now;
-	rr.updated_at_ms = now;
-	rr.state = "REQUESTED";
-	rr.case_type = a->matter->case_type;
-	rr.service = a->matter->service;
-	rq.referral_id = id;
-	rq.created_at_ms = now;
-	r = store_put_msg(n->store, STORE_OUTBOX, msg_id, 16, &ob.base);
-	if (!r)
-		r = store_put_msg(n->store, STORE_REFERRALS, id, strlen(id),
-				  &rr.base);
-	if (!r)
+	inner[0] = '\0';
+	r = new_referral(n, dest, req->body.data, req->body.len, a,
+			 req->actor[0] ? req->actor : "local", NULL, id,
+			 sizeof(id), inner, sizeof(inner));
+	if (!r) {
+		rq.referral_id = id;
+		rq.created_at_ms = util_now_ms();
 		r = store_put_msg(n->store, STORE_REQUESTS, req->request_id,
 				  strlen(req->request_id), &rq.base);
-	if (!r)
-		r = audit(n, "submitted", id, msg_id, dest->code,
-			  req->actor[0] ? req->actor : "local", "ok",
-			  a->matter->case_type);
+	}
 	if (r == REF_E_STORE_FULL && !store_at_limit(n->store)) {
 		/* The map grows before the next turn: ask for a retry. */
 		fail_reply(rep, REF_E_UNAVAILABLE, err, errlen,
@@ -1547,20 +2756,14 @@ static int op_submit(node_t *n, const Referral__Local__V1__Request *req,
 			   (long long)n->cfg.map_max_mb);
 		goto out;
 	}
-	if (r)
+	if (r) {
+		if (inner[0])
+			fail_reply(rep, r, err, errlen, "%s", inner);
 		goto out;
-	memcpy(ret_sched->msg_id, msg_id, 16);
-	ret_sched->next_ms = now;
-	ret_sched->priority = ob.priority;
-	ret_sched->created_ms = now;
-	snprintf(ret_sched->to, sizeof(ret_sched->to), "%s", dest->code);
+	}
 	rep->referral_id = id;
-	log_msg(LOG_INFO, "client", "submitted referral=%s to=%s priority=%u",
-		id, dest->code, ob.priority);
 out:
-	free(env);
-	if (a)
-		referral__v1__referral_submit__free_unpacked(a, NULL);
+	referral__v1__referral_submit__free_unpacked(a, NULL);
 	return r;
 }
 
@@ -1572,10 +2775,10 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 	Referral__Local__V1__Reply fail = REFERRAL__LOCAL__V1__REPLY__INIT;
 	Referral__Store__V1__ReferralRecord *rr = NULL;
 	char err[512] = "";
-	sched_t sched = { 0 };
 	uint8_t *data, *fdata;
 	size_t dlen, flen;
-	int r = 0, wrote = 0;
+	out_t **mark;
+	int r = 0;
 
 	req = referral__local__v1__request__unpack(NULL, len, buf);
 	if (!req) {
@@ -1589,23 +2792,39 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 		r = op_status(n, &rep);
 		break;
 	case REFERRAL__LOCAL__V1__OP__OP_SUBMIT:
+	case REFERRAL__LOCAL__V1__OP__OP_MOVE:
+	case REFERRAL__LOCAL__V1__OP__OP_SUPPLEMENT:
+		/* One event: all of the change, or none of it. */
+		mark = out_mark(n);
 		if ((r = store_event_begin(n->store))) {
 			fail_reply(&rep, r, err, sizeof(err), "store: %s",
 				   ref_strerror(r));
 			break;
 		}
-		r = op_submit(n, req, &rep, err, sizeof(err), &sched);
+		r = req->op == REFERRAL__LOCAL__V1__OP__OP_SUBMIT
+			? op_submit(n, req, &rep, err, sizeof(err))
+		    : req->op == REFERRAL__LOCAL__V1__OP__OP_MOVE
+			? op_move(n, req, &rep, err, sizeof(err))
+			: op_supplement(n, req, &rep, err, sizeof(err));
 		if (r || (r = store_event_commit(n->store))) {
 			store_event_abort(n->store);
+			out_rollback(n, mark);
 			if (!rep.code)
 				fail_reply(&rep, r, err, sizeof(err),
-					   "the referral was not stored: %s",
+					   "nothing was stored: %s",
 					   ref_strerror(r));
-			log_msg(LOG_WARN, "client", "submit refused: %s", err);
-		} else if (sched.next_ms) {
-			wrote = 1;
+			log_msg(LOG_WARN, "client", "request refused: %s", err);
 		}
 		break;
+	case REFERRAL__LOCAL__V1__OP__OP_OVERDUE: {
+		struct overdue_ctx oc = { n, json_array(),
+					  util_now_ms() + DEADLINE_DAY_MS };
+		json_t *o = json_object();
+		r = store_foreach(n->store, STORE_REFERRALS, overdue_one, &oc);
+		json_object_set_new(o, "overdue", oc.arr);
+		rep.json = dump(o);
+		break;
+	}
 	case REFERRAL__LOCAL__V1__OP__OP_SHOW:
 	case REFERRAL__LOCAL__V1__OP__OP_TRAIL:
 		r = get_referral(n, req->referral_id, &rr);
@@ -1643,6 +2862,7 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 				       json_array(), 0 };
 		json_t *o = json_object();
 		r = store_foreach(n->store, STORE_REFERRALS, list_one, &lc);
+		sort_list(lc.arr);
 		json_object_set_new(o, "box", json_string(req->box == 1 ? "inbox"
 									: "outbox"));
 		json_object_set_new(o, "referrals", lc.arr);
@@ -1671,16 +2891,6 @@ reply:
 	else {
 		free(data);
 		free(fdata);
-	}
-	if (wrote) {
-		out_t *o = calloc(1, sizeof(*o));
-		if (o) {
-			o->sched = sched;
-			queue(n, o);
-		} else {
-			log_msg(LOG_ERROR, "delivery", "out of memory: a committed "
-				"message waits for the next restart to be sent");
-		}
 	}
 	if (rep.json != protobuf_c_empty_string)
 		free(rep.json);
@@ -1957,6 +3167,46 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 	if (r)
 		goto fail;
 
+	if (n->cfg.holidays[0] || n->cfg.rules[0]) {
+		uint8_t *text;
+		size_t tl;
+		char what[600];
+
+		if (n->cfg.holidays[0]) {
+			config_path(&n->cfg, n->cfg.holidays, path, sizeof(path));
+			r = util_read_file(path, 1 << 20, &text, &tl);
+			if (!r) {
+				r = calendar_parse((char *)text, &n->calendar,
+						   what, sizeof(what));
+				free(text);
+			} else {
+				snprintf(what, sizeof(what), "%s", ref_strerror(r));
+			}
+			if (r) {
+				snprintf(err, errlen, "refusing to start: the "
+					 "holiday calendar %s ([deadlines] "
+					 "holidays): %s", path, what);
+				goto fail;
+			}
+		}
+		if (n->cfg.rules[0]) {
+			config_path(&n->cfg, n->cfg.rules, path, sizeof(path));
+			r = util_read_file(path, 1 << 20, &text, &tl);
+			if (!r) {
+				r = rules_parse((char *)text, &n->rules, what,
+						sizeof(what));
+				free(text);
+			} else {
+				snprintf(what, sizeof(what), "%s", ref_strerror(r));
+			}
+			if (r) {
+				snprintf(err, errlen, "refusing to start: the rule "
+					 "pack %s ([eligibility] rules): %s", path,
+					 what);
+				goto fail;
+			}
+		}
+	}
 	snprintf(path, sizeof(path), "%s/store", data_dir);
 	so.map_initial = (size_t)n->cfg.map_initial_mb << 20;
 	so.map_max = (size_t)n->cfg.map_max_mb << 20;
@@ -2089,6 +3339,8 @@ void node_free(node_t **np)
 		zmq_ctx_term(n->ctx);
 	store_close(&n->store);
 	directory_free(&n->dir);
+	calendar_free(&n->calendar);
+	rules_free(&n->rules);
 	EVP_PKEY_free(n->key);
 	EVP_PKEY_free(n->authority);
 	if (n->lock_fd >= 0)
@@ -2152,6 +3404,11 @@ int node_run(node_t *n, volatile sig_atomic_t *stop,
 		if (items[2].revents & ZMQ_POLLIN)
 			drain_client(n);
 		run_schedule(n);
+		if (util_mono_ms() >= n->next_deadline_check) {
+			n->next_deadline_check = util_mono_ms() +
+						 (uint64_t)n->cfg.deadline_check_ms;
+			check_deadlines(n);
+		}
 		r = finish_turn(n);
 		if (r == -EIO) {
 			/* fsync failed: what the kernel kept is unknown, so

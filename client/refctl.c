@@ -22,6 +22,7 @@
 
 static bool want_json;
 static const char *data_dir;
+static const char *actor;
 
 static int usage(void)
 {
@@ -43,7 +44,20 @@ static int usage(void)
 "  submit --to CODE FILE.json [--actor STAFF_ID]\n"
 "  show ID\n"
 "  list --inbox|--outbox\n"
-"  trail ID\n");
+"  trail ID\n"
+"  overdue\n"
+"\n"
+"The lifecycle (--actor STAFF_ID names who acts; REFERRAL_ACTOR also works):\n"
+"  accept ID                         deny ID --basis TEXT --reason TEXT\n"
+"  request-materials ID --item TEXT [--item TEXT ...]\n"
+"  supplement ID --doc FILE [--doc FILE ...]   (origin)\n"
+"  assign ID --firm NAME --lawyer NAME --licence NO\n"
+"  start ID      hold ID --reason TEXT      resume ID\n"
+"  terminate ID --reason TEXT        close ID --report FILE\n"
+"  cancel ID --reason TEXT           refer-onward ID --to CODE --reason TEXT\n"
+"  pre-aid ID --reason TEXT          (Art 44: grant before the review ends)\n"
+"  object ID --reason TEXT           decide-objection ID --uphold|--grant\n"
+"                                    (the justice bureau's admin role)\n");
 	return 2;
 }
 
@@ -485,6 +499,32 @@ static void human_show(json_t *o)
 		       js(rc, "received_at"), js(rc, "signed_by"),
 		       json_is_true(json_object_get(rc, "verified"))
 		       ? "signature verified" : "SIGNATURE DOES NOT VERIFY");
+	printf("priority  %s\n", js(o, "priority"));
+	if (json_object_get(o, "recommendation"))
+		printf("eligibility recommendation: %s (%s)\n",
+		       js(json_object_get(o, "recommendation"), "outcome"),
+		       js(json_object_get(o, "recommendation"), "rule"));
+	{
+		json_t *arr = json_object_get(o, "clocks"), *it;
+		size_t i;
+		json_array_foreach(arr, i, it) {
+			if (json_object_get(it, "due"))
+				printf("clock     %-10s due %s%s\n", js(it, "clock"),
+				       js(it, "due"),
+				       json_is_true(json_object_get(it, "overdue"))
+				       ? "  OVERDUE" : "");
+			else
+				printf("clock     %-10s paused, %lld day(s) left\n",
+				       js(it, "clock"), json_integer_value(
+					       json_object_get(it, "days_left")));
+		}
+		arr = json_object_get(o, "history");
+		json_array_foreach(arr, i, it)
+			printf("history   %-18s by %s at %s%s%s\n", js(it, "state"),
+			       js(it, "by"), js(it, "at"),
+			       json_object_get(it, "reason") ? ": " : "",
+			       json_object_get(it, "reason") ? js(it, "reason") : "");
+	}
 }
 
 static void human_list(json_t *o)
@@ -530,10 +570,9 @@ static int node_call(int r, ref_client_t *c, char **textp,
 
 static int cmd_submit(int argc, char **argv)
 {
-	static const char *const with_value[] = { "--to", "--actor", NULL };
+	static const char *const with_value[] = { "--to", NULL };
 	const char *to = opt(argc, argv, "--to");
 	const char *file = positional(argc, argv, 0, with_value);
-	const char *actor = opt(argc, argv, "--actor");
 	ref_client_t *c = NULL;
 	uint8_t *text;
 	size_t len;
@@ -579,6 +618,156 @@ static void free_args(void)
 	free(args_to_free);
 }
 
+/* Every value of a repeated option, in order (*ret malloc'd). */
+static size_t opts_all(int argc, char **argv, const char *name,
+		       const char ***ret)
+{
+	const char **v = calloc((size_t)argc + 1, sizeof(*v));
+	size_t n = 0;
+
+	for (int i = 0; v && i < argc - 1; i++)
+		if (!strcmp(argv[i], name))
+			v[n++] = argv[++i];
+	*ret = v;
+	return n;
+}
+
+static int cmd_move(const char *cmd, int argc, char **argv)
+{
+	static const char *const with_value[] = { "--reason", "--basis",
+		"--item", "--firm", "--lawyer", "--licence", "--report", "--to",
+		"--doc", NULL };
+	const char *id = positional(argc, argv, 0, with_value);
+	ref_move_t m = { 0 };
+	const char **items = NULL;
+	char *report = NULL, *out_id = NULL;
+	ref_client_t *c = NULL;
+	int r;
+
+	if (!id)
+		return usage();
+	m.reason = opt(argc, argv, "--reason");
+	if (!strcmp(cmd, "accept")) {
+		m.state = "GRANTED";
+	} else if (!strcmp(cmd, "deny")) {
+		m.state = "DENIED";
+		m.legal_basis = opt(argc, argv, "--basis");
+	} else if (!strcmp(cmd, "request-materials")) {
+		m.state = "AWAITING_MATERIALS";
+		m.n_items = opts_all(argc, argv, "--item", &items);
+		m.items = items;
+	} else if (!strcmp(cmd, "assign")) {
+		m.state = "ASSIGNED";
+		m.firm = opt(argc, argv, "--firm");
+		m.lawyer = opt(argc, argv, "--lawyer");
+		m.licence_no = opt(argc, argv, "--licence");
+	} else if (!strcmp(cmd, "start") || !strcmp(cmd, "resume")) {
+		m.state = "IN_PROGRESS";
+	} else if (!strcmp(cmd, "hold")) {
+		m.state = "ON_HOLD";
+	} else if (!strcmp(cmd, "terminate")) {
+		m.state = "TERMINATED";
+	} else if (!strcmp(cmd, "close")) {
+		const char *f = opt(argc, argv, "--report");
+		uint8_t *text;
+		size_t len;
+		if (!f)
+			return fail("close needs --report FILE (the closing report)");
+		r = util_read_file(f, 1 << 20, &text, &len);
+		if (r)
+			return fail("cannot read %s: %s", f, ref_strerror(r));
+		report = (char *)text;
+		m.state = "CLOSED";
+		m.report = report;
+	} else if (!strcmp(cmd, "cancel")) {
+		m.state = "CANCELLED";
+	} else if (!strcmp(cmd, "refer-onward")) {
+		m.state = "REFERRED_ONWARD";
+		m.onward_to = opt(argc, argv, "--to");
+	} else if (!strcmp(cmd, "pre-aid")) {
+		m.state = "GRANTED";
+		m.aid_first = 1;
+	} else if (!strcmp(cmd, "object")) {
+		m.state = "OBJECTION";
+		m.as_admin = 1;
+	} else if (!strcmp(cmd, "decide-objection")) {
+		bool up = flag(argc, argv, "--uphold"), gr = flag(argc, argv, "--grant");
+		if (up == gr)
+			return fail("decide-objection needs --uphold or --grant");
+		m.state = up ? "UPHELD" : "GRANTED";
+		m.as_admin = 1;
+	}
+	if (client(&c)) {
+		free(items);
+		free(report);
+		return 1;
+	}
+	r = ref_move(c, id, &m, actor, &out_id);
+	free(items);
+	free(report);
+	if (r) {
+		fail("%s", ref_last_error(c));
+		ref_close(&c);
+		return 1;
+	}
+	if (want_json)
+		printf("{\"referral_id\": \"%s\", \"state\": \"%s\"}\n", out_id,
+		       m.state);
+	else if (!strcmp(cmd, "refer-onward"))
+		printf("%s now REFERRED_ONWARD; new referral %s\n", id, out_id);
+	else
+		printf("%s now %s\n", id, m.state);
+	free(out_id);
+	ref_close(&c);
+	return 0;
+}
+
+static int cmd_supplement(int argc, char **argv)
+{
+	static const char *const with_value[] = { "--doc", NULL };
+	const char *id = positional(argc, argv, 0, with_value);
+	const char **docs = NULL;
+	size_t n = opts_all(argc, argv, "--doc", &docs);
+	ref_client_t *c = NULL;
+	int r;
+
+	if (!id || !n) {
+		free(docs);
+		return fail("supplement needs ID and at least one --doc FILE");
+	}
+	if (client(&c)) {
+		free(docs);
+		return 1;
+	}
+	r = ref_supplement(c, id, docs, n, actor);
+	free(docs);
+	if (r) {
+		fail("%s", ref_last_error(c));
+		ref_close(&c);
+		return 1;
+	}
+	if (want_json)
+		printf("{\"referral_id\": \"%s\", \"state\": \"RECEIVED\"}\n", id);
+	else
+		printf("%s now RECEIVED (%zu document(s) sent)\n", id, n);
+	ref_close(&c);
+	return 0;
+}
+
+static void human_overdue(json_t *o)
+{
+	json_t *arr = json_object_get(o, "overdue"), *it;
+	size_t i;
+
+	printf("%zu clock(s) past due or due within 24 hours\n",
+	       json_array_size(arr));
+	json_array_foreach(arr, i, it)
+		printf("  %s  %-18s %-10s due %s%s\n", js(it, "referral_id"),
+		       js(it, "state"), js(it, "clock"), js(it, "due"),
+		       json_is_true(json_object_get(it, "overdue"))
+		       ? "  OVERDUE" : "");
+}
+
 int main(int argc, char **argv)
 {
 	char **args; /* pointers into argv, freed at exit */
@@ -593,12 +782,15 @@ int main(int argc, char **argv)
 	args_to_free = args;
 	atexit(free_args);
 	data_dir = getenv("REFERRAL_DATA");
+	actor = getenv("REFERRAL_ACTOR");
 	/* --data and --json may stand anywhere; the rest is the command. */
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--data") && i + 1 < argc)
 			data_dir = argv[++i];
 		else if (!strcmp(argv[i], "--json"))
 			want_json = true;
+		else if (!strcmp(argv[i], "--actor") && i + 1 < argc)
+			actor = argv[++i];
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			return usage() ? 0 : 0;
 		else
@@ -621,6 +813,25 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "submit"))
 		return cmd_submit(n - 1, args + 1);
+	if (!strcmp(cmd, "supplement"))
+		return cmd_supplement(n - 1, args + 1);
+	{
+		static const char *const moves[] = { "accept", "deny",
+			"request-materials", "assign", "start", "hold", "resume",
+			"terminate", "close", "cancel", "refer-onward", "pre-aid",
+			"object", "decide-objection", NULL };
+		for (const char *const *m = moves; *m; m++)
+			if (!strcmp(cmd, *m))
+				return cmd_move(cmd, n - 1, args + 1);
+	}
+	if (!strcmp(cmd, "overdue")) {
+		if (client(&c))
+			return 1;
+		{
+			int r = ref_overdue(c, &text);
+			return node_call(r, c, &text, human_overdue);
+		}
+	}
 	if (!strcmp(cmd, "status")) {
 		if (client(&c))
 			return 1;

@@ -240,3 +240,132 @@ int ref_trail(ref_client_t *c, const char *referral_id, char **ret_json)
 	req.referral_id = (char *)referral_id;
 	return call_json(c, &req, ret_json);
 }
+
+int ref_move(ref_client_t *c, const char *referral_id, const ref_move_t *m,
+	     const char *actor, char **ret_id)
+{
+	Referral__Local__V1__Request req = REFERRAL__LOCAL__V1__REQUEST__INIT;
+	Referral__V1__StatusChange sc = REFERRAL__V1__STATUS_CHANGE__INIT;
+	Referral__V1__Assignment as = REFERRAL__V1__ASSIGNMENT__INIT;
+	Referral__Local__V1__Reply *rep;
+	uint8_t *body;
+	size_t blen;
+	int r;
+
+	sc.state = (char *)(m->state ? m->state : "");
+	sc.reason = (char *)(m->reason ? m->reason : "");
+	sc.legal_basis = (char *)(m->legal_basis ? m->legal_basis : "");
+	sc.missing_items = (char **)m->items;
+	sc.n_missing_items = m->n_items;
+	if (m->firm || m->lawyer || m->licence_no) {
+		as.firm = (char *)(m->firm ? m->firm : "");
+		as.lawyer = (char *)(m->lawyer ? m->lawyer : "");
+		as.licence_no = (char *)(m->licence_no ? m->licence_no : "");
+		sc.assignment = &as;
+	}
+	sc.report = (char *)(m->report ? m->report : "");
+	sc.onward_to = (char *)(m->onward_to ? m->onward_to : "");
+	sc.aid_first = m->aid_first != 0;
+	sc.actor_role = (char *)(m->as_admin ? "admin" : "staff");
+	sc.actor = (char *)(actor ? actor : "");
+	for (size_t i = 0; i < m->n_items; i++)
+		if (!util_utf8_valid(m->items[i], strlen(m->items[i]))) {
+			snprintf(c->err, sizeof(c->err), "an item is not UTF-8");
+			return REF_E_INVALID;
+		}
+	blen = referral__v1__status_change__get_packed_size(&sc);
+	body = malloc(blen ? blen : 1);
+	if (!body)
+		return -ENOMEM;
+	referral__v1__status_change__pack(&sc, body);
+	req.op = REFERRAL__LOCAL__V1__OP__OP_MOVE;
+	req.referral_id = (char *)referral_id;
+	req.body.data = body;
+	req.body.len = blen;
+	req.actor = (char *)(actor ? actor : "");
+	r = call(c, &req, true, &rep);
+	free(body);
+	if (r)
+		return r;
+	if (ret_id)
+		*ret_id = strdup(rep->referral_id);
+	referral__local__v1__reply__free_unpacked(rep, NULL);
+	return ret_id && !*ret_id ? -ENOMEM : 0;
+}
+
+int ref_supplement(ref_client_t *c, const char *referral_id,
+		   const char *const *files, size_t n_files, const char *actor)
+{
+	Referral__Local__V1__Request req = REFERRAL__LOCAL__V1__REQUEST__INIT;
+	Referral__V1__MaterialsSupplement ms =
+		REFERRAL__V1__MATERIALS_SUPPLEMENT__INIT;
+	Referral__V1__Document *docs = calloc(n_files + 1, sizeof(*docs));
+	Referral__V1__Document **ptrs = calloc(n_files + 1, sizeof(*ptrs));
+	Referral__Local__V1__Reply *rep;
+	uint8_t (*sha)[32] = calloc(n_files + 1, 32);
+	uint8_t **bytes = calloc(n_files + 1, sizeof(*bytes));
+	uint8_t *body = NULL;
+	size_t blen;
+	int r = 0;
+
+	if (!docs || !ptrs || !sha || !bytes) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n_files; i++) {
+		size_t len;
+		const char *base = strrchr(files[i], '/');
+
+		r = util_read_file(files[i], 256u << 20, &bytes[i], &len);
+		if (r) {
+			snprintf(c->err, sizeof(c->err), "cannot read %s: %s",
+				 files[i], ref_strerror(r));
+			goto out;
+		}
+		referral__v1__document__init(&docs[i]);
+		docs[i].type = "supplement";
+		docs[i].name = (char *)(base ? base + 1 : files[i]);
+		util_sha256(bytes[i], len, sha[i]);
+		docs[i].sha256.data = sha[i];
+		docs[i].sha256.len = 32;
+		docs[i].size = len;
+		docs[i].content.data = bytes[i];
+		docs[i].content.len = len;
+		ptrs[i] = &docs[i];
+	}
+	ms.documents = ptrs;
+	ms.n_documents = n_files;
+	ms.actor = (char *)(actor ? actor : "");
+	blen = referral__v1__materials_supplement__get_packed_size(&ms);
+	body = malloc(blen ? blen : 1);
+	if (!body) {
+		r = -ENOMEM;
+		goto out;
+	}
+	referral__v1__materials_supplement__pack(&ms, body);
+	req.op = REFERRAL__LOCAL__V1__OP__OP_SUPPLEMENT;
+	req.referral_id = (char *)referral_id;
+	req.body.data = body;
+	req.body.len = blen;
+	req.actor = (char *)(actor ? actor : "");
+	r = call(c, &req, true, &rep);
+	if (!r)
+		referral__local__v1__reply__free_unpacked(rep, NULL);
+out:
+	for (size_t i = 0; bytes && i < n_files; i++)
+		free(bytes[i]);
+	free(bytes);
+	free(sha);
+	free(ptrs);
+	free(docs);
+	free(body);
+	return r;
+}
+
+int ref_overdue(ref_client_t *c, char **ret_json)
+{
+	Referral__Local__V1__Request req = REFERRAL__LOCAL__V1__REQUEST__INIT;
+
+	req.op = REFERRAL__LOCAL__V1__OP__OP_OVERDUE;
+	return call_json(c, &req, ret_json);
+}

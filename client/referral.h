@@ -54,6 +54,35 @@ int ref_list(ref_client_t *c, int box, char **ret_json);
 /* ref_trail: every audit event of a referral, in order, as JSON. */
 int ref_trail(ref_client_t *c, const char *referral_id, char **ret_json);
 
+/* A move along the lifecycle (docs/LIFECYCLE.md). Unused fields NULL/0. */
+typedef struct {
+	const char *state;          /* the new state, e.g. "GRANTED" */
+	const char *reason;
+	const char *legal_basis;    /* e.g. "法律援助法第四十一条" */
+	const char *const *items;   /* AWAITING_MATERIALS: every missing item */
+	size_t n_items;
+	const char *firm, *lawyer, *licence_no; /* ASSIGNED */
+	const char *report;         /* CLOSED */
+	const char *onward_to;      /* REFERRED_ONWARD */
+	int aid_first;              /* Art 44: grant before the review ends */
+	int as_admin;               /* the justice bureau's admin role */
+} ref_move_t;
+
+/* ref_move: makes the move if this node's party may make it from the
+ * referral's current state; otherwise the error names the current state
+ * and the moves open from it. *ret_id (may be NULL) gets the referral id,
+ * or the new linked referral's id for REFERRED_ONWARD. */
+int ref_move(ref_client_t *c, const char *referral_id, const ref_move_t *m,
+	     const char *actor, char **ret_id);
+
+/* ref_supplement: the origin relays the applicant's missing materials
+ * (files read here); the referral goes back to RECEIVED. */
+int ref_supplement(ref_client_t *c, const char *referral_id,
+		   const char *const *files, size_t n_files, const char *actor);
+
+/* ref_overdue: referrals past a deadline or within 24 hours of one. */
+int ref_overdue(ref_client_t *c, char **ret_json);
+
 /* ref_strerror: a short name for a return code. */
 const char *ref_strerror(int r);
 

@@ -338,6 +338,14 @@ static int body_check(envelope_check_t *c)
 		m = (ProtobufCMessage *)referral__v1__referral_submit__unpack(
 			NULL, b->len, b->data);
 		break;
+	case REFERRAL__V1__KIND__STATUS_CHANGE:
+		m = (ProtobufCMessage *)referral__v1__status_change__unpack(
+			NULL, b->len, b->data);
+		break;
+	case REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT:
+		m = (ProtobufCMessage *)referral__v1__materials_supplement__unpack(
+			NULL, b->len, b->data);
+		break;
 	default:
 		return 0; /* the caller knows (or refuses) the other kinds */
 	}
