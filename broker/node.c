@@ -639,6 +639,7 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 	char detail[400], idhex[33] = "-";
 	const char *rid_str;
 	out_t **mark;
+	bool change_audited = false;
 	int st, r;
 
 	st = envelope_verify(&pol, buf, len, &c);
@@ -702,6 +703,8 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 		else
 			snprintf(detail, sizeof(detail), "stored");
 		if (!why && c.hdr->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT) {
+			/* handle_change records its own refusals. */
+			change_audited = true;
 			st = handle_change(n, &c, buf, len, peer, detail,
 					   sizeof(detail));
 			if (st < 0) {
@@ -720,7 +723,7 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 		r = audit(n, "duplicate", rid_str,
 			  c.hdr->msg_id.data, peer, "node", "DUPLICATE",
 			  envelope_kind_name(c.hdr->kind));
-	else
+	else if (!change_audited)
 		r = audit(n, "rejected", rid_str,
 			  c.hdr && c.hdr->msg_id.len == 16 ? c.hdr->msg_id.data
 							    : NULL,
@@ -1789,10 +1792,10 @@ static int move_allowed(const referral_rec_t *rr,
 				 "%s. Moves open from %s: %s", rr->referral_id,
 				 rr->state, sc->state, rr->state, moves);
 		else
-			snprintf(why, len, "referral %s: %s -> %s is the %s's "
-				 "move, not this party's. Moves open to this "
-				 "party from %s: %s", rr->referral_id, rr->state,
-				 sc->state,
+			snprintf(why, len, "referral %s is %s; %s -> %s is the "
+				 "%s's move, not this party's. Moves open to "
+				 "this party from %s: %s", rr->referral_id,
+				 rr->state, rr->state, sc->state,
 				 parties & LC_ADMIN ? "justice bureau admin"
 				 : parties & LC_RECEIVER ? "receiving centre"
 				 : "origin", rr->state, moves);
@@ -2052,6 +2055,7 @@ static int op_move(node_t *n, const Referral__Local__V1__Request *req,
 	static char onward[48];
 	int r;
 
+	onward[0] = '\0';
 	sc = referral__v1__status_change__unpack(NULL, req->body.len,
 						 req->body.data);
 	if (!sc)
@@ -2136,7 +2140,6 @@ static int op_move(node_t *n, const Referral__Local__V1__Request *req,
 	log_msg(LOG_INFO, "lifecycle", "referral=%s %s -> %s by actor=%s",
 		rr->referral_id, sc->from_state, sc->state, sc->actor);
 out:
-	onward[0] = '\0';
 	if (rr)
 		referral__store__v1__referral_record__free_unpacked(rr, NULL);
 	referral__v1__status_change__free_unpacked(sc, NULL);

@@ -154,3 +154,12 @@ finish() {
 	[ "$FAILED" -eq 0 ]
 	exit $?
 }
+
+# states_of CODE ID: the referral's history as "STATE STATE ...".
+states_of() {
+	"$REFCTL" --data "$T/$1" show "$2" --json |
+		"$PY" -c 'import json,sys; print(" ".join(h["state"] for h in json.load(sys.stdin)["history"]))'
+}
+state_of() { "$REFCTL" --data "$T/$1" show "$2" --json | json state; }
+# in_state CODE ID STATE: for wait_for.
+in_state() { [ "$(state_of "$1" "$2")" = "$3" ]; }

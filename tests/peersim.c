@@ -31,7 +31,7 @@ static const char *const cases[] = {
 	"good", "duplicate", "bad-signature", "bad-digest", "sender-mismatch",
 	"stale", "future", "not-for-me", "unknown-key", "unknown-field",
 	"bad-version", "garbage", "oversized", "unknown-kind", "multipart",
-	"not-origin", "reused-id", NULL };
+	"not-origin", "reused-id", "status", NULL };
 
 static void die(const char *msg)
 {
@@ -114,9 +114,16 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'w' },
 		{ "size", required_argument, NULL, 's' },
 		{ "fresh-curve", no_argument, NULL, 'f' },
+		{ "referral", required_argument, NULL, 'r' },
+		{ "state", required_argument, NULL, 'S' },
+		{ "from-state", required_argument, NULL, 'F' },
+		{ "seq", required_argument, NULL, 'q' },
+		{ "role", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *data = NULL, *to = NULL, *kase = "good";
+	const char *referral = NULL, *state = NULL, *from_state = "", *role = "";
+	uint64_t seq = 0;
 	int timeout = 3000, fresh = 0, c, known = 0;
 	size_t size = 0;
 	config_t cfg = { 0 };
@@ -134,6 +141,11 @@ int main(int argc, char **argv)
 		case 'w': timeout = atoi(optarg); break;
 		case 's': size = (size_t)atoll(optarg); break;
 		case 'f': fresh = 1; break;
+		case 'r': referral = optarg; break;
+		case 'S': state = optarg; break;
+		case 'F': from_state = optarg; break;
+		case 'q': seq = (uint64_t)atoll(optarg); break;
+		case 'R': role = optarg; break;
 		default: die("usage: peersim --data DIR --to CODE --case CASE "
 			     "[--timeout MS] [--size BYTES] [--fresh-curve]");
 		}
@@ -224,7 +236,35 @@ int main(int argc, char **argv)
 		h.key_id = "350589-k9";
 	else if (!strcmp(kase, "bad-version"))
 		h.version = 2;
-	else if (!strcmp(kase, "unknown-kind"))
+	else if (!strcmp(kase, "status")) {
+		/* A status change about an existing referral, as this node. */
+		Referral__V1__StatusChange sc = REFERRAL__V1__STATUS_CHANGE__INIT;
+		if (!referral || !state || !seq)
+			die("--case status needs --referral, --state and --seq");
+		sc.state = (char *)state;
+		sc.from_state = (char *)from_state;
+		sc.actor = "peersim";
+		sc.actor_role = (char *)role;
+		sc.reason = "test";
+		sc.legal_basis = "Legal Aid Law Art 41";
+		{
+			static Referral__V1__Assignment as =
+				REFERRAL__V1__ASSIGNMENT__INIT;
+			as.firm = "Example Law Firm";
+			as.lawyer = "Lawyer A";
+			as.licence_no = "13505200000001";
+			sc.assignment = &as;
+		}
+		sc.changed_at_ms = util_now_ms();
+		free(body);
+		blen = referral__v1__status_change__get_packed_size(&sc);
+		body = malloc(blen);
+		referral__v1__status_change__pack(&sc, body);
+		sign_digest(sign_key_alg(key), body, blen, digest);
+		h.kind = REFERRAL__V1__KIND__STATUS_CHANGE;
+		h.referral_id = (char *)referral;
+		h.referral_seq = seq;
+	} else if (!strcmp(kase, "unknown-kind"))
 		h.kind = REFERRAL__V1__KIND__COURT_EVENT;
 	else if (!strcmp(kase, "not-origin")) {
 		/* A referral id that claims another county as its origin. */

@@ -1,0 +1,58 @@
+# lifecycle-refusals.sh: every move from the wrong party is refused: in the
+# CLI with the current state and the moves open, and on the wire with a
+# REFUSED receipt that is recorded; status changes delivered out of order
+# are applied in order.
+. "$(dirname "$0")/../lib.sh"
+two_nodes
+start 350581
+start 350582
+S="$REFCTL --data $T/350581 --actor staff-0107"
+J="$REFCTL --data $T/350582 --actor reviewer-02"
+id=$(submit 350581 350582 "$T/app.json")
+check "received" wait_for 15 in_state 350581 "$id" RECEIVED
+
+# The CLI: the origin may not make the receiver's moves, and the other way.
+for cmd in accept "deny --basis Art41 --reason x" "request-materials --item x" \
+	   "refer-onward --to 350582 --reason x" "pre-aid --reason x"; do
+	out=$($S $cmd "$id" 2>&1); rc=$?
+	check "origin: $cmd refused" test "$rc" -ne 0
+	expect_contains "origin: $cmd names the state" "is RECEIVED" "$out"
+done
+echo "x" > "$T/doc.txt"
+out=$($J supplement "$id" --doc "$T/doc.txt" 2>&1); rc=$?
+check "receiver: supplement refused" test "$rc" -ne 0
+out=$($J assign "$id" --firm f --lawyer l --licence 1 2>&1)
+expect_contains "an illegal move names the moves open" "Moves open from RECEIVED: " "$out"
+out=$($J show 350581-0123456789abcdef0123456789abcdef 2>&1)
+expect_contains "unknown referral" "no referral" "$out"
+expect_eq "nothing moved" RECEIVED "$(state_of 350582 "$id")"
+
+# The wire: the origin node claims the receiver's move.
+stop 350581
+before=$(audit_count 350582)
+out=$("$PEERSIM" --data "$T/350581" --to 350582 --case status --referral "$id" \
+	--state GRANTED --from-state RECEIVED --seq 2)
+expect_contains "GRANTED from the origin: REFUSED" "status=REFUSED verified=yes" "$out"
+expect_contains "says whose move it is" "receiving centre" "$out"
+expect_eq "recorded once" $((before + 1)) "$(audit_count 350582)"
+expect_eq "nothing moved at the receiver" RECEIVED "$(state_of 350582 "$id")"
+out=$("$PEERSIM" --data "$T/350581" --to 350582 --case status --referral "$id" \
+	--state OBJECTION --from-state RECEIVED --seq 3 --role admin)
+expect_contains "admin move from the origin: REFUSED" "status=REFUSED" "$out"
+start 350581
+
+# Out of order: Jinjiang's seq 3 (ASSIGNED) arrives before seq 2 (GRANTED).
+# The receiver's own seq 1 was RECEIVED; peersim speaks for Jinjiang now.
+stop 350582
+out=$("$PEERSIM" --data "$T/350582" --to 350581 --case status --referral "$id" \
+	--state ASSIGNED --from-state GRANTED --seq 3)
+expect_contains "the early one is stored" "status=STORED" "$out"
+expect_eq "and held: nothing applied yet" RECEIVED "$(state_of 350581 "$id")"
+out=$("$PEERSIM" --data "$T/350582" --to 350581 --case status --referral "$id" \
+	--state GRANTED --from-state RECEIVED --seq 2)
+expect_contains "the gap filler is stored" "status=STORED" "$out"
+expect_eq "both applied, in order" "REQUESTED RECEIVED GRANTED ASSIGNED" "$(states_of 350581 "$id")"
+out=$("$PEERSIM" --data "$T/350582" --to 350581 --case status --referral "$id" \
+	--state IN_PROGRESS --from-state ASSIGNED --seq 2)
+expect_contains "an old seq is refused" "already applied" "$out"
+finish
