@@ -57,6 +57,7 @@ typedef struct {
 	char curve[41];
 	void *dealer;
 	uint64_t opened_mono;
+	bool down;          /* the last send found no connection */
 } peer_t;
 
 typedef struct {
@@ -1096,12 +1097,15 @@ static void attempt(node_t *n, size_t i, uint64_t now)
 	if (p && zmq_send(p->dealer, ob->envelope.data, ob->envelope.len,
 			  ZMQ_DONTWAIT) >= 0)
 		sent = 1;
-	else if (p && errno == EAGAIN &&
-		 util_mono_ms() - p->opened_mono < 2000) {
-		/* The connection is still being made: not an attempt yet. */
-		store_event_abort(n->store);
-		s->next_ms = now + 100;
-		goto out;
+	else if (p && errno == EAGAIN) {
+		p->down = true;
+		if (util_mono_ms() - p->opened_mono < 2000) {
+			/* The connection is still being made: not an
+			 * attempt yet. */
+			store_event_abort(n->store);
+			s->next_ms = now + 100;
+			goto out;
+		}
 	}
 	ob->attempts++;
 	ob->sends += (uint32_t)sent;
@@ -1127,11 +1131,35 @@ out:
 		referral__store__v1__outbox_record__free_unpacked(ob, NULL);
 }
 
+/* A peer that was unreachable and can now be written to gets its whole
+ * backlog due at once, so the order below (priority first) decides what
+ * leaves first, not the backoff each message happened to reach. */
+static void wake_returned_peers(node_t *n, uint64_t now)
+{
+	for (size_t i = 0; i < n->n_peers; i++) {
+		peer_t *p = &n->peers[i];
+		int events = 0;
+		size_t len = sizeof(events);
+
+		if (!p->down || !p->dealer ||
+		    zmq_getsockopt(p->dealer, ZMQ_EVENTS, &events, &len) < 0 ||
+		    !(events & ZMQ_POLLOUT))
+			continue;
+		p->down = false;
+		for (size_t k = 0; k < n->n_sched; k++)
+			if (!strcmp(n->sched[k].to, p->code))
+				n->sched[k].next_ms = now;
+		log_msg(LOG_INFO, "delivery", "peer=%s reachable again; its "
+			"backlog is due", p->code);
+	}
+}
+
 static void run_schedule(node_t *n)
 {
 	uint64_t now = util_now_ms();
 	int done = 0;
 
+	wake_returned_peers(n, now);
 	/* Urgent first, then the green channel, then the rest. */
 	for (int prio = 2; prio >= 0; prio--)
 		for (size_t i = 0; i < n->n_sched && done < SCHED_PER_TURN;) {
@@ -1860,9 +1888,9 @@ static int apply_move(node_t *n, referral_rec_t *rr,
 	if (!r)
 		r = set_str(&rr->state, sc->state);
 	if (!r)
-		r = audit(n, "status_change", rr->referral_id, msg_id, by,
-			  sc->actor[0] ? sc->actor : "node", sc->state,
-			  sc->reason);
+		r = audit(n, "status_change", rr->referral_id, msg_id,
+			  counterpart(n, rr), sc->actor[0] ? sc->actor : by,
+			  sc->state, sc->reason);
 	return r;
 }
 

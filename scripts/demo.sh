@@ -4,7 +4,9 @@
 # (350581 Shishi, 350582 Jinjiang) in a temporary folder on loopback ports,
 # starts both, sends the sample application (an invented person) from
 # Shishi to Jinjiang, shows it in Jinjiang's inbox and Shishi holding the
-# verified receipt, prints the trail, and stops both nodes.
+# verified receipt; then Jinjiang asks once for a missing item, Shishi
+# relays it, Jinjiang grants and assigns a lawyer, and Shishi sees each
+# state; prints the trails and stops both nodes.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -66,6 +68,34 @@ done
 $refctl --data "$work/jinjiang" list --inbox
 
 step "Shishi holds Jinjiang's signed receipt"
+$refctl --data "$work/shishi" show "$id"
+
+state_at() { $refctl --data "$work/$1" show "$id" --json | $py -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
+# wait_state NODE STATE: the other county learns each move over the wire.
+wait_state() {
+	for i in $(seq 100); do [ "$(state_at "$1")" = "$2" ] && break; sleep 0.1; done
+	echo "  $1 sees: $(state_at "$1")"
+}
+J="$refctl --data $work/jinjiang --actor reviewer-02"
+S="$refctl --data $work/shishi --actor staff-0107"
+
+step "Jinjiang reviews: one missing item, asked for once (一次性告知)"
+wait_state shishi RECEIVED
+$J request-materials "$id" --item "copy of the labour contract"
+wait_state shishi AWAITING_MATERIALS
+
+step "Shishi relays the applicant's supplement; the review clock resumes"
+echo "Labour contract of an invented worker (demo document)" > "$work/contract.txt"
+$S supplement "$id" --doc "$work/contract.txt"
+wait_state jinjiang RECEIVED
+
+step "Jinjiang grants legal aid and assigns a lawyer"
+$J accept "$id"
+wait_state shishi GRANTED
+$J assign "$id" --firm "示例律师事务所" --lawyer "王示例" --licence "13505200000000"
+wait_state shishi ASSIGNED
+
+step "The referral as Shishi sees it: history, clocks, receipt"
 $refctl --data "$work/shishi" show "$id"
 
 step "The trail at Shishi, then at Jinjiang"

@@ -26,6 +26,13 @@ out=$(timeout 10 "$REFERRALD" --data "$T/nowhere" 2>&1)
 expect_contains "missing data folder" "cannot read" "$out"
 out=$(timeout 10 "$REFERRALD" 2>&1); rc=$?
 expect_eq "usage error exit status" 2 "$rc"
+printf '2026-10-01 holiday\n2026-10-02 feast\n' > "$T/350581/holidays.txt"
+refuses "malformed holiday file" "holidays.txt ([deadlines] holidays): line 2" \
+	"[deadlines]" "holidays = holidays.txt"
+printf '[hardship]\nthreshold_yuan = 1780\n[exempt]\nkinds = x\n' > "$T/350581/rules.ini"
+refuses "malformed rule pack" "rules.ini ([eligibility] rules): line 4" \
+	"[eligibility]" "rules = rules.ini"
+refuses "missing rule pack" "rules.ini" "[eligibility]" "rules = nowhere/rules.ini"
 cp "$T/good.conf" "$T/350581/referrald.conf"
 start 350581
 ok "starts with the good config"
