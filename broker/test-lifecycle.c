@@ -7,6 +7,7 @@
 #include "deadline.h"
 #include "eligibility.h"
 #include "errors.h"
+#include "application.h"
 #include "lifecycle.h"
 #include "util.h"
 
@@ -283,8 +284,39 @@ static void test_rules(void)
 	}
 }
 
+static void test_priority(void)
+{
+	Referral__V1__ReferralSubmit a = REFERRAL__V1__REFERRAL_SUBMIT__INIT;
+	Referral__V1__Matter m = REFERRAL__V1__MATTER__INIT;
+	Referral__V1__Applicant p = REFERRAL__V1__APPLICANT__INIT;
+	char *groups[] = { "veteran" }, *urgent[] = { "preservation" };
+	char soon[16], later[16];
+	uint64_t now = util_now_ms();
+	char ts[32];
+
+	a.matter = &m;
+	a.applicant = &p;
+	CHECK_EQ_INT(application_priority(&a), 0);
+	p.groups = groups;
+	p.n_groups = 1;
+	CHECK_EQ_INT(application_priority(&a), 1);
+	m.urgency = urgent;
+	m.n_urgency = 1;
+	CHECK_EQ_INT(application_priority(&a), 2);
+	m.n_urgency = 0;
+	util_rfc3339(now + 5 * 86400000ULL, ts);
+	snprintf(soon, sizeof(soon), "%.10s", ts);
+	util_rfc3339(now + 30 * 86400000ULL, ts);
+	snprintf(later, sizeof(later), "%.10s", ts);
+	m.limitation_deadline = soon;
+	CHECK_EQ_INT(application_priority(&a), 2);
+	m.limitation_deadline = later;
+	CHECK_EQ_INT(application_priority(&a), 1);
+}
+
 int main(void)
 {
+	test_priority();
 	test_edges();
 	test_deadlines();
 	test_clocks();

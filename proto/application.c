@@ -697,6 +697,16 @@ int application_priority(const Referral__V1__ReferralSubmit *a)
 
 	if (a->matter && a->matter->n_urgency)
 		return 2;
+	/* Art 44: a limitation period ending within 7 days is urgent too. */
+	if (a->matter && a->matter->limitation_deadline[0]) {
+		char ts[32];
+		uint64_t due;
+		snprintf(ts, sizeof(ts), "%.10sT23:59:59Z",
+			 a->matter->limitation_deadline);
+		if (util_rfc3339_parse(ts, &due) == 0 &&
+		    due <= util_now_ms() + 7 * 86400000ULL)
+			return 2;
+	}
 	for (size_t i = 0; a->applicant && i < a->applicant->n_groups; i++)
 		if (in_list(a->applicant->groups[i], green))
 			return 1;

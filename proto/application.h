@@ -32,7 +32,8 @@ int application_check(const Referral__V1__ReferralSubmit *a,
 json_t *application_to_json(const Referral__V1__ReferralSubmit *a);
 /* application_example: a complete sample for an invented person. */
 const char *application_example(void);
-/* application_priority: 2 urgent, 1 green channel, 0 ordinary. */
+/* application_priority: 2 urgent (an urgency flag, or a limitation
+ * deadline within 7 days of now: Art 44), 1 green channel, 0 ordinary. */
 int application_priority(const Referral__V1__ReferralSubmit *a);
 
 #endif
