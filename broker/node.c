@@ -110,6 +110,7 @@ static int receive_referral(node_t *n, referral_rec_t *rr,
 static out_t **out_mark(node_t *n);
 static void out_rollback(node_t *n, out_t **mark);
 static int put_referral(node_t *n, referral_rec_t *rr);
+static int drain_held(node_t *n, referral_rec_t *rr, const char *peer);
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -526,6 +527,9 @@ static int apply_submit(node_t *n, const envelope_check_t *c,
 		if (!r)
 			r = receive_referral(n, copy, body, h->created_at_ms,
 					     h->msg_id.data);
+		/* Changes from the origin that overtook the referral. */
+		if (!r)
+			r = drain_held(n, copy, peer);
 		if (!r)
 			r = put_referral(n, copy);
 		if (copy)
@@ -568,6 +572,11 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 				      !strcmp(rr->receiver_node, peer));
 		if (rr)
 			referral__store__v1__referral_record__free_unpacked(rr, NULL);
+		/* A change from a referral's origin may overtake the referral
+		 * itself: handle_change holds it until the referral arrives. */
+		if (!known && !strncmp(h->referral_id, peer, 6) &&
+		    h->referral_seq > 1)
+			return 0;
 		if (!known) {
 			snprintf(detail, dlen, "no referral %s on this node",
 				 h->referral_id);
@@ -1154,25 +1163,41 @@ static void wake_returned_peers(node_t *n, uint64_t now)
 	}
 }
 
+static int due_cmp(const void *a, const void *b)
+{
+	const sched_t *x = a, *y = b;
+
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
+	/* Then in the order they were made: a referral's later messages
+	 * never overtake its earlier ones. */
+	if (x->created_ms != y->created_ms)
+		return x->created_ms < y->created_ms ? -1 : 1;
+	return memcmp(x->msg_id, y->msg_id, 16);
+}
+
 static void run_schedule(node_t *n)
 {
 	uint64_t now = util_now_ms();
-	int done = 0;
+	sched_t *due;
+	size_t n_due = 0;
 
 	wake_returned_peers(n, now);
+	due = malloc((n->n_sched + 1) * sizeof(*due));
+	if (!due)
+		return;
+	for (size_t i = 0; i < n->n_sched; i++)
+		if (n->sched[i].next_ms <= now)
+			due[n_due++] = n->sched[i];
 	/* Urgent first, then the green channel, then the rest. */
-	for (int prio = 2; prio >= 0; prio--)
-		for (size_t i = 0; i < n->n_sched && done < SCHED_PER_TURN;) {
-			size_t before = n->n_sched;
-			if ((int)n->sched[i].priority == prio &&
-			    n->sched[i].next_ms <= now) {
+	qsort(due, n_due, sizeof(*due), due_cmp);
+	for (size_t k = 0; k < n_due && k < SCHED_PER_TURN; k++)
+		for (size_t i = 0; i < n->n_sched; i++)
+			if (!memcmp(n->sched[i].msg_id, due[k].msg_id, 16)) {
 				attempt(n, i, now);
-				done++;
-				if (n->n_sched < before)
-					continue; /* slot i now holds another */
+				break;
 			}
-			i++;
-		}
+	free(due);
 }
 
 static long poll_timeout(node_t *n)
@@ -1747,7 +1772,8 @@ static size_t referral_clocks(node_t *n, const referral_rec_t *rr,
 /* Sends a status change (or a supplement) about rr to its counterpart:
  * the envelope goes to the outbox in this turn and leaves after commit. */
 static int send_about(node_t *n, referral_rec_t *rr, Referral__V1__Kind kind,
-		      const ProtobufCMessage *body, uint32_t priority)
+		      const ProtobufCMessage *body, uint32_t priority,
+		      uint64_t at)
 {
 	Referral__Store__V1__OutboxRecord ob =
 		REFERRAL__STORE__V1__OUTBOX_RECORD__INIT;
@@ -1755,7 +1781,7 @@ static int send_about(node_t *n, referral_rec_t *rr, Referral__V1__Kind kind,
 	envelope_fields_t f = { 0 };
 	uint8_t *bb, *env = NULL, msg_id[16];
 	size_t bl, el;
-	uint64_t now = util_now_ms();
+	uint64_t now = at ? at : util_now_ms();
 	out_t *o;
 	int r;
 
@@ -1773,6 +1799,11 @@ static int send_about(node_t *n, referral_rec_t *rr, Referral__V1__Kind kind,
 	free(bb);
 	if (r)
 		return r;
+	if (el > (size_t)n->cfg.max_message_bytes) {
+		free(env);
+		rr->seq_out--;
+		return REF_E_TOO_LARGE;
+	}
 	ob.envelope.data = env;
 	ob.envelope.len = el;
 	ob.to_node = (char *)f.to_node;
@@ -1795,6 +1826,23 @@ static int send_about(node_t *n, referral_rec_t *rr, Referral__V1__Kind kind,
 	snprintf(o->sched.to, sizeof(o->sched.to), "%s", f.to_node);
 	queue(n, o);
 	return 0;
+}
+
+/* A legal basis must point at an article: "Art 41", "第四十一条"... Chinese
+ * numerals are matched as whole UTF-8 characters. */
+static bool names_article(const char *basis)
+{
+	static const char *const numerals[] = { "一", "二", "三", "四", "五",
+		"六", "七", "八", "九", "十", "百", NULL };
+
+	if (strpbrk(basis, "0123456789"))
+		return true;
+	if (!strstr(basis, "条"))
+		return false;
+	for (const char *const *d = numerals; *d; d++)
+		if (strstr(basis, *d))
+			return true;
+	return false;
 }
 
 /* Checks a move of rr by party against the lifecycle table. On refusal
@@ -1839,8 +1887,7 @@ static int move_allowed(const referral_rec_t *rr,
 		return REF_E_INVALID;
 	}
 	if (sc->legal_basis[0] && (strlen(sc->legal_basis) > 200 ||
-				   !strpbrk(sc->legal_basis, "0123456789"
-					    "一二三四五六七八九十"))) {
+				   !names_article(sc->legal_basis))) {
 		snprintf(why, len, "the legal basis must name an article, e.g. "
 			 "\"Legal Aid Law Art 41\" or \"法律援助法第四十一条\"");
 		return REF_E_INVALID;
@@ -2155,7 +2202,7 @@ static int op_move(node_t *n, const Referral__Local__V1__Request *req,
 	r = apply_move(n, rr, sc, n->cfg.code, now, NULL);
 	if (!r)
 		r = send_about(n, rr, REFERRAL__V1__KIND__STATUS_CHANGE,
-			       &sc->base, rr->priority);
+			       &sc->base, rr->priority, now);
 	if (!r)
 		r = put_referral(n, rr);
 	if (r) {
@@ -2203,6 +2250,23 @@ static int op_supplement(node_t *n, const Referral__Local__V1__Request *req,
 			       "a supplement needs at least one document");
 		goto out;
 	}
+	if (ms->n_documents > (size_t)n->cfg.max_documents) {
+		r = fail_reply(rep, REF_E_TOO_LARGE, err, errlen,
+			       "%zu documents, more than [limits] max_documents "
+			       "= %lld", ms->n_documents,
+			       (long long)n->cfg.max_documents);
+		goto out;
+	}
+	for (size_t i = 0; i < ms->n_documents; i++)
+		if (ms->documents[i]->content.len >
+		    (size_t)n->cfg.max_document_bytes) {
+			r = fail_reply(rep, REF_E_TOO_LARGE, err, errlen,
+				       "document %zu is %zu bytes, more than "
+				       "[limits] max_document_bytes = %lld", i + 1,
+				       ms->documents[i]->content.len,
+				       (long long)n->cfg.max_document_bytes);
+			goto out;
+		}
 	sc.state = "RECEIVED";
 	sc.reason = "materials supplied";
 	r = move_allowed(rr, &sc, rr->direction == DIR_OUTGOING ? LC_ORIGIN
@@ -2220,7 +2284,7 @@ static int op_supplement(node_t *n, const Referral__Local__V1__Request *req,
 	ms->round = rr->materials_round;
 	set_str(&ms->actor, req->actor);
 	r = send_about(n, rr, REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT,
-		       &ms->base, rr->priority);
+		       &ms->base, rr->priority, now);
 	if (!r) {
 		char *from = strdup(rr->state);
 		sc.from_state = from ? from : "";
@@ -2229,7 +2293,11 @@ static int op_supplement(node_t *n, const Referral__Local__V1__Request *req,
 	}
 	if (!r)
 		r = put_referral(n, rr);
-	if (r)
+	if (r == REF_E_TOO_LARGE)
+		fail_reply(rep, r, err, errlen, "the supplement is larger than "
+			   "[limits] max_message_bytes = %lld; send fewer or "
+			   "smaller documents", (long long)n->cfg.max_message_bytes);
+	else if (r)
 		fail_reply(rep, r, err, errlen, "the supplement was not stored: %s",
 			   ref_strerror(r));
 	else
@@ -2245,7 +2313,8 @@ out:
  * order. Returns the receipt status; detail says why for a refusal. */
 static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 			const ProtobufCBinaryData *body, const char *peer,
-			const uint8_t *msg_id, char *detail, size_t dlen)
+			const uint8_t *msg_id, uint64_t sent_at, char *detail,
+			size_t dlen)
 {
 	Referral__V1__StatusChange *sc = NULL;
 	unsigned party = !strcmp(peer, rr->origin_node) ? LC_ORIGIN : LC_RECEIVER;
@@ -2269,6 +2338,9 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 		sc->from_state = strdup(rr->state);
 		sc->actor = strdup(ms->actor);
 		sc->round = ms->round;
+		/* The origin recorded the move when it sent it: the same time
+		 * here keeps both nodes' clocks equal. */
+		sc->changed_at_ms = sent_at;
 		referral__v1__materials_supplement__free_unpacked(ms, NULL);
 		if (!sc->state || !sc->reason || !sc->from_state || !sc->actor) {
 			referral__v1__status_change__free_unpacked(sc, NULL);
@@ -2281,12 +2353,11 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 	}
 	if (!strcmp(sc->actor_role, "admin") && party == LC_RECEIVER)
 		party = LC_ADMIN;
+	/* Judged from the state here, not the sender's from_state: the
+	 * origin's view lags the receiver's (a cancel sent while the referral
+	 * was REQUESTED there may arrive when it is RECEIVED here), and a move
+	 * legal from here keeps both nodes converging on the same state. */
 	r = move_allowed(rr, sc, party, why, sizeof(why));
-	if (!r && strcmp(sc->from_state, rr->state)) {
-		snprintf(why, sizeof(why), "the sender moved from %.40s, but the "
-			 "referral is %s here", sc->from_state, rr->state);
-		r = REF_E_REFUSED;
-	}
 	if (r) {
 		snprintf(detail, dlen, "%s", why);
 		util_utf8_trim(detail);
@@ -2315,6 +2386,48 @@ static void held_key(const char *id, uint64_t seq, uint8_t *key, size_t *klen)
 	*klen = l + 8;
 }
 
+/* Applies, in order, the held changes that now follow rr->seq_in. */
+static int drain_held(node_t *n, referral_rec_t *rr, const char *peer)
+{
+	uint8_t key[80];
+	size_t klen;
+	int r = 0;
+
+	for (;;) {
+		uint8_t *hv;
+		size_t hl;
+		Referral__V1__Envelope *e;
+		Referral__V1__Header *hh;
+		char d2[200];
+		int s2;
+
+		held_key(rr->referral_id, rr->seq_in + 1, key, &klen);
+		if (store_get(n->store, STORE_HELD, key, klen, &hv, &hl))
+			break;
+		e = referral__v1__envelope__unpack(NULL, hl, hv);
+		hh = e ? referral__v1__header__unpack(NULL, e->header.len,
+						      e->header.data) : NULL;
+		if (hh) {
+			s2 = apply_remote(n, rr, hh->kind, &e->body, peer,
+					  hh->msg_id.data, hh->created_at_ms, d2,
+					  sizeof(d2));
+			if (s2 < 0)
+				r = s2;
+		}
+		if (hh)
+			referral__v1__header__free_unpacked(hh, NULL);
+		if (e)
+			referral__v1__envelope__free_unpacked(e, NULL);
+		free(hv);
+		if (!r)
+			r = store_del(n->store, STORE_HELD, key, klen);
+		if (r)
+			break;
+		rr->seq_in++;
+	}
+	return r;
+}
+
 /* Status changes apply in referral_seq order: an early one is held (and
  * receipted STORED: it is stored) until the gap before it is filled. */
 static int handle_change(node_t *n, const envelope_check_t *c,
@@ -2328,6 +2441,18 @@ static int handle_change(node_t *n, const envelope_check_t *c,
 	int st, r;
 
 	r = get_referral(n, h->referral_id, &rr);
+	if (r == REF_E_NOT_FOUND) {
+		/* Ahead of the referral itself (refuse_reason let only the
+		 * origin's own changes through to here). */
+		held_key(h->referral_id, h->referral_seq, key, &klen);
+		r = store_put(n->store, STORE_HELD, key, klen, buf, len);
+		if (!r)
+			r = audit(n, "held", h->referral_id, h->msg_id.data, peer,
+				  "node", "STORED", "waiting for the referral");
+		snprintf(detail, dlen, "stored; applies when the referral "
+			 "arrives");
+		return r ? r : REFERRAL__V1__RECEIPT_STATUS__STORED;
+	}
 	if (r)
 		return r;
 	if (h->referral_seq > rr->seq_in + 1) {
@@ -2351,44 +2476,13 @@ static int handle_change(node_t *n, const envelope_check_t *c,
 		goto out;
 	}
 	st = apply_remote(n, rr, h->kind, &c->env->body, peer, h->msg_id.data,
-			  detail, dlen);
+			  h->created_at_ms, detail, dlen);
 	if (st < 0) {
 		r = st;
 		goto out;
 	}
 	rr->seq_in = h->referral_seq;
-	/* Then whatever was waiting for this one. */
-	for (;;) {
-		uint8_t *hv;
-		size_t hl;
-		Referral__V1__Envelope *e;
-		Referral__V1__Header *hh;
-		char d2[200];
-		int s2;
-
-		held_key(rr->referral_id, rr->seq_in + 1, key, &klen);
-		if (store_get(n->store, STORE_HELD, key, klen, &hv, &hl))
-			break;
-		e = referral__v1__envelope__unpack(NULL, hl, hv);
-		hh = e ? referral__v1__header__unpack(NULL, e->header.len,
-						      e->header.data) : NULL;
-		if (hh) {
-			s2 = apply_remote(n, rr, hh->kind, &e->body, peer,
-					  hh->msg_id.data, d2, sizeof(d2));
-			if (s2 < 0)
-				r = s2;
-		}
-		if (hh)
-			referral__v1__header__free_unpacked(hh, NULL);
-		if (e)
-			referral__v1__envelope__free_unpacked(e, NULL);
-		free(hv);
-		if (!r)
-			r = store_del(n->store, STORE_HELD, key, klen);
-		if (r)
-			break;
-		rr->seq_in++;
-	}
+	r = drain_held(n, rr, peer);
 out:
 	if (!r)
 		r = put_referral(n, rr);
@@ -2429,7 +2523,7 @@ static int receive_referral(node_t *n, referral_rec_t *rr,
 			  outcome, rule);
 	if (!r)
 		r = send_about(n, rr, REFERRAL__V1__KIND__STATUS_CHANGE,
-			       &got.base, rr->priority);
+			       &got.base, rr->priority, now);
 	return r;
 }
 
@@ -2559,7 +2653,8 @@ static void check_deadlines(node_t *n)
 				if (!r)
 					r = send_about(n, rr,
 						       REFERRAL__V1__KIND__STATUS_CHANGE,
-						       &w.base, rr->priority);
+						       &w.base, rr->priority,
+						       sc.now);
 				free(from);
 			}
 		}

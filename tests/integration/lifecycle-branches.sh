@@ -22,6 +22,8 @@ out=$($J deny "$d" --reason "income above the threshold" 2>&1)
 expect_contains "deny without a basis is refused" "needs the legal basis" "$out"
 out=$($J deny "$d" --basis "the rules" --reason "income above the threshold" 2>&1)
 expect_contains "a basis that names no article is refused" "must name an article" "$out"
+out=$($J deny "$d" --basis "依照规定" --reason "income above the threshold" 2>&1)
+expect_contains "Chinese text without an article is refused too" "must name an article" "$out"
 check "deny" $J deny "$d" --basis "法律援助法第四十一条" --reason "income above the threshold"
 check "Shishi sees DENIED" wait_for 15 in_state 350581 "$d" DENIED
 expect_contains "with the reason" "income above the threshold" "$($S show "$d" --json)"
@@ -48,6 +50,16 @@ out=$($S cancel "$c" 2>&1)
 expect_contains "cancel needs a reason" "needs a reason" "$out"
 check "origin cancels" $S cancel "$c" --reason "applicant withdrew"
 check "Jinjiang sees CANCELLED" wait_for 15 in_state 350582 "$c" CANCELLED
+
+# Cancelled while the receiver is down: the cancel must not overtake the
+# referral itself, and both nodes must end CANCELLED.
+stop 350582
+x=$(submit 350581 350582 "$T/app.json")
+check "origin cancels before delivery" $S cancel "$x" --reason "applicant withdrew"
+start 350582
+check "Jinjiang ends CANCELLED" wait_for 20 in_state 350582 "$x" CANCELLED
+sleep 1
+expect_eq "Shishi stays CANCELLED" CANCELLED "$(state_of 350581 "$x")"
 
 # Onward: Jinjiang has no jurisdiction; a new linked referral to Nan'an.
 o=$(new)
