@@ -575,7 +575,7 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 		/* A change from a referral's origin may overtake the referral
 		 * itself: handle_change holds it until the referral arrives. */
 		if (!known && !strncmp(h->referral_id, peer, 6) &&
-		    h->referral_seq > 1)
+		    h->referral_seq > 1 && h->referral_seq <= 64)
 			return 0;
 		if (!known) {
 			snprintf(detail, dlen, "no referral %s on this node",
@@ -598,6 +598,14 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 		snprintf(detail, dlen, "a referral submitted by %s must have an "
 			 "id starting with %s", peer, peer);
 		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	}
+	if (h->referral_seq != 1) {
+		/* The origin numbers its messages about a referral from 1,
+		 * and the submit is the first: later ones are ordered by it. */
+		snprintf(detail, dlen, "a referral's submit must be its "
+			 "referral_seq 1, not %llu",
+			 (unsigned long long)h->referral_seq);
+		return REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
 	}
 	if (store_get(n->store, STORE_REFERRALS, h->referral_id,
 		      strlen(h->referral_id), &v, &vl) == 0) {
@@ -870,6 +878,7 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 			  const uint8_t *buf, size_t len, const char *peer,
 			  const char *signed_key, const uint8_t *receipt_id)
 {
+	char reason[300]; /* ob->dead_reason points here until the put */
 	Referral__Store__V1__OutboxRecord *ob = NULL;
 	uint8_t sha[32];
 	char idhex[33];
@@ -935,7 +944,6 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 	ob->receipt_status = rc->status;
 	ob->receipt_at_ms = util_now_ms();
 	if (!positive) {
-		char reason[300];
 		snprintf(reason, sizeof(reason), "refused by %s: %s (%s)", peer,
 			 envelope_status_name(rc->status), rc->detail);
 		ob->dead_reason = reason;
@@ -1057,9 +1065,67 @@ static int sched_load_one(void *ctx, const uint8_t *k, size_t kl,
 	return r;
 }
 
+/* A new envelope with ob's kind, referral, seq and body, created now;
+ * its outbox record is written and scheduled with this turn. */
+static int resign(node_t *n, const Referral__Store__V1__OutboxRecord *ob,
+		  uint64_t now, char ret_hex[33])
+{
+	Referral__V1__Envelope *e = referral__v1__envelope__unpack(
+		NULL, ob->envelope.len, ob->envelope.data);
+	Referral__V1__Header *h = e ? referral__v1__header__unpack(
+		NULL, e->header.len, e->header.data) : NULL;
+	Referral__Store__V1__OutboxRecord fresh =
+		REFERRAL__STORE__V1__OUTBOX_RECORD__INIT;
+	envelope_signer_t s = signer(n);
+	envelope_fields_t f = { 0 };
+	uint8_t msg_id[16], *env = NULL;
+	size_t el;
+	out_t *o;
+	int r = -EINVAL;
+
+	if (!h)
+		goto out;
+	f.to_node = ob->to_node;
+	f.kind = h->kind;
+	f.referral_id = h->referral_id;
+	f.referral_seq = h->referral_seq;
+	f.created_at_ms = now;
+	r = envelope_build(&s, &f, e->body.data, e->body.len, &env, &el, msg_id);
+	if (r)
+		goto out;
+	fresh.envelope.data = env;
+	fresh.envelope.len = el;
+	fresh.to_node = ob->to_node;
+	fresh.referral_id = ob->referral_id;
+	fresh.kind = ob->kind;
+	fresh.created_at_ms = now;
+	fresh.next_attempt_ms = now;
+	fresh.priority = ob->priority;
+	r = store_put_msg(n->store, STORE_OUTBOX, msg_id, 16, &fresh.base);
+	if (!r && !(o = calloc(1, sizeof(*o))))
+		r = -ENOMEM;
+	if (!r) {
+		memcpy(o->sched.msg_id, msg_id, 16);
+		o->sched.next_ms = now;
+		o->sched.priority = ob->priority;
+		o->sched.created_ms = now;
+		snprintf(o->sched.to, sizeof(o->sched.to), "%s", ob->to_node);
+		queue(n, o);
+		msg_hex(msg_id, ret_hex);
+	}
+out:
+	free(env);
+	if (h)
+		referral__v1__header__free_unpacked(h, NULL);
+	if (e)
+		referral__v1__envelope__free_unpacked(e, NULL);
+	return r;
+}
+
 /* One due message: send it (or find it dead) and record the attempt. */
 static void attempt(node_t *n, size_t i, uint64_t now)
 {
+	out_t **mark;
 	Referral__Store__V1__OutboxRecord *ob = NULL;
 	sched_t *s = &n->sched[i];
 	char idhex[33], reason[200];
@@ -1077,12 +1143,24 @@ static void attempt(node_t *n, size_t i, uint64_t now)
 		sched_remove(n, i);
 		goto out;
 	}
+	mark = out_mark(n);
 	if (store_event_begin(n->store))
 		goto out;
 	if (ob->created_at_ms + (uint64_t)n->cfg.message_lifetime_ms < now) {
+		char fresh[33] = "";
 		snprintf(reason, sizeof(reason), "no receipt within the message "
 			 "lifetime of %lld ms after %u attempts",
 			 (long long)n->cfg.message_lifetime_ms, ob->attempts);
+		/* A status change keeps its place in the referral's sequence:
+		 * dropping it would leave a gap the receiver waits on for
+		 * ever. It goes again, signed anew, under the same seq. */
+		if ((ob->kind == REFERRAL__V1__KIND__STATUS_CHANGE ||
+		     ob->kind == REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT) &&
+		    !resign(n, ob, now, fresh)) {
+			snprintf(reason, sizeof(reason), "no receipt within the "
+				 "message lifetime; sent again, signed anew, as "
+				 "msg_id %s", fresh);
+		}
 		ob->state = OUT_DEAD;
 		ob->dead_reason = reason;
 		r = store_put_msg(n->store, STORE_OUTBOX, s->msg_id, 16, &ob->base);
@@ -1092,9 +1170,10 @@ static void attempt(node_t *n, size_t i, uint64_t now)
 		ob->dead_reason = NULL;
 		if (!r)
 			r = store_event_commit(n->store);
-		if (r)
+		if (r) {
 			store_event_abort(n->store);
-		else {
+			out_rollback(n, mark);
+		} else {
 			log_msg(LOG_WARN, "delivery", "msg_id=%s referral=%s "
 				"peer=%s dead: %s", idhex, ob->referral_id,
 				ob->to_node, reason);
@@ -1755,17 +1834,23 @@ static size_t referral_clocks(node_t *n, const referral_rec_t *rr,
 			      clock_info_t *out, size_t max)
 {
 	step_t *s;
-	clock_step_t cs[256];
+	clock_step_t *cs;
 	size_t k = 0, w;
 
 	if (history_load(n, rr, &s))
 		return 0;
-	for (uint32_t i = 0; i < rr->history_len && k < 256; i++)
+	cs = malloc((rr->history_len + 1) * sizeof(*cs));
+	if (!cs) {
+		steps_free(s, rr->history_len);
+		return 0;
+	}
+	for (uint32_t i = 0; i < rr->history_len; i++)
 		cs[k++] = (clock_step_t){ lc_state_from_name(s[i].sc->state),
 					  s[i].at };
 	steps_free(s, rr->history_len);
 	w = clocks_compute(cs, k, n->calendar, (int)n->cfg.materials_wait_days,
 			   out, max);
+	free(cs);
 	return w;
 }
 
@@ -1875,6 +1960,12 @@ static int move_allowed(const referral_rec_t *rr,
 				 parties & LC_ADMIN ? "justice bureau admin"
 				 : parties & LC_RECEIVER ? "receiving centre"
 				 : "origin", rr->state, moves);
+		return REF_E_REFUSED;
+	}
+	if (sc->aid_first && rr->priority != 2) {
+		snprintf(why, len, "aid first (Art 44) is for urgent cases: a "
+			 "limitation period within 7 days, or preservation needed; "
+			 "referral %s is not marked urgent", rr->referral_id);
 		return REF_E_REFUSED;
 	}
 	if ((needs & LC_NEEDS_REASON) && !sc->reason[0]) {
@@ -2119,6 +2210,40 @@ static Referral__V1__ReferralSubmit *application_of(node_t *n,
 	return a;
 }
 
+/* A change request retried by the client (same request id) gets the
+ * first answer and changes nothing: true if req was already applied. */
+static bool request_done(node_t *n, const Referral__Local__V1__Request *req,
+			 Referral__Local__V1__Reply *rep)
+{
+	static char id[48];
+	Referral__Store__V1__RequestRecord *prev = NULL;
+
+	if (!req->request_id[0] ||
+	    store_get_msg(n->store, STORE_REQUESTS, req->request_id,
+			  strlen(req->request_id),
+			  &referral__store__v1__request_record__descriptor,
+			  (ProtobufCMessage **)&prev))
+		return false;
+	snprintf(id, sizeof(id), "%s", prev->referral_id);
+	rep->referral_id = id;
+	referral__store__v1__request_record__free_unpacked(prev, NULL);
+	return true;
+}
+
+static int request_record(node_t *n, const Referral__Local__V1__Request *req,
+			  const char *referral_id)
+{
+	Referral__Store__V1__RequestRecord rq =
+		REFERRAL__STORE__V1__REQUEST_RECORD__INIT;
+
+	if (!req->request_id[0] || strlen(req->request_id) > 64)
+		return 0;
+	rq.referral_id = (char *)referral_id;
+	rq.created_at_ms = util_now_ms();
+	return store_put_msg(n->store, STORE_REQUESTS, req->request_id,
+			     strlen(req->request_id), &rq.base);
+}
+
 /* A move made here, by local staff: checked, applied, sent. */
 static int op_move(node_t *n, const Referral__Local__V1__Request *req,
 		   Referral__Local__V1__Reply *rep, char *err, size_t errlen)
@@ -2131,6 +2256,8 @@ static int op_move(node_t *n, const Referral__Local__V1__Request *req,
 	int r;
 
 	onward[0] = '\0';
+	if (request_done(n, req, rep))
+		return 0;
 	sc = referral__v1__status_change__unpack(NULL, req->body.len,
 						 req->body.data);
 	if (!sc)
@@ -2154,6 +2281,14 @@ static int op_move(node_t *n, const Referral__Local__V1__Request *req,
 		}
 		party = LC_ADMIN;
 	}
+	if (lc_state_from_name(sc->state) == LC_WITHDRAWN) {
+		r = fail_reply(rep, REF_E_REFUSED, err, errlen,
+			       "WITHDRAWN is set by the node when the wait for "
+			       "materials ends (Art 43); to stop a referral, "
+			       "cancel it with a reason");
+		goto out;
+	}
+	sc->round = 0; /* the node numbers the rounds, not the client */
 	r = move_allowed(rr, sc, party, err, errlen);
 	if (r) {
 		rep->code = r;
@@ -2176,7 +2311,23 @@ static int op_move(node_t *n, const Referral__Local__V1__Request *req,
 				       "directory", sc->onward_to);
 			goto out;
 		}
+		if (!store_submit_allowed(n->store)) {
+			r = fail_reply(rep, REF_E_STORE_FULL, err, errlen,
+				       "store full: no new referral can be made "
+				       "([store] map_max_mb = %lld)",
+				       (long long)n->cfg.map_max_mb);
+			goto out;
+		}
 		a = application_of(n, rr, &body, &blen);
+		if (a && a->matter && !directory_accepts(dest, a->matter->case_type)) {
+			referral__v1__referral_submit__free_unpacked(a, NULL);
+			free(body);
+			r = fail_reply(rep, REF_E_REFUSED, err, errlen,
+				       "%s does not accept case type %s according "
+				       "to the directory", dest->code,
+				       rr->case_type);
+			goto out;
+		}
 		if (!a || !body) {
 			free(body);
 			if (a)
@@ -2205,6 +2356,8 @@ static int op_move(node_t *n, const Referral__Local__V1__Request *req,
 			       &sc->base, rr->priority, now);
 	if (!r)
 		r = put_referral(n, rr);
+	if (!r)
+		r = request_record(n, req, onward[0] ? onward : req->referral_id);
 	if (r) {
 		fail_reply(rep, r, err, errlen, "the move was not stored: %s",
 			   ref_strerror(r));
@@ -2233,6 +2386,8 @@ static int op_supplement(node_t *n, const Referral__Local__V1__Request *req,
 	uint64_t now = util_now_ms();
 	int r;
 
+	if (request_done(n, req, rep))
+		return 0;
 	ms = referral__v1__materials_supplement__unpack(NULL, req->body.len,
 							req->body.data);
 	if (!ms)
@@ -2293,6 +2448,8 @@ static int op_supplement(node_t *n, const Referral__Local__V1__Request *req,
 	}
 	if (!r)
 		r = put_referral(n, rr);
+	if (!r)
+		r = request_record(n, req, req->referral_id);
 	if (r == REF_E_TOO_LARGE)
 		fail_reply(rep, r, err, errlen, "the supplement is larger than "
 			   "[limits] max_message_bytes = %lld; send fewer or "
@@ -2455,6 +2612,17 @@ static int handle_change(node_t *n, const envelope_check_t *c,
 	}
 	if (r)
 		return r;
+	if (h->referral_seq > rr->seq_in + 64) {
+		/* Held changes wait for a gap to fill; a gap this wide will
+		 * not, and holding it would only fill the store. */
+		snprintf(detail, dlen, "referral_seq %llu is too far ahead of "
+			 "%llu", (unsigned long long)h->referral_seq,
+			 (unsigned long long)rr->seq_in);
+		st = REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+		r = audit(n, "status_refused", rr->referral_id, h->msg_id.data,
+			  peer, "node", "REFUSED", detail);
+		goto out;
+	}
 	if (h->referral_seq > rr->seq_in + 1) {
 		held_key(rr->referral_id, h->referral_seq, key, &klen);
 		r = store_put(n->store, STORE_HELD, key, klen, buf, len);

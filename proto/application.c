@@ -701,7 +701,8 @@ int application_priority(const Referral__V1__ReferralSubmit *a)
 	if (a->matter && a->matter->limitation_deadline[0]) {
 		char ts[32];
 		uint64_t due;
-		snprintf(ts, sizeof(ts), "%.10sT23:59:59Z",
+		/* The end of that day in Beijing (UTC+8). */
+		snprintf(ts, sizeof(ts), "%.10sT15:59:59Z",
 			 a->matter->limitation_deadline);
 		if (util_rfc3339_parse(ts, &due) == 0 &&
 		    due <= util_now_ms() + 7 * 86400000ULL)

@@ -72,8 +72,17 @@ expect_eq "linked back to the original" "$o" \
 	"$("$REFCTL" --data "$T/350582" show "$onward" --json | json linked_from)"
 expect_contains "the origin learns the new id" "$onward" "$($S show "$o" --json)"
 
-# Aid first (Art 44): granted while the materials are still owed.
-p=$(new)
+# Aid first (Art 44): only for an urgent case, granted while the
+# materials are still owed.
+q=$(new)
+check "notice" $J request-materials "$q" --item "ID card copy"
+out=$($J pre-aid "$q" --reason "no urgency" 2>&1)
+expect_contains "aid first refused for a case that is not urgent" "is for urgent cases" "$out"
+"$PY" - "$T/app.json" "$T/urgent.json" <<'PY'
+import json,sys; a=json.load(open(sys.argv[1])); a["matter"]["urgency"]=["limitation_near"]; json.dump(a,open(sys.argv[2],"w"))
+PY
+p=$(submit 350581 350582 "$T/urgent.json")
+check "urgent referral received" wait_for 15 in_state 350582 "$p" RECEIVED
 check "notice" $J request-materials "$p" --item "ID card copy"
 out=$($J accept "$p" 2>&1)
 expect_contains "a plain grant is refused while awaiting" "Moves open from AWAITING_MATERIALS" "$out"

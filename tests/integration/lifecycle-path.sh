@@ -35,6 +35,14 @@ check "Shishi sees CLOSED" wait_for 15 in_state 350581 "$id" CLOSED
 want="REQUESTED RECEIVED AWAITING_MATERIALS RECEIVED GRANTED ASSIGNED IN_PROGRESS CLOSED"
 expect_eq "Jinjiang's history" "$want" "$(states_of 350582 "$id")"
 expect_eq "Shishi's history is the same" "$want" "$(states_of 350581 "$id")"
+full() {
+	"$REFCTL" --data "$T/$1" show "$id" --json |
+		"$PY" -c 'import json,sys; print(json.dumps([[h["state"],h["by"],h["at"],h.get("from","")] for h in json.load(sys.stdin)["history"]]))'
+}
+expect_eq "every step agrees: state, who moved it, when, from what" \
+	"$(full 350582)" "$(full 350581)"
+expect_eq "the clocks agree" \
+	"$($J show "$id" --json | json clocks)" "$($S show "$id" --json | json clocks)"
 show=$($S show "$id" --json)
 expect_contains "the origin sees the assignment" "13505200000000" "$show"
 expect_contains "and the closing report" "Wages recovered" "$show"
