@@ -2210,6 +2210,20 @@ static Referral__V1__ReferralSubmit *application_of(node_t *n,
 	return a;
 }
 
+/* The referral a request names, or a reply that says why not. */
+static int referral_for(node_t *n, const char *id,
+			Referral__Local__V1__Reply *rep, char *err,
+			size_t errlen, referral_rec_t **ret)
+{
+	int r = get_referral(n, id, ret);
+
+	if (r)
+		fail_reply(rep, r, err, errlen, r == REF_E_NOT_FOUND
+			   ? "no referral %.64s on this node"
+			   : "referral %.64s cannot be read", id);
+	return r;
+}
+
 /* A change request retried by the client (same request id) gets the
  * first answer and changes nothing: true if req was already applied. */
 static bool request_done(node_t *n, const Referral__Local__V1__Request *req,
@@ -2263,13 +2277,9 @@ static int op_move(node_t *n, const Referral__Local__V1__Request *req,
 	if (!sc)
 		return fail_reply(rep, REF_E_MALFORMED, err, errlen,
 				  "the status change does not parse");
-	r = get_referral(n, req->referral_id, &rr);
-	if (r) {
-		fail_reply(rep, r, err, errlen, r == REF_E_NOT_FOUND
-			   ? "no referral %.64s on this node"
-			   : "referral %.64s cannot be read", req->referral_id);
+	r = referral_for(n, req->referral_id, rep, err, errlen, &rr);
+	if (r)
 		goto out;
-	}
 	party = rr->direction == DIR_OUTGOING ? LC_ORIGIN : LC_RECEIVER;
 	if (!strcmp(sc->actor_role, "admin")) {
 		if (party != LC_RECEIVER || !is_admin(n, req->actor)) {
@@ -2393,13 +2403,9 @@ static int op_supplement(node_t *n, const Referral__Local__V1__Request *req,
 	if (!ms)
 		return fail_reply(rep, REF_E_MALFORMED, err, errlen,
 				  "the supplement does not parse");
-	r = get_referral(n, req->referral_id, &rr);
-	if (r) {
-		fail_reply(rep, r, err, errlen, r == REF_E_NOT_FOUND
-			   ? "no referral %.64s on this node"
-			   : "referral %.64s cannot be read", req->referral_id);
+	r = referral_for(n, req->referral_id, rep, err, errlen, &rr);
+	if (r)
 		goto out;
-	}
 	if (!ms->n_documents) {
 		r = fail_reply(rep, REF_E_INVALID, err, errlen,
 			       "a supplement needs at least one document");
@@ -3121,14 +3127,10 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 	}
 	case REFERRAL__LOCAL__V1__OP__OP_SHOW:
 	case REFERRAL__LOCAL__V1__OP__OP_TRAIL:
-		r = get_referral(n, req->referral_id, &rr);
-		if (r) {
-			fail_reply(&rep, r, err, sizeof(err),
-				   r == REF_E_NOT_FOUND
-				   ? "no referral %.64s on this node"
-				   : "referral %.64s cannot be read", req->referral_id);
+		r = referral_for(n, req->referral_id, &rep, err, sizeof(err),
+				 &rr);
+		if (r)
 			break;
-		}
 		if (req->op == REFERRAL__LOCAL__V1__OP__OP_SHOW) {
 			int e = 0;
 			rep.json = dump(referral_json(n, rr, true, &e));
