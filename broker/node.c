@@ -120,6 +120,22 @@ static envelope_signer_t signer(node_t *n)
 	return s;
 }
 
+/* How an envelope from peer to self is judged, as of now_ms: this node's
+ * limits and replay window, and the directory in force. */
+static envelope_policy_t policy(node_t *n, const char *self, const char *peer,
+				uint64_t now_ms)
+{
+	envelope_policy_t p = {
+		.self = self, .peer = peer,
+		.max_bytes = (size_t)n->cfg.max_message_bytes,
+		.now_ms = now_ms,
+		.lifetime_ms = (uint64_t)n->cfg.message_lifetime_ms,
+		.future_ms = (uint64_t)n->cfg.future_skew_ms,
+		.lookup = directory_key, .lookup_ctx = n->dir,
+	};
+	return p;
+}
+
 static char *msg_hex(const uint8_t *id, char out[33])
 {
 	util_hex(id, 16, out);
@@ -643,14 +659,7 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 				const uint8_t *buf, size_t len,
 				const char *peer, bool multipart)
 {
-	envelope_policy_t pol = {
-		.self = n->cfg.code, .peer = peer,
-		.max_bytes = (size_t)n->cfg.max_message_bytes,
-		.now_ms = util_now_ms(),
-		.lifetime_ms = (uint64_t)n->cfg.message_lifetime_ms,
-		.future_ms = (uint64_t)n->cfg.future_skew_ms,
-		.lookup = directory_key, .lookup_ctx = n->dir,
-	};
+	envelope_policy_t pol = policy(n, n->cfg.code, peer, util_now_ms());
 	envelope_check_t c;
 	uint8_t *receipt = NULL, *v;
 	size_t rlen = 0, vl;
@@ -978,14 +987,7 @@ out:
 static void handle_receipt_envelope(node_t *n, const uint8_t *buf, size_t len,
 				    const char *peer)
 {
-	envelope_policy_t pol = {
-		.self = n->cfg.code, .peer = peer,
-		.max_bytes = (size_t)n->cfg.max_message_bytes,
-		.now_ms = util_now_ms(),
-		.lifetime_ms = (uint64_t)n->cfg.message_lifetime_ms,
-		.future_ms = (uint64_t)n->cfg.future_skew_ms,
-		.lookup = directory_key, .lookup_ctx = n->dir,
-	};
+	envelope_policy_t pol = policy(n, n->cfg.code, peer, util_now_ms());
 	envelope_check_t c;
 	int st = envelope_verify(&pol, buf, len, &c);
 
@@ -1323,13 +1325,7 @@ static const char *delivery_name(uint32_t state)
 static json_t *receipt_json(node_t *n, const uint8_t *buf, size_t len,
 			    const char *from, const char *to, uint64_t at_ms)
 {
-	envelope_policy_t pol = {
-		.self = to, .peer = from,
-		.max_bytes = (size_t)n->cfg.max_message_bytes, .now_ms = at_ms,
-		.lifetime_ms = (uint64_t)n->cfg.message_lifetime_ms,
-		.future_ms = (uint64_t)n->cfg.future_skew_ms,
-		.lookup = directory_key, .lookup_ctx = n->dir,
-	};
+	envelope_policy_t pol = policy(n, to, from, at_ms);
 	envelope_check_t c;
 	json_t *o = json_object();
 	char hex[65];
