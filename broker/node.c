@@ -2776,7 +2776,7 @@ static void check_deadlines(node_t *n)
 	for (size_t i = 0; i < sc.n_ids; i++) {
 		referral_rec_t *rr = NULL;
 		clock_info_t ck[8];
-		size_t nc;
+		size_t nc, passed[8], n_passed = 0;
 		int r = 0, changed = 0;
 		out_t **mark;
 
@@ -2803,8 +2803,8 @@ static void check_deadlines(node_t *n)
 				r = audit(n, "deadline_passed", rr->referral_id,
 					  NULL, NULL, "node", ck[k].name, due);
 			changed = 1;
-			log_msg(LOG_WARN, "deadline", "referral=%s clock=%s "
-				"due=%s passed", rr->referral_id, ck[k].name, due);
+			if (n_passed < 8)
+				passed[n_passed++] = k;
 			if (!r && !strcmp(ck[k].name, "materials") &&
 			    rr->direction == DIR_INCOMING) {
 				Referral__V1__StatusChange w =
@@ -2835,6 +2835,15 @@ static void check_deadlines(node_t *n)
 		if (r) {
 			store_event_abort(n->store);
 			out_rollback(n, mark);
+		}
+		/* Logged once it is recorded: a failed write is tried again
+		 * at the next check, and logged then. */
+		for (size_t k = 0; !r && k < n_passed; k++) {
+			char due[32];
+			util_rfc3339(ck[passed[k]].due_ms, due);
+			log_msg(LOG_WARN, "deadline", "referral=%s clock=%s "
+				"due=%s passed", rr->referral_id,
+				ck[passed[k]].name, due);
 		}
 		referral__store__v1__referral_record__free_unpacked(rr, NULL);
 	}
