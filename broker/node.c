@@ -2356,10 +2356,23 @@ static int op_move(node_t *n, const Referral__Local__V1__Request *req,
 		}
 		set_str(&sc->onward_referral_id, onward);
 	}
-	r = apply_move(n, rr, sc, n->cfg.code, now, NULL);
-	if (!r)
+	if (party == LC_ORIGIN) {
+		/* The receiver applies the origin's moves and confirms them
+		 * back; until then the referral here keeps its state. */
 		r = send_about(n, rr, REFERRAL__V1__KIND__STATUS_CHANGE,
 			       &sc->base, rr->priority, now);
+		if (!r)
+			r = audit(n, "status_requested", rr->referral_id, NULL,
+				  counterpart(n, rr), sc->actor, sc->state,
+				  sc->reason);
+		rep->error = "sent to the receiving centre, which applies it and "
+			     "confirms it back";
+	} else {
+		r = apply_move(n, rr, sc, n->cfg.code, now, NULL);
+		if (!r)
+			r = send_about(n, rr, REFERRAL__V1__KIND__STATUS_CHANGE,
+				       &sc->base, rr->priority, now);
+	}
 	if (!r)
 		r = put_referral(n, rr);
 	if (!r)
@@ -2440,14 +2453,16 @@ static int op_supplement(node_t *n, const Referral__Local__V1__Request *req,
 	sc.round = rr->materials_round;
 	ms->round = rr->materials_round;
 	set_str(&ms->actor, req->actor);
+	/* The receiver applies it (back to RECEIVED) and confirms it; the
+	 * referral here moves when that confirmation arrives. */
 	r = send_about(n, rr, REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT,
 		       &ms->base, rr->priority, now);
-	if (!r) {
-		char *from = strdup(rr->state);
-		sc.from_state = from ? from : "";
-		r = apply_move(n, rr, &sc, n->cfg.code, now, NULL);
-		free(from);
-	}
+	if (!r)
+		r = audit(n, "status_requested", rr->referral_id, NULL,
+			  counterpart(n, rr), req->actor, "RECEIVED",
+			  "materials supplied");
+	rep->error = "sent to the receiving centre, which applies it and "
+		     "confirms it back";
 	if (!r)
 		r = put_referral(n, rr);
 	if (!r)
@@ -2512,6 +2527,11 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 	}
 	if (!strcmp(sc->actor_role, "admin") && party == LC_RECEIVER)
 		party = LC_ADMIN;
+	/* The receiver confirming a move this node (the origin) asked for:
+	 * it is the origin's move, now applied where the referral lives. */
+	if (party == LC_RECEIVER && sc->made_by[0] &&
+	    !strcmp(sc->made_by, rr->origin_node))
+		party = LC_ORIGIN;
 	/* Judged from the state here, not the sender's from_state: the
 	 * origin's view lags the receiver's (a cancel sent while the referral
 	 * was REQUESTED there may arrive when it is RECEIVED here), and a move
@@ -2525,11 +2545,23 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 		referral__v1__status_change__free_unpacked(sc, NULL);
 		return r ? r : REFERRAL__V1__RECEIPT_STATUS__REFUSED;
 	}
-	r = apply_move(n, rr, sc, peer, sc->changed_at_ms ? sc->changed_at_ms
-							   : util_now_ms(),
-		       msg_id);
-	log_msg(LOG_INFO, "lifecycle", "referral=%s %s -> %s by peer=%s",
-		rr->referral_id, sc->from_state, sc->state, peer);
+	if (!sc->changed_at_ms)
+		sc->changed_at_ms = util_now_ms();
+	r = apply_move(n, rr, sc, sc->made_by[0] ? sc->made_by : peer,
+		       sc->changed_at_ms, msg_id);
+	/* The receiver is the one writer of a referral's history: an
+	 * origin's move applied here goes back to the origin, which applies
+	 * it only then. */
+	if (!r && rr->direction == DIR_INCOMING &&
+	    !strcmp(peer, rr->origin_node)) {
+		r = set_str(&sc->made_by, peer);
+		if (!r)
+			r = send_about(n, rr, REFERRAL__V1__KIND__STATUS_CHANGE,
+				       &sc->base, rr->priority, 0);
+	}
+	log_msg(LOG_INFO, "lifecycle", "referral=%s %s -> %s by %s",
+		rr->referral_id, sc->from_state, sc->state,
+		sc->made_by[0] ? sc->made_by : peer);
 	referral__v1__status_change__free_unpacked(sc, NULL);
 	snprintf(detail, dlen, "stored");
 	return r ? r : REFERRAL__V1__RECEIPT_STATUS__STORED;

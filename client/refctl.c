@@ -715,6 +715,8 @@ static int cmd_move(const char *cmd, int argc, char **argv)
 		       m.state);
 	else if (!strcmp(cmd, "refer-onward"))
 		printf("%s now REFERRED_ONWARD; new referral %s\n", id, out_id);
+	else if (*ref_last_error(c))
+		printf("%s: %s %s\n", id, m.state, ref_last_error(c));
 	else
 		printf("%s now %s\n", id, m.state);
 	free(out_id);
@@ -747,9 +749,9 @@ static int cmd_supplement(int argc, char **argv)
 		return 1;
 	}
 	if (want_json)
-		printf("{\"referral_id\": \"%s\", \"state\": \"RECEIVED\"}\n", id);
+		printf("{\"referral_id\": \"%s\", \"requested\": \"RECEIVED\"}\n", id);
 	else
-		printf("%s now RECEIVED (%zu document(s) sent)\n", id, n);
+		printf("%s: %zu document(s) %s\n", id, n, ref_last_error(c));
 	ref_close(&c);
 	return 0;
 }

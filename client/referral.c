@@ -154,6 +154,8 @@ static int call(ref_client_t *c, Referral__Local__V1__Request *req,
 		referral__local__v1__reply__free_unpacked(rep, NULL);
 		return r;
 	}
+	/* On success the node may add a note (ref_last_error returns it). */
+	snprintf(c->err, sizeof(c->err), "%s", rep->error);
 	*ret_rep = rep;
 	return 0;
 }

@@ -28,7 +28,9 @@ int ref_open(const char *data_dir, int timeout_ms, ref_client_t **ret);
 /* ref_close: safe on NULL and twice; sets *c to NULL. */
 void ref_close(ref_client_t **c);
 /* ref_last_error: the node's or the library's message for the last
- * failure; never NULL; valid until the next call on c. */
+ * failure, or after a success the node's note on it ("" if none, e.g.
+ * that an origin's move waits for the receiver's confirmation); never
+ * NULL; valid until the next call on c. */
 const char *ref_last_error(const ref_client_t *c);
 
 /* ref_status: the node's status as JSON (node, directory_version,
@@ -76,7 +78,8 @@ int ref_move(ref_client_t *c, const char *referral_id, const ref_move_t *m,
 	     const char *actor, char **ret_id);
 
 /* ref_supplement: the origin relays the applicant's missing materials
- * (files read here); the referral goes back to RECEIVED. */
+ * (files read here); the referral goes back to RECEIVED once the
+ * receiving centre has applied it and confirmed it back. */
 int ref_supplement(ref_client_t *c, const char *referral_id,
 		   const char *const *files, size_t n_files, const char *actor);
 

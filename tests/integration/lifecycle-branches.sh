@@ -50,6 +50,8 @@ out=$($S cancel "$c" 2>&1)
 expect_contains "cancel needs a reason" "needs a reason" "$out"
 check "origin cancels" $S cancel "$c" --reason "applicant withdrew"
 check "Jinjiang sees CANCELLED" wait_for 15 in_state 350582 "$c" CANCELLED
+check "and confirms it to Shishi" wait_for 15 in_state 350581 "$c" CANCELLED
+expect_eq "one history on both nodes" "$(states_of 350582 "$c")" "$(states_of 350581 "$c")"
 
 # Cancelled while the receiver is down: the cancel must not overtake the
 # referral itself, and both nodes must end CANCELLED.
@@ -58,8 +60,21 @@ x=$(submit 350581 350582 "$T/app.json")
 check "origin cancels before delivery" $S cancel "$x" --reason "applicant withdrew"
 start 350582
 check "Jinjiang ends CANCELLED" wait_for 20 in_state 350582 "$x" CANCELLED
-sleep 1
-expect_eq "Shishi stays CANCELLED" CANCELLED "$(state_of 350581 "$x")"
+check "Shishi ends CANCELLED" wait_for 20 in_state 350581 "$x" CANCELLED
+expect_eq "and both hold one history" "$(states_of 350582 "$x")" "$(states_of 350581 "$x")"
+expect_eq "the cancel is the origin's" 350581 \
+	"$($S show "$x" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["history"][-1]["by"])')"
+
+# A cancel the receiver cannot apply any more (the service has started)
+# is refused there and changes nothing on either side.
+y=$(new)
+check "accept" $J accept "$y"
+check "assign" $J assign "$y" --firm f --lawyer l --licence 13505200000002
+check "start" $J start "$y"
+check "Shishi sees IN_PROGRESS" wait_for 15 in_state 350581 "$y" IN_PROGRESS
+out=$($S cancel "$y" --reason "too late" 2>&1)
+expect_contains "the origin cannot cancel once the service started" "is IN_PROGRESS" "$out"
+expect_eq "both still IN_PROGRESS" "IN_PROGRESS IN_PROGRESS" "$(state_of 350581 "$y") $(state_of 350582 "$y")"
 
 # Onward: Jinjiang has no jurisdiction; a new linked referral to Nan'an.
 o=$(new)

@@ -25,6 +25,7 @@ expect_contains "the review clock is paused" '"status": "paused"' "$clocks"
 echo "signed labour contract (invented)" > "$T/contract.txt"
 check "Shishi relays the supplement" $S supplement "$id" --doc "$T/contract.txt"
 check "Jinjiang back to RECEIVED" wait_for 15 in_state 350582 "$id" RECEIVED
+check "and Shishi, once Jinjiang confirms it" wait_for 15 in_state 350581 "$id" RECEIVED
 check "accept" $J accept "$id"
 check "assign" $J assign "$id" --firm "示例律师事务所" --lawyer "王律师" --licence "13505200000000"
 check "start" $J start "$id"
