@@ -31,7 +31,7 @@ static const char *const cases[] = {
 	"good", "duplicate", "bad-signature", "bad-digest", "sender-mismatch",
 	"stale", "future", "not-for-me", "unknown-key", "unknown-field",
 	"bad-version", "garbage", "oversized", "unknown-kind", "multipart",
-	"not-origin", "reused-id", "status", NULL };
+	"not-origin", "reused-id", "status", "receipt", "bad-receipt", NULL };
 
 static void die(const char *msg)
 {
@@ -264,6 +264,25 @@ int main(int argc, char **argv)
 		h.kind = REFERRAL__V1__KIND__STATUS_CHANGE;
 		h.referral_id = (char *)referral;
 		h.referral_seq = seq;
+	} else if (!strcmp(kase, "receipt") || !strcmp(kase, "bad-receipt")) {
+		/* A receipt, on the ROUTER, for a message the node never sent:
+		 * receipts are never answered, whatever they hold. */
+		Referral__V1__Receipt rc = REFERRAL__V1__RECEIPT__INIT;
+		uint8_t other[16], sha0[32] = { 0 };
+		util_uuid7(other);
+		rc.msg_id.data = other;
+		rc.msg_id.len = 16;
+		rc.envelope_sha256.data = sha0;
+		rc.envelope_sha256.len = 32;
+		rc.status = REFERRAL__V1__RECEIPT_STATUS__STORED;
+		rc.detail = "stored";
+		free(body);
+		blen = referral__v1__receipt__get_packed_size(&rc);
+		body = malloc(blen);
+		referral__v1__receipt__pack(&rc, body);
+		sign_digest(sign_key_alg(key), body, blen, digest);
+		h.kind = REFERRAL__V1__KIND__RECEIPT;
+		h.referral_seq = 0;
 	} else if (!strcmp(kase, "unknown-kind"))
 		h.kind = REFERRAL__V1__KIND__COURT_EVENT;
 	else if (!strcmp(kase, "not-origin")) {
@@ -277,7 +296,7 @@ int main(int argc, char **argv)
 		extra_len = 3;
 	}
 	env = build(&h, extra, extra_len, body, blen, key, &elen);
-	if (!strcmp(kase, "bad-signature")) {
+	if (!strcmp(kase, "bad-signature") || !strcmp(kase, "bad-receipt")) {
 		/* The signature is the last field: flip a bit in it. */
 		env[elen - 10] ^= 0x04;
 	} else if (!strcmp(kase, "bad-digest")) {
