@@ -5,7 +5,14 @@
  * applies whole or not at all); send what the outbox schedule says is due;
  * commit the turn; then send the replies and receipts the commit made
  * true. If the commit fails, those replies are dropped (peers resend) or
- * turned into errors (clients retry with the same request id). */
+ * turned into errors (clients retry with the same request id).
+ *
+ * The lifecycle (the section "the lifecycle" below): the receiving node
+ * is the one writer of a referral's history. It applies its own moves and
+ * the origin's requests (cancel, supplement) and sends each to the
+ * origin, which applies them in referral_seq order; every move is checked
+ * against broker/lifecycle.c's table on both sides. Deadlines are computed
+ * from the history (broker/clocks.c) and checked every deadline_check_ms. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

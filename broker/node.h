@@ -11,7 +11,9 @@
  *   lifetime ends (then it is dead, for an admin to see).
  * - Incoming envelopes are checked in the wire contract's order; each
  *   failure is answered with a signed negative receipt, audited, and
- *   changes nothing else. A msg_id is applied once. */
+ *   changes nothing else. A msg_id is applied once.
+ * - A referral's status changes apply in referral_seq order on both nodes,
+ *   and both hold the same history (docs/LIFECYCLE.md). */
 #ifndef REF_NODE_H
 #define REF_NODE_H
 
