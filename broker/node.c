@@ -3442,7 +3442,7 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 {
 	node_t *n = calloc(1, sizeof(*n));
 	char path[PATH_MAX + 64], inner[600], ep[PATH_MAX + 80], abs[PATH_MAX];
-	store_opts_t so;
+	store_opts_t so = { 0 };
 	uint64_t bad, count, held = 0;
 	int r, one = 1;
 

@@ -132,13 +132,21 @@ static int chain_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 
 	rec = referral__store__v1__audit_record__unpack(NULL, vl, v);
 	seq_key(c->expect_seq, key);
-	ok = rec && kl == 8 && !memcmp(k, key, 8) &&
-	     rec->seq == c->expect_seq && rec->prev_hash.len == 32 &&
-	     !memcmp(rec->prev_hash.data, c->prev, 32);
-	if (rec)
-		referral__store__v1__audit_record__free_unpacked(rec, NULL);
+	/* The record expected here is missing, or another stands in its
+	 * place (deleted, reordered): this sequence number is the first bad. */
+	ok = rec && kl == 8 && !memcmp(k, key, 8) && rec->seq == c->expect_seq;
 	if (!ok) {
 		c->bad = c->expect_seq;
+		if (rec)
+			referral__store__v1__audit_record__free_unpacked(rec, NULL);
+		return REF_E_CORRUPT;
+	}
+	/* In place, but it does not link to its predecessor: the record
+	 * before it was changed after this one was written. */
+	ok = rec->prev_hash.len == 32 && !memcmp(rec->prev_hash.data, c->prev, 32);
+	referral__store__v1__audit_record__free_unpacked(rec, NULL);
+	if (!ok) {
+		c->bad = c->expect_seq > 1 ? c->expect_seq - 1 : 1;
 		return REF_E_CORRUPT;
 	}
 	util_sha256(v, vl, c->prev);
@@ -160,8 +168,13 @@ int audit_verify(store_t *s, uint64_t *ret_bad_seq, uint64_t *ret_count)
 		/* A truncated chain still links: the head in meta says where
 		 * it must end. */
 		r = head(s, &hs, hh);
-		if (!r && (hs != c.expect_seq - 1 || memcmp(hh, c.prev, 32))) {
+		if (!r && hs != c.expect_seq - 1) {
+			/* Truncated: the head says more records were written. */
 			c.bad = c.expect_seq;
+			r = REF_E_CORRUPT;
+		} else if (!r && memcmp(hh, c.prev, 32)) {
+			/* The last record was changed after it was written. */
+			c.bad = c.expect_seq - 1;
 			r = REF_E_CORRUPT;
 		}
 	}

@@ -104,7 +104,7 @@ int store_open(const char *dir, const store_opts_t *o, store_t **ret)
 				  s->page);
 	s->submit_pct = o->submit_limit_pct ? o->submit_limit_pct : 90;
 	s->reserve = o->reserve;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+	if (!o->readonly && mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		r = -errno;
 		free(s);
 		return r;
@@ -127,7 +127,8 @@ int store_open(const char *dir, const store_opts_t *o, store_t **ret)
 	rc = mdb_env_set_mapsize(s->env, s->map_size);
 	if (rc)
 		goto fail;
-	rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
+	rc = mdb_env_open(s->env, dir, MDB_NOTLS | (o->readonly ? MDB_RDONLY : 0),
+			  0600);
 	if (rc)
 		goto fail;
 	{
@@ -135,11 +136,12 @@ int store_open(const char *dir, const store_opts_t *o, store_t **ret)
 		mdb_env_info(s->env, &info);
 		s->map_size = info.me_mapsize;
 	}
-	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	rc = mdb_txn_begin(s->env, NULL, o->readonly ? MDB_RDONLY : 0, &txn);
 	if (rc)
 		goto fail;
 	for (int i = 0; i < STORE__N; i++) {
-		rc = mdb_dbi_open(txn, table_names[i], MDB_CREATE, &s->dbi[i]);
+		rc = mdb_dbi_open(txn, table_names[i],
+				  o->readonly ? 0 : MDB_CREATE, &s->dbi[i]);
 		if (rc)
 			goto fail;
 	}
@@ -153,7 +155,9 @@ int store_open(const char *dir, const store_opts_t *o, store_t **ret)
 		uint8_t *val;
 		size_t vlen;
 		r = store_get(s, STORE_META, "format", 6, &val, &vlen);
-		if (r == REF_E_NOT_FOUND) {
+		if (r == REF_E_NOT_FOUND && o->readonly) {
+			r = REF_E_CORRUPT;
+		} else if (r == REF_E_NOT_FOUND) {
 			r = store_begin(s);
 			if (!r)
 				r = store_put(s, STORE_META, "format", 6, FORMAT,

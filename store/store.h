@@ -45,6 +45,8 @@ typedef struct {
 	size_t map_max;        /* bytes: the store never grows past this */
 	unsigned submit_limit_pct; /* refuse submissions past this % of map_max */
 	size_t reserve;        /* keep this much free ahead of need (bytes) */
+	bool readonly;         /* an auditor's view: nothing can be written,
+				  and a missing store is not created */
 } store_opts_t;
 
 /* store_open: opens (creating if need be) the environment in dir. */
