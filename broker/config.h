@@ -43,6 +43,9 @@ typedef struct {
 				      admin role, comma-separated */
 	/* [eligibility] */
 	char rules[512];           /* the county's rule pack, "" for none */
+	/* [audit] */
+	int64_t checkpoint_records;
+	int64_t checkpoint_minutes;
 	/* [daemon] */
 	int64_t linger_ms;
 	int64_t heartbeat_ms;

@@ -105,6 +105,10 @@ struct node {
 	calendar_t *calendar;
 	rules_t *rules;
 	uint64_t next_deadline_check;
+	/* Peers heard from or written to since the last checkpoint. */
+	char talked[64][8];
+	size_t n_talked;
+	uint64_t last_cp_seq, last_cp_ms;
 };
 
 typedef Referral__Store__V1__ReferralRecord referral_rec_t;
@@ -118,6 +122,8 @@ static out_t **out_mark(node_t *n);
 static void out_rollback(node_t *n, out_t **mark);
 static int put_referral(node_t *n, referral_rec_t *rr);
 static int drain_held(node_t *n, referral_rec_t *rr, const char *peer);
+static bool peer_writable(peer_t *p);
+static void wake_peer(node_t *n, peer_t *p, uint64_t now);
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -129,6 +135,15 @@ static envelope_signer_t signer(node_t *n)
 
 /* How an envelope from peer to self is judged, as of now_ms: this node's
  * limits and replay window, and the directory in force. */
+static void talked_with(node_t *n, const char *peer)
+{
+	for (size_t i = 0; i < n->n_talked; i++)
+		if (!strcmp(n->talked[i], peer))
+			return;
+	if (n->n_talked < 64)
+		snprintf(n->talked[n->n_talked++], 8, "%s", peer);
+}
+
 static envelope_policy_t policy(node_t *n, const char *self, const char *peer,
 				uint64_t now_ms)
 {
@@ -573,6 +588,8 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 	uint8_t *v;
 	size_t vl;
 
+	if (h->kind == REFERRAL__V1__KIND__AUDIT_CHECKPOINT)
+		return 0; /* node-level: no referral */
 	if (h->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT &&
 	    h->kind != REFERRAL__V1__KIND__STATUS_CHANGE &&
 	    h->kind != REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT) {
@@ -643,6 +660,32 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 static void handle_receipt_envelope(node_t *n, const uint8_t *buf, size_t len,
 				    const char *peer);
 
+/* A peer's signed checkpoint of its audit chain, kept as received (the
+ * envelope is the proof): key = node code || seq (8 bytes). */
+static int witness(node_t *n, const envelope_check_t *c, const uint8_t *buf,
+		   size_t len, const char *peer)
+{
+	Referral__V1__AuditCheckpoint *cp = referral__v1__audit_checkpoint__unpack(
+		NULL, c->env->body.len, c->env->body.data);
+	uint8_t key[16];
+	char detail[64];
+	int r;
+
+	if (!cp)
+		return REF_E_MALFORMED;
+	memcpy(key, peer, 6);
+	for (int i = 0; i < 8; i++)
+		key[6 + i] = (uint8_t)(cp->seq >> (56 - 8 * i));
+	snprintf(detail, sizeof(detail), "seq %llu",
+		 (unsigned long long)cp->seq);
+	referral__v1__audit_checkpoint__free_unpacked(cp, NULL);
+	r = store_put(n->store, STORE_WITNESSED, key, 14, buf, len);
+	if (!r)
+		r = audit(n, "witnessed", NULL, c->hdr->msg_id.data, peer, "node",
+			  "STORED", detail);
+	return r;
+}
+
 /* A receipt that fails its checks: audited and logged, never answered. */
 static void receipt_rejected(node_t *n, const envelope_check_t *c,
 			     const char *peer, int st)
@@ -676,6 +719,7 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 	bool change_audited = false;
 	int st, r;
 
+	talked_with(n, peer);
 	st = envelope_verify(&pol, buf, len, &c);
 	if (st < 0) {
 		log_msg(LOG_ERROR, "peer", "peer=%s verify failed: %s", peer,
@@ -736,7 +780,8 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 			st = why;
 		else
 			snprintf(detail, sizeof(detail), "stored");
-		if (!why && c.hdr->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT) {
+		if (!why && c.hdr->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT &&
+		    c.hdr->kind != REFERRAL__V1__KIND__AUDIT_CHECKPOINT) {
 			/* handle_change records its own refusals. */
 			change_audited = true;
 			st = handle_change(n, &c, buf, len, peer, detail,
@@ -750,7 +795,10 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 	r = make_receipt(n, &c, peer, st, detail, pol.now_ms, &receipt, &rlen);
 	if (r)
 		goto fail;
-	if (st == REFERRAL__V1__RECEIPT_STATUS__STORED)
+	if (st == REFERRAL__V1__RECEIPT_STATUS__STORED &&
+	    c.hdr->kind == REFERRAL__V1__KIND__AUDIT_CHECKPOINT)
+		r = witness(n, &c, buf, len, peer);
+	else if (st == REFERRAL__V1__RECEIPT_STATUS__STORED)
 		r = apply_submit(n, &c, buf, len, peer, pol.now_ms, receipt,
 				 rlen);
 	else if (st == REFERRAL__V1__RECEIPT_STATUS__DUPLICATE)
@@ -1191,9 +1239,20 @@ static void attempt(node_t *n, size_t i, uint64_t now)
 		goto out;
 	}
 	p = peer_get(n, ob->to_node);
-	if (p && zmq_send(p->dealer, ob->envelope.data, ob->envelope.len,
-			  ZMQ_DONTWAIT) >= 0)
+	if (p && p->down) {
+		/* Back from an outage? Then its whole backlog goes next turn,
+		 * in priority order, not this message first. */
+		if (peer_writable(p)) {
+			wake_peer(n, p, now);
+			store_event_abort(n->store);
+			goto out;
+		}
+		errno = EAGAIN;
+	} else if (p && zmq_send(p->dealer, ob->envelope.data, ob->envelope.len,
+				 ZMQ_DONTWAIT) >= 0) {
 		sent = 1;
+		talked_with(n, ob->to_node);
+	}
 	else if (p && errno == EAGAIN) {
 		p->down = true;
 		if (util_mono_ms() - p->opened_mono < 2000) {
@@ -1231,24 +1290,31 @@ out:
 /* A peer that was unreachable and can now be written to gets its whole
  * backlog due at once, so the order below (priority first) decides what
  * leaves first, not the backoff each message happened to reach. */
+static bool peer_writable(peer_t *p)
+{
+	int events = 0;
+	size_t len = sizeof(events);
+
+	return p->dealer &&
+	       zmq_getsockopt(p->dealer, ZMQ_EVENTS, &events, &len) == 0 &&
+	       (events & ZMQ_POLLOUT);
+}
+
+static void wake_peer(node_t *n, peer_t *p, uint64_t now)
+{
+	p->down = false;
+	for (size_t k = 0; k < n->n_sched; k++)
+		if (!strcmp(n->sched[k].to, p->code))
+			n->sched[k].next_ms = now;
+	log_msg(LOG_INFO, "delivery", "peer=%s reachable again; its backlog "
+		"is due", p->code);
+}
+
 static void wake_returned_peers(node_t *n, uint64_t now)
 {
-	for (size_t i = 0; i < n->n_peers; i++) {
-		peer_t *p = &n->peers[i];
-		int events = 0;
-		size_t len = sizeof(events);
-
-		if (!p->down || !p->dealer ||
-		    zmq_getsockopt(p->dealer, ZMQ_EVENTS, &events, &len) < 0 ||
-		    !(events & ZMQ_POLLOUT))
-			continue;
-		p->down = false;
-		for (size_t k = 0; k < n->n_sched; k++)
-			if (!strcmp(n->sched[k].to, p->code))
-				n->sched[k].next_ms = now;
-		log_msg(LOG_INFO, "delivery", "peer=%s reachable again; its "
-			"backlog is due", p->code);
-	}
+	for (size_t i = 0; i < n->n_peers; i++)
+		if (n->peers[i].down && peer_writable(&n->peers[i]))
+			wake_peer(n, &n->peers[i], now);
 }
 
 static int due_cmp(const void *a, const void *b)
@@ -1881,7 +1947,8 @@ static int send_about(node_t *n, referral_rec_t *rr, Referral__V1__Kind kind,
 	f.to_node = counterpart(n, rr);
 	f.kind = kind;
 	f.referral_id = rr->referral_id;
-	f.referral_seq = ++rr->seq_out;
+	/* Node-level kinds (a checkpoint) concern no referral: seq 0. */
+	f.referral_seq = rr->referral_id[0] ? ++rr->seq_out : 0;
 	f.created_at_ms = now;
 	r = envelope_build(&s, &f, bb, bl, &env, &el, msg_id);
 	free(bb);
@@ -2736,6 +2803,61 @@ static int receive_referral(node_t *n, referral_rec_t *rr,
 	return r;
 }
 
+/* ---- audit checkpoints ----------------------------------------------------- */
+
+/* Every checkpoint_records records, or checkpoint_minutes if anything was
+ * recorded, the chain head goes, signed, to each peer talked with since. */
+static void maybe_checkpoint(node_t *n)
+{
+	Referral__V1__AuditCheckpoint cp = REFERRAL__V1__AUDIT_CHECKPOINT__INIT;
+	uint8_t hash[32];
+	uint64_t seq, now = util_now_ms();
+	out_t **mark;
+	int r;
+
+	if (audit_head(n->store, &seq, hash) || seq <= n->last_cp_seq ||
+	    !n->n_talked)
+		return;
+	if (seq - n->last_cp_seq < (uint64_t)n->cfg.checkpoint_records &&
+	    now - n->last_cp_ms < (uint64_t)n->cfg.checkpoint_minutes * 60000)
+		return;
+	cp.seq = seq;
+	cp.head_hash.data = hash;
+	cp.head_hash.len = 32;
+	cp.at_ms = now;
+	mark = out_mark(n);
+	if (store_event_begin(n->store))
+		return;
+	r = 0;
+	for (size_t i = 0; i < n->n_talked && !r; i++) {
+		referral_rec_t rr = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
+		/* A node-level message: no referral, no sequence. */
+		rr.referral_id = "";
+		rr.direction = DIR_OUTGOING;
+		rr.receiver_node = n->talked[i];
+		if (!directory_node(n->dir, n->talked[i]))
+			continue;
+		r = send_about(n, &rr, REFERRAL__V1__KIND__AUDIT_CHECKPOINT,
+			       &cp.base, 0, now);
+	}
+	if (!r) {
+		char detail[40];
+		snprintf(detail, sizeof(detail), "seq %llu to %zu peer(s)",
+			 (unsigned long long)seq, n->n_talked);
+		r = audit(n, "checkpoint", NULL, NULL, NULL, "node", "ok", detail);
+	}
+	if (!r)
+		r = store_event_commit(n->store);
+	if (r) {
+		store_event_abort(n->store);
+		out_rollback(n, mark);
+		return;
+	}
+	n->last_cp_seq = seq + 1; /* the checkpoint's own record */
+	n->last_cp_ms = now;
+	n->n_talked = 0;
+}
+
 /* ---- deadlines ------------------------------------------------------------- */
 
 static bool clock_reported(const referral_rec_t *rr, const char *name)
@@ -3450,6 +3572,9 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 		return -ENOMEM;
 	n->lock_fd = -1;
 	n->out_tail = &n->out_head;
+	/* The first checkpoint comes after checkpoint_records records or
+	 * checkpoint_minutes of this run, not at once. */
+	n->last_cp_ms = util_now_ms();
 	/* Absolute, so the client socket's path does not depend on the
 	 * working folder of whoever started the node. */
 	if (realpath(data_dir, abs))
@@ -3748,6 +3873,7 @@ int node_run(node_t *n, volatile sig_atomic_t *stop,
 			n->next_deadline_check = util_mono_ms() +
 						 (uint64_t)n->cfg.deadline_check_ms;
 			check_deadlines(n);
+			maybe_checkpoint(n);
 		}
 		r = finish_turn(n);
 		if (r == -EIO) {

@@ -48,7 +48,8 @@ static int usage(void)
 "  list --inbox|--outbox\n"
 "  trail ID\n"
 "  overdue\n"
-"  audit verify          (reads the store itself, read-only)\n"
+"  audit verify [--witness FILE]   (reads the store itself, read-only)\n"
+"  audit witnessed --node CODE     (checkpoints this node holds about CODE)\n"
 "\n"
 "The lifecycle (--actor STAFF_ID names who acts; REFERRAL_ACTOR also works):\n"
 "  accept ID                         deny ID --basis TEXT --reason TEXT\n"
@@ -759,6 +760,138 @@ static int cmd_supplement(int argc, char **argv)
 	return 0;
 }
 
+struct wctx {
+	const char *node;
+	json_t *arr;
+};
+
+static int witnessed_one(void *ctx, const uint8_t *k, size_t kl,
+			 const uint8_t *v, size_t vl)
+{
+	struct wctx *w = ctx;
+	Referral__V1__Envelope *e;
+	Referral__V1__Header *h = NULL;
+	Referral__V1__AuditCheckpoint *cp = NULL;
+	char hex[65], ts[32], *b64 = NULL;
+
+	if (kl != 14 || memcmp(k, w->node, 6))
+		return 0;
+	e = referral__v1__envelope__unpack(NULL, vl, v);
+	if (e) {
+		h = referral__v1__header__unpack(NULL, e->header.len, e->header.data);
+		cp = referral__v1__audit_checkpoint__unpack(NULL, e->body.len,
+							    e->body.data);
+	}
+	if (h && cp && cp->head_hash.len == 32) {
+		json_t *o = json_object();
+		util_hex(cp->head_hash.data, 32, hex);
+		util_rfc3339(cp->at_ms, ts);
+		util_b64_encode(v, vl, &b64);
+		json_object_set_new(o, "seq", json_integer((json_int_t)cp->seq));
+		json_object_set_new(o, "head_hash", json_string(hex));
+		json_object_set_new(o, "at", json_string(ts));
+		json_object_set_new(o, "signed_by", json_string(h->key_id));
+		json_object_set_new(o, "envelope_base64", json_string(b64 ? b64 : ""));
+		json_array_append_new(w->arr, o);
+		free(b64);
+	}
+	if (cp)
+		referral__v1__audit_checkpoint__free_unpacked(cp, NULL);
+	if (h)
+		referral__v1__header__free_unpacked(h, NULL);
+	if (e)
+		referral__v1__envelope__free_unpacked(e, NULL);
+	return 0;
+}
+
+/* refctl audit witnessed --node CODE: the signed checkpoints this node
+ * holds about CODE, as the file `audit verify --witness` reads. */
+static int audit_witnessed(store_t *s, const char *node)
+{
+	struct wctx w = { node, json_array() };
+	json_t *o;
+	char *text;
+	size_t i;
+	json_t *it;
+
+	if (!node || !util_node_code_valid(node)) {
+		json_decref(w.arr);
+		return fail("audit witnessed needs --node CODE (six digits)");
+	}
+	if (store_foreach(s, STORE_WITNESSED, witnessed_one, &w)) {
+		json_decref(w.arr);
+		return fail("the witnessed checkpoints cannot be read");
+	}
+	o = json_pack("{s:s, s:o}", "node", node, "checkpoints", w.arr);
+	if (want_json) {
+		text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", text);
+		free(text);
+	} else {
+		printf("%zu checkpoint(s) held about %s\n", json_array_size(w.arr),
+		       node);
+		json_array_foreach(w.arr, i, it)
+			printf("  seq %-8lld %s  head %s  signed by %s\n",
+			       json_integer_value(json_object_get(it, "seq")),
+			       js(it, "at"), js(it, "head_hash"), js(it, "signed_by"));
+	}
+	json_decref(o);
+	return 0;
+}
+
+/* Each checkpoint a peer holds must match the record at its sequence
+ * number here: a rewritten and re-chained history does not. */
+static int check_witness(store_t *s, const char *file, uint64_t *ret_bad,
+			 char *where, size_t len)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(file, 0, &jerr), *arr, *it;
+	uint64_t head_seq;
+	uint8_t head_hash[32];
+	size_t i;
+	int r = 0;
+
+	arr = json_object_get(root, "checkpoints");
+	if (!json_is_array(arr)) {
+		snprintf(where, len, "%s is not a witnessed-checkpoints file "
+			 "(refctl audit witnessed --node CODE --json)", file);
+		json_decref(root);
+		return REF_E_INVALID;
+	}
+	audit_head(s, &head_seq, head_hash);
+	json_array_foreach(arr, i, it) {
+		uint64_t seq = (uint64_t)json_integer_value(json_object_get(it, "seq"));
+		uint8_t want[32], have[32];
+
+		if (util_unhex(js(it, "head_hash"), want, 32)) {
+			snprintf(where, len, "checkpoint %zu has no head_hash", i);
+			r = REF_E_INVALID;
+			break;
+		}
+		if (seq > head_seq) {
+			snprintf(where, len, "a peer holds a checkpoint at sequence "
+				 "%llu, past this chain's end at %llu: the chain "
+				 "was cut", (unsigned long long)seq,
+				 (unsigned long long)head_seq);
+			*ret_bad = head_seq + 1;
+			r = REF_E_CORRUPT;
+			break;
+		}
+		if (audit_hash_at(s, seq, have) || memcmp(have, want, 32)) {
+			snprintf(where, len, "the record at sequence %llu is not "
+				 "the one a peer witnessed (signed by %s at %s): "
+				 "the history was rewritten at or before it",
+				 (unsigned long long)seq, js(it, "signed_by"),
+				 js(it, "at"));
+			*ret_bad = seq;
+			r = REF_E_CORRUPT;
+			break;
+		}
+	}
+	json_decref(root);
+	return r;
+}
+
 /* refctl audit verify: reads the store itself, read-only, and recomputes
  * every record's digest and the whole hash chain; it trusts nothing the
  * running node says and changes nothing. */
@@ -771,7 +904,7 @@ static int cmd_audit(int argc, char **argv)
 	uint64_t bad = 0, count = 0;
 	int r;
 
-	if (argc < 1 || strcmp(argv[0], "verify"))
+	if (argc < 1 || (strcmp(argv[0], "verify") && strcmp(argv[0], "witnessed")))
 		return usage();
 	if (!data_dir || !*data_dir)
 		return fail("no data folder: give --data DIR or set REFERRAL_DATA");
@@ -780,8 +913,17 @@ static int cmd_audit(int argc, char **argv)
 	if (r)
 		return fail("cannot open the store in %s: %s", path,
 			    ref_strerror(r));
+	if (!strcmp(argv[0], "witnessed")) {
+		r = audit_witnessed(s, opt(argc, argv, "--node"));
+		store_close(&s);
+		return r;
+	}
 	r = audit_verify(s, &bad, &count);
-	if (r == REF_E_CORRUPT)
+	if (!r && opt(argc, argv, "--witness")) {
+		r = check_witness(s, opt(argc, argv, "--witness"), &bad, where,
+				  sizeof(where));
+	}
+	if (r == REF_E_CORRUPT && !where[0])
 		snprintf(where, sizeof(where), "%s", store_last_error(s));
 	if (!r)
 		r = store_check(s, where, sizeof(where));

@@ -346,6 +346,10 @@ static int body_check(envelope_check_t *c)
 		m = (ProtobufCMessage *)referral__v1__materials_supplement__unpack(
 			NULL, b->len, b->data);
 		break;
+	case REFERRAL__V1__KIND__AUDIT_CHECKPOINT:
+		m = (ProtobufCMessage *)referral__v1__audit_checkpoint__unpack(
+			NULL, b->len, b->data);
+		break;
 	default:
 		return 0; /* the caller knows (or refuses) the other kinds */
 	}

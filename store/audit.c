@@ -42,6 +42,26 @@ static int head(store_t *s, uint64_t *ret_seq, uint8_t ret_hash[32])
 	return 0;
 }
 
+int audit_head(store_t *s, uint64_t *ret_seq, uint8_t ret_hash[32])
+{
+	return head(s, ret_seq, ret_hash);
+}
+
+int audit_hash_at(store_t *s, uint64_t seq, uint8_t ret_hash[32])
+{
+	uint8_t key[8], *v;
+	size_t vl;
+	int r;
+
+	seq_key(seq, key);
+	r = store_get(s, STORE_AUDIT, key, 8, &v, &vl);
+	if (r)
+		return r;
+	util_sha256(v, vl, ret_hash);
+	free(v);
+	return 0;
+}
+
 int audit_append(store_t *s, const audit_event_t *e, uint64_t *ret_seq)
 {
 	Referral__Store__V1__AuditRecord rec =

@@ -27,6 +27,12 @@ typedef struct {
 /* audit_append: appends e; ret_seq (may be NULL) gets its sequence number. */
 int audit_append(store_t *s, const audit_event_t *e, uint64_t *ret_seq);
 
+/* audit_head: the last sequence number and its record's hash (0 and
+ * zeros for an empty chain). */
+int audit_head(store_t *s, uint64_t *ret_seq, uint8_t ret_hash[32]);
+/* audit_hash_at: the SHA-256 of record seq's stored bytes. */
+int audit_hash_at(store_t *s, uint64_t seq, uint8_t ret_hash[32]);
+
 /* audit_foreach: every record in sequence order; fn as store_foreach_fn's
  * return convention, with the unpacked record (borrowed for the call). */
 typedef int (*audit_fn)(void *ctx, const Referral__Store__V1__AuditRecord *r);

@@ -25,6 +25,7 @@ static const char *const table_names[STORE__N] = {
 	[STORE_AUDIT] = "audit",       [STORE_REQUESTS] = "requests",
 	[STORE_RECEIPTS] = "receipts",
 	[STORE_HISTORY] = "history",     [STORE_HELD] = "held",
+	[STORE_WITNESSED] = "witnessed",
 	[STORE_META] = "meta",
 };
 

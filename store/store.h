@@ -3,7 +3,8 @@
  * Tables: outbox, inbox, referrals, seen (message ids already applied),
  * audit (hash-chained), requests (client request ids), receipts (every
  * receipt held for what we sent), history (each referral's states),
- * held (status changes that arrived before their predecessors), meta.
+ * held (status changes that arrived before their predecessors),
+ * witnessed (peers' signed audit checkpoints), meta.
  *
  * Promises:
  * - One writer. Writes happen only inside the turn transaction opened by
@@ -36,6 +37,7 @@ typedef enum {
 	STORE_RECEIPTS,
 	STORE_HISTORY,
 	STORE_HELD,
+	STORE_WITNESSED,
 	STORE_META,
 	STORE__N
 } store_table_t;

@@ -10,12 +10,18 @@
  * delete   removes record SEQ
  * swap     exchanges records SEQ and SEQ+1 (digests recomputed)
  * truncate removes SEQ and every later record
+ * rechain  changes record SEQ's outcome, then recomputes every later
+ *          record's link, every digest and the chain head: a history
+ *          rewritten by its owner, which only peers' checkpoints catch
  * Test-only: never installed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <lmdb.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "store.pb-c.h"
 
 static void key_of(unsigned long long seq, unsigned char k[8])
 {
@@ -24,6 +30,19 @@ static void key_of(unsigned long long seq, unsigned char k[8])
 }
 
 /* The store's record digest: SHA-256(table || 0 || key || value). */
+static void digest_in(const char *table, const unsigned char *k, size_t kl,
+		      const unsigned char *v, size_t vl, unsigned char out[32])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	EVP_DigestUpdate(c, table, strlen(table) + 1);
+	EVP_DigestUpdate(c, k, kl);
+	EVP_DigestUpdate(c, v, vl);
+	EVP_DigestFinal_ex(c, out, NULL);
+	EVP_MD_CTX_free(c);
+}
+
 static void digest(const unsigned char *k, const unsigned char *v, size_t vl,
 		   unsigned char out[32])
 {
@@ -111,6 +130,51 @@ int main(int argc, char **argv)
 			free(b);
 		}
 		free(a);
+	} else if (!strcmp(argv[2], "rechain")) {
+		unsigned char prev[32], *buf = NULL;
+		int first = 1;
+		unsigned long long last = seq;
+		MDB_dbi meta;
+
+		for (unsigned long long s = seq;; s++) {
+			Referral__Store__V1__AuditRecord *r;
+			size_t n;
+			key_of(s, k);
+			if (mdb_get(t, d, &key, &val))
+				break;
+			r = referral__store__v1__audit_record__unpack(NULL,
+				val.mv_size - 32, val.mv_data);
+			if (!r)
+				return 1;
+			if (first) {
+				r->outcome = "REWRITTEN"; /* the forged change */
+				first = 0;
+			} else {
+				r->prev_hash.data = prev;
+				r->prev_hash.len = 32;
+			}
+			n = referral__store__v1__audit_record__get_packed_size(r);
+			buf = realloc(buf, n + 32);
+			referral__store__v1__audit_record__pack(r, buf);
+			SHA256(buf, n, prev);
+			/* Pointers into the stack must not be freed. */
+			r->outcome = NULL;
+			r->prev_hash.data = NULL;
+			r->prev_hash.len = 0;
+			referral__store__v1__audit_record__free_unpacked(r, NULL);
+			if ((rc = put(t, d, s, buf, n + 32, 1)))
+				break;
+			last = s;
+		}
+		if (!rc && !(rc = mdb_dbi_open(t, "meta", 0, &meta))) {
+			unsigned char hv[40 + 32];
+			MDB_val mk = { 10, "audit_head" }, mv = { 72, hv };
+			key_of(last, hv);
+			memcpy(hv + 8, prev, 32);
+			digest_in("meta", mk.mv_data, 10, hv, 40, hv + 40);
+			rc = mdb_put(t, meta, &mk, &mv, 0);
+		}
+		free(buf);
 	} else if (!strcmp(argv[2], "truncate")) {
 		for (unsigned long long s = seq;; s++) {
 			key_of(s, k);

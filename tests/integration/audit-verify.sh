@@ -1,14 +1,20 @@
 # audit-verify.sh: editing, re-hashing, deleting, reordering and
 # truncating audit records directly in the LMDB file are each caught by
 # `refctl audit verify` at the right sequence number, with a non-zero exit;
-# the verify itself changes nothing.
+# the verify itself changes nothing. A history rewritten and re-chained by
+# its owner passes that check, and is caught by the signed checkpoints its
+# peer holds.
 . "$(dirname "$0")/../lib.sh"
-two_nodes
+two_nodes "[audit]" "checkpoint_records = 3" "[deadlines]" "deadline_check_ms = 200"
 start 350581
 start 350582
 id=$(submit 350581 350582 "$T/app.json")
 check "delivered" wait_for 15 is_delivered 350581 "$id"
 check "and RECEIVED came back" wait_for 15 in_state 350581 "$id" RECEIVED
+id2=$(submit 350581 350582 "$T/app.json")
+check "a second one delivered" wait_for 15 is_delivered 350581 "$id2"
+check "Jinjiang holds Shishi's signed checkpoints" wait_for 15 bash -c \
+	"'$REFCTL' --data '$T/350582' audit witnessed --node 350581 --json | grep -q head_hash"
 out=$("$REFCTL" --data "$T/350581" audit verify --json)
 expect_eq "the live chain is intact (read while the node runs)" true "$(echo "$out" | json ok)"
 stop 350581
@@ -38,6 +44,23 @@ tamper "the last record edited and re-hashed" rehash "$n" "$n"
 tamper "a deleted record" delete 4 4
 tamper "two records swapped" swap 2 2
 tamper "a truncated chain" truncate 5 5
+# The owner rewrites record 3 and re-chains everything after it.
+"$REFCTL" --data "$T/350582" audit witnessed --node 350581 --json > "$T/witness.json"
+first_cp=$("$PY" -c 'import json,sys; print(min(c["seq"] for c in json.load(open(sys.argv[1]))["checkpoints"] if c["seq"]>=3))' "$T/witness.json")
+out=$("$REFCTL" --data "$T/350581" audit verify --witness "$T/witness.json" --json)
+expect_eq "the true history matches what the peer witnessed" true "$(echo "$out" | json ok)"
+rm -rf "$T/copy-rechain"
+cp -a "$T/350581" "$T/copy-rechain"
+check "rewrite and re-chain" "$BUILD/tests/audit-tamper" "$T/copy-rechain/store" rechain 3
+out=$("$REFCTL" --data "$T/copy-rechain" audit verify --json)
+expect_eq "a re-chained history passes the chain check alone" true "$(echo "$out" | json ok)"
+out=$("$REFCTL" --data "$T/copy-rechain" audit verify --witness "$T/witness.json" --json 2>/dev/null); rc=$?
+check "but not the peer's checkpoints: non-zero exit" test "$rc" -ne 0
+expect_eq "caught at the first checkpoint after the change" "$first_cp" "$(echo "$out" | json first_bad_seq)"
+expect_contains "naming who witnessed it" "not the one a peer witnessed" "$(echo "$out" | json problem)"
+out=$("$REFCTL" --data "$T/350581" audit witnessed 2>&1); rc=$?
+check "witnessed without --node: non-zero exit" test "$rc" -ne 0
+
 out=$(timeout 10 "$REFERRALD" --data "$T/copy-delete" 2>&1); rc=$?
 expect_eq "a node refuses to start on a broken chain" 1 "$rc"
 expect_contains "and says why" "fails its checks" "$out"
