@@ -146,6 +146,8 @@ int main(int argc, char **argv)
 				val.mv_size - 32, val.mv_data);
 			if (!r)
 				return 1;
+			char *orig_outcome = r->outcome;
+			ProtobufCBinaryData orig_prev = r->prev_hash;
 			if (first) {
 				r->outcome = "REWRITTEN"; /* the forged change */
 				first = 0;
@@ -157,10 +159,9 @@ int main(int argc, char **argv)
 			buf = realloc(buf, n + 32);
 			referral__store__v1__audit_record__pack(r, buf);
 			SHA256(buf, n, prev);
-			/* Pointers into the stack must not be freed. */
-			r->outcome = NULL;
-			r->prev_hash.data = NULL;
-			r->prev_hash.len = 0;
+			/* Give back what protobuf-c allocated, not our stand-ins. */
+			r->outcome = orig_outcome;
+			r->prev_hash = orig_prev;
 			referral__store__v1__audit_record__free_unpacked(r, NULL);
 			if ((rc = put(t, d, s, buf, n + 32, 1)))
 				break;
