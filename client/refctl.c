@@ -17,6 +17,7 @@
 
 #include "application.h"
 #include "audit.h"
+#include "envelope.h"
 #include "store.h"
 #include "referral.h"
 #include "sign.h"
@@ -892,6 +893,111 @@ static int check_witness(store_t *s, const char *file, uint64_t *ret_bad,
 	return r;
 }
 
+struct own_ctx {
+	EVP_PKEY *pub;
+	store_t *s;
+	uint64_t count, bad;
+	char *where;
+	size_t len;
+};
+
+static int own_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
+		   size_t vl)
+{
+	struct own_ctx *oc = ctx;
+	Referral__Store__V1__OutboxRecord *ob;
+	Referral__V1__Envelope *e = NULL;
+	Referral__V1__AuditCheckpoint *cp = NULL;
+	uint8_t *in = NULL, have[32];
+	int r = 0;
+
+	(void)k;
+	(void)kl;
+	ob = referral__store__v1__outbox_record__unpack(NULL, vl, v);
+	if (!ob)
+		return REF_E_CORRUPT;
+	if (ob->kind != REFERRAL__V1__KIND__AUDIT_CHECKPOINT)
+		goto out;
+	e = referral__v1__envelope__unpack(NULL, ob->envelope.len,
+					   ob->envelope.data);
+	cp = e ? referral__v1__audit_checkpoint__unpack(NULL, e->body.len,
+							e->body.data) : NULL;
+	if (!cp || cp->head_hash.len != 32) {
+		snprintf(oc->where, oc->len, "a checkpoint of this node does not "
+			 "parse");
+		r = REF_E_CORRUPT;
+		goto out;
+	}
+	/* The signature covers the header, which holds the body's digest. */
+	in = malloc(sizeof(ENVELOPE_SIGN_PREFIX) + e->header.len);
+	memcpy(in, ENVELOPE_SIGN_PREFIX, sizeof(ENVELOPE_SIGN_PREFIX));
+	memcpy(in + sizeof(ENVELOPE_SIGN_PREFIX), e->header.data, e->header.len);
+	{
+		uint8_t d[32];
+		Referral__V1__Header *h = referral__v1__header__unpack(
+			NULL, e->header.len, e->header.data);
+		bool digest_ok = h && h->body_digest.len == 32 &&
+			!sign_digest(sign_key_alg(oc->pub), e->body.data,
+				     e->body.len, d) &&
+			!memcmp(d, h->body_digest.data, 32);
+		if (h)
+			referral__v1__header__free_unpacked(h, NULL);
+		if (!digest_ok ||
+		    sign_verify(oc->pub, in, sizeof(ENVELOPE_SIGN_PREFIX) +
+				e->header.len, e->signature.data,
+				e->signature.len)) {
+			snprintf(oc->where, oc->len, "the checkpoint at sequence "
+				 "%llu does not verify with this node's signing "
+				 "key (signing.pub.pem)",
+				 (unsigned long long)cp->seq);
+			oc->bad = cp->seq;
+			r = REF_E_BADSIG;
+			goto out;
+		}
+	}
+	if (audit_hash_at(oc->s, cp->seq, have) ||
+	    memcmp(have, cp->head_hash.data, 32)) {
+		snprintf(oc->where, oc->len, "the record at sequence %llu is not "
+			 "the one this node signed in its checkpoint",
+			 (unsigned long long)cp->seq);
+		oc->bad = cp->seq;
+		r = REF_E_CORRUPT;
+		goto out;
+	}
+	oc->count++;
+out:
+	free(in);
+	if (cp)
+		referral__v1__audit_checkpoint__free_unpacked(cp, NULL);
+	if (e)
+		referral__v1__envelope__free_unpacked(e, NULL);
+	referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+	return r;
+}
+
+/* The node's own signed checkpoints (in its outbox) must verify with its
+ * key and match its chain. */
+static int check_own_checkpoints(store_t *s, uint64_t *ret_bad,
+				 uint64_t *ret_count, char *where, size_t len)
+{
+	struct own_ctx oc = { NULL, s, 0, 0, where, len };
+	char path[4096];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/signing.pub.pem", data_dir);
+	if (sign_key_load_public(path, &oc.pub)) {
+		snprintf(where, len, "cannot read %.200s to check this node's "
+			 "checkpoints", path);
+		return REF_E_CONFIG;
+	}
+	r = store_foreach(s, STORE_OUTBOX, own_one, &oc);
+	EVP_PKEY_free(oc.pub);
+	if (r && oc.bad)
+		*ret_bad = oc.bad;
+	*ret_count = oc.count;
+	return r;
+}
+
 /* refctl audit verify: reads the store itself, read-only, and recomputes
  * every record's digest and the whole hash chain; it trusts nothing the
  * running node says and changes nothing. */
@@ -901,7 +1007,7 @@ static int cmd_audit(int argc, char **argv)
 			    .readonly = true };
 	store_t *s = NULL;
 	char path[4096], where[300] = "";
-	uint64_t bad = 0, count = 0;
+	uint64_t bad = 0, count = 0, cps = 0;
 	int r;
 
 	if (argc < 1 || (strcmp(argv[0], "verify") && strcmp(argv[0], "witnessed")))
@@ -919,6 +1025,8 @@ static int cmd_audit(int argc, char **argv)
 		return r;
 	}
 	r = audit_verify(s, &bad, &count);
+	if (!r)
+		r = check_own_checkpoints(s, &bad, &cps, where, sizeof(where));
 	if (!r && opt(argc, argv, "--witness")) {
 		r = check_witness(s, opt(argc, argv, "--witness"), &bad, where,
 				  sizeof(where));
@@ -929,8 +1037,9 @@ static int cmd_audit(int argc, char **argv)
 		r = store_check(s, where, sizeof(where));
 	store_close(&s);
 	if (want_json) {
-		json_t *o = json_pack("{s:b, s:I}", "ok", r == 0, "records",
-				      (json_int_t)count);
+		json_t *o = json_pack("{s:b, s:I, s:I}", "ok", r == 0, "records",
+				      (json_int_t)count, "own_checkpoints",
+				      (json_int_t)cps);
 		char *text;
 		if (r && bad)
 			json_object_set_new(o, "first_bad_seq",
@@ -944,7 +1053,9 @@ static int cmd_audit(int argc, char **argv)
 		json_decref(o);
 	} else if (!r) {
 		printf("audit chain intact: %llu records, every record's digest "
-		       "and link checked\n", (unsigned long long)count);
+		       "and link checked, %llu signed checkpoint(s) of this node "
+		       "match\n", (unsigned long long)count,
+		       (unsigned long long)cps);
 	}
 	if (r && bad)
 		return fail("audit chain broken at sequence %llu (%s)",

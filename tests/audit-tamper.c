@@ -11,8 +11,10 @@
  * swap     exchanges records SEQ and SEQ+1 (digests recomputed)
  * truncate removes SEQ and every later record
  * rechain  changes record SEQ's outcome, then recomputes every later
- *          record's link, every digest and the chain head: a history
+ *          record's link, every digest and the chain head, and drops the
+ *          node's own signed checkpoints from its outbox: a history
  *          rewritten by its owner, which only peers' checkpoints catch
+ * rechain-keep  the same, leaving the node's own checkpoints in place
  * Test-only: never installed. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,7 +132,7 @@ int main(int argc, char **argv)
 			free(b);
 		}
 		free(a);
-	} else if (!strcmp(argv[2], "rechain")) {
+	} else if (!strncmp(argv[2], "rechain", 7)) {
 		unsigned char prev[32], *buf = NULL;
 		int first = 1;
 		unsigned long long last = seq;
@@ -176,6 +178,27 @@ int main(int argc, char **argv)
 			rc = mdb_put(t, meta, &mk, &mv, 0);
 		}
 		free(buf);
+		if (!rc && !strcmp(argv[2], "rechain")) {
+			/* The owner holds the key: it drops what it signed. */
+			MDB_dbi out;
+			MDB_cursor *cur;
+			MDB_val ck, cv;
+			if (!(rc = mdb_dbi_open(t, "outbox", 0, &out)) &&
+			    !(rc = mdb_cursor_open(t, out, &cur))) {
+				while (!mdb_cursor_get(cur, &ck, &cv, MDB_NEXT)) {
+					Referral__Store__V1__OutboxRecord *ob =
+						referral__store__v1__outbox_record__unpack(
+							NULL, cv.mv_size - 32, cv.mv_data);
+					int cp = ob && ob->kind == 5;
+					if (ob)
+						referral__store__v1__outbox_record__free_unpacked(
+							ob, NULL);
+					if (cp)
+						mdb_cursor_del(cur, 0);
+				}
+				mdb_cursor_close(cur);
+			}
+		}
 	} else if (!strcmp(argv[2], "truncate")) {
 		for (unsigned long long s = seq;; s++) {
 			key_of(s, k);

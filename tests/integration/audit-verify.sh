@@ -58,6 +58,17 @@ out=$("$REFCTL" --data "$T/copy-rechain" audit verify --witness "$T/witness.json
 check "but not the peer's checkpoints: non-zero exit" test "$rc" -ne 0
 expect_eq "caught at the first checkpoint after the change" "$first_cp" "$(echo "$out" | json first_bad_seq)"
 expect_contains "naming who witnessed it" "not the one a peer witnessed" "$(echo "$out" | json problem)"
+# Re-chained but with the node's own signed checkpoints left in place:
+# those catch it without any peer.
+rm -rf "$T/copy-keep"
+cp -a "$T/350581" "$T/copy-keep"
+check "re-chain, keeping own checkpoints" "$BUILD/tests/audit-tamper" "$T/copy-keep/store" rechain-keep 3
+out=$("$REFCTL" --data "$T/copy-keep" audit verify --json 2>/dev/null); rc=$?
+check "the node's own signed checkpoints catch it: non-zero exit" test "$rc" -ne 0
+expect_contains "and say so" "not the one this node signed" "$(echo "$out" | json problem)"
+out=$("$REFCTL" --data "$T/350581" audit verify --json)
+check "the intact node's own checkpoints verify" test "$(echo "$out" | json own_checkpoints)" -ge 1
+
 out=$("$REFCTL" --data "$T/350581" audit witnessed 2>&1); rc=$?
 check "witnessed without --node: non-zero exit" test "$rc" -ne 0
 
