@@ -1435,6 +1435,31 @@ static json_t *receipt_json(node_t *n, const uint8_t *buf, size_t len,
 
 static json_t *clocks_json(node_t *n, const referral_rec_t *rr,
 			   uint64_t *ret_earliest);
+
+/* The application inside a REFERRAL_SUBMIT envelope's bytes (NULL if it
+ * does not parse); ret_body, if not NULL, gets a copy of the body bytes. */
+static Referral__V1__ReferralSubmit *submit_in(const uint8_t *env, size_t len,
+					       uint8_t **ret_body,
+					       size_t *ret_len)
+{
+	Referral__V1__Envelope *e = referral__v1__envelope__unpack(NULL, len,
+								   env);
+	Referral__V1__ReferralSubmit *a = NULL;
+
+	if (!e)
+		return NULL;
+	a = referral__v1__referral_submit__unpack(NULL, e->body.len,
+						  e->body.data);
+	if (a && ret_body) {
+		*ret_body = malloc(e->body.len ? e->body.len : 1);
+		if (*ret_body) {
+			memcpy(*ret_body, e->body.data, e->body.len);
+			*ret_len = e->body.len;
+		}
+	}
+	referral__v1__envelope__free_unpacked(e, NULL);
+	return a;
+}
 static json_t *history_json(node_t *n, const referral_rec_t *rr);
 
 static json_t *referral_json(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
@@ -1541,12 +1566,8 @@ static json_t *referral_json(node_t *n, const Referral__Store__V1__ReferralRecor
 		env_len = in->envelope.len;
 	}
 	if (full && env) {
-		Referral__V1__Envelope *e = referral__v1__envelope__unpack(
-			NULL, env_len, env);
-		Referral__V1__ReferralSubmit *a = e
-			? referral__v1__referral_submit__unpack(NULL, e->body.len,
-								e->body.data)
-			: NULL;
+		Referral__V1__ReferralSubmit *a = submit_in(env, env_len, NULL,
+							    NULL);
 		char sha[65];
 		uint8_t d[32];
 		util_sha256(env, env_len, d);
@@ -1557,8 +1578,6 @@ static json_t *referral_json(node_t *n, const Referral__Store__V1__ReferralRecor
 					    application_to_json(a));
 			referral__v1__referral_submit__free_unpacked(a, NULL);
 		}
-		if (e)
-			referral__v1__envelope__free_unpacked(e, NULL);
 	}
 	if (ob)
 		referral__store__v1__outbox_record__free_unpacked(ob, NULL);
@@ -2241,7 +2260,6 @@ static Referral__V1__ReferralSubmit *application_of(node_t *n,
 {
 	Referral__Store__V1__InboxRecord *in = NULL;
 	Referral__Store__V1__OutboxRecord *ob = NULL;
-	Referral__V1__Envelope *e = NULL;
 	Referral__V1__ReferralSubmit *a = NULL;
 	const ProtobufCBinaryData *env;
 
@@ -2260,19 +2278,7 @@ static Referral__V1__ReferralSubmit *application_of(node_t *n,
 			return NULL;
 		env = &ob->envelope;
 	}
-	e = referral__v1__envelope__unpack(NULL, env->len, env->data);
-	if (e)
-		a = referral__v1__referral_submit__unpack(NULL, e->body.len,
-							  e->body.data);
-	if (a && ret_body) {
-		*ret_body = malloc(e->body.len ? e->body.len : 1);
-		if (*ret_body) {
-			memcpy(*ret_body, e->body.data, e->body.len);
-			*ret_len = e->body.len;
-		}
-	}
-	if (e)
-		referral__v1__envelope__free_unpacked(e, NULL);
+	a = submit_in(env->data, env->len, ret_body, ret_len);
 	if (in)
 		referral__store__v1__inbox_record__free_unpacked(in, NULL);
 	if (ob)

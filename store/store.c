@@ -237,10 +237,7 @@ int store_commit(store_t *s)
 
 void store_abort(store_t *s)
 {
-	if (s->event) {
-		mdb_txn_abort(s->event);
-		s->event = NULL;
-	}
+	store_event_abort(s);
 	if (s->turn) {
 		mdb_txn_abort(s->turn);
 		s->turn = NULL;
