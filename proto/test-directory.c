@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
-#include "../proto/testutil.h"
+#include "testutil.h"
 #include "directory.h"
 #include "errors.h"
 #include "sign.h"
