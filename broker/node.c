@@ -3239,6 +3239,45 @@ out:
 	return r;
 }
 
+/* An export with personal data leaves only with an admin's name on it in
+ * the audit chain: the node checks the role and records the export (or the
+ * refusal) before refctl reads a byte. The record holds the range and
+ * format, never the data. */
+static int op_audit_export(node_t *n, const Referral__Local__V1__Request *req,
+			   Referral__Local__V1__Reply *rep, char *err,
+			   size_t errlen)
+{
+	json_t *o = json_loadb((const char *)req->body.data, req->body.len, 0,
+			       NULL);
+	const char *since = json_string_value(json_object_get(o, "since"));
+	const char *until = json_string_value(json_object_get(o, "until"));
+	const char *format = json_string_value(json_object_get(o, "format"));
+	char detail[200];
+	int r;
+
+	if (!json_is_object(o) || !since || !until || !format ||
+	    strlen(since) > 40 || strlen(until) > 40 || strlen(format) > 8) {
+		json_decref(o);
+		fail_reply(rep, REF_E_MALFORMED, err, errlen, "the export request "
+			   "does not parse (client and node versions differ?)");
+		return 0;
+	}
+	snprintf(detail, sizeof(detail), "with personal data: %s to %s, %s",
+		 since, until, format);
+	json_decref(o);
+	if (!is_admin(n, req->actor)) {
+		r = audit(n, "export_refused", NULL, NULL, NULL,
+			  req->actor[0] ? req->actor : "local", "REFUSED", detail);
+		if (!r)
+			fail_reply(rep, REF_E_REFUSED, err, errlen,
+				   "an export with personal data needs the admin "
+				   "role at this node ([roles] admins); the "
+				   "refusal is recorded");
+		return r;
+	}
+	return audit(n, "export", NULL, NULL, NULL, req->actor, "ok", detail);
+}
+
 static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 			  const uint8_t *buf, size_t len)
 {
@@ -3266,6 +3305,7 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 	case REFERRAL__LOCAL__V1__OP__OP_SUBMIT:
 	case REFERRAL__LOCAL__V1__OP__OP_MOVE:
 	case REFERRAL__LOCAL__V1__OP__OP_SUPPLEMENT:
+	case REFERRAL__LOCAL__V1__OP__OP_AUDIT_EXPORT:
 		/* One event: all of the change, or none of it. */
 		mark = out_mark(n);
 		if ((r = store_event_begin(n->store))) {
@@ -3277,7 +3317,9 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 			? op_submit(n, req, &rep, err, sizeof(err))
 		    : req->op == REFERRAL__LOCAL__V1__OP__OP_MOVE
 			? op_move(n, req, &rep, err, sizeof(err))
-			: op_supplement(n, req, &rep, err, sizeof(err));
+		    : req->op == REFERRAL__LOCAL__V1__OP__OP_SUPPLEMENT
+			? op_supplement(n, req, &rep, err, sizeof(err))
+			: op_audit_export(n, req, &rep, err, sizeof(err));
 		if (r || (r = store_event_commit(n->store))) {
 			store_event_abort(n->store);
 			out_rollback(n, mark);

@@ -371,3 +371,19 @@ int ref_overdue(ref_client_t *c, char **ret_json)
 	req.op = REFERRAL__LOCAL__V1__OP__OP_OVERDUE;
 	return call_json(c, &req, ret_json);
 }
+
+int ref_audit_export(ref_client_t *c, const char *what_json, const char *actor)
+{
+	Referral__Local__V1__Request req = REFERRAL__LOCAL__V1__REQUEST__INIT;
+	Referral__Local__V1__Reply *rep = NULL;
+	int r;
+
+	req.op = REFERRAL__LOCAL__V1__OP__OP_AUDIT_EXPORT;
+	req.body.data = (uint8_t *)what_json;
+	req.body.len = strlen(what_json);
+	req.actor = (char *)(actor ? actor : "");
+	r = call(c, &req, true, &rep);
+	if (rep)
+		referral__local__v1__reply__free_unpacked(rep, NULL);
+	return r;
+}

@@ -86,6 +86,12 @@ int ref_supplement(ref_client_t *c, const char *referral_id,
 /* ref_overdue: referrals past a deadline or within 24 hours of one. */
 int ref_overdue(ref_client_t *c, char **ret_json);
 
+/* ref_audit_export: asks the node to allow an export with personal data
+ * (what_json: {"since", "until", "format"}). The node checks that actor
+ * has the admin role and records the export, or the refusal, in its audit
+ * chain before answering; REF_E_REFUSED if actor is not an admin. */
+int ref_audit_export(ref_client_t *c, const char *what_json, const char *actor);
+
 /* ref_strerror: a short name for a return code. */
 const char *ref_strerror(int r);
 

@@ -483,6 +483,29 @@ int envelope_verify(const envelope_policy_t *pol, const uint8_t *buf,
 	return c->status;
 }
 
+int envelope_verify_archived(envelope_key_lookup_fn lookup, void *lookup_ctx,
+			     const uint8_t *buf, size_t len,
+			     envelope_check_t *c)
+{
+	Referral__V1__Envelope *e = referral__v1__envelope__unpack(NULL, len,
+								   buf);
+	Referral__V1__Header *h = e ? referral__v1__header__unpack(
+		NULL, e->header.len, e->header.data) : NULL;
+	char self[16] = "", peer[16] = "";
+	envelope_policy_t pol = { self, peer, SIZE_MAX, 0, 0, 0, lookup,
+				  lookup_ctx };
+
+	if (h) {
+		snprintf(self, sizeof(self), "%s", h->to_node);
+		snprintf(peer, sizeof(peer), "%s", h->from_node);
+		pol.now_ms = h->created_at_ms;
+		referral__v1__header__free_unpacked(h, NULL);
+	}
+	if (e)
+		referral__v1__envelope__free_unpacked(e, NULL);
+	return envelope_verify(&pol, buf, len, c);
+}
+
 void envelope_check_free(envelope_check_t *c)
 {
 	if (c->hdr)

@@ -76,6 +76,15 @@ int envelope_verify(const envelope_policy_t *pol, const uint8_t *buf,
 		    size_t len, envelope_check_t *ret);
 void envelope_check_free(envelope_check_t *c);
 
+/* envelope_verify_archived: the same checks for an envelope kept in a
+ * store, as an auditor makes them later: addressing and freshness are
+ * judged as of the envelope's own header (its to_node, from_node and
+ * created_at_ms), so only the parse, the key valid at that time, the
+ * signature, the digest and the body are left to fail. */
+int envelope_verify_archived(envelope_key_lookup_fn lookup, void *lookup_ctx,
+			     const uint8_t *buf, size_t len,
+			     envelope_check_t *ret);
+
 /* envelope_receipt_body: a serialized Receipt for a checked envelope.
  * *ret_buf malloc'd. */
 int envelope_receipt_body(const envelope_check_t *c, uint64_t received_at_ms,

@@ -167,6 +167,19 @@ static void test_vector_verify(void)
 	CHECK_EQ_INT(envelope_verify(&p, env, len, &c),
 		     REFERRAL__V1__RECEIPT_STATUS__STALE);
 	envelope_check_free(&c);
+
+	/* An auditor's check years later: freshness is judged at the
+	 * envelope's own time, the signature is not. */
+	CHECK_EQ_INT(envelope_verify_archived(lookup, NULL, env, len, &c),
+		     REFERRAL__V1__RECEIPT_STATUS__STORED);
+	envelope_check_free(&c);
+	env[len - 3] ^= 1; /* inside the signature, the envelope's last field */
+	CHECK_EQ_INT(envelope_verify_archived(lookup, NULL, env, len, &c),
+		     REFERRAL__V1__RECEIPT_STATUS__BAD_SIGNATURE);
+	envelope_check_free(&c);
+	CHECK_EQ_INT(envelope_verify_archived(lookup, NULL, env, 5, &c),
+		     REFERRAL__V1__RECEIPT_STATUS__MALFORMED);
+	envelope_check_free(&c);
 	free(env);
 }
 

@@ -98,9 +98,12 @@ wait_state shishi ASSIGNED
 step "The referral as Shishi sees it: history, clocks, receipt"
 $refctl --data "$work/shishi" show "$id"
 
-step "The trail at Shishi, then at Jinjiang"
-$refctl --data "$work/shishi" trail "$id"
-$refctl --data "$work/jinjiang" trail "$id"
+step "Each county's audit chain, verified from its store (read-only)"
+$refctl --data "$work/shishi" audit verify
+$refctl --data "$work/jinjiang" audit verify
+
+step "The merged trail at Shishi: its own events and what Jinjiang signed"
+$refctl --data "$work/shishi" audit trail "$id"
 
 step "Stopping both nodes"
 cleanup

@@ -69,6 +69,33 @@ expect_contains "and say so" "not the one this node signed" "$(echo "$out" | jso
 out=$("$REFCTL" --data "$T/350581" audit verify --json)
 check "the intact node's own checkpoints verify" test "$(echo "$out" | json own_checkpoints)" -ge 1
 
+# The witness file is checked against the directory: each checkpoint is
+# taken from its signed envelope, never from the file's plain fields.
+wedit() { # OUT PYTHON: edits the witness file's JSON (w)
+	"$PY" -c 'import json,sys,base64
+w=json.load(open(sys.argv[1])); exec(sys.argv[3]); json.dump(w,open(sys.argv[2],"w"))' "$T/witness.json" "$1" "$2"
+}
+wedit "$T/w-badsig.json" 'c=w["checkpoints"][0]; b=bytearray(base64.b64decode(c["envelope_base64"])); b[-5]^=1; c["envelope_base64"]=base64.b64encode(bytes(b)).decode()'
+out=$("$REFCTL" --data "$T/350581" audit verify --witness "$T/w-badsig.json" 2>&1); rc=$?
+check "a checkpoint with a bad signature: non-zero exit" test "$rc" -ne 0
+expect_contains "and says it does not verify" "does not verify against the directory" "$out"
+wedit "$T/w-plain.json" 'w["checkpoints"][0]["seq"]=1; w["checkpoints"][0]["head_hash"]="00"*32'
+out=$("$REFCTL" --data "$T/350581" audit verify --witness "$T/w-plain.json" --json)
+expect_eq "the file's plain fields are not what is checked" true "$(echo "$out" | json ok)"
+wedit "$T/w-unknown.json" 'w["node"]="350599"'
+out=$("$REFCTL" --data "$T/350581" audit verify --witness "$T/w-unknown.json" 2>&1); rc=$?
+check "a witness file about an unknown node: non-zero exit" test "$rc" -ne 0
+expect_contains "and says so" "350599, which is not in the directory" "$out"
+"$REFCTL" --data "$T/350581" audit witnessed --node 350582 --json > "$T/w-other.json"
+out=$("$REFCTL" --data "$T/350581" audit verify --witness "$T/w-other.json" 2>&1); rc=$?
+check "another node's witness file: non-zero exit" test "$rc" -ne 0
+expect_contains "and says whose it is" "about node 350582" "$out"
+out=$("$REFCTL" --data "$T/350582" audit witnessed --node 350599 2>&1); rc=$?
+check "witnessed --node for an unknown code: non-zero exit" test "$rc" -ne 0
+expect_contains "and says so" "350599 is not in the directory" "$out"
+out=$("$REFCTL" --data "$T/350581" audit verify --witness "$T/witness.json" --json)
+check "an intact witness file: its checkpoints all verify" test "$(echo "$out" | json witnessed_checkpoints)" -ge 1
+
 out=$("$REFCTL" --data "$T/350581" audit witnessed 2>&1); rc=$?
 check "witnessed without --node: non-zero exit" test "$rc" -ne 0
 
