@@ -16,9 +16,6 @@
 #include <zmq.h>
 
 #include "application.h"
-#include "audit.h"
-#include "envelope.h"
-#include "store.h"
 #include "referral.h"
 #include "refctl.h"
 #include "sign.h"
