@@ -334,3 +334,39 @@ void config_path(const config_t *c, const char *rel, char *out, size_t len)
 	else
 		snprintf(out, len, "%s/%s", c->data_dir, rel);
 }
+
+int config_set_key_id(const config_t *c)
+{
+	char path[4200], *out = NULL, *line, *save = NULL;
+	uint8_t *text;
+	size_t len, olen = 0;
+	FILE *f;
+	bool done = false;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/referrald.conf", c->data_dir);
+	r = util_read_file(path, 1 << 20, &text, &len);
+	if (r)
+		return r;
+	f = open_memstream(&out, &olen);
+	if (!f) {
+		free(text);
+		return -ENOMEM;
+	}
+	for (line = strtok_r((char *)text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		const char *p = line + strspn(line, " \t");
+		if (!done && !strncmp(p, "key_id", 6) &&
+		    (p[6] == ' ' || p[6] == '=' || p[6] == '\t')) {
+			fprintf(f, "key_id = %s\n", c->key_id);
+			done = true;
+		} else {
+			fprintf(f, "%s\n", line);
+		}
+	}
+	fclose(f);
+	free(text);
+	r = done ? util_write_file(path, out, olen, 0640) : REF_E_NOT_FOUND;
+	free(out);
+	return r;
+}

@@ -65,6 +65,9 @@ int config_parse_text(const char *text, config_t *ret, char *ret_err,
 int config_write(const config_t *c, const char *path);
 /* config_print_table: every setting as a Markdown table (docs/CONFIG.md). */
 void config_print_table(FILE *f);
+/* config_set_key_id: rewrites the key_id line of DATA/referrald.conf to
+ * c->key_id (after a key rotation), leaving every other line as it is. */
+int config_set_key_id(const config_t *c);
 /* config_path: joins data_dir and a relative path (absolute kept). */
 void config_path(const config_t *c, const char *rel, char *out, size_t len);
 

@@ -90,6 +90,7 @@ typedef struct out {
 struct node {
 	config_t cfg;
 	directory_t *dir;
+	directory_t *pending_dir; /* applied in this turn; in force after it */
 	EVP_PKEY *key;
 	EVP_PKEY *authority;
 	char curve_pub[41], curve_sec[41];
@@ -588,7 +589,8 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 	uint8_t *v;
 	size_t vl;
 
-	if (h->kind == REFERRAL__V1__KIND__AUDIT_CHECKPOINT)
+	if (h->kind == REFERRAL__V1__KIND__AUDIT_CHECKPOINT ||
+	    h->kind == REFERRAL__V1__KIND__DIRECTORY_UPDATE)
 		return 0; /* node-level: no referral */
 	if (h->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT &&
 	    h->kind != REFERRAL__V1__KIND__STATUS_CHANGE &&
@@ -659,6 +661,11 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 
 static void handle_receipt_envelope(node_t *n, const uint8_t *buf, size_t len,
 				    const char *peer);
+static int directory_update(node_t *n, const envelope_check_t *c,
+			    const char *peer, char *detail, size_t dlen);
+static int op_publish(node_t *n, const Referral__Local__V1__Request *req,
+		      Referral__Local__V1__Reply *rep, char *err, size_t errlen);
+static void maybe_switch_key(node_t *n);
 
 /* A peer's signed checkpoint of its audit chain, kept as received (the
  * envelope is the proof): key = node code || seq (8 bytes). */
@@ -780,8 +787,15 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 			st = why;
 		else
 			snprintf(detail, sizeof(detail), "stored");
-		if (!why && c.hdr->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT &&
-		    c.hdr->kind != REFERRAL__V1__KIND__AUDIT_CHECKPOINT) {
+		if (!why && c.hdr->kind == REFERRAL__V1__KIND__DIRECTORY_UPDATE) {
+			st = directory_update(n, &c, peer, detail, sizeof(detail));
+			if (st < 0) {
+				r = st;
+				goto fail;
+			}
+		} else if (!why &&
+			   c.hdr->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT &&
+			   c.hdr->kind != REFERRAL__V1__KIND__AUDIT_CHECKPOINT) {
 			/* handle_change records its own refusals. */
 			change_audited = true;
 			st = handle_change(n, &c, buf, len, peer, detail,
@@ -798,6 +812,9 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 	if (st == REFERRAL__V1__RECEIPT_STATUS__STORED &&
 	    c.hdr->kind == REFERRAL__V1__KIND__AUDIT_CHECKPOINT)
 		r = witness(n, &c, buf, len, peer);
+	else if (st == REFERRAL__V1__RECEIPT_STATUS__STORED &&
+		 c.hdr->kind == REFERRAL__V1__KIND__DIRECTORY_UPDATE)
+		r = 0; /* directory_update recorded it */
 	else if (st == REFERRAL__V1__RECEIPT_STATUS__STORED)
 		r = apply_submit(n, &c, buf, len, peer, pol.now_ms, receipt,
 				 rlen);
@@ -829,6 +846,9 @@ fail:
 	store_event_abort(n->store);
 	out_rollback(n, mark);
 	free(receipt);
+	/* A directory installed in this event stays on disk (it is signed
+	 * and newer, so the next start takes it) but is not switched to. */
+	directory_free(&n->pending_dir);
 	/* No receipt: the sender resends, and the store may have room by
 	 * then. Deliveries already stored are untouched. */
 	log_msg(r == REF_E_STORE_FULL ? LOG_WARN : LOG_ERROR, "peer",
@@ -1747,6 +1767,7 @@ static int op_status(node_t *n, Referral__Local__V1__Reply *rep)
 	json_object_set_new(o, "name", json_string(n->cfg.name));
 	json_object_set_new(o, "role", json_string(n->cfg.role));
 	json_object_set_new(o, "listen", json_string(n->cfg.listen));
+	json_object_set_new(o, "key_id", json_string(n->cfg.key_id));
 	json_object_set_new(o, "directory_version",
 			    json_integer((json_int_t)n->dir->version));
 	json_object_set_new(ob, "pending", json_integer((json_int_t)cc.by_state[0]));
@@ -3306,6 +3327,7 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 	case REFERRAL__LOCAL__V1__OP__OP_MOVE:
 	case REFERRAL__LOCAL__V1__OP__OP_SUPPLEMENT:
 	case REFERRAL__LOCAL__V1__OP__OP_AUDIT_EXPORT:
+	case REFERRAL__LOCAL__V1__OP__OP_PUBLISH:
 		/* One event: all of the change, or none of it. */
 		mark = out_mark(n);
 		if ((r = store_event_begin(n->store))) {
@@ -3319,6 +3341,8 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 			? op_move(n, req, &rep, err, sizeof(err))
 		    : req->op == REFERRAL__LOCAL__V1__OP__OP_SUPPLEMENT
 			? op_supplement(n, req, &rep, err, sizeof(err))
+		    : req->op == REFERRAL__LOCAL__V1__OP__OP_PUBLISH
+			? op_publish(n, req, &rep, err, sizeof(err))
 			: op_audit_export(n, req, &rep, err, sizeof(err));
 		if (r || (r = store_event_commit(n->store))) {
 			store_event_abort(n->store);
@@ -3538,22 +3562,291 @@ static int directory_version_held(node_t *n, uint64_t *ret)
 	return 0;
 }
 
-static int directory_applied(node_t *n, uint64_t version)
+static int directory_applied(node_t *n, uint64_t version, const char *via)
 {
 	uint8_t v[8];
-	char detail[40];
+	char detail[80];
 	int r;
 
 	for (int i = 0; i < 8; i++)
 		v[i] = (uint8_t)(version >> (56 - 8 * i));
 	r = store_put(n->store, STORE_META, META_DIR_VERSION,
 		      strlen(META_DIR_VERSION), v, 8);
-	snprintf(detail, sizeof(detail), "version %llu",
-		 (unsigned long long)version);
+	snprintf(detail, sizeof(detail), "version %llu%s%s",
+		 (unsigned long long)version, via ? " " : "", via ? via : "");
 	if (!r)
 		r = audit(n, "directory_applied", NULL, NULL, NULL, "admin",
 			  "ok", detail);
 	return r;
+}
+
+/* The peer ROUTER: CURVE server, ZAP-checked, on [node] listen. */
+static int router_open(node_t *n, char *err, size_t errlen)
+{
+	int one = 1, r = 0;
+
+	n->router = zmq_socket(n->ctx, ZMQ_ROUTER);
+	if (!n->router) {
+		snprintf(err, errlen, "cannot make the peer socket: %s",
+			 zmq_strerror(errno));
+		return -errno;
+	}
+	socket_common(n, n->router);
+	set_int(n->router, ZMQ_CURVE_SERVER, 1);
+	zmq_setsockopt(n->router, ZMQ_CURVE_SECRETKEY, n->curve_sec, 40);
+	zmq_setsockopt(n->router, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN));
+	if (zmq_setsockopt(n->router, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof(one)) < 0)
+		log_msg(LOG_DEBUG, "net", "ZMQ_ZAP_ENFORCE_DOMAIN not in this "
+			"libzmq; the handler is bound first instead");
+	set_int(n->router, ZMQ_ROUTER_MANDATORY, 1);
+	/* After a close, libzmq's reaper frees the port a moment later. */
+	for (int i = 0; i < 100; i++) {
+		r = zmq_bind(n->router, n->cfg.listen) < 0 ? -errno : 0;
+		if (r != -EADDRINUSE || i == 99)
+			break;
+		usleep(20000);
+	}
+	if (r)
+		snprintf(err, errlen, "cannot listen on %s ([node] listen): %s",
+			 n->cfg.listen, zmq_strerror(-r));
+	return r;
+}
+
+/* The key this node signs with next, once the directory lists it and its
+ * window has opened: refctl rotate-keys leaves it as signing.next.key.
+ * The old key is kept as signing.<key_id>.key, since messages signed with
+ * it may still be resent (same bytes) and verify until their lifetime. */
+static void maybe_switch_key(node_t *n)
+{
+	const dir_node_t *me = directory_node(n->dir, n->cfg.code);
+	char next[PATH_MAX + 64], cur[PATH_MAX + 64], old[PATH_MAX + 128];
+	char npub[PATH_MAX + 64], cpub[PATH_MAX + 64], detail[160];
+	EVP_PKEY *key = NULL;
+	const char *new_id = NULL;
+	uint64_t now = util_now_ms();
+	struct stat st;
+
+	config_path(&n->cfg, "signing.next.key", next, sizeof(next));
+	if (!me || stat(next, &st) < 0)
+		return;
+	if (sign_key_load_private(next, &key)) {
+		log_msg(LOG_ERROR, "keys", "%s cannot be loaded (mode 0600, a "
+			"private key from refctl rotate-keys?); still signing "
+			"with %s", next, n->cfg.key_id);
+		return;
+	}
+	for (size_t i = 0; i < me->n_keys && !new_id; i++)
+		if (EVP_PKEY_eq(me->keys[i].key, key) == 1 &&
+		    me->keys[i].not_before_ms <= now &&
+		    now < me->keys[i].not_after_ms)
+			new_id = me->keys[i].key_id;
+	if (!new_id) {
+		EVP_PKEY_free(key);
+		return; /* not listed yet, or its window has not opened */
+	}
+	config_path(&n->cfg, "signing.key", cur, sizeof(cur));
+	config_path(&n->cfg, "signing.pub.pem", cpub, sizeof(cpub));
+	config_path(&n->cfg, "signing.next.pub.pem", npub, sizeof(npub));
+	snprintf(old, sizeof(old), "%s/signing.%s.key", n->cfg.data_dir,
+		 n->cfg.key_id);
+	/* Old key aside first: a crash between the renames leaves no
+	 * signing.key, and the node refuses to start, saying so, rather
+	 * than sign with a key the directory does not give it. */
+	if (rename(cur, old) < 0 || rename(next, cur) < 0 ||
+	    (stat(npub, &st) == 0 && rename(npub, cpub) < 0)) {
+		log_msg(LOG_ERROR, "keys", "switching to key %s failed: %s; "
+			"check the signing key files in %s", new_id,
+			strerror(errno), n->cfg.data_dir);
+		EVP_PKEY_free(key);
+		return;
+	}
+	snprintf(detail, sizeof(detail), "%s -> %s", n->cfg.key_id, new_id);
+	EVP_PKEY_free(n->key);
+	n->key = key;
+	snprintf(n->cfg.key_id, sizeof(n->cfg.key_id), "%s", new_id);
+	config_set_key_id(&n->cfg);
+	store_begin(n->store);
+	if (audit(n, "key_rotated", NULL, NULL, NULL, "node", "ok", detail) ||
+	    finish_turn(n))
+		store_abort(n->store);
+	log_msg(LOG_INFO, "keys", "now signing with %s (was %s)", new_id,
+		detail);
+}
+
+/* Puts d in force: peers are pinned again from it, and the peer socket is
+ * opened anew, because ZAP runs only at a handshake: a node or key the new
+ * directory removed must not keep a session opened under the old one. */
+static void directory_switch(node_t *n, directory_t *d)
+{
+	char err[300];
+
+	peers_close(n);
+	directory_free(&n->dir);
+	n->dir = d;
+	if (n->router) {
+		set_int(n->router, ZMQ_LINGER, 0);
+		zmq_close(n->router);
+		n->router = NULL;
+		if (router_open(n, err, sizeof(err)))
+			log_msg(LOG_ERROR, "net", "%s; peers cannot reach this "
+				"node until it restarts", err);
+	}
+	maybe_switch_key(n);
+	log_msg(LOG_INFO, "directory", "loaded version=%llu nodes=%zu",
+		(unsigned long long)d->version, d->n_nodes);
+}
+
+/* Checks a directory sent in a DIRECTORY_UPDATE or handed to the authority
+ * node to publish: the authority's signature, the format, this node's own
+ * entry, a version above the one in force. 0, or a receipt status. */
+static int directory_check_new(node_t *n, const uint8_t *json, size_t len,
+			       const char *sig, directory_t **ret, char *detail,
+			       size_t dlen)
+{
+	uint64_t in_force = n->pending_dir ? n->pending_dir->version
+					   : n->dir->version;
+	char inner[300];
+
+	*ret = NULL;
+	if (len > 16 << 20) {
+		snprintf(detail, dlen, "the directory is larger than 16 MB");
+		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	}
+	if (directory_verify_sig(json, len, sig, n->authority)) {
+		snprintf(detail, dlen, "the directory is not signed by this "
+			 "node's authority key ([trust] authority_key)");
+		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	}
+	if (directory_parse((const char *)json, len, ret, inner, sizeof(inner))) {
+		snprintf(detail, dlen, "the directory does not parse: %s", inner);
+		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	}
+	if ((*ret)->version <= in_force) {
+		snprintf(detail, dlen, "directory version %llu is not newer than "
+			 "version %llu in force", (unsigned long long)(*ret)->version,
+			 (unsigned long long)in_force);
+		directory_free(ret);
+		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	}
+	if (check_self(n, *ret, inner, sizeof(inner))) {
+		snprintf(detail, dlen, "directory version %llu: %s",
+			 (unsigned long long)(*ret)->version, inner);
+		directory_free(ret);
+		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	}
+	return 0;
+}
+
+/* A DIRECTORY_UPDATE: installed (files, then the version and an audit
+ * record in this event) and put in force once the turn has committed. */
+static int directory_update(node_t *n, const envelope_check_t *c,
+			    const char *peer, char *detail, size_t dlen)
+{
+	Referral__V1__DirectoryUpdate *u = referral__v1__directory_update__unpack(
+		NULL, c->env->body.len, c->env->body.data);
+	directory_t *d = NULL;
+	char via[40];
+	int st, r;
+
+	if (!u || !u->directory.len) {
+		if (u)
+			referral__v1__directory_update__free_unpacked(u, NULL);
+		snprintf(detail, dlen, "the DIRECTORY_UPDATE body holds no "
+			 "directory");
+		return REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
+	}
+	st = directory_check_new(n, u->directory.data, u->directory.len,
+				 u->signature, &d, detail, dlen);
+	if (st) {
+		referral__v1__directory_update__free_unpacked(u, NULL);
+		log_msg(LOG_WARN, "directory", "update from %s refused: %s", peer,
+			detail);
+		return st;
+	}
+	r = directory_install(n->cfg.data_dir, u->directory.data,
+			      u->directory.len, u->signature);
+	referral__v1__directory_update__free_unpacked(u, NULL);
+	snprintf(via, sizeof(via), "from %s", peer);
+	if (!r)
+		r = directory_applied(n, d->version, via);
+	if (r) {
+		directory_free(&d);
+		return r < 0 ? r : -EIO;
+	}
+	snprintf(detail, dlen, "directory version %llu installed",
+		 (unsigned long long)d->version);
+	directory_free(&n->pending_dir);
+	n->pending_dir = d;
+	return REFERRAL__V1__RECEIPT_STATUS__STORED;
+}
+
+/* refctl directory publish, at the authority's node: installs the
+ * directory here and sends it to every other node it lists. */
+static int op_publish(node_t *n, const Referral__Local__V1__Request *req,
+		      Referral__Local__V1__Reply *rep, char *err, size_t errlen)
+{
+	Referral__V1__DirectoryUpdate *u = referral__v1__directory_update__unpack(
+		NULL, req->body.len, req->body.data);
+	directory_t *d = NULL;
+	char detail[400], via[80];
+	json_t *o, *to;
+	size_t sent = 0;
+	int r = 0, st;
+
+	if (!u) {
+		fail_reply(rep, REF_E_MALFORMED, err, errlen, "the publish request "
+			   "does not parse (client and node versions differ?)");
+		return 0;
+	}
+	if (strcmp(n->cfg.role, "authority")) {
+		referral__v1__directory_update__free_unpacked(u, NULL);
+		fail_reply(rep, REF_E_REFUSED, err, errlen, "this node's role is "
+			   "%s: only the authority's node publishes the directory",
+			   n->cfg.role);
+		return 0;
+	}
+	st = directory_check_new(n, u->directory.data, u->directory.len,
+				 u->signature, &d, detail, sizeof(detail));
+	if (st) {
+		referral__v1__directory_update__free_unpacked(u, NULL);
+		fail_reply(rep, REF_E_REFUSED, err, errlen, "not published: %s",
+			   detail);
+		return 0;
+	}
+	r = directory_install(n->cfg.data_dir, u->directory.data,
+			      u->directory.len, u->signature);
+	snprintf(via, sizeof(via), "published by %s",
+		 req->actor[0] ? req->actor : "local");
+	if (!r)
+		r = directory_applied(n, d->version, via);
+	to = json_array();
+	for (size_t i = 0; !r && i < d->n_nodes; i++) {
+		referral_rec_t rr = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
+		if (!strcmp(d->nodes[i].code, n->cfg.code))
+			continue;
+		rr.referral_id = "";
+		rr.direction = DIR_OUTGOING;
+		rr.receiver_node = d->nodes[i].code;
+		/* The envelope goes under the new directory's pins. */
+		r = send_about(n, &rr, REFERRAL__V1__KIND__DIRECTORY_UPDATE,
+			       &u->base, 2, util_now_ms());
+		json_array_append_new(to, json_string(d->nodes[i].code));
+		sent++;
+	}
+	referral__v1__directory_update__free_unpacked(u, NULL);
+	if (r) {
+		json_decref(to);
+		directory_free(&d);
+		return r;
+	}
+	o = json_pack("{s:I, s:o}", "version", (json_int_t)d->version,
+		      "sent_to", to);
+	rep->json = dump(o);
+	log_msg(LOG_INFO, "directory", "version %llu published to %zu node(s)",
+		(unsigned long long)d->version, sent);
+	directory_free(&n->pending_dir);
+	n->pending_dir = d;
+	return 0;
 }
 
 static int reload_directory(node_t *n)
@@ -3586,7 +3879,7 @@ static int reload_directory(node_t *n)
 		return REF_E_DIRECTORY;
 	}
 	store_begin(n->store);
-	r = directory_applied(n, d->version);
+	r = directory_applied(n, d->version, "on SIGHUP");
 	if (!r)
 		r = finish_turn(n);
 	else
@@ -3600,11 +3893,7 @@ static int reload_directory(node_t *n)
 		return r;
 	}
 	/* Re-pin: connections to peers are made again from the new entries. */
-	peers_close(n);
-	directory_free(&n->dir);
-	n->dir = d;
-	log_msg(LOG_INFO, "directory", "loaded version=%llu nodes=%zu",
-		(unsigned long long)d->version, d->n_nodes);
+	directory_switch(n, d);
 	return 0;
 }
 
@@ -3614,7 +3903,7 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 	char path[PATH_MAX + 64], inner[600], ep[PATH_MAX + 80], abs[PATH_MAX];
 	store_opts_t so = { 0 };
 	uint64_t bad, count, held = 0;
-	int r, one = 1;
+	int r;
 
 	if (!n)
 		return -ENOMEM;
@@ -3669,6 +3958,13 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 	if (r) {
 		snprintf(err, errlen, "cannot load the authority key %s: %s",
 			 path, ref_strerror(r));
+		goto fail;
+	}
+	/* A directory update a crash cut short is finished first. */
+	r = directory_recover(data_dir);
+	if (r) {
+		snprintf(err, errlen, "refusing to start: a directory update in "
+			 "%s cannot be finished: %s", data_dir, ref_strerror(r));
 		goto fail;
 	}
 	r = directory_load(data_dir, n->authority, &n->dir, inner, sizeof(inner));
@@ -3777,21 +4073,9 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 			 zmq_strerror(errno));
 		goto fail;
 	}
-	n->router = zmq_socket(n->ctx, ZMQ_ROUTER);
-	socket_common(n, n->router);
-	set_int(n->router, ZMQ_CURVE_SERVER, 1);
-	zmq_setsockopt(n->router, ZMQ_CURVE_SECRETKEY, n->curve_sec, 40);
-	zmq_setsockopt(n->router, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN));
-	if (zmq_setsockopt(n->router, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof(one)) < 0)
-		log_msg(LOG_DEBUG, "net", "ZMQ_ZAP_ENFORCE_DOMAIN not in this "
-			"libzmq; the handler is bound first instead");
-	set_int(n->router, ZMQ_ROUTER_MANDATORY, 1);
-	if (zmq_bind(n->router, n->cfg.listen) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "cannot listen on %s ([node] listen): %s",
-			 n->cfg.listen, zmq_strerror(errno));
+	r = router_open(n, err, errlen);
+	if (r)
 		goto fail;
-	}
 	n->client = zmq_socket(n->ctx, ZMQ_ROUTER);
 	socket_common(n, n->client);
 	{
@@ -3812,7 +4096,7 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 	chmod(path, 0660);
 	store_begin(n->store);
 	if (held < n->dir->version)
-		r = directory_applied(n, n->dir->version);
+		r = directory_applied(n, n->dir->version, "at start");
 	if (!r)
 		r = audit(n, "node_started", NULL, NULL, NULL, "node", "ok", NULL);
 	if (!r)
@@ -3922,8 +4206,15 @@ int node_run(node_t *n, volatile sig_atomic_t *stop,
 						 (uint64_t)n->cfg.deadline_check_ms;
 			check_deadlines(n);
 			maybe_checkpoint(n);
+			/* A rotated key whose window opens later. */
+			maybe_switch_key(n);
 		}
 		r = finish_turn(n);
+		if (!r && n->pending_dir) {
+			directory_t *d = n->pending_dir;
+			n->pending_dir = NULL;
+			directory_switch(n, d);
+		}
 		if (r == -EIO) {
 			/* fsync failed: what the kernel kept is unknown, so
 			 * retrying could acknowledge lost data. Stop. */

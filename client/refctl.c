@@ -38,6 +38,9 @@ int refctl_usage(void)
 "  directory assemble --version N --authority CODE --out FILE ENTRY.json...\n"
 "  directory sign --key AUTHORITY_KEY directory.json\n"
 "  directory verify --authority PUBKEY.pem directory.json\n"
+"  directory publish directory.json  (at the authority's node: to every node)\n"
+"  directory show                    (the version in force, its nodes and keys)\n"
+"  rotate-keys [--switch-after 1h] [--overlap 1d]   (prints the new entry)\n"
 "\n"
 "Working with referrals (DIR may come from REFERRAL_DATA):\n"
 "  status\n"
@@ -332,6 +335,242 @@ static int cmd_authority(int argc, char **argv)
 	return 0;
 }
 
+/* refctl directory publish FILE, at the authority's node: FILE and
+ * FILE.sig go to the node, which installs them and sends them on. */
+static int directory_publish(int argc, char **argv)
+{
+	static const char *const with_value[] = { NULL };
+	const char *file = refctl_positional(argc - 1, argv + 1, 0, with_value);
+	char sigpath[4096], *text = NULL, *nl;
+	uint8_t *json = NULL, *sig = NULL;
+	size_t len, slen;
+	ref_client_t *c = NULL;
+	int r;
+
+	if (!file)
+		return refctl_usage();
+	snprintf(sigpath, sizeof(sigpath), "%s.sig", file);
+	r = util_read_file(file, 16 << 20, &json, &len);
+	if (r)
+		return refctl_fail("cannot read %s: %s", file, ref_strerror(r));
+	r = util_read_file(sigpath, 4096, &sig, &slen);
+	if (r) {
+		free(json);
+		return refctl_fail("cannot read %s: %s (sign it first: refctl "
+				   "directory sign)", sigpath, ref_strerror(r));
+	}
+	if ((nl = strchr((char *)sig, '\n')))
+		*nl = '\0';
+	if (client(&c)) {
+		free(json);
+		free(sig);
+		return 1;
+	}
+	r = ref_publish_directory(c, json, len, (char *)sig, refctl_actor, &text);
+	free(json);
+	free(sig);
+	if (r) {
+		refctl_fail("%s", ref_last_error(c));
+		ref_close(&c);
+		return 1;
+	}
+	ref_close(&c);
+	if (refctl_want_json) {
+		printf("%s\n", text);
+	} else {
+		json_t *o = parse(text), *it;
+		size_t i;
+		printf("directory version %lld in force here; sent to",
+		       json_integer_value(json_object_get(o, "version")));
+		json_array_foreach(json_object_get(o, "sent_to"), i, it)
+			printf(" %s", json_string_value(it));
+		printf("\n");
+		json_decref(o);
+	}
+	free(text);
+	return 0;
+}
+
+/* refctl directory show: the version the node has in force (asked of the
+ * node), and the nodes of the directory file beside it. */
+static int directory_show(void)
+{
+	ref_client_t *c = NULL;
+	char *text = NULL, path[4096];
+	json_t *st = NULL, *d, *it, *k;
+	json_error_t jerr;
+	size_t i, j;
+	int r;
+
+	if (client(&c))
+		return 1;
+	r = ref_status(c, &text);
+	if (r) {
+		refctl_fail("%s", ref_last_error(c));
+		ref_close(&c);
+		return 1;
+	}
+	ref_close(&c);
+	st = parse(text);
+	free(text);
+	snprintf(path, sizeof(path), "%s/directory.json", refctl_data_dir);
+	d = json_load_file(path, 0, &jerr);
+	if (refctl_want_json) {
+		json_t *o = json_pack("{s:O, s:O, s:O}", "version",
+				      json_object_get(st, "directory_version"),
+				      "key_id", json_object_get(st, "key_id"),
+				      "nodes", d ? json_object_get(d, "nodes")
+						 : json_null());
+		char *out = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", out);
+		free(out);
+		json_decref(o);
+	} else {
+		printf("directory version %lld in force (issued %s); this node "
+		       "signs with %s\n",
+		       json_integer_value(json_object_get(st, "directory_version")),
+		       refctl_js(d, "issued_at"), refctl_js(st, "key_id"));
+		json_array_foreach(json_object_get(d, "nodes"), i, it) {
+			printf("  %s  %-16s %s  keys:", refctl_js(it, "code"),
+			       refctl_js(it, "role"), refctl_js(it, "endpoint"));
+			json_array_foreach(json_object_get(it, "signing_keys"), j, k)
+				printf(" %s (%s to %s)", refctl_js(k, "key_id"),
+				       refctl_js(k, "not_before"),
+				       refctl_js(k, "not_after"));
+			printf("\n");
+		}
+	}
+	json_decref(st);
+	json_decref(d);
+	return 0;
+}
+
+/* "30s", "15m", "2h", "7d": milliseconds, or 0 on a bad value. */
+static uint64_t duration_ms(const char *s, bool *ok)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	uint64_t unit = !strcmp(end, "s") ? 1000 : !strcmp(end, "m") ? 60000
+		: !strcmp(end, "h") ? 3600000 : !strcmp(end, "d") ? 86400000 : 0;
+
+	*ok = end != s && unit && v < 100000;
+	return *ok ? v * unit : 0;
+}
+
+/* refctl rotate-keys [--switch-after D] [--overlap D]: a new signing key
+ * beside the node's (signing.next.key), and the node's directory entry
+ * with it for the authority to sign. The node switches to it by itself
+ * once a directory in force lists it and its window has opened; the old
+ * key stays valid for overlap after that, and a message it signed before
+ * its not_after verifies for the message's whole lifetime. */
+static int cmd_rotate_keys(int argc, char **argv)
+{
+	const char *sa = refctl_opt(argc, argv, "--switch-after");
+	const char *ov = refctl_opt(argc, argv, "--overlap");
+	char path[4096], *mine = NULL, *pub = NULL, nb[32], na[32], oa[32];
+	json_t *dir, *entry = NULL, *keys, *k, *it_node;
+	json_error_t jerr;
+	EVP_PKEY *cur = NULL, *next = NULL;
+	uint64_t now = util_now_ms(), switch_ms = 3600000, overlap_ms = 86400000;
+	struct stat stt;
+	int max_n = 0, r;
+	size_t i, j;
+	bool ok = true;
+	sign_alg_t alg;
+
+	if (!refctl_data_dir || !*refctl_data_dir)
+		return refctl_fail("no data folder: give --data DIR or set "
+				   "REFERRAL_DATA");
+	if (sa && (switch_ms = duration_ms(sa, &ok), !ok))
+		return refctl_fail("--switch-after %s: give a duration such as "
+				   "30s, 15m, 2h or 7d", sa);
+	if (ov && (overlap_ms = duration_ms(ov, &ok), !ok))
+		return refctl_fail("--overlap %s: give a duration such as 30s, "
+				   "15m, 2h or 7d", ov);
+	snprintf(path, sizeof(path), "%s/signing.next.key", refctl_data_dir);
+	if (stat(path, &stt) == 0)
+		return refctl_fail("%s exists: a rotation is under way (the node "
+				   "switches once the directory lists the key)",
+				   path);
+	snprintf(path, sizeof(path), "%s/signing.pub.pem", refctl_data_dir);
+	r = sign_key_load_public(path, &cur);
+	if (r)
+		return refctl_fail("cannot read %s: %s", path, ref_strerror(r));
+	sign_key_to_b64(cur, &mine);
+	alg = sign_key_alg(cur);
+	EVP_PKEY_free(cur);
+	snprintf(path, sizeof(path), "%s/directory.json", refctl_data_dir);
+	dir = json_load_file(path, 0, &jerr);
+	json_array_foreach(json_object_get(dir, "nodes"), i, it_node) {
+		json_array_foreach(json_object_get(it_node, "signing_keys"), j, k)
+			if (mine && !strcmp(refctl_js(k, "public_key"), mine))
+				entry = it_node;
+	}
+	free(mine);
+	if (!entry) {
+		json_decref(dir);
+		return refctl_fail("this node's signing key is in no entry of %s",
+				   path);
+	}
+	keys = json_object_get(entry, "signing_keys");
+	json_array_foreach(keys, j, k) {
+		const char *id = refctl_js(k, "key_id"), *dash = strrchr(id, 'k');
+		int kn = dash ? atoi(dash + 1) : 0;
+		if (kn > max_n)
+			max_n = kn;
+	}
+	util_rfc3339(now + switch_ms, nb);
+	util_rfc3339(now + switch_ms + overlap_ms, oa);
+	util_rfc3339(now + switch_ms + 730 * 86400000ULL, na);
+	/* The directory's times are whole seconds. */
+	nb[19] = oa[19] = na[19] = 'Z';
+	nb[20] = oa[20] = na[20] = '\0';
+	/* Every current key ends overlap after the switch. */
+	json_array_foreach(keys, j, k) {
+		uint64_t end;
+		if (util_rfc3339_parse(refctl_js(k, "not_after"), &end) ||
+		    end > now + switch_ms + overlap_ms)
+			json_object_set_new(k, "not_after", json_string(oa));
+	}
+	r = sign_key_generate(alg, &next);
+	snprintf(path, sizeof(path), "%s/signing.next.key", refctl_data_dir);
+	if (!r)
+		r = sign_key_save_private(next, path);
+	snprintf(path, sizeof(path), "%s/signing.next.pub.pem", refctl_data_dir);
+	if (!r)
+		r = sign_key_save_public(next, path);
+	if (!r)
+		r = sign_key_to_b64(next, &pub);
+	EVP_PKEY_free(next);
+	if (r) {
+		json_decref(dir);
+		return refctl_fail("cannot write the new key in %s: %s",
+				   refctl_data_dir, ref_strerror(r));
+	}
+	{
+		char id[64], *out;
+		snprintf(id, sizeof(id), "%s-k%d", refctl_js(entry, "code"),
+			 max_n + 1);
+		k = json_object();
+		json_object_set_new(k, "key_id", json_string(id));
+		json_object_set_new(k, "alg", json_string(sign_alg_name(alg)));
+		json_object_set_new(k, "public_key", json_string(pub));
+		json_object_set_new(k, "not_before", json_string(nb));
+		json_object_set_new(k, "not_after", json_string(na));
+		json_array_append_new(keys, k);
+		out = json_dumps(entry, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", out);
+		free(out);
+		fprintf(stderr, "refctl: new key %s in %s/signing.next.key; give "
+			"the entry above to the authority: the node signs with "
+			"%s from %s once a directory in force lists it\n", id,
+			refctl_data_dir, id, nb);
+	}
+	free(pub);
+	json_decref(dir);
+	return 0;
+}
+
 static int cmd_directory(int argc, char **argv)
 {
 	static const char *const with_value[] = { "--key", "--authority",
@@ -377,6 +616,10 @@ static int cmd_directory(int argc, char **argv)
 			return refctl_fail("cannot write %s: %s", out, ref_strerror(r));
 		return 0;
 	}
+	if (!strcmp(sub, "publish"))
+		return directory_publish(argc, argv);
+	if (!strcmp(sub, "show"))
+		return directory_show();
 	if (strcmp(sub, "sign") && strcmp(sub, "verify"))
 		return refctl_usage();
 	{
@@ -814,6 +1057,8 @@ int main(int argc, char **argv)
 		return cmd_authority(n - 1, args + 1);
 	if (!strcmp(cmd, "directory"))
 		return cmd_directory(n - 1, args + 1);
+	if (!strcmp(cmd, "rotate-keys"))
+		return cmd_rotate_keys(n - 1, args + 1);
 	if (!strcmp(cmd, "example")) {
 		if (n < 2 || strcmp(args[1], "application"))
 			return refctl_usage();

@@ -382,8 +382,38 @@ int ref_audit_export(ref_client_t *c, const char *what_json, const char *actor)
 	req.body.data = (uint8_t *)what_json;
 	req.body.len = strlen(what_json);
 	req.actor = (char *)(actor ? actor : "");
-	r = call(c, &req, true, &rep);
+	/* Not retried: each attempt is a separate record in the chain. */
+	r = call(c, &req, false, &rep);
 	if (rep)
 		referral__local__v1__reply__free_unpacked(rep, NULL);
 	return r;
+}
+
+int ref_publish_directory(ref_client_t *c, const uint8_t *json, size_t len,
+			  const char *sig_b64, const char *actor,
+			  char **ret_json)
+{
+	Referral__Local__V1__Request req = REFERRAL__LOCAL__V1__REQUEST__INIT;
+	Referral__V1__DirectoryUpdate u = REFERRAL__V1__DIRECTORY_UPDATE__INIT;
+	Referral__Local__V1__Reply *rep = NULL;
+	uint8_t *body;
+	int r;
+
+	u.directory.data = (uint8_t *)json;
+	u.directory.len = len;
+	u.signature = (char *)sig_b64;
+	body = malloc(referral__v1__directory_update__get_packed_size(&u) + 1);
+	if (!body)
+		return -ENOMEM;
+	req.body.len = referral__v1__directory_update__pack(&u, body);
+	req.body.data = body;
+	req.op = REFERRAL__LOCAL__V1__OP__OP_PUBLISH;
+	req.actor = (char *)(actor ? actor : "");
+	r = call(c, &req, false, &rep);
+	free(body);
+	if (r)
+		return r;
+	*ret_json = strdup(rep->json);
+	referral__local__v1__reply__free_unpacked(rep, NULL);
+	return *ret_json ? 0 : -ENOMEM;
 }

@@ -92,6 +92,13 @@ int ref_overdue(ref_client_t *c, char **ret_json);
  * chain before answering; REF_E_REFUSED if actor is not an admin. */
 int ref_audit_export(ref_client_t *c, const char *what_json, const char *actor);
 
+/* ref_publish_directory: at the authority's node, installs a signed
+ * directory (json and the base64 signature of directory.json.sig) and
+ * sends it to every node it lists. *ret_json: {"version", "sent_to"}. */
+int ref_publish_directory(ref_client_t *c, const uint8_t *json, size_t len,
+			  const char *sig_b64, const char *actor,
+			  char **ret_json);
+
 /* ref_strerror: a short name for a return code. */
 const char *ref_strerror(int r);
 

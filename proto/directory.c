@@ -1,6 +1,9 @@
 /* directory.c: see directory.h. Parsing is strict about what a node relies
  * on (codes, keys, endpoints) and silent about fields it does not know. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +264,64 @@ int directory_load(const char *data_dir, EVP_PKEY *authority,
 out:
 	free(json);
 	free(sig);
+	return r;
+}
+
+static int sync_dir(const char *data_dir)
+{
+	int fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int directory_recover(const char *data_dir)
+{
+	char json[1024], sig[1100], jnew[1100], snew[1110];
+	struct stat st;
+
+	snprintf(json, sizeof(json), "%s/directory.json", data_dir);
+	snprintf(sig, sizeof(sig), "%s.sig", json);
+	snprintf(jnew, sizeof(jnew), "%s.new", json);
+	snprintf(snew, sizeof(snew), "%s.new", sig);
+	if (stat(jnew, &st) == 0) {
+		if (stat(snew, &st) == 0 && rename(snew, sig) < 0)
+			return -errno;
+		if (rename(jnew, json) < 0)
+			return -errno;
+		return sync_dir(data_dir);
+	}
+	if (stat(snew, &st) == 0 && unlink(snew) < 0)
+		return -errno;
+	return 0;
+}
+
+int directory_install(const char *data_dir, const uint8_t *json, size_t len,
+		      const char *sig_b64)
+{
+	char path[1024], sig[1100], jnew[1100], snew[1110], *line;
+	size_t sl = strlen(sig_b64);
+	int r;
+
+	snprintf(path, sizeof(path), "%s/directory.json", data_dir);
+	snprintf(sig, sizeof(sig), "%s.sig", path);
+	snprintf(jnew, sizeof(jnew), "%s.new", path);
+	snprintf(snew, sizeof(snew), "%s.new", sig);
+	line = malloc(sl + 2);
+	if (!line)
+		return -ENOMEM;
+	memcpy(line, sig_b64, sl);
+	line[sl] = '\n';
+	r = util_write_file(snew, line, sl + 1, 0644);
+	free(line);
+	if (!r)
+		r = util_write_file(jnew, json, len, 0644);
+	if (!r)
+		r = directory_recover(data_dir);
 	return r;
 }
 

@@ -59,6 +59,17 @@ int directory_load(const char *data_dir, EVP_PKEY *authority,
 		   directory_t **ret, char *ret_err, size_t errlen);
 void directory_free(directory_t **d);
 
+/* directory_install: makes json (with its base64 signature) the directory
+ * in data_dir, so that a crash at any point leaves the old pair or the new
+ * one, never a mix: both are written as .new files first (signature
+ * first), then renamed over the old (signature first). */
+int directory_install(const char *data_dir, const uint8_t *json, size_t len,
+		      const char *sig_b64);
+/* directory_recover: finishes an install a crash cut short (a complete
+ * directory.json.new means its signature was written before it), or
+ * drops a lone signature.new. Called before directory_load at start. */
+int directory_recover(const char *data_dir);
+
 const dir_node_t *directory_node(const directory_t *d, const char *code);
 const dir_node_t *directory_node_by_curve(const directory_t *d,
 					  const char *z85);

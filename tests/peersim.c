@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <getopt.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <openssl/rand.h>
 #include <zmq.h>
 
@@ -31,7 +34,41 @@ static const char *const cases[] = {
 	"good", "duplicate", "bad-signature", "bad-digest", "sender-mismatch",
 	"stale", "future", "not-for-me", "unknown-key", "unknown-field",
 	"bad-version", "garbage", "oversized", "unknown-kind", "multipart",
-	"not-origin", "reused-id", "status", "receipt", "bad-receipt", NULL };
+	"not-origin", "reused-id", "status", "receipt", "bad-receipt",
+	"directory-update", "session", NULL };
+
+/* What the connection went through, from libzmq's monitor: printed as
+ * DISCONNECTED / HANDSHAKE_REFUSED lines for the "session" case. */
+static void drain_monitor(void *mon, bool *disc, bool *refused)
+{
+	for (;;) {
+		zmq_msg_t m;
+		uint16_t ev;
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			return;
+		}
+		memcpy(&ev, zmq_msg_data(&m), 2);
+		if (zmq_msg_more(&m)) {
+			zmq_msg_t a;
+			zmq_msg_init(&a);
+			zmq_msg_recv(&a, mon, 0);
+			zmq_msg_close(&a);
+		}
+		zmq_msg_close(&m);
+		if (ev == ZMQ_EVENT_DISCONNECTED && !*disc) {
+			*disc = true;
+			printf("DISCONNECTED\n");
+		}
+		if ((ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+		     ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) && !*refused) {
+			*refused = true;
+			printf("HANDSHAKE_REFUSED\n");
+		}
+		fflush(stdout);
+	}
+}
 
 static void die(const char *msg)
 {
@@ -119,10 +156,13 @@ int main(int argc, char **argv)
 		{ "from-state", required_argument, NULL, 'F' },
 		{ "seq", required_argument, NULL, 'q' },
 		{ "role", required_argument, NULL, 'R' },
+		{ "file", required_argument, NULL, 'D' },
+		{ "hold-until", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *data = NULL, *to = NULL, *kase = "good";
 	const char *referral = NULL, *state = NULL, *from_state = "", *role = "";
+	const char *dfile = NULL, *hold = NULL;
 	uint64_t seq = 0;
 	int timeout = 3000, fresh = 0, c, known = 0;
 	size_t size = 0;
@@ -146,6 +186,8 @@ int main(int argc, char **argv)
 		case 'F': from_state = optarg; break;
 		case 'q': seq = (uint64_t)atoll(optarg); break;
 		case 'R': role = optarg; break;
+		case 'D': dfile = optarg; break;
+		case 'H': hold = optarg; break;
 		default: die("usage: peersim --data DIR --to CODE --case CASE "
 			     "[--timeout MS] [--size BYTES] [--fresh-curve]");
 		}
@@ -283,6 +325,33 @@ int main(int argc, char **argv)
 		sign_digest(sign_key_alg(key), body, blen, digest);
 		h.kind = REFERRAL__V1__KIND__RECEIPT;
 		h.referral_seq = 0;
+	} else if (!strcmp(kase, "directory-update")) {
+		/* A directory and its signature as given: the node judges. */
+		Referral__V1__DirectoryUpdate u = REFERRAL__V1__DIRECTORY_UPDATE__INIT;
+		uint8_t *dj = NULL, *ds = NULL;
+		size_t djl, dsl;
+		char sp[4200], *nl;
+		if (!dfile)
+			die("--case directory-update needs --file directory.json");
+		snprintf(sp, sizeof(sp), "%s.sig", dfile);
+		if (util_read_file(dfile, 16 << 20, &dj, &djl) ||
+		    util_read_file(sp, 4096, &ds, &dsl))
+			die("cannot read the directory or its .sig");
+		if ((nl = strchr((char *)ds, '\n')))
+			*nl = '\0';
+		u.directory.data = dj;
+		u.directory.len = djl;
+		u.signature = (char *)ds;
+		free(body);
+		blen = referral__v1__directory_update__get_packed_size(&u);
+		body = malloc(blen);
+		referral__v1__directory_update__pack(&u, body);
+		free(dj);
+		free(ds);
+		sign_digest(sign_key_alg(key), body, blen, digest);
+		h.kind = REFERRAL__V1__KIND__DIRECTORY_UPDATE;
+		h.referral_id = "";
+		h.referral_seq = 0;
 	} else if (!strcmp(kase, "unknown-kind"))
 		h.kind = REFERRAL__V1__KIND__COURT_EVENT;
 	else if (!strcmp(kase, "not-origin")) {
@@ -320,6 +389,15 @@ int main(int argc, char **argv)
 	zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, dest->curve_public, 40);
 	zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, 40);
 	zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, 40);
+	void *mon = NULL;
+	bool disc = false, refused = false;
+	if (!strcmp(kase, "session")) {
+		if (!hold)
+			die("--case session needs --hold-until FILE");
+		zmq_socket_monitor(s, "inproc://peersim-monitor", ZMQ_EVENT_ALL);
+		mon = zmq_socket(ctx, ZMQ_PAIR);
+		zmq_connect(mon, "inproc://peersim-monitor");
+	}
 	if (zmq_connect(s, dest->endpoint) < 0)
 		die("connect failed");
 	int sends = !strcmp(kase, "duplicate") || !strcmp(kase, "reused-id")
@@ -358,6 +436,43 @@ int main(int argc, char **argv)
 	if (!got)
 		printf("NO_RECEIPT\n");
 	fflush(stdout);
+	if (mon) {
+		/* "session": keep the connection open until the test says so,
+		 * then send a fresh referral on it and report what happened. */
+		struct stat hs;
+		while (stat(hold, &hs) < 0) {
+			drain_monitor(mon, &disc, &refused);
+			usleep(50000);
+		}
+		free(env);
+		util_uuid7(msg_id);
+		util_referral_id(cfg.code, rid, sizeof(rid));
+		h.created_at_ms = util_now_ms();
+		env = build(&h, extra, extra_len, body, blen, key, &elen);
+		util_sha256(env, elen, sha);
+		zmq_send(s, env, elen, ZMQ_DONTWAIT);
+		got = 0;
+		deadline = util_mono_ms() + (uint64_t)timeout;
+		while (util_mono_ms() < deadline && !got) {
+			zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
+			drain_monitor(mon, &disc, &refused);
+			if (zmq_poll(&it, 1, 100) > 0) {
+				zmq_msg_t m;
+				zmq_msg_init(&m);
+				zmq_msg_recv(&m, s, 0);
+				print_receipt(zmq_msg_data(&m), zmq_msg_size(&m),
+					      cfg.code, to, dir, sha, msg_id);
+				zmq_msg_close(&m);
+				got++;
+			}
+		}
+		drain_monitor(mon, &disc, &refused);
+		if (!got)
+			printf("NO_RECEIPT\n");
+		fflush(stdout);
+		zmq_socket_monitor(s, NULL, 0);
+		zmq_close(mon);
+	}
 	zmq_close(s);
 	zmq_ctx_term(ctx);
 	free(env);
