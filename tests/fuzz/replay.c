@@ -86,8 +86,8 @@ static long replay_dir(const char *dir)
 	if (n)
 		qsort(names, n, sizeof(*names), by_name);
 	for (size_t i = 0; i < n; i++) {
-		uint8_t *buf;
-		size_t len;
+		uint8_t *buf = NULL;
+		size_t len = 0;
 		int r;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);

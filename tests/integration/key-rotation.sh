@@ -1,0 +1,56 @@
+# key-rotation.sh: a node's new signing key enters the directory beside the
+# old one; the node switches to it by itself once the directory in force
+# lists it. A referral signed with the old key and still in flight is
+# delivered after the old key's not_after has passed (it was created
+# before), while a message made with the old key after not_after is
+# refused. The node restarts on its new key.
+. "$(dirname "$0")/../lib.sh"
+two_nodes
+cp -a "$T/350581" "$T/old-350581"   # the old key, for a forgery later
+start 350581
+start 350582
+key_of() { "$REFCTL" --data "$T/$1" status --json | json key_id; }
+expect_eq "Shishi signs with its first key" 350581-k1 "$(key_of 350581)"
+
+stop 350582
+a=$(submit 350581 350582 "$T/app.json")
+check "a referral signed with k1 waits in the outbox" test -n "$a"
+
+out=$("$REFCTL" --data "$T/350581" rotate-keys --switch-after 0s --overlap 4s 2>"$T/rotate.err"); rc=$?
+expect_eq "rotate-keys: exit 0" 0 "$rc"
+echo "$out" > "$T/350581.entry.json"
+expect_eq "the entry lists both keys" "350581-k1 350581-k2" \
+	"$(echo "$out" | "$PY" -c 'import json,sys; print(" ".join(k["key_id"] for k in json.load(sys.stdin)["signing_keys"]))')"
+expect_eq "the new private key is the owner's only" 600 "$(stat -c %a "$T/350581/signing.next.key")"
+out=$("$REFCTL" --data "$T/350581" rotate-keys 2>&1); rc=$?
+check "a second rotation while one is under way: non-zero exit" test "$rc" -ne 0
+expect_contains "and says so" "rotation is under way" "$out"
+expect_eq "Shishi still signs with k1 until the directory lists k2" 350581-k1 "$(key_of 350581)"
+
+directory 2 350581 350582
+kill -HUP "$PID_350581"
+check "Shishi switches to k2 once version 2 is in force" wait_for 10 bash -c \
+	"[ \"\$('$REFCTL' --data '$T/350581' status --json | '$PY' -c 'import json,sys; print(json.load(sys.stdin)[\"key_id\"])')\" = 350581-k2 ]"
+check "the old key is kept aside" test -f "$T/350581/signing.350581-k1.key"
+check "the configuration names the new key" grep -q "^key_id = 350581-k2" "$T/350581/referrald.conf"
+"$REFCTL" --data "$T/350581" audit export --out "$T/s.jsonl" >/dev/null
+check "the switch is in the audit chain" grep -q '"event":"key_rotated".*"detail":"350581-k1 -> 350581-k2"' "$T/s.jsonl"
+
+sleep 5 # k1's not_after passes
+b=$(submit 350581 350582 "$T/app.json")
+start 350582
+check "the referral signed with k1 before its not_after is delivered" wait_for 20 is_delivered 350581 "$a"
+check "the one signed with k2 is delivered" wait_for 20 is_delivered 350581 "$b"
+signer() { "$REFCTL" --data "$T/350582" audit trail "$1" --json |
+	"$PY" -c 'import json,sys; print(" ".join(e["signed_by"]+":"+e["signature"] for e in json.load(sys.stdin)["entries"] if e["event"]=="referral_submit"))'; }
+expect_eq "Jinjiang holds the first, verified, under k1" "350581-k1:good" "$(signer "$a")"
+expect_eq "and the second under k2" "350581-k2:good" "$(signer "$b")"
+out=$("$PEERSIM" --data "$T/old-350581" --to 350582 --case good)
+expect_contains "a message made with k1 after its not_after: UNKNOWN_KEY" "status=UNKNOWN_KEY" "$out"
+
+stop 350581
+start 350581
+expect_eq "Shishi restarts on k2" 350581-k2 "$(key_of 350581)"
+c=$(submit 350581 350582 "$T/app.json")
+check "and its referrals go through" wait_for 15 is_delivered 350581 "$c"
+finish
