@@ -135,7 +135,8 @@ enum { CUT_FROM = 1, CUT_TO = 2, CUT_KEY = 4, CUT_REFERRAL = 8, BAD_UTF8 = 16 };
  * anywhere in it (after a zero byte too) sets BAD_UTF8. */
 static unsigned strings_cut(const uint8_t *buf, size_t len)
 {
-	const uint8_t *p = buf, *end = buf + len;
+	/* An empty header comes as NULL, and NULL + 0 is undefined in C. */
+	const uint8_t *p = buf, *end = buf ? buf + len : buf;
 	const uint8_t *val[4] = { NULL };
 	size_t vlen[4] = { 0 };
 	unsigned out = 0;

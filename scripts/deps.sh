@@ -4,10 +4,14 @@
 REFERRAL_PACKAGES="build-essential meson ninja-build pkg-config libzmq3-dev
 libprotobuf-c-dev protobuf-c-compiler liblmdb-dev libssl-dev openssl
 libjansson-dev libinih-dev python3"
+# Only scripts/fuzz.sh asks for these (referral_deps $REFERRAL_FUZZ_PACKAGES):
+# clang with Debian's libFuzzer, ASan and UBSan runtimes.
+REFERRAL_FUZZ_PACKAGES="clang libclang-rt-14-dev"
 
+# referral_deps [PACKAGE...]: REFERRAL_PACKAGES and any optional group given.
 referral_deps() {
 	local missing=()
-	for p in $REFERRAL_PACKAGES; do
+	for p in $REFERRAL_PACKAGES "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 			missing+=("$p")
 	done

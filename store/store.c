@@ -2,7 +2,10 @@
  *
  * Record layout: value bytes, then SHA-256(table name || 0 || key || value).
  * The digest covers the key so a record copied under another key is caught
- * as surely as an edited one. */
+ * as surely as an edited one. In the tables that hold personal data the
+ * value bytes are sealed (seal.h) with AAD table name || 0 || key, so the
+ * plaintext never reaches LMDB, and an edited or moved ciphertext fails
+ * its tag on read. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "errors.h"
+#include "seal.h"
 #include "store.h"
 #include "util.h"
 
@@ -36,8 +40,77 @@ struct store {
 	MDB_txn *event;    /* a nested transaction inside it, or NULL */
 	size_t map_size, map_max, page, reserve;
 	unsigned submit_pct;
-	char err[160];
+	seal_t *seal;      /* borrowed; NULL: nothing is sealed */
+	int reseal_t;      /* background re-sealing: table and key reached */
+	uint8_t reseal_key[512];
+	size_t reseal_klen;
+	char err[200];
 };
+
+/* Applicants' details travel in envelopes (outbox, inbox, held changes)
+ * and history records: those tables are sealed. */
+static bool sealed_table(store_table_t t)
+{
+	return t == STORE_OUTBOX || t == STORE_INBOX || t == STORE_HELD ||
+	       t == STORE_HISTORY;
+}
+
+static size_t aad_of(store_table_t t, const void *key, size_t klen,
+		     uint8_t *out, size_t cap)
+{
+	size_t nl = strlen(table_names[t]);
+
+	if (nl + 1 + klen > cap)
+		klen = cap - nl - 1;
+	memcpy(out, table_names[t], nl);
+	out[nl] = 0;
+	memcpy(out + nl + 1, key, klen);
+	return nl + 1 + klen;
+}
+
+/* The plaintext of a checked record: *ret_buf is NULL when v itself is
+ * the plaintext (an unsealed table, or a record written before the node
+ * had a data key), else malloc'd. */
+static int open_value(store_t *s, store_table_t t, const MDB_val *k,
+		      const void *v, size_t vl, uint8_t **ret_buf,
+		      size_t *ret_len)
+{
+	uint8_t aad[600];
+	size_t al;
+	uint32_t id;
+	char kh[2 * 40 + 1];
+	int r;
+
+	*ret_buf = NULL;
+	*ret_len = vl;
+	if (!sealed_table(t) || !seal_is_sealed(v, vl, &id))
+		return 0;
+	util_hex(k->mv_data, k->mv_size < 40 ? k->mv_size : 40, kh);
+	if (!s->seal) {
+		snprintf(s->err, sizeof(s->err), "%s record with key %s is "
+			 "encrypted and no data key was given", table_names[t],
+			 kh);
+		return REF_E_CONFIG;
+	}
+	al = aad_of(t, k->mv_data, k->mv_size, aad, sizeof(aad));
+	r = seal_decrypt(s->seal, aad, al, v, vl, ret_buf, ret_len);
+	if (r == REF_E_UNKNOWN_KEY)
+		snprintf(s->err, sizeof(s->err), "%s record with key %s is "
+			 "sealed under data key %u, which the data key file "
+			 "does not hold", table_names[t], kh, id);
+	else if (r)
+		snprintf(s->err, sizeof(s->err), "%s record with key %s does "
+			 "not decrypt: its ciphertext was changed or moved",
+			 table_names[t], kh);
+	return r == REF_E_UNKNOWN_KEY ? REF_E_CORRUPT : r;
+}
+
+void store_set_seal(store_t *s, seal_t *seal)
+{
+	s->seal = seal;
+	s->reseal_t = 0;
+	s->reseal_klen = 0;
+}
 
 const char *store_table_name(store_table_t t)
 {
@@ -344,17 +417,31 @@ bool store_submit_allowed(store_t *s)
 int store_put(store_t *s, store_table_t t, const void *key, size_t klen,
 	      const void *val, size_t vlen)
 {
-	MDB_val k = { klen, (void *)key }, v = { vlen + DIGEST_LEN, NULL };
+	MDB_val k = { klen, (void *)key }, v;
 	MDB_txn *txn = wtxn(s);
+	uint8_t *sealed = NULL;
 	int rc;
 
 	if (!txn)
 		return -EINVAL;
+	if (s->seal && sealed_table(t)) {
+		uint8_t aad[600];
+		size_t al = aad_of(t, key, klen, aad, sizeof(aad));
+		int r = seal_encrypt(s->seal, aad, al, val, vlen, &sealed, &vlen);
+		if (r)
+			return r;
+		val = sealed;
+	}
+	v.mv_size = vlen + DIGEST_LEN;
+	v.mv_data = NULL;
 	rc = mdb_put(txn, s->dbi[t], &k, &v, MDB_RESERVE);
-	if (rc)
+	if (rc) {
+		free(sealed);
 		return lmdb_err(s, rc, "put");
+	}
 	memcpy(v.mv_data, val, vlen);
 	digest(t, key, klen, val, vlen, (uint8_t *)v.mv_data + vlen);
+	free(sealed);
 	return 0;
 }
 
@@ -410,7 +497,12 @@ int store_get(store_t *s, store_table_t t, const void *key, size_t klen,
 	r = lmdb_err(s, rc, "get");
 	if (!r)
 		r = checked(s, t, &k, &v);
-	if (!r) {
+	if (!r)
+		r = open_value(s, t, &k, v.mv_data, v.mv_size - DIGEST_LEN, &out,
+			       ret_len);
+	if (!r && out) {
+		*ret_val = out;
+	} else if (!r) {
 		out = malloc(v.mv_size - DIGEST_LEN + 1);
 		if (!out) {
 			r = -ENOMEM;
@@ -492,11 +584,17 @@ int store_foreach(store_t *s, store_table_t t, store_foreach_fn fn, void *ctx)
 	r = 0;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint8_t *plain;
+		size_t pl;
+
 		r = checked(s, t, &k, &v);
+		if (!r)
+			r = open_value(s, t, &k, v.mv_data, v.mv_size - DIGEST_LEN,
+				       &plain, &pl);
 		if (r)
 			break;
-		r = fn(ctx, k.mv_data, k.mv_size, v.mv_data,
-		       v.mv_size - DIGEST_LEN);
+		r = fn(ctx, k.mv_data, k.mv_size, plain ? plain : v.mv_data, pl);
+		free(plain);
 		if (r)
 			break;
 	}
@@ -526,6 +624,11 @@ int store_last(store_t *s, store_table_t t, uint8_t **ret_key, size_t *ret_klen,
 		r = lmdb_err(s, rc, "last");
 		if (!r)
 			r = checked(s, t, &k, &v);
+		if (!r && sealed_table(t)) {
+			/* Only unsealed tables are read this way (the audit
+			 * chain's head); a sealed one would need opening. */
+			r = -ENOTSUP;
+		}
 		if (!r) {
 			uint8_t *kb = malloc(k.mv_size + 1);
 			uint8_t *vb = malloc(v.mv_size - DIGEST_LEN + 1);
@@ -568,5 +671,101 @@ int store_check(store_t *s, char *ret_where, size_t where_len)
 			return r;
 		}
 	}
+	return 0;
+}
+
+/* One table's next batch of records not sealed under the current key. */
+static int reseal_table(store_t *s, store_table_t t, size_t max,
+			size_t *ret_done, bool *ret_end)
+{
+	MDB_txn *txn = wtxn(s);
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t (*keys)[512] = malloc(max * sizeof(*keys));
+	size_t *lens = malloc(max * sizeof(size_t)), n = 0;
+	uint32_t cur_id = seal_current_id(s->seal), id;
+	int rc, r = 0;
+
+	*ret_end = false;
+	if (!keys || !lens) {
+		free(keys);
+		free(lens);
+		return -ENOMEM;
+	}
+	rc = mdb_cursor_open(txn, s->dbi[t], &cur);
+	if (rc) {
+		free(keys);
+		free(lens);
+		return lmdb_err(s, rc, "cursor");
+	}
+	if (s->reseal_klen) {
+		k.mv_size = s->reseal_klen;
+		k.mv_data = s->reseal_key;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (!rc && k.mv_size == s->reseal_klen &&
+		    !memcmp(k.mv_data, s->reseal_key, k.mv_size))
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	} else {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	}
+	/* Gather first, rewrite after: a put moves the cursor's page. */
+	for (size_t seen = 0; !rc && n < max && seen < max * 8; seen++) {
+		if (k.mv_size <= sizeof(keys[0]) && v.mv_size >= DIGEST_LEN &&
+		    (!seal_is_sealed(v.mv_data, v.mv_size - DIGEST_LEN, &id) ||
+		     id != cur_id)) {
+			memcpy(keys[n], k.mv_data, k.mv_size);
+			lens[n++] = k.mv_size;
+		}
+		if (k.mv_size <= sizeof(s->reseal_key)) {
+			memcpy(s->reseal_key, k.mv_data, k.mv_size);
+			s->reseal_klen = k.mv_size;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		*ret_end = true;
+	else if (rc)
+		r = lmdb_err(s, rc, "cursor get");
+	for (size_t i = 0; !r && i < n; i++) {
+		uint8_t *val;
+		size_t vl;
+		r = store_get(s, t, keys[i], lens[i], &val, &vl);
+		if (!r) {
+			r = store_put(s, t, keys[i], lens[i], val, vl);
+			free(val);
+		}
+	}
+	*ret_done = n;
+	free(keys);
+	free(lens);
+	return r;
+}
+
+int store_reseal_some(store_t *s, size_t max, size_t *ret_done, bool *ret_all)
+{
+	static const store_table_t order[] = { STORE_OUTBOX, STORE_INBOX,
+		STORE_HELD, STORE_HISTORY };
+	size_t done = 0;
+	int r = 0;
+
+	*ret_all = false;
+	*ret_done = 0;
+	if (!s->seal || !wtxn(s))
+		return -EINVAL;
+	while (s->reseal_t < 4 && done < max) {
+		size_t n = 0;
+		bool end = false;
+		r = reseal_table(s, order[s->reseal_t], max - done, &n, &end);
+		if (r)
+			return r;
+		done += n;
+		if (!end)
+			break;
+		s->reseal_t++;
+		s->reseal_klen = 0;
+	}
+	*ret_done = done;
+	*ret_all = s->reseal_t >= 4;
 	return 0;
 }

@@ -100,6 +100,18 @@ int store_foreach(store_t *s, store_table_t t, store_foreach_fn fn, void *ctx);
 int store_last(store_t *s, store_table_t t, uint8_t **ret_key, size_t *ret_klen,
 	       uint8_t **ret_val, size_t *ret_vlen);
 
+/* store_set_seal: from now on, the tables that hold personal data
+ * (outbox, inbox, held, history) are written sealed under seal's current
+ * key, and read through it (seal is borrowed; NULL: written in clear).
+ * Records written before stay readable as they are. */
+struct seal;
+void store_set_seal(store_t *s, struct seal *seal);
+/* store_reseal_some: inside a turn, rewrites up to max records of those
+ * tables that are not sealed under the current key, from where the last
+ * call stopped; *ret_all once every table has been walked. A rotation
+ * (store_set_seal again) starts the walk over. */
+int store_reseal_some(store_t *s, size_t max, size_t *ret_done, bool *ret_all);
+
 /* store_check: verifies every record's digest; on failure names the table
  * and key (hex) in ret_where (caller-sized, may be NULL). */
 int store_check(store_t *s, char *ret_where, size_t where_len);

@@ -1,0 +1,438 @@
+/* seal.c: see seal.h. Keys never leave this module except into the key
+ * file; a failure never says more than which key or record. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "errors.h"
+#include "seal.h"
+#include "util.h"
+
+#define MAX_KEYS 16
+
+typedef struct {
+	uint32_t id;
+	seal_alg_t alg;
+	uint8_t key[32];
+} seal_key_t;
+
+struct seal {
+	seal_key_t keys[MAX_KEYS];
+	size_t n;
+};
+
+static const uint8_t magic[4] = { 0x00, 'R', 'S', 0x01 };
+
+static size_t key_len(seal_alg_t alg)
+{
+	return alg == SEAL_SM4_GCM ? 16 : 32;
+}
+
+int seal_alg_from_name(const char *name, seal_alg_t *ret_alg)
+{
+	if (!strcmp(name, "aes-256-gcm"))
+		*ret_alg = SEAL_AES_256_GCM;
+	else if (!strcmp(name, "sm4-gcm"))
+		*ret_alg = SEAL_SM4_GCM;
+	else
+		return REF_E_INVALID;
+	return 0;
+}
+
+const char *seal_alg_name(seal_alg_t alg)
+{
+	return alg == SEAL_SM4_GCM ? "sm4-gcm" : "aes-256-gcm";
+}
+
+/* ---- GCM over a block function (SP 800-38D) ----------------------------- */
+
+/* X = X * Y in GF(2^128), GCM's bit order. */
+static void gf_mul(uint8_t x[16], const uint8_t y[16])
+{
+	uint8_t z[16] = { 0 }, v[16];
+
+	memcpy(v, y, 16);
+	for (int i = 0; i < 128; i++) {
+		if (x[i / 8] & (0x80 >> (i % 8)))
+			for (int j = 0; j < 16; j++)
+				z[j] ^= v[j];
+		{
+			int lsb = v[15] & 1;
+			for (int j = 15; j > 0; j--)
+				v[j] = (uint8_t)((v[j] >> 1) | (v[j - 1] << 7));
+			v[0] >>= 1;
+			if (lsb)
+				v[0] ^= 0xe1;
+		}
+	}
+	memcpy(x, z, 16);
+}
+
+static void ghash_update(uint8_t acc[16], const uint8_t h[16],
+			 const uint8_t *p, size_t len)
+{
+	while (len) {
+		size_t n = len < 16 ? len : 16;
+		for (size_t i = 0; i < n; i++)
+			acc[i] ^= p[i];
+		gf_mul(acc, h);
+		p += n;
+		len -= n;
+	}
+}
+
+int seal_gcm(seal_alg_t block, const uint8_t *key, const uint8_t iv[12],
+	     const uint8_t *aad, size_t aadlen, const uint8_t *in, size_t len,
+	     uint8_t *out, uint8_t tag[16], bool encrypt)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	const EVP_CIPHER *c = block == SEAL_SM4_GCM ? EVP_sm4_ecb()
+						    : EVP_aes_256_ecb();
+	uint8_t h[16] = { 0 }, j0[16], ctr[16], ks[16], acc[16] = { 0 };
+	uint8_t lens[16], ek0[16];
+	int outl, r = 0;
+
+	if (!ctx || !c)
+		return -ENOMEM;
+	if (EVP_EncryptInit_ex(ctx, c, NULL, key, NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(ctx, 0) != 1 ||
+	    EVP_EncryptUpdate(ctx, h, &outl, h, 16) != 1) {
+		r = -EIO;
+		goto out;
+	}
+	memcpy(j0, iv, 12);
+	j0[12] = j0[13] = j0[14] = 0;
+	j0[15] = 1;
+	if (EVP_EncryptUpdate(ctx, ek0, &outl, j0, 16) != 1) {
+		r = -EIO;
+		goto out;
+	}
+	ghash_update(acc, h, aad, aadlen);
+	if (!encrypt)
+		ghash_update(acc, h, in, len);
+	memcpy(ctr, j0, 16);
+	for (size_t off = 0; off < len; off += 16) {
+		size_t n = len - off < 16 ? len - off : 16;
+		/* inc32: the counter is the last 32 bits only. */
+		for (int i = 15; i >= 12 && ++ctr[i] == 0; i--)
+			;
+		if (EVP_EncryptUpdate(ctx, ks, &outl, ctr, 16) != 1) {
+			r = -EIO;
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			out[off + i] = in[off + i] ^ ks[i];
+	}
+	if (encrypt)
+		ghash_update(acc, h, out, len);
+	for (int i = 0; i < 8; i++) {
+		lens[i] = (uint8_t)(((uint64_t)aadlen * 8) >> (56 - 8 * i));
+		lens[8 + i] = (uint8_t)(((uint64_t)len * 8) >> (56 - 8 * i));
+	}
+	ghash_update(acc, h, lens, 16);
+	for (int i = 0; i < 16; i++)
+		tag[i] = acc[i] ^ ek0[i];
+out:
+	OPENSSL_cleanse(h, sizeof(h));
+	OPENSSL_cleanse(ks, sizeof(ks));
+	EVP_CIPHER_CTX_free(ctx);
+	return r;
+}
+
+/* AES-256-GCM through OpenSSL's own (hardware-accelerated) code. */
+static int aes_gcm(const uint8_t *key, const uint8_t iv[12], const uint8_t *aad,
+		   size_t aadlen, const uint8_t *in, size_t len, uint8_t *out,
+		   uint8_t tag[16], bool encrypt)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int outl, ok;
+
+	if (!ctx)
+		return -ENOMEM;
+	ok = EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, iv,
+			       encrypt) == 1 &&
+	     EVP_CipherUpdate(ctx, NULL, &outl, aad, (int)aadlen) == 1 &&
+	     (len == 0 || EVP_CipherUpdate(ctx, out, &outl, in, (int)len) == 1);
+	if (ok && !encrypt)
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1;
+	if (ok)
+		ok = EVP_CipherFinal_ex(ctx, out + len, &outl) == 1;
+	if (ok && encrypt)
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	return ok ? 0 : REF_E_CORRUPT;
+}
+
+/* ---- the key ring --------------------------------------------------------- */
+
+static int ring_write(const seal_t *s, const char *path)
+{
+	char *text = NULL, hex[65];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "# referral data keys: the last line is the current key.\n"
+		   "# Keep this file apart from backups of the store.\n");
+	for (size_t i = 0; i < s->n; i++) {
+		util_hex(s->keys[i].key, key_len(s->keys[i].alg), hex);
+		fprintf(f, "%u %s %s\n", s->keys[i].id,
+			seal_alg_name(s->keys[i].alg), hex);
+	}
+	fclose(f);
+	r = util_write_file(path, text, len, 0600);
+	OPENSSL_cleanse(text, len);
+	free(text);
+	OPENSSL_cleanse(hex, sizeof(hex));
+	return r;
+}
+
+static int ring_add(seal_t *s, seal_alg_t alg)
+{
+	seal_key_t *k;
+
+	if (s->n == MAX_KEYS)
+		return REF_E_TOO_LARGE;
+	k = &s->keys[s->n];
+	k->id = s->n ? s->keys[s->n - 1].id + 1 : 1;
+	k->alg = alg;
+	if (RAND_bytes(k->key, (int)key_len(alg)) != 1)
+		return -EIO;
+	s->n++;
+	return 0;
+}
+
+int seal_keyfile_create(const char *path, seal_alg_t alg)
+{
+	seal_t s = { .n = 0 };
+	struct stat st;
+	int r;
+
+	if (stat(path, &st) == 0)
+		return -EEXIST;
+	r = ring_add(&s, alg);
+	if (!r)
+		r = ring_write(&s, path);
+	OPENSSL_cleanse(&s, sizeof(s));
+	return r;
+}
+
+int seal_load(const char *path, seal_t **ret, char *err, size_t errlen)
+{
+	struct stat st;
+	uint8_t *text;
+	size_t len;
+	char *line, *save = NULL;
+	seal_t *s;
+	int r, lineno = 0;
+
+	if (stat(path, &st) < 0) {
+		snprintf(err, errlen, "cannot read the data key file %s: %s",
+			 path, strerror(errno));
+		return -errno;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "the data key file %s is readable by "
+			 "others (mode %03o): run chmod 600 on it", path,
+			 (unsigned)(st.st_mode & 0777));
+		return REF_E_KEY_PERMS;
+	}
+	r = util_read_file(path, 1 << 16, &text, &len);
+	if (r) {
+		snprintf(err, errlen, "cannot read the data key file %s: %s",
+			 path, ref_strerror(r));
+		return r;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		free(text);
+		return -ENOMEM;
+	}
+	for (line = strtok_r((char *)text, "\n", &save); line && !r;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char alg[32], hex[80];
+		unsigned id;
+		seal_key_t *k;
+
+		lineno++;
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		k = &s->keys[s->n];
+		if (s->n == MAX_KEYS ||
+		    sscanf(line, "%u %31s %79s", &id, alg, hex) != 3 ||
+		    seal_alg_from_name(alg, &k->alg) ||
+		    strlen(hex) != 2 * key_len(k->alg) ||
+		    util_unhex(hex, k->key, key_len(k->alg))) {
+			snprintf(err, errlen, "the data key file %s: line %d is "
+				 "not \"ID aes-256-gcm|sm4-gcm HEX\" with a key of "
+				 "the right length", path, lineno);
+			r = REF_E_CONFIG;
+		}
+		k->id = id;
+		OPENSSL_cleanse(hex, sizeof(hex));
+		if (!r)
+			s->n++;
+	}
+	OPENSSL_cleanse(text, len);
+	free(text);
+	if (!r && !s->n) {
+		snprintf(err, errlen, "the data key file %s holds no key", path);
+		r = REF_E_CONFIG;
+	}
+	if (r) {
+		seal_free(&s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+void seal_free(seal_t **s)
+{
+	if (!*s)
+		return;
+	OPENSSL_cleanse(*s, sizeof(**s));
+	free(*s);
+	*s = NULL;
+}
+
+int seal_rotate(seal_t *s, const char *path, seal_alg_t alg)
+{
+	int r = ring_add(s, alg);
+
+	if (!r)
+		r = ring_write(s, path);
+	if (r && s->n)
+		s->n--; /* the file holds the old ring: so does memory */
+	return r;
+}
+
+int seal_retire(seal_t *s, const char *path)
+{
+	seal_t keep = { .n = 1 };
+	int r;
+
+	keep.keys[0] = s->keys[s->n - 1];
+	r = ring_write(&keep, path);
+	if (!r) {
+		OPENSSL_cleanse(s->keys, sizeof(s->keys));
+		s->keys[0] = keep.keys[0];
+		s->n = 1;
+	}
+	OPENSSL_cleanse(&keep, sizeof(keep));
+	return r;
+}
+
+uint32_t seal_current_id(const seal_t *s)
+{
+	return s->keys[s->n - 1].id;
+}
+
+seal_alg_t seal_current_alg(const seal_t *s)
+{
+	return s->keys[s->n - 1].alg;
+}
+
+size_t seal_key_count(const seal_t *s)
+{
+	return s->n;
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+bool seal_is_sealed(const uint8_t *v, size_t len, uint32_t *ret_key_id)
+{
+	if (len < SEAL_OVERHEAD || memcmp(v, magic, 4))
+		return false;
+	if (ret_key_id)
+		*ret_key_id = (uint32_t)v[4] << 24 | (uint32_t)v[5] << 16 |
+			      (uint32_t)v[6] << 8 | v[7];
+	return true;
+}
+
+static int crypt(const seal_key_t *k, const uint8_t iv[12], const uint8_t *aad,
+		 size_t aadlen, const uint8_t *in, size_t len, uint8_t *out,
+		 uint8_t tag[16], bool encrypt)
+{
+	uint8_t want[16];
+	int r;
+
+	if (k->alg == SEAL_AES_256_GCM)
+		return aes_gcm(k->key, iv, aad, aadlen, in, len, out, tag, encrypt);
+	r = seal_gcm(SEAL_SM4_GCM, k->key, iv, aad, aadlen, in, len, out, want,
+		     encrypt);
+	if (r)
+		return r;
+	if (encrypt) {
+		memcpy(tag, want, 16);
+		return 0;
+	}
+	return CRYPTO_memcmp(want, tag, 16) ? REF_E_CORRUPT : 0;
+}
+
+int seal_encrypt(const seal_t *s, const uint8_t *aad, size_t aadlen,
+		 const uint8_t *pt, size_t len, uint8_t **ret, size_t *ret_len)
+{
+	const seal_key_t *k = &s->keys[s->n - 1];
+	uint8_t *out = malloc(len + SEAL_OVERHEAD + 16);
+	int r;
+
+	if (!out)
+		return -ENOMEM;
+	memcpy(out, magic, 4);
+	for (int i = 0; i < 4; i++)
+		out[4 + i] = (uint8_t)(k->id >> (24 - 8 * i));
+	if (RAND_bytes(out + 8, 12) != 1) {
+		free(out);
+		return -EIO;
+	}
+	r = crypt(k, out + 8, aad, aadlen, pt, len, out + SEAL_HEADER,
+		  out + SEAL_HEADER + len, true);
+	if (r) {
+		free(out);
+		return r;
+	}
+	*ret = out;
+	*ret_len = len + SEAL_OVERHEAD;
+	return 0;
+}
+
+int seal_decrypt(const seal_t *s, const uint8_t *aad, size_t aadlen,
+		 const uint8_t *ct, size_t len, uint8_t **ret, size_t *ret_len)
+{
+	const seal_key_t *k = NULL;
+	uint32_t id;
+	uint8_t *out, tag[16];
+	size_t n;
+	int r;
+
+	if (!seal_is_sealed(ct, len, &id))
+		return REF_E_MALFORMED;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->keys[i].id == id)
+			k = &s->keys[i];
+	if (!k)
+		return REF_E_UNKNOWN_KEY;
+	n = len - SEAL_OVERHEAD;
+	out = malloc(n + 16 + 1);
+	if (!out)
+		return -ENOMEM;
+	memcpy(tag, ct + SEAL_HEADER + n, 16);
+	r = crypt(k, ct + 8, aad, aadlen, ct + SEAL_HEADER, n, out, tag, false);
+	if (r) {
+		OPENSSL_cleanse(out, n);
+		free(out);
+		return REF_E_CORRUPT;
+	}
+	out[n] = 0;
+	*ret = out;
+	*ret_len = n;
+	return 0;
+}
