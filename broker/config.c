@@ -63,6 +63,9 @@ static const setting_t settings[] = {
 	  "the store never grows past this"),
 	I("store", "submit_limit_pct", submit_limit_pct, 90, 10, 99,
 	  "refuse new submissions past this share of map_max_mb"),
+	S("store", "data_key", data_key, "data.keys", 0,
+	  "key ring sealing personal data at rest (mode 0600; made at first "
+	  "start: aes-256-gcm, or sm4-gcm for alg = sm2-sm3)"),
 	S("deadlines", "holidays", holidays, "", 0,
 	  "holiday calendar: lines \"YYYY-MM-DD holiday|workday\""),
 	I("deadlines", "materials_wait_days", materials_wait_days, 15, 1, 365,

@@ -35,6 +35,7 @@
 #include "config.h"
 #include "deadline.h"
 #include "directory.h"
+#include "seal.h"
 #include "eligibility.h"
 #include "envelope.h"
 #include "errors.h"
@@ -91,6 +92,9 @@ struct node {
 	config_t cfg;
 	directory_t *dir;
 	directory_t *pending_dir; /* applied in this turn; in force after it */
+	seal_t *seal;             /* the data key ring (store_set_seal) */
+	bool resealing;           /* records not under the current key remain */
+	bool retire_keys;         /* all re-sealed and committed: drop old keys */
 	EVP_PKEY *key;
 	EVP_PKEY *authority;
 	char curve_pub[41], curve_sec[41];
@@ -666,6 +670,9 @@ static int directory_update(node_t *n, const envelope_check_t *c,
 static int op_publish(node_t *n, const Referral__Local__V1__Request *req,
 		      Referral__Local__V1__Reply *rep, char *err, size_t errlen);
 static void maybe_switch_key(node_t *n);
+static int op_rotate_data_key(node_t *n, const Referral__Local__V1__Request *req,
+			      Referral__Local__V1__Reply *rep, char *err,
+			      size_t errlen);
 
 /* A peer's signed checkpoint of its audit chain, kept as received (the
  * envelope is the proof): key = node code || seq (8 bytes). */
@@ -1768,6 +1775,12 @@ static int op_status(node_t *n, Referral__Local__V1__Reply *rep)
 	json_object_set_new(o, "role", json_string(n->cfg.role));
 	json_object_set_new(o, "listen", json_string(n->cfg.listen));
 	json_object_set_new(o, "key_id", json_string(n->cfg.key_id));
+	if (n->seal)
+		json_object_set_new(o, "data_key", json_pack("{s:I, s:s, s:I, s:b}",
+			"key", (json_int_t)seal_current_id(n->seal), "alg",
+			seal_alg_name(seal_current_alg(n->seal)), "keys",
+			(json_int_t)seal_key_count(n->seal), "resealing",
+			n->resealing || n->retire_keys));
 	json_object_set_new(o, "directory_version",
 			    json_integer((json_int_t)n->dir->version));
 	json_object_set_new(ob, "pending", json_integer((json_int_t)cc.by_state[0]));
@@ -3328,6 +3341,7 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 	case REFERRAL__LOCAL__V1__OP__OP_SUPPLEMENT:
 	case REFERRAL__LOCAL__V1__OP__OP_AUDIT_EXPORT:
 	case REFERRAL__LOCAL__V1__OP__OP_PUBLISH:
+	case REFERRAL__LOCAL__V1__OP__OP_ROTATE_DATA_KEY:
 		/* One event: all of the change, or none of it. */
 		mark = out_mark(n);
 		if ((r = store_event_begin(n->store))) {
@@ -3343,6 +3357,8 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 			? op_supplement(n, req, &rep, err, sizeof(err))
 		    : req->op == REFERRAL__LOCAL__V1__OP__OP_PUBLISH
 			? op_publish(n, req, &rep, err, sizeof(err))
+		    : req->op == REFERRAL__LOCAL__V1__OP__OP_ROTATE_DATA_KEY
+			? op_rotate_data_key(n, req, &rep, err, sizeof(err))
 			: op_audit_export(n, req, &rep, err, sizeof(err));
 		if (r || (r = store_event_commit(n->store))) {
 			store_event_abort(n->store);
@@ -3897,6 +3913,139 @@ static int reload_directory(node_t *n)
 	return 0;
 }
 
+static void data_key_path(const node_t *n, char *out, size_t len)
+{
+	config_path(&n->cfg, n->cfg.data_key, out, len);
+}
+
+/* The data key ring. Made at the first start, but never beside a store
+ * that already holds sealed records: those need their own key back. */
+static int open_data_key(node_t *n, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 64], inner[400];
+	struct stat st;
+	int r;
+
+	data_key_path(n, path, sizeof(path));
+	if (stat(path, &st) < 0 && errno == ENOENT) {
+		if (store_check(n->store, inner, sizeof(inner)) == REF_E_CONFIG) {
+			snprintf(err, errlen, "refusing to start: the store holds "
+				 "encrypted records but the data key file %s is "
+				 "missing: put back the copy kept apart from the "
+				 "store", path);
+			return REF_E_CONFIG;
+		}
+		r = seal_keyfile_create(path, strcmp(n->cfg.alg, "sm2-sm3")
+					      ? SEAL_AES_256_GCM : SEAL_SM4_GCM);
+		if (r) {
+			snprintf(err, errlen, "refusing to start: cannot create "
+				 "the data key file %s: %s", path, ref_strerror(r));
+			return r;
+		}
+		log_msg(LOG_INFO, "store", "made a new data key file %s; keep "
+			"a copy apart from the store's backups", path);
+	}
+	r = seal_load(path, &n->seal, inner, sizeof(inner));
+	if (r) {
+		snprintf(err, errlen, "refusing to start: %s", inner);
+		return r;
+	}
+	store_set_seal(n->store, n->seal);
+	/* Records written before a key existed, or under a key being
+	 * retired when the node stopped, are sealed again as it serves. */
+	n->resealing = true;
+	return 0;
+}
+
+/* A batch of re-sealing, inside the turn: a rotation completes while the
+ * node serves. The old keys are dropped only after the turn that sealed
+ * the last record has committed (reseal_finish). */
+static void reseal_step(node_t *n)
+{
+	size_t done = 0;
+	bool all = false;
+	int r;
+
+	if (!n->resealing || !n->seal)
+		return;
+	if (store_begin(n->store) || store_event_begin(n->store))
+		return;
+	r = store_reseal_some(n->store, 256, &done, &all);
+	if (r || (r = store_event_commit(n->store))) {
+		store_event_abort(n->store);
+		log_msg(LOG_WARN, "store", "re-sealing paused: %s (%s); it "
+			"resumes next turn", ref_strerror(r),
+			store_last_error(n->store));
+		return;
+	}
+	if (all) {
+		n->resealing = false;
+		n->retire_keys = seal_key_count(n->seal) > 1;
+	}
+}
+
+static void reseal_finish(node_t *n)
+{
+	char path[PATH_MAX + 64], detail[80];
+	uint32_t id = seal_current_id(n->seal);
+	int r;
+
+	n->retire_keys = false;
+	data_key_path(n, path, sizeof(path));
+	r = seal_retire(n->seal, path);
+	if (r) {
+		log_msg(LOG_ERROR, "store", "every record is sealed under data "
+			"key %u, but the old keys could not be dropped from %s: "
+			"%s", id, path, ref_strerror(r));
+		return;
+	}
+	snprintf(detail, sizeof(detail), "every record sealed under key %u; "
+		 "older keys dropped", id);
+	store_begin(n->store);
+	if (audit(n, "data_key_retired", NULL, NULL, NULL, "node", "ok",
+		  detail) || finish_turn(n))
+		store_abort(n->store);
+	log_msg(LOG_INFO, "store", "%s", detail);
+}
+
+/* refctl rotate-data-key: a new data key, current at once; every record
+ * is sealed again under it in the background, then the old one dropped. */
+static int op_rotate_data_key(node_t *n, const Referral__Local__V1__Request *req,
+			      Referral__Local__V1__Reply *rep, char *err,
+			      size_t errlen)
+{
+	char path[PATH_MAX + 64], detail[80];
+	int r;
+
+	if (!is_admin(n, req->actor)) {
+		fail_reply(rep, REF_E_REFUSED, err, errlen, "rotating the data "
+			   "key needs the admin role at this node ([roles] "
+			   "admins)");
+		return 0;
+	}
+	data_key_path(n, path, sizeof(path));
+	r = seal_rotate(n->seal, path, seal_current_alg(n->seal));
+	if (r) {
+		fail_reply(rep, r, err, errlen, "the data key file %s cannot be "
+			   "written (%s); nothing changed", path, ref_strerror(r));
+		return 0;
+	}
+	store_set_seal(n->store, n->seal);
+	n->resealing = true;
+	n->retire_keys = false;
+	snprintf(detail, sizeof(detail), "key %u (%s); re-sealing begins",
+		 seal_current_id(n->seal),
+		 seal_alg_name(seal_current_alg(n->seal)));
+	r = audit(n, "data_key_rotated", NULL, NULL, NULL, req->actor, "ok",
+		  detail);
+	if (!r)
+		rep->json = dump(json_pack("{s:I, s:s}", "key",
+					   (json_int_t)seal_current_id(n->seal),
+					   "alg", seal_alg_name(
+						   seal_current_alg(n->seal))));
+	return r;
+}
+
 int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 {
 	node_t *n = calloc(1, sizeof(*n));
@@ -4030,6 +4179,9 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 			 ref_strerror(r));
 		goto fail;
 	}
+	r = open_data_key(n, err, errlen);
+	if (r)
+		goto fail;
 	r = store_check(n->store, inner, sizeof(inner));
 	if (!r)
 		r = audit_verify(n->store, &bad, &count);
@@ -4135,7 +4287,9 @@ void node_free(node_t **np)
 	if (n->ctx)
 		zmq_ctx_term(n->ctx);
 	store_close(&n->store);
+	seal_free(&n->seal);
 	directory_free(&n->dir);
+	directory_free(&n->pending_dir);
 	calendar_free(&n->calendar);
 	rules_free(&n->rules);
 	EVP_PKEY_free(n->key);
@@ -4201,6 +4355,7 @@ int node_run(node_t *n, volatile sig_atomic_t *stop,
 		if (items[2].revents & ZMQ_POLLIN)
 			drain_client(n);
 		run_schedule(n);
+		reseal_step(n);
 		if (util_mono_ms() >= n->next_deadline_check) {
 			n->next_deadline_check = util_mono_ms() +
 						 (uint64_t)n->cfg.deadline_check_ms;
@@ -4210,6 +4365,8 @@ int node_run(node_t *n, volatile sig_atomic_t *stop,
 			maybe_switch_key(n);
 		}
 		r = finish_turn(n);
+		if (!r && n->retire_keys)
+			reseal_finish(n);
 		if (!r && n->pending_dir) {
 			directory_t *d = n->pending_dir;
 			n->pending_dir = NULL;

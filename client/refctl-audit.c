@@ -21,6 +21,7 @@
 #include "errors.h"
 #include "refctl.h"
 #include "referral.h"
+#include "seal.h"
 #include "sign.h"
 #include "store.h"
 #include "util.h"
@@ -33,21 +34,33 @@ static const char *js(json_t *o, const char *k)
 	return refctl_js(o, k);
 }
 
+static seal_t *seal_ring;
+
+/* The store, read-only, with the node's data key ring (data.keys in the
+ * data folder) so that sealed records can be read and their tags checked. */
 static int open_store(store_t **ret)
 {
 	store_opts_t so = { .map_initial = 1 << 20, .map_max = (size_t)1 << 40,
 			    .readonly = true };
-	char path[4096];
+	char path[4096], err[400];
+	struct stat st;
 	int r;
 
 	if (!refctl_data_dir || !*refctl_data_dir)
 		return refctl_fail("no data folder: give --data DIR or set "
 				   "REFERRAL_DATA");
+	snprintf(path, sizeof(path), "%s/data.keys", refctl_data_dir);
+	if (stat(path, &st) == 0 &&
+	    seal_load(path, &seal_ring, err, sizeof(err)))
+		return refctl_fail("%s", err);
 	snprintf(path, sizeof(path), "%s/store", refctl_data_dir);
 	r = store_open(path, &so, ret);
-	if (r)
+	if (r) {
+		seal_free(&seal_ring);
 		return refctl_fail("cannot open the store in %s: %s", path,
 				   ref_strerror(r));
+	}
+	store_set_seal(*ret, seal_ring);
 	return 0;
 }
 
@@ -1531,5 +1544,6 @@ int refctl_audit(int argc, char **argv)
 		r = audit_verify_cmd(s, argc, argv);
 	}
 	store_close(&s);
+	seal_free(&seal_ring);
 	return r;
 }

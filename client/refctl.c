@@ -18,6 +18,7 @@
 #include "application.h"
 #include "referral.h"
 #include "refctl.h"
+#include "seal.h"
 #include "sign.h"
 #include "util.h"
 
@@ -41,6 +42,7 @@ int refctl_usage(void)
 "  directory publish directory.json  (at the authority's node: to every node)\n"
 "  directory show                    (the version in force, its nodes and keys)\n"
 "  rotate-keys [--switch-after 1h] [--overlap 1d]   (prints the new entry)\n"
+"  rotate-data-key                   (admin: re-seals the store while it serves)\n"
 "\n"
 "Working with referrals (DIR may come from REFERRAL_DATA):\n"
 "  status\n"
@@ -214,6 +216,11 @@ static int cmd_init(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/authority.pub.pem", refctl_data_dir);
 	if (!r)
 		r = sign_key_save_public(authority, path);
+	/* Personal data at rest: AES-256-GCM, or SM4-GCM for the GM/T suite. */
+	snprintf(path, sizeof(path), "%s/data.keys", refctl_data_dir);
+	if (!r)
+		r = seal_keyfile_create(path, alg == SIGN_ALG_SM2_SM3
+					      ? SEAL_SM4_GCM : SEAL_AES_256_GCM);
 	if (!r && zmq_curve_keypair(pub, sec) < 0)
 		r = -EIO;
 	if (!r) {
@@ -726,6 +733,15 @@ static void human_status(json_t *o)
 	       json_integer_value(json_object_get(st, "max_bytes")),
 	       json_is_true(json_object_get(st, "accepting_submissions"))
 	       ? "" : " (FULL: new submissions refused)");
+	{
+		json_t *dk = json_object_get(o, "data_key");
+		printf("signing key %s; personal data sealed under data key "
+		       "%lld (%s)%s\n", refctl_js(o, "key_id"),
+		       json_integer_value(json_object_get(dk, "key")),
+		       refctl_js(dk, "alg"),
+		       json_is_true(json_object_get(dk, "resealing"))
+		       ? ", re-sealing under way" : "");
+	}
 }
 
 static void human_show(json_t *o)
@@ -800,6 +816,14 @@ static void human_trail(json_t *o)
 		       json_integer_value(json_object_get(it, "seq")),
 		       refctl_js(it, "time"), refctl_js(it, "event"), refctl_js(it, "outcome"),
 		       refctl_js(it, "peer"), refctl_js(it, "actor"), refctl_js(it, "detail"));
+}
+
+static void human_rotated(json_t *o)
+{
+	printf("data key %lld (%s) is current; every record is being sealed "
+	       "again under it, then the old key is dropped (refctl status "
+	       "shows when)\n", json_integer_value(json_object_get(o, "key")),
+	       refctl_js(o, "alg"));
 }
 
 static int node_call(int r, ref_client_t *c, char **textp,
@@ -1059,6 +1083,14 @@ int main(int argc, char **argv)
 		return cmd_directory(n - 1, args + 1);
 	if (!strcmp(cmd, "rotate-keys"))
 		return cmd_rotate_keys(n - 1, args + 1);
+	if (!strcmp(cmd, "rotate-data-key")) {
+		if (client(&c))
+			return 1;
+		{
+			int r = ref_rotate_data_key(c, refctl_actor, &text);
+			return node_call(r, c, &text, human_rotated);
+		}
+	}
 	if (!strcmp(cmd, "example")) {
 		if (n < 2 || strcmp(args[1], "application"))
 			return refctl_usage();

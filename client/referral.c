@@ -417,3 +417,12 @@ int ref_publish_directory(ref_client_t *c, const uint8_t *json, size_t len,
 	referral__local__v1__reply__free_unpacked(rep, NULL);
 	return *ret_json ? 0 : -ENOMEM;
 }
+
+int ref_rotate_data_key(ref_client_t *c, const char *actor, char **ret_json)
+{
+	Referral__Local__V1__Request req = REFERRAL__LOCAL__V1__REQUEST__INIT;
+
+	req.op = REFERRAL__LOCAL__V1__OP__OP_ROTATE_DATA_KEY;
+	req.actor = (char *)(actor ? actor : "");
+	return call_json(c, &req, ret_json);
+}

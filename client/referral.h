@@ -99,6 +99,11 @@ int ref_publish_directory(ref_client_t *c, const uint8_t *json, size_t len,
 			  const char *sig_b64, const char *actor,
 			  char **ret_json);
 
+/* ref_rotate_data_key: a new data key, current at once; the node seals
+ * every record again under it while it serves, then drops the old one.
+ * actor must have the admin role. *ret_json: {"key", "alg"}. */
+int ref_rotate_data_key(ref_client_t *c, const char *actor, char **ret_json);
+
 /* ref_strerror: a short name for a return code. */
 const char *ref_strerror(int r);
 

@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "seal.h"
 #include "store.pb-c.h"
 
 static void key_of(unsigned long long seq, unsigned char k[8])
@@ -185,10 +186,26 @@ int main(int argc, char **argv)
 			MDB_val ck, cv;
 			if (!(rc = mdb_dbi_open(t, "outbox", 0, &out)) &&
 			    !(rc = mdb_cursor_open(t, out, &cur))) {
+				/* Outbox records are sealed: the owner has
+				 * the data key too (beside the store). */
+				char kp[4200], kerr[300];
+				seal_t *ring = NULL;
+				snprintf(kp, sizeof(kp), "%s/../data.keys", argv[1]);
+				seal_load(kp, &ring, kerr, sizeof(kerr));
 				while (!mdb_cursor_get(cur, &ck, &cv, MDB_NEXT)) {
-					Referral__Store__V1__OutboxRecord *ob =
-						referral__store__v1__outbox_record__unpack(
-							NULL, cv.mv_size - 32, cv.mv_data);
+					uint8_t aad[300], *plain = NULL;
+					size_t pl = cv.mv_size - 32;
+					Referral__Store__V1__OutboxRecord *ob;
+					memcpy(aad, "outbox", 7);
+					memcpy(aad + 7, ck.mv_data,
+					       ck.mv_size < 256 ? ck.mv_size : 256);
+					if (ring && seal_is_sealed(cv.mv_data, pl, NULL))
+						seal_decrypt(ring, aad, 7 + (ck.mv_size < 256
+							? ck.mv_size : 256), cv.mv_data,
+							pl, &plain, &pl);
+					ob = referral__store__v1__outbox_record__unpack(
+						NULL, pl, plain ? plain : cv.mv_data);
+					free(plain);
 					int cp = ob && ob->kind == 5;
 					if (ob)
 						referral__store__v1__outbox_record__free_unpacked(
@@ -197,6 +214,7 @@ int main(int argc, char **argv)
 						mdb_cursor_del(cur, 0);
 				}
 				mdb_cursor_close(cur);
+				seal_free(&ring);
 			}
 		}
 	} else if (!strcmp(argv[2], "truncate")) {
