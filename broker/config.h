@@ -25,6 +25,12 @@ typedef struct {
 	int64_t max_message_bytes;
 	int64_t max_document_bytes;
 	int64_t max_documents;
+	int64_t max_string_bytes;
+	int64_t max_list_items;
+	int64_t peer_in_flight;
+	int64_t peer_rate_per_s;
+	int64_t max_connections;
+	int64_t handshake_ms;
 	/* [delivery] */
 	int64_t retry_first_ms;
 	int64_t retry_cap_ms;

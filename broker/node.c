@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
@@ -35,6 +36,7 @@
 #include "config.h"
 #include "deadline.h"
 #include "directory.h"
+#include "pblimits.h"
 #include "seal.h"
 #include "eligibility.h"
 #include "envelope.h"
@@ -74,7 +76,18 @@ typedef struct {
 	uint32_t priority;
 	uint64_t created_ms;
 	char to[8];
+	bool in_flight;     /* sent in this run, no receipt yet */
 } sched_t;
+
+/* Messages taken from one peer: a token bucket ([limits] peer_rate_per_s,
+ * bursts of twice that), so one busy or hostile peer cannot starve the
+ * loop; what it drops the sender resends. */
+typedef struct {
+	char code[8];
+	double tokens;
+	uint64_t at_mono, warned_mono;
+	uint64_t dropped;
+} bucket_t;
 
 /* What leaves after the commit. */
 typedef struct out {
@@ -92,6 +105,13 @@ struct node {
 	config_t cfg;
 	directory_t *dir;
 	directory_t *pending_dir; /* applied in this turn; in force after it */
+	bucket_t buckets[64];
+	size_t n_buckets;
+	void *router_mon;         /* the peer socket's monitor (PAIR) */
+	unsigned router_gen;      /* names each monitor endpoint */
+	int *conns;               /* accepted peer connections (fds) */
+	size_t n_conns, cap_conns;
+	uint64_t conn_refused, conn_warned_mono;
 	seal_t *seal;             /* the data key ring (store_set_seal) */
 	bool resealing;           /* records not under the current key remain */
 	bool retire_keys;         /* all re-sealed and committed: drop old keys */
@@ -585,6 +605,36 @@ static int apply_submit(node_t *n, const envelope_check_t *c,
 	return r;
 }
 
+/* [limits] max_string_bytes and max_list_items on a body of kind: 0, or
+ * REF_E_TOO_LARGE with detail naming the field (never its value). */
+static int body_limits(node_t *n, uint32_t kind, const uint8_t *body,
+		       size_t len, char *detail, size_t dlen)
+{
+	const ProtobufCMessageDescriptor *d =
+		kind == REFERRAL__V1__KIND__REFERRAL_SUBMIT
+			? &referral__v1__referral_submit__descriptor
+		: kind == REFERRAL__V1__KIND__STATUS_CHANGE
+			? &referral__v1__status_change__descriptor
+		: kind == REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT
+			? &referral__v1__materials_supplement__descriptor : NULL;
+	ProtobufCMessage *m;
+	char where[200];
+	int r;
+
+	if (!d)
+		return 0;
+	m = protobuf_c_message_unpack(d, NULL, len, body);
+	if (!m)
+		return 0; /* the body check reports what does not parse */
+	r = pblimits_check(m, (size_t)n->cfg.max_string_bytes,
+			   (size_t)n->cfg.max_list_items, where, sizeof(where));
+	protobuf_c_message_free_unpacked(m, NULL);
+	if (r)
+		snprintf(detail, dlen, "%s ([limits] max_string_bytes, "
+			 "max_list_items)", where);
+	return r;
+}
+
 /* Application-level refusals of an envelope that passed every wire check. */
 static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 			 char *detail, size_t dlen)
@@ -608,6 +658,9 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 			 "digits>");
 		return REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
 	}
+	if (body_limits(n, h->kind, c->env->body.data, c->env->body.len,
+			detail, dlen))
+		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
 	if (h->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT) {
 		referral_rec_t *rr = NULL;
 		int known = store_get_msg(n->store, STORE_REFERRALS, h->referral_id,
@@ -864,6 +917,109 @@ fail:
 	envelope_check_free(&c);
 }
 
+/* One message from peer may be taken now ([limits] peer_rate_per_s). */
+static bool rate_ok(node_t *n, const char *peer)
+{
+	uint64_t now = util_mono_ms();
+	double rate = (double)n->cfg.peer_rate_per_s, burst = 2 * rate;
+	bucket_t *b = NULL;
+
+	for (size_t i = 0; i < n->n_buckets; i++)
+		if (!strcmp(n->buckets[i].code, peer))
+			b = &n->buckets[i];
+	if (!b) {
+		/* A full table reuses its first slot: peers are few. */
+		b = &n->buckets[n->n_buckets < 64 ? n->n_buckets++ : 0];
+		memset(b, 0, sizeof(*b));
+		snprintf(b->code, sizeof(b->code), "%s", peer);
+		b->tokens = burst;
+		b->at_mono = now;
+	}
+	b->tokens += (double)(now - b->at_mono) * rate / 1000.0;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	b->at_mono = now;
+	if (b->tokens >= 1.0) {
+		b->tokens -= 1.0;
+		return true;
+	}
+	b->dropped++;
+	if (now - b->warned_mono >= 10000 || !b->warned_mono) {
+		b->warned_mono = now;
+		log_msg(LOG_WARN, "peer", "peer=%s is over its rate quota "
+			"([limits] peer_rate_per_s = %lld): %llu message(s) "
+			"dropped unanswered so far; the sender resends them",
+			peer, (long long)n->cfg.peer_rate_per_s,
+			(unsigned long long)b->dropped);
+	}
+	return false;
+}
+
+/* [limits] max_connections, from the peer socket's monitor: an accepted
+ * connection past the limit is shut at once (libzmq then drops it), so a
+ * flood of connections cannot exhaust descriptors; sessions already
+ * open, known peers' among them, go on. */
+static void drain_monitor(node_t *n)
+{
+	for (int k = 0; k < 256; k++) {
+		zmq_msg_t m;
+		uint16_t ev;
+		uint32_t fd;
+
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, n->router_mon, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			return;
+		}
+		if (zmq_msg_size(&m) < 6) {
+			zmq_msg_close(&m);
+			continue;
+		}
+		memcpy(&ev, zmq_msg_data(&m), 2);
+		memcpy(&fd, (uint8_t *)zmq_msg_data(&m) + 2, 4);
+		while (zmq_msg_more(&m)) {
+			zmq_msg_close(&m);
+			zmq_msg_init(&m);
+			if (zmq_msg_recv(&m, n->router_mon, 0) < 0)
+				break;
+		}
+		zmq_msg_close(&m);
+		if (ev == ZMQ_EVENT_ACCEPTED) {
+			if (n->n_conns >= (size_t)n->cfg.max_connections) {
+				uint64_t now = util_mono_ms();
+				shutdown((int)fd, SHUT_RDWR);
+				n->conn_refused++;
+				if (now - n->conn_warned_mono >= 10000 ||
+				    !n->conn_warned_mono) {
+					n->conn_warned_mono = now;
+					log_msg(LOG_WARN, "net", "connection limit "
+						"reached ([limits] max_connections = "
+						"%lld): %llu connection(s) closed at "
+						"accept so far",
+						(long long)n->cfg.max_connections,
+						(unsigned long long)n->conn_refused);
+				}
+				continue;
+			}
+			if (n->n_conns == n->cap_conns) {
+				size_t cap = n->cap_conns ? 2 * n->cap_conns : 64;
+				int *nc = realloc(n->conns, cap * sizeof(*nc));
+				if (!nc)
+					continue;
+				n->conns = nc;
+				n->cap_conns = cap;
+			}
+			n->conns[n->n_conns++] = (int)fd;
+		} else {
+			for (size_t i = 0; i < n->n_conns; i++)
+				if (n->conns[i] == (int)fd) {
+					n->conns[i] = n->conns[--n->n_conns];
+					break;
+				}
+		}
+	}
+}
+
 static void drain_router(node_t *n)
 {
 	for (int i = 0; i < BATCH_PER_TURN; i++) {
@@ -901,7 +1057,9 @@ static void drain_router(node_t *n)
 			snprintf(peer, sizeof(peer), "%s", uid);
 		/* ZAP runs only at the handshake: a node removed from the
 		 * directory since may still hold an open session. */
-		if (peer[0] && !directory_node(n->dir, peer)) {
+		if (peer[0] && !rate_ok(n, peer)) {
+			peer[0] = '\0';
+		} else if (peer[0] && !directory_node(n->dir, peer)) {
 			log_msg(LOG_WARN, "peer", "peer=%s is no longer in the "
 				"directory; message dropped", peer);
 			peer[0] = '\0';
@@ -1278,6 +1436,7 @@ static void attempt(node_t *n, size_t i, uint64_t now)
 	} else if (p && zmq_send(p->dealer, ob->envelope.data, ob->envelope.len,
 				 ZMQ_DONTWAIT) >= 0) {
 		sent = 1;
+		s->in_flight = true;
 		talked_with(n, ob->to_node);
 	}
 	else if (p && errno == EAGAIN) {
@@ -1372,9 +1531,42 @@ static void run_schedule(node_t *n)
 			due[n_due++] = n->sched[i];
 	/* Urgent first, then the green channel, then the rest. */
 	qsort(due, n_due, sizeof(*due), due_cmp);
+	/* [limits] peer_in_flight: a message not yet sent waits while its
+	 * peer already holds that many unreceipted; resends go on. */
+	struct { char to[8]; size_t n; } fl[64];
+	size_t n_fl = 0;
+	for (size_t i = 0; i < n->n_sched; i++) {
+		size_t f;
+		if (!n->sched[i].in_flight)
+			continue;
+		for (f = 0; f < n_fl && strcmp(fl[f].to, n->sched[i].to); f++)
+			;
+		if (f == n_fl && n_fl < 64) {
+			snprintf(fl[n_fl].to, sizeof(fl[0].to), "%s", n->sched[i].to);
+			fl[n_fl++].n = 0;
+		}
+		if (f < n_fl)
+			fl[f].n++;
+	}
 	for (size_t k = 0; k < n_due && k < SCHED_PER_TURN; k++)
 		for (size_t i = 0; i < n->n_sched; i++)
 			if (!memcmp(n->sched[i].msg_id, due[k].msg_id, 16)) {
+				size_t f;
+				for (f = 0; f < n_fl && strcmp(fl[f].to,
+							       n->sched[i].to); f++)
+					;
+				if (!n->sched[i].in_flight && f < n_fl &&
+				    fl[f].n >= (size_t)n->cfg.peer_in_flight) {
+					n->sched[i].next_ms = now + 200;
+					break;
+				}
+				if (!n->sched[i].in_flight && f < n_fl)
+					fl[f].n++;
+				else if (!n->sched[i].in_flight && n_fl < 64) {
+					snprintf(fl[n_fl].to, sizeof(fl[0].to),
+						 "%s", n->sched[i].to);
+					fl[n_fl++].n = 1;
+				}
 				attempt(n, i, now);
 				break;
 			}
@@ -1775,6 +1967,20 @@ static int op_status(node_t *n, Referral__Local__V1__Reply *rep)
 	json_object_set_new(o, "role", json_string(n->cfg.role));
 	json_object_set_new(o, "listen", json_string(n->cfg.listen));
 	json_object_set_new(o, "key_id", json_string(n->cfg.key_id));
+	{
+		uint64_t dropped = 0;
+		for (size_t i = 0; i < n->n_buckets; i++)
+			dropped += n->buckets[i].dropped;
+		size_t in_flight = 0;
+		for (size_t i = 0; i < n->n_sched; i++)
+			in_flight += n->sched[i].in_flight;
+		json_object_set_new(o, "limits", json_pack(
+			"{s:I, s:I, s:I, s:I}", "in_flight", (json_int_t)in_flight,
+			"connections_open",
+			(json_int_t)n->n_conns, "connections_refused",
+			(json_int_t)n->conn_refused, "rate_dropped",
+			(json_int_t)dropped));
+	}
 	if (n->seal)
 		json_object_set_new(o, "data_key", json_pack("{s:I, s:s, s:I, s:b}",
 			"key", (json_int_t)seal_current_id(n->seal), "alg",
@@ -3332,6 +3538,22 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 			   "versions differ?)");
 		goto reply;
 	}
+	if (req->op == REFERRAL__LOCAL__V1__OP__OP_SUBMIT ||
+	    req->op == REFERRAL__LOCAL__V1__OP__OP_MOVE ||
+	    req->op == REFERRAL__LOCAL__V1__OP__OP_SUPPLEMENT) {
+		char what[300];
+		uint32_t kind = req->op == REFERRAL__LOCAL__V1__OP__OP_SUBMIT
+			? REFERRAL__V1__KIND__REFERRAL_SUBMIT
+			: req->op == REFERRAL__LOCAL__V1__OP__OP_MOVE
+			? REFERRAL__V1__KIND__STATUS_CHANGE
+			: REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT;
+		if (body_limits(n, kind, req->body.data, req->body.len, what,
+				sizeof(what))) {
+			fail_reply(&rep, REF_E_TOO_LARGE, err, sizeof(err),
+				   "nothing was stored: %s", what);
+			goto reply;
+		}
+	}
 	switch (req->op) {
 	case REFERRAL__LOCAL__V1__OP__OP_STATUS:
 		r = op_status(n, &rep);
@@ -3615,6 +3837,27 @@ static int router_open(node_t *n, char *err, size_t errlen)
 		log_msg(LOG_DEBUG, "net", "ZMQ_ZAP_ENFORCE_DOMAIN not in this "
 			"libzmq; the handler is bound first instead");
 	set_int(n->router, ZMQ_ROUTER_MANDATORY, 1);
+	/* A connection that never finishes its CURVE handshake is dropped
+	 * after handshake_ms: a flood of them cannot hold the port. */
+	set_int(n->router, ZMQ_HANDSHAKE_IVL, (int)n->cfg.handshake_ms);
+	{
+		char ep[64];
+		snprintf(ep, sizeof(ep), "inproc://router-monitor-%u",
+			 ++n->router_gen);
+		n->n_conns = 0;
+		if (zmq_socket_monitor(n->router, ep, ZMQ_EVENT_ACCEPTED |
+				       ZMQ_EVENT_DISCONNECTED |
+				       ZMQ_EVENT_CLOSED) == 0) {
+			n->router_mon = zmq_socket(n->ctx, ZMQ_PAIR);
+			if (n->router_mon && zmq_connect(n->router_mon, ep) < 0) {
+				zmq_close(n->router_mon);
+				n->router_mon = NULL;
+			}
+		}
+		if (!n->router_mon)
+			log_msg(LOG_WARN, "net", "no monitor on the peer socket: "
+				"[limits] max_connections is not enforced");
+	}
 	/* After a close, libzmq's reaper frees the port a moment later. */
 	for (int i = 0; i < 100; i++) {
 		r = zmq_bind(n->router, n->cfg.listen) < 0 ? -errno : 0;
@@ -3700,6 +3943,11 @@ static void directory_switch(node_t *n, directory_t *d)
 	directory_free(&n->dir);
 	n->dir = d;
 	if (n->router) {
+		if (n->router_mon) {
+			zmq_socket_monitor(n->router, NULL, 0);
+			zmq_close(n->router_mon);
+			n->router_mon = NULL;
+		}
 		set_int(n->router, ZMQ_LINGER, 0);
 		zmq_close(n->router);
 		n->router = NULL;
@@ -4278,6 +4526,9 @@ void node_free(node_t **np)
 	if (!n)
 		return;
 	peers_close(n);
+	if (n->router_mon)
+		zmq_close(n->router_mon);
+	free(n->conns);
 	if (n->router)
 		zmq_close(n->router);
 	if (n->client)
@@ -4317,7 +4568,7 @@ int node_run(node_t *n, volatile sig_atomic_t *stop,
 			reload_directory(n);
 			continue;
 		}
-		ni = 3 + n->n_peers;
+		ni = 4 + n->n_peers;
 		ni_items = realloc(items, ni * sizeof(*items));
 		if (!ni_items) {
 			r = -ENOMEM;
@@ -4328,8 +4579,9 @@ int node_run(node_t *n, volatile sig_atomic_t *stop,
 		items[0].socket = n->zap;
 		items[1].socket = n->router;
 		items[2].socket = n->client;
+		items[3].socket = n->router_mon;
 		for (size_t i = 0; i < n->n_peers; i++)
-			items[3 + i].socket = n->peers[i].dealer;
+			items[4 + i].socket = n->peers[i].dealer;
 		for (size_t i = 0; i < ni; i++)
 			items[i].events = items[i].socket ? ZMQ_POLLIN : 0;
 		store_maybe_grow(n->store);
@@ -4351,7 +4603,9 @@ int node_run(node_t *n, volatile sig_atomic_t *stop,
 				;
 		if (items[1].revents & ZMQ_POLLIN)
 			drain_router(n);
-		drain_dealers(n, items, 3);
+		if (items[3].revents & ZMQ_POLLIN)
+			drain_monitor(n);
+		drain_dealers(n, items, 4);
 		if (items[2].revents & ZMQ_POLLIN)
 			drain_client(n);
 		run_schedule(n);

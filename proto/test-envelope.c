@@ -6,6 +6,7 @@
 #include <openssl/sha.h>
 
 #include "envelope.h"
+#include "pblimits.h"
 #include "errors.h"
 #include "sign.h"
 #include "testutil.h"
@@ -577,6 +578,37 @@ static void test_batch(void)
 		free(hb[i]);
 }
 
+/* Field limits on any body: strings and lists, named by path. */
+static void test_limits(void)
+{
+	Referral__V1__ReferralSubmit a = REFERRAL__V1__REFERRAL_SUBMIT__INIT;
+	Referral__V1__Applicant ap = REFERRAL__V1__APPLICANT__INIT;
+	char *addr[3] = { "a", "b", NULL }, where[200], big[5001];
+
+	memset(big, 'x', 5000);
+	big[5000] = '\0';
+	addr[2] = big;
+	a.applicant = &ap;
+	ap.name = "Invented Person";
+	ap.addresses = addr;
+	ap.n_addresses = 2;
+	CHECK(pblimits_check(&a.base, 4096, 10, where, sizeof(where)) == 0);
+	ap.n_addresses = 3;
+	CHECK_EQ_INT(pblimits_check(&a.base, 4096, 10, where, sizeof(where)),
+		     REF_E_TOO_LARGE);
+	CHECK(!strcmp(where, "applicant.addresses[2]: 5000 bytes, over the "
+		      "limit of 4096"));
+	CHECK_EQ_INT(pblimits_check(&a.base, 8192, 2, where, sizeof(where)),
+		     REF_E_TOO_LARGE);
+	CHECK(!strcmp(where, "applicant.addresses: 3 items, over the limit of 2"));
+	ap.n_addresses = 2;
+	ap.name = big;
+	CHECK_EQ_INT(pblimits_check(&a.base, 4096, 10, where, sizeof(where)),
+		     REF_E_TOO_LARGE);
+	CHECK(strstr(where, "applicant.name: 5000 bytes") == where);
+	CHECK(strstr(where, "xxxx") == NULL); /* never the value */
+}
+
 int main(int argc, char **argv)
 {
 	char path[4096];
@@ -621,6 +653,7 @@ int main(int argc, char **argv)
 	test_vector_rejects();
 	test_each_reason();
 	test_batch();
+	test_limits();
 	test_strict_strings();
 
 	EVP_PKEY_free(k581);

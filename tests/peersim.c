@@ -35,7 +35,7 @@ static const char *const cases[] = {
 	"stale", "future", "not-for-me", "unknown-key", "unknown-field",
 	"bad-version", "garbage", "oversized", "unknown-kind", "multipart",
 	"not-origin", "reused-id", "status", "receipt", "bad-receipt",
-	"directory-update", "session", NULL };
+	"directory-update", "session", "long-field", NULL };
 
 /* What the connection went through, from libzmq's monitor: printed as
  * DISCONNECTED / HANDSHAKE_REFUSED lines for the "session" case. */
@@ -352,6 +352,24 @@ int main(int argc, char **argv)
 		h.kind = REFERRAL__V1__KIND__DIRECTORY_UPDATE;
 		h.referral_id = "";
 		h.referral_seq = 0;
+	} else if (!strcmp(kase, "long-field")) {
+		/* The sample application with a 5000-byte employer field. */
+		Referral__V1__ReferralSubmit *a =
+			referral__v1__referral_submit__unpack(NULL, blen, body);
+		char *longv = malloc(5001);
+		if (!a || !a->applicant || !longv)
+			die("sample application");
+		memset(longv, 'x', 5000);
+		longv[5000] = '\0';
+		a->applicant->employer = longv; /* freed by hand below */
+		free(body);
+		blen = referral__v1__referral_submit__get_packed_size(a);
+		body = malloc(blen);
+		referral__v1__referral_submit__pack(a, body);
+		a->applicant->employer = NULL;
+		referral__v1__referral_submit__free_unpacked(a, NULL);
+		free(longv);
+		sign_digest(sign_key_alg(key), body, blen, digest);
 	} else if (!strcmp(kase, "unknown-kind"))
 		h.kind = REFERRAL__V1__KIND__COURT_EVENT;
 	else if (!strcmp(kase, "not-origin")) {
