@@ -71,8 +71,13 @@ static int parse_key(json_t *jk, const char *code, dir_key_t *k, char *err,
 		return bad(err, errlen,
 			   "node %s key %s: alg \"%s\" is not ed25519 or sm2-sm3",
 			   code, k->key_id, alg ? alg : "");
-	if (!str(jk, "public_key") ||
-	    sign_key_from_b64(str(jk, "public_key"), &k->key))
+	if (str(jk, "public_key") &&
+	    sign_key_from_b64(str(jk, "public_key"), &k->key) == REF_E_INVALID)
+		return bad(err, errlen,
+			   "node %s key %s: the key is not of alg %s (only "
+			   "Ed25519 and SM2 keys are accepted)", code, k->key_id,
+			   alg);
+	if (!k->key)
 		return bad(err, errlen,
 			   "node %s key %s: public_key is not base64 DER "
 			   "SubjectPublicKeyInfo", code, k->key_id);

@@ -173,9 +173,12 @@ int sign_key_from_b64(const char *b64, EVP_PKEY **ret_key)
 	key = d2i_PUBKEY(NULL, &p, (long)len);
 	free(der);
 	if (!key || sign_key_alg(key) == SIGN_ALG_NONE) {
+		/* A key that parses but is neither Ed25519 nor SM2 (RSA, a
+		 * NIST curve...) is told apart from bytes that do not parse. */
+		r = key ? REF_E_INVALID : REF_E_MALFORMED;
 		EVP_PKEY_free(key);
 		ERR_clear_error();
-		return REF_E_MALFORMED;
+		return r;
 	}
 	*ret_key = key;
 	return 0;

@@ -35,7 +35,9 @@ int sign_key_save_private(EVP_PKEY *key, const char *path);
 /* PEM public key files, as the authority's key is handed around. */
 int sign_key_load_public(const char *path, EVP_PKEY **ret_key);
 int sign_key_save_public(EVP_PKEY *key, const char *path);
-/* base64 of DER SubjectPublicKeyInfo, the directory's form. */
+/* base64 of DER SubjectPublicKeyInfo, the directory's form. From b64:
+ * REF_E_MALFORMED if it does not parse, REF_E_INVALID for a key of
+ * another type (RSA, a NIST curve...). */
 int sign_key_from_b64(const char *b64, EVP_PKEY **ret_key);
 int sign_key_to_b64(EVP_PKEY *key, char **ret_b64);
 

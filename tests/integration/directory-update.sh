@@ -83,6 +83,22 @@ sed 's/南安市/南安县/' "$T/v3.json" > "$T/v3-tampered.json"
 cp "$T/v3.json.sig" "$T/v3-tampered.json.sig"
 out=$(update "$T/v3-tampered.json")
 expect_contains "changed after signing: REFUSED" "status=REFUSED" "$out"
+# Keys of the wrong type or strength: an RSA key, a NIST P-256 key, each
+# given as another node's key, in an otherwise good signed directory.
+for kt in "rsa:-algorithm RSA -pkeyopt rsa_keygen_bits:2048" "p256:-algorithm EC -pkeyopt ec_paramgen_curve:P-256"; do
+	name=${kt%%:*}
+	openssl genpkey ${kt#*:} -out "$T/$name.pem" 2>/dev/null
+	b64=$(openssl pkey -in "$T/$name.pem" -pubout -outform DER | base64 -w0)
+	alg=ed25519; [ "$name" = p256 ] && alg=sm2-sm3
+	"$PY" -c 'import json,sys
+d=json.load(open(sys.argv[1])); d["version"]=9
+k=d["nodes"][-1]["signing_keys"][0]; k["public_key"]=sys.argv[2]; k["alg"]=sys.argv[3]
+json.dump(d,open(sys.argv[4],"w"),ensure_ascii=False,indent=2)' "$T/v3.json" "$b64" "$alg" "$T/v9-$name.json"
+	"$REFCTL" directory sign --key "$T/authority/authority.key" "$T/v9-$name.json" >/dev/null
+	out=$(update "$T/v9-$name.json")
+	expect_contains "a $name key given as $alg: REFUSED" "status=REFUSED" "$out"
+	expect_contains "naming the node and the key" "is not of alg $alg" "$out"
+done
 expect_eq "Shishi still has version 2" 2 "$(version_of 350581)"
 expect_eq "and the same file" "$sum_before" "$(sha256sum "$T/350581/directory.json" | cut -d' ' -f1)"
 grep -q "南安县" "$T/350581.log" && not_ok "the log repeats a refused directory" || ok "the log does not repeat a refused directory"
