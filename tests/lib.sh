@@ -150,6 +150,17 @@ two_nodes() {
 }
 
 finish() {
+	# Daemons stop cleanly first, so a sanitizer build reports any leak;
+	# a report lands in the daemon's log.
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for f in "$T"/*.log; do
+		[ -f "$f" ] || continue
+		if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$f"; then
+			not_ok "a sanitizer report in $(basename "$f"):"
+			grep -A12 "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$f" | head -40
+		fi
+	done
 	echo "$CHECKS checks, $FAILED failed"
 	[ "$FAILED" -eq 0 ]
 	exit $?
