@@ -60,7 +60,8 @@ static int on_value(void *user, const char *section, const char *name,
 	if (!strcmp(section, "hardship") && !strcmp(name, "threshold_yuan")) {
 		char *end;
 		double y = strtod(value, &end);
-		if (end == value || *end || y < 0 || y > 1e7) {
+		/* Written so that "nan" fails too: NaN compares false. */
+		if (end == value || *end || !(y >= 0 && y <= 1e7)) {
 			snprintf(p->err, p->errlen, "[hardship] threshold_yuan = "
 				 "\"%s\" is not an amount of yuan", value);
 			p->failed = 1;

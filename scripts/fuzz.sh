@@ -60,9 +60,11 @@ for t in "${targets[@]}"; do
 	seeds=$(ls "$work/corpus" | wc -l)
 	# Standard input is /dev/null: an application naming "/dev/stdin" as
 	# a document file must not wait for a terminal.
+	dict=()
+	[ -f tests/fuzz/dict/"$t".dict ] && dict=(-dict=tests/fuzz/dict/"$t".dict)
 	"$bin" -max_total_time="$secs" -timeout=25 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$work/artifacts/" \
-		"$work/corpus" </dev/null >"$work/log" 2>&1
+		"${dict[@]}" "$work/corpus" </dev/null >"$work/log" 2>&1
 	rc=$?
 	runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/log" |
 	       tail -1 | grep -o '[0-9]*$')

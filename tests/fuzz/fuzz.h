@@ -65,9 +65,11 @@ char *fuzz_strdup(const uint8_t *data, size_t size);
  * An independent walk, to check envelope_verify's own against. */
 bool fuzz_utf8_ok(const ProtobufCMessage *m);
 
-/* fuzz_check_result: aborts unless c's detail is NUL-terminated, valid
- * UTF-8 (it travels in a receipt's proto3 string) and its status a
- * ReceiptStatus; then packs and unpacks the receipt a node would send. */
+/* fuzz_check_result: for status, what envelope_verify returned into c:
+ * aborts unless it is c's recorded status and a ReceiptStatus, and c's
+ * detail is NUL-terminated, valid UTF-8 (it travels in a receipt's proto3
+ * string) and not empty for a refusal; then packs and unpacks the receipt
+ * a node would send. A negative status (-ENOMEM) passes unchecked. */
 void fuzz_check_result(const envelope_check_t *c, int status);
 
 /* What a node does with a body a client or a peer handed it, beyond
