@@ -109,6 +109,14 @@ int calendar_parse(const char *text, calendar_t **ret, char *err,
 			r = REF_E_CONFIG;
 			break;
 		}
+		/* Days are counted from 1970 (a date before it would land on
+		 * the wrong day), and no deadline runs that far back. */
+		if (y < 1970) {
+			snprintf(err, errlen, "line %d: %04d is before 1970",
+				 line, y);
+			r = REF_E_CONFIG;
+			break;
+		}
 		{
 			struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1,
 					 .tm_mday = d, .tm_hour = 12 };

@@ -144,6 +144,7 @@ static void test_deadlines(void)
 			{ "2026-02-30 holiday\n", "not a date" },
 			{ "\n\n# ok\n2026/10/01 holiday\n", "line 4" },
 			{ "2026-10-01 holiday extra\n", "line 1" },
+			{ "2026-10-01 holiday\n1969-12-31 holiday\n", "before 1970" },
 		};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			err[0] = '\0';
