@@ -77,6 +77,7 @@ typedef struct {
 	uint64_t created_ms;
 	char to[8];
 	bool in_flight;     /* sent in this run, no receipt yet */
+	uint32_t down_tries; /* tries while its peer was known down */
 } sched_t;
 
 /* Messages taken from one peer: a token bucket ([limits] peer_rate_per_s,
@@ -635,6 +636,42 @@ static int body_limits(node_t *n, uint32_t kind, const uint8_t *body,
 	return r;
 }
 
+/* A SUBMIT for a referral already held: is it the same application (same
+ * body digest) as the one that created it? */
+static bool same_submit(node_t *n, const Referral__V1__Header *h)
+{
+	Referral__Store__V1__ReferralRecord *rr = NULL;
+	Referral__Store__V1__InboxRecord *ib = NULL;
+	Referral__V1__Envelope *e = NULL;
+	Referral__V1__Header *old = NULL;
+	bool same = false;
+
+	if (!store_get_msg(n->store, STORE_REFERRALS, h->referral_id,
+			   strlen(h->referral_id),
+			   &referral__store__v1__referral_record__descriptor,
+			   (ProtobufCMessage **)&rr) &&
+	    rr->submit_msg_id.len == 16 &&
+	    !strcmp(rr->origin_node, h->from_node) &&
+	    !store_get_msg(n->store, STORE_INBOX, rr->submit_msg_id.data, 16,
+			   &referral__store__v1__inbox_record__descriptor,
+			   (ProtobufCMessage **)&ib) &&
+	    (e = referral__v1__envelope__unpack(NULL, ib->envelope.len,
+						ib->envelope.data)) &&
+	    (old = referral__v1__header__unpack(NULL, e->header.len,
+						e->header.data)))
+		same = old->body_digest.len == 32 && h->body_digest.len == 32 &&
+		       !memcmp(old->body_digest.data, h->body_digest.data, 32);
+	if (old)
+		referral__v1__header__free_unpacked(old, NULL);
+	if (e)
+		referral__v1__envelope__free_unpacked(e, NULL);
+	if (ib)
+		referral__store__v1__inbox_record__free_unpacked(ib, NULL);
+	if (rr)
+		referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	return same;
+}
+
 /* Application-level refusals of an envelope that passed every wire check. */
 static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 			 char *detail, size_t dlen)
@@ -709,6 +746,15 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 	if (store_get(n->store, STORE_REFERRALS, h->referral_id,
 		      strlen(h->referral_id), &v, &vl) == 0) {
 		free(v);
+		/* The same application sent again under a new message (the
+		 * origin requeued it after its lifetime, not knowing it had
+		 * arrived): applied once already, so a duplicate. */
+		if (same_submit(n, h)) {
+			snprintf(detail, dlen, "referral %s is already stored "
+				 "(sent again under a new message); applied once",
+				 h->referral_id);
+			return REFERRAL__V1__RECEIPT_STATUS__DUPLICATE;
+		}
 		snprintf(detail, dlen, "referral %s was already received under "
 			 "another message", h->referral_id);
 		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
@@ -1375,6 +1421,17 @@ static void attempt(node_t *n, size_t i, uint64_t now)
 	int r, sent = 0;
 
 	msg_hex(s->msg_id, idhex);
+	/* A peer known down and still not reachable: only the in-memory
+	 * schedule moves. Reading and rewriting every record of a week's
+	 * backlog at each retry would cost the disk for nothing; the record
+	 * is touched again when the peer answers, or at the lifetime's end. */
+	p = peer_get(n, s->to);
+	if (p && p->down && !peer_writable(p) &&
+	    s->created_ms + (uint64_t)n->cfg.message_lifetime_ms >= now) {
+		s->down_tries++;
+		s->next_ms = now + backoff_ms(n, s->down_tries + 1);
+		return;
+	}
 	r = store_get_msg(n->store, STORE_OUTBOX, s->msg_id, 16,
 			  &referral__store__v1__outbox_record__descriptor,
 			  (ProtobufCMessage **)&ob);
@@ -1533,7 +1590,7 @@ static void run_schedule(node_t *n)
 	qsort(due, n_due, sizeof(*due), due_cmp);
 	/* [limits] peer_in_flight: a message not yet sent waits while its
 	 * peer already holds that many unreceipted; resends go on. */
-	struct { char to[8]; size_t n; } fl[64];
+	struct { char to[8]; size_t n; bool full; } fl[64];
 	size_t n_fl = 0;
 	for (size_t i = 0; i < n->n_sched; i++) {
 		size_t f;
@@ -1543,6 +1600,7 @@ static void run_schedule(node_t *n)
 			;
 		if (f == n_fl && n_fl < 64) {
 			snprintf(fl[n_fl].to, sizeof(fl[0].to), "%s", n->sched[i].to);
+			fl[n_fl].full = false;
 			fl[n_fl++].n = 0;
 		}
 		if (f < n_fl)
@@ -1557,7 +1615,7 @@ static void run_schedule(node_t *n)
 					;
 				if (!n->sched[i].in_flight && f < n_fl &&
 				    fl[f].n >= (size_t)n->cfg.peer_in_flight) {
-					n->sched[i].next_ms = now + 200;
+					fl[f].full = true;
 					break;
 				}
 				if (!n->sched[i].in_flight && f < n_fl)
@@ -1565,11 +1623,23 @@ static void run_schedule(node_t *n)
 				else if (!n->sched[i].in_flight && n_fl < 64) {
 					snprintf(fl[n_fl].to, sizeof(fl[0].to),
 						 "%s", n->sched[i].to);
+					fl[n_fl].full = false;
 					fl[n_fl++].n = 1;
 				}
 				attempt(n, i, now);
 				break;
 			}
+	/* A peer at its quota: everything due for it waits the same short
+	 * time, so that when receipts free room the next turn picks again
+	 * by priority among all of them (waiting one by one would let the
+	 * ones looked at last go first). */
+	for (size_t f = 0; f < n_fl; f++)
+		if (fl[f].full)
+			for (size_t i = 0; i < n->n_sched; i++)
+				if (!n->sched[i].in_flight &&
+				    n->sched[i].next_ms <= now &&
+				    !strcmp(n->sched[i].to, fl[f].to))
+					n->sched[i].next_ms = now + 50;
 	free(due);
 }
 
@@ -1748,7 +1818,17 @@ static json_t *referral_json(node_t *n, const Referral__Store__V1__ReferralRecor
 		}
 		json_object_set_new(o, "delivery",
 				    json_string(delivery_name(ob->state)));
-		json_object_set_new(o, "attempts", json_integer(ob->attempts));
+		{
+			/* Tries while the peer is known down are counted in
+			 * memory only (attempt() spares the disk then). */
+			uint32_t extra = 0;
+			for (size_t i = 0; i < n->n_sched; i++)
+				if (!memcmp(n->sched[i].msg_id,
+					    rr->submit_msg_id.data, 16))
+					extra = n->sched[i].down_tries;
+			json_object_set_new(o, "attempts",
+					    json_integer(ob->attempts + extra));
+		}
 		json_object_set_new(o, "sends", json_integer(ob->sends));
 		json_time(o, "last_attempt_at", ob->last_attempt_ms);
 		if (ob->state == OUT_PENDING)
@@ -3518,6 +3598,134 @@ static int op_audit_export(node_t *n, const Referral__Local__V1__Request *req,
 	return audit(n, "export", NULL, NULL, NULL, req->actor, "ok", detail);
 }
 
+/* The dead letters: messages given up (lifetime over, or refused by the
+ * peer) and not yet sent again. With a list, refctl requeue's work: each
+ * is signed anew (created now, same kind, referral, seq and body) as a
+ * new pending message, and the dead one points to it. */
+struct dead_ctx {
+	json_t *arr;
+	const char *only;       /* a referral id, or NULL for every one */
+	size_t n_ids;
+	size_t cap;
+	node_t *n;
+	uint8_t (*ids)[16];
+};
+
+static int dead_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
+		    size_t vl)
+{
+	struct dead_ctx *dc = ctx;
+	Referral__Store__V1__OutboxRecord *ob;
+	char hex[33], created[32];
+
+	if (kl != 16)
+		return 0;
+	ob = referral__store__v1__outbox_record__unpack(NULL, vl, v);
+	if (!ob)
+		return REF_E_CORRUPT;
+	if (ob->state == OUT_DEAD && !ob->requeued_as.len &&
+	    (!dc->only || !strcmp(dc->only, ob->referral_id))) {
+		if (dc->ids) {
+			if (dc->n_ids < dc->cap)
+				memcpy(dc->ids[dc->n_ids++], k, 16);
+		} else {
+			msg_hex(k, hex);
+			util_rfc3339(ob->created_at_ms, created);
+			json_array_append_new(dc->arr, json_pack(
+				"{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "msg_id", hex,
+				"referral_id", ob->referral_id, "kind",
+				envelope_kind_name(ob->kind), "to", ob->to_node,
+				"created", created, "attempts",
+				(json_int_t)ob->attempts, "reason",
+				ob->dead_reason));
+		}
+	}
+	referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+	return 0;
+}
+
+static int op_requeue(node_t *n, const Referral__Local__V1__Request *req,
+		      Referral__Local__V1__Reply *rep, char *err, size_t errlen)
+{
+	struct dead_ctx dc = { NULL, req->referral_id[0] ? req->referral_id
+							 : NULL, 0, 4096, n, NULL };
+	uint64_t now = util_now_ms();
+	json_t *done = json_array();
+	int r;
+
+	dc.ids = malloc(dc.cap * 16);
+	if (!dc.ids) {
+		json_decref(done);
+		return -ENOMEM;
+	}
+	r = store_foreach(n->store, STORE_OUTBOX, dead_one, &dc);
+	for (size_t i = 0; !r && i < dc.n_ids; i++) {
+		Referral__Store__V1__OutboxRecord *ob = NULL;
+		char fresh[33] = "", old[33];
+		uint8_t fid[16];
+
+		r = store_get_msg(n->store, STORE_OUTBOX, dc.ids[i], 16,
+				  &referral__store__v1__outbox_record__descriptor,
+				  (ProtobufCMessage **)&ob);
+		if (!r)
+			r = resign(n, ob, now, fresh);
+		if (!r)
+			r = util_unhex(fresh, fid, 16);
+		if (!r) {
+			ob->requeued_as.data = fid;
+			ob->requeued_as.len = 16;
+			r = store_put_msg(n->store, STORE_OUTBOX, dc.ids[i], 16,
+					  &ob->base);
+			ob->requeued_as.data = NULL;
+			ob->requeued_as.len = 0;
+		}
+		/* The referral's delivery now follows the new message. */
+		if (!r && ob->kind == REFERRAL__V1__KIND__REFERRAL_SUBMIT) {
+			referral_rec_t *rr = NULL;
+			r = store_get_msg(n->store, STORE_REFERRALS, ob->referral_id,
+					  strlen(ob->referral_id),
+					  &referral__store__v1__referral_record__descriptor,
+					  (ProtobufCMessage **)&rr);
+			if (!r && rr->submit_msg_id.len == 16 &&
+			    !memcmp(rr->submit_msg_id.data, dc.ids[i], 16)) {
+				memcpy(rr->submit_msg_id.data, fid, 16);
+				r = put_referral(n, rr);
+			}
+			if (rr)
+				referral__store__v1__referral_record__free_unpacked(
+					rr, NULL);
+		}
+		msg_hex(dc.ids[i], old);
+		if (!r) {
+			char detail[80];
+			snprintf(detail, sizeof(detail), "sent again as msg_id %s",
+				 fresh);
+			r = audit(n, "requeued", ob->referral_id, dc.ids[i],
+				  ob->to_node, req->actor[0] ? req->actor : "local",
+				  "ok", detail);
+			json_array_append_new(done, json_pack("{s:s, s:s, s:s}",
+				"msg_id", old, "referral_id", ob->referral_id,
+				"sent_as", fresh));
+		}
+		if (ob)
+			referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+	}
+	free(dc.ids);
+	if (r) {
+		json_decref(done);
+		return r;
+	}
+	if (!json_array_size(done) && dc.only) {
+		json_decref(done);
+		fail_reply(rep, REF_E_NOT_FOUND, err, errlen, "referral %s has no "
+			   "dead message to send again (refctl list --dead)",
+			   dc.only);
+		return 0;
+	}
+	rep->json = dump(json_pack("{s:o}", "requeued", done));
+	return 0;
+}
+
 static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 			  const uint8_t *buf, size_t len)
 {
@@ -3564,6 +3772,7 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 	case REFERRAL__LOCAL__V1__OP__OP_AUDIT_EXPORT:
 	case REFERRAL__LOCAL__V1__OP__OP_PUBLISH:
 	case REFERRAL__LOCAL__V1__OP__OP_ROTATE_DATA_KEY:
+	case REFERRAL__LOCAL__V1__OP__OP_REQUEUE:
 		/* One event: all of the change, or none of it. */
 		mark = out_mark(n);
 		if ((r = store_event_begin(n->store))) {
@@ -3581,6 +3790,8 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 			? op_publish(n, req, &rep, err, sizeof(err))
 		    : req->op == REFERRAL__LOCAL__V1__OP__OP_ROTATE_DATA_KEY
 			? op_rotate_data_key(n, req, &rep, err, sizeof(err))
+		    : req->op == REFERRAL__LOCAL__V1__OP__OP_REQUEUE
+			? op_requeue(n, req, &rep, err, sizeof(err))
 			: op_audit_export(n, req, &rep, err, sizeof(err));
 		if (r || (r = store_event_commit(n->store))) {
 			store_event_abort(n->store);
@@ -3629,6 +3840,16 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 		}
 		break;
 	case REFERRAL__LOCAL__V1__OP__OP_LIST: {
+		if (req->box == 3) {
+			struct dead_ctx dc = { json_array(), NULL, 0, 0, n, NULL };
+			r = store_foreach(n->store, STORE_OUTBOX, dead_one, &dc);
+			rep.json = dump(json_pack("{s:s, s:o}", "box", "dead",
+						  "messages", dc.arr));
+			if (r)
+				fail_reply(&rep, r, err, sizeof(err), "the outbox "
+					   "cannot be read (%s)", ref_strerror(r));
+			break;
+		}
 		struct list_ctx lc = { n, req->box == 1 ? DIR_INCOMING
 						       : DIR_OUTGOING,
 				       json_array(), 0 };
@@ -3948,7 +4169,9 @@ static void directory_switch(node_t *n, directory_t *d)
 			zmq_close(n->router_mon);
 			n->router_mon = NULL;
 		}
-		set_int(n->router, ZMQ_LINGER, 0);
+		/* Long enough for this turn's receipts to leave; the new
+		 * socket's bind waits for the port meanwhile. */
+		set_int(n->router, ZMQ_LINGER, 500);
 		zmq_close(n->router);
 		n->router = NULL;
 		if (router_open(n, err, sizeof(err)))
@@ -4018,6 +4241,28 @@ static int directory_update(node_t *n, const envelope_check_t *c,
 		snprintf(detail, dlen, "the DIRECTORY_UPDATE body holds no "
 			 "directory");
 		return REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
+	}
+	{
+		/* The one in force, sent again (its receipt was lost): the
+		 * sender must learn it arrived, not that it was refused. */
+		char path[PATH_MAX + 64];
+		uint8_t *cur;
+		size_t cl;
+		snprintf(path, sizeof(path), "%s/directory.json", n->cfg.data_dir);
+		if (!n->pending_dir &&
+		    !util_read_file(path, 16 << 20, &cur, &cl)) {
+			bool same = cl == u->directory.len &&
+				    !memcmp(cur, u->directory.data, cl);
+			free(cur);
+			if (same) {
+				referral__v1__directory_update__free_unpacked(u,
+									       NULL);
+				snprintf(detail, dlen, "directory version %llu is "
+					 "the one in force; applied once",
+					 (unsigned long long)n->dir->version);
+				return REFERRAL__V1__RECEIPT_STATUS__DUPLICATE;
+			}
+		}
 	}
 	st = directory_check_new(n, u->directory.data, u->directory.len,
 				 u->signature, &d, detail, dlen);
@@ -4424,7 +4669,8 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 	if (r) {
 		snprintf(err, errlen, "refusing to start: the store in %s cannot "
 			 "be opened: %s; it was not changed", path,
-			 ref_strerror(r));
+			 store_open_error()[0] ? store_open_error()
+					       : ref_strerror(r));
 		goto fail;
 	}
 	r = open_data_key(n, err, errlen);

@@ -49,7 +49,8 @@ int refctl_usage(void)
 "  example application\n"
 "  submit --to CODE FILE.json [--actor STAFF_ID]\n"
 "  show ID\n"
-"  list --inbox|--outbox\n"
+"  list --inbox|--outbox|--dead\n"
+"  requeue ID|--all                  (dead messages, signed anew and sent again)\n"
 "  trail ID\n"
 "  overdue\n"
 "\n"
@@ -60,6 +61,8 @@ int refctl_usage(void)
 "  audit export --out FILE [--since T] [--until T] [--format jsonl|csv]\n"
 "               [--include-personal]   (personal data: admin role, recorded)\n"
 "  audit verify-export FILE [--directory FILE --authority PUBKEY.pem]\n"
+"  store check                      every record's digest and seal, the chain\n"
+"  backup DIR                       a hot, checked copy of the store\n"
 "\n"
 "The lifecycle (--actor STAFF_ID names who acts; REFERRAL_ACTOR also works):\n"
 "  accept ID                         deny ID --basis TEXT --reason TEXT\n"
@@ -805,6 +808,32 @@ static void human_list(json_t *o)
 		       refctl_js(it, "case_type"), refctl_js(it, "delivery"));
 }
 
+static void human_dead(json_t *o)
+{
+	json_t *arr = json_object_get(o, "messages"), *it;
+	size_t i;
+
+	printf("%zu dead message(s) (refctl requeue ID|--all sends them again)\n",
+	       json_array_size(arr));
+	json_array_foreach(arr, i, it)
+		printf("  %s  %-20s to %s  created %s  %lld attempt(s): %s\n",
+		       refctl_js(it, "referral_id"), refctl_js(it, "kind"),
+		       refctl_js(it, "to"), refctl_js(it, "created"),
+		       json_integer_value(json_object_get(it, "attempts")),
+		       refctl_js(it, "reason"));
+}
+
+static void human_requeued(json_t *o)
+{
+	json_t *arr = json_object_get(o, "requeued"), *it;
+	size_t i;
+
+	printf("%zu message(s) sent again\n", json_array_size(arr));
+	json_array_foreach(arr, i, it)
+		printf("  %s  %s -> %s\n", refctl_js(it, "referral_id"),
+		       refctl_js(it, "msg_id"), refctl_js(it, "sent_as"));
+}
+
 static void human_trail(json_t *o)
 {
 	json_t *arr = json_object_get(o, "events"), *it;
@@ -1103,6 +1132,10 @@ int main(int argc, char **argv)
 		return cmd_supplement(n - 1, args + 1);
 	if (!strcmp(cmd, "audit"))
 		return refctl_audit(n - 1, args + 1);
+	if (!strcmp(cmd, "store"))
+		return refctl_store(n - 1, args + 1);
+	if (!strcmp(cmd, "backup"))
+		return refctl_backup(n - 1, args + 1);
 	{
 		static const char *const moves[] = { "accept", "deny",
 			"request-materials", "assign", "start", "hold", "resume",
@@ -1144,14 +1177,27 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "list")) {
 		bool in = refctl_flag(n, args, "--inbox"), out = refctl_flag(n, args, "--outbox");
-		if (in == out)
+		bool dead = refctl_flag(n, args, "--dead");
+		if (in + out + dead != 1)
 			return refctl_usage();
 		if (client(&c))
 			return 1;
 		{
-			int r = ref_list(c, in ? REF_BOX_INBOX : REF_BOX_OUTBOX,
-					 &text);
-			return node_call(r, c, &text, human_list);
+			int r = ref_list(c, in ? REF_BOX_INBOX : out ? REF_BOX_OUTBOX
+				     : REF_BOX_DEAD, &text);
+			return node_call(r, c, &text, dead ? human_dead : human_list);
+		}
+	}
+	if (!strcmp(cmd, "requeue")) {
+		bool all = refctl_flag(n, args, "--all");
+		const char *id = n > 1 && strncmp(args[1], "--", 2) ? args[1] : NULL;
+		if (all == (id != NULL))
+			return refctl_usage();
+		if (client(&c))
+			return 1;
+		{
+			int r = ref_requeue(c, id, refctl_actor, &text);
+			return node_call(r, c, &text, human_requeued);
 		}
 	}
 	fprintf(stderr, "refctl: unknown command \"%s\"\n", cmd);

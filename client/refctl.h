@@ -27,5 +27,9 @@ const char *refctl_js(json_t *o, const char *k);
 
 /* refctl_audit: the audit commands (refctl-audit.c). */
 int refctl_audit(int argc, char **argv);
+/* refctl_store: refctl store check (refctl-audit.c). */
+int refctl_store(int argc, char **argv);
+/* refctl_backup: refctl backup DIR (refctl-audit.c). */
+int refctl_backup(int argc, char **argv);
 
 #endif

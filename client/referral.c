@@ -426,3 +426,14 @@ int ref_rotate_data_key(ref_client_t *c, const char *actor, char **ret_json)
 	req.actor = (char *)(actor ? actor : "");
 	return call_json(c, &req, ret_json);
 }
+
+int ref_requeue(ref_client_t *c, const char *referral_id, const char *actor,
+		char **ret_json)
+{
+	Referral__Local__V1__Request req = REFERRAL__LOCAL__V1__REQUEST__INIT;
+
+	req.op = REFERRAL__LOCAL__V1__OP__OP_REQUEUE;
+	req.referral_id = (char *)(referral_id ? referral_id : "");
+	req.actor = (char *)(actor ? actor : "");
+	return call_json(c, &req, ret_json);
+}

@@ -14,6 +14,9 @@
 #ifndef REFERRAL_H
 #define REFERRAL_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "errors.h"
 
 #ifdef __cplusplus
@@ -49,8 +52,9 @@ int ref_submit(ref_client_t *c, const char *to_node, const char *app_json,
  * dead), the attempts made, the receipt held, and the application. */
 int ref_show(ref_client_t *c, const char *referral_id, char **ret_json);
 
-enum { REF_BOX_INBOX = 1, REF_BOX_OUTBOX = 2 };
-/* ref_list: the referrals of one box as JSON. */
+enum { REF_BOX_INBOX = 1, REF_BOX_OUTBOX = 2, REF_BOX_DEAD = 3 };
+/* ref_list: the referrals of one box as JSON; REF_BOX_DEAD lists the
+ * messages given up (lifetime over or refused) and not yet requeued. */
 int ref_list(ref_client_t *c, int box, char **ret_json);
 
 /* ref_trail: every audit event of a referral, in order, as JSON. */
@@ -103,6 +107,12 @@ int ref_publish_directory(ref_client_t *c, const uint8_t *json, size_t len,
  * every record again under it while it serves, then drops the old one.
  * actor must have the admin role. *ret_json: {"key", "alg"}. */
 int ref_rotate_data_key(ref_client_t *c, const char *actor, char **ret_json);
+
+/* ref_requeue: sends every dead message of referral_id (NULL: of every
+ * referral) again, each signed anew as a new message; the dead one points
+ * to it. *ret_json: {"requeued": [{msg_id, referral_id, sent_as}]}. */
+int ref_requeue(ref_client_t *c, const char *referral_id, const char *actor,
+		char **ret_json);
 
 /* ref_strerror: a short name for a return code. */
 const char *ref_strerror(int r);

@@ -163,6 +163,13 @@ static size_t round_pages(size_t n, size_t page)
 	return (n + page - 1) / page * page;
 }
 
+static char open_err[300];
+
+const char *store_open_error(void)
+{
+	return open_err;
+}
+
 int store_open(const char *dir, const store_opts_t *o, store_t **ret)
 {
 	store_t *s = calloc(1, sizeof(*s));
@@ -207,8 +214,27 @@ int store_open(const char *dir, const store_opts_t *o, store_t **ret)
 		goto fail;
 	{
 		MDB_envinfo info;
+		MDB_stat est;
+		char path[4096];
+		struct stat st;
+
 		mdb_env_info(s->env, &info);
 		s->map_size = info.me_mapsize;
+		/* A file cut short would be read past its end through the map
+		 * (SIGBUS): refuse it here, naming it, before any read. */
+		snprintf(path, sizeof(path), "%s/data.mdb", dir);
+		if (!mdb_env_stat(s->env, &est) && stat(path, &st) == 0 &&
+		    (uint64_t)st.st_size < ((uint64_t)info.me_last_pgno + 1) *
+					  est.ms_psize) {
+			snprintf(open_err, sizeof(open_err), "%.200s is %lld bytes, "
+				 "shorter than its last page (%llu bytes): the "
+				 "file was truncated", path, (long long)st.st_size,
+				 ((unsigned long long)info.me_last_pgno + 1) *
+				 est.ms_psize);
+			mdb_env_close(s->env);
+			free(s);
+			return REF_E_CORRUPT;
+		}
 	}
 	rc = mdb_txn_begin(s->env, NULL, o->readonly ? MDB_RDONLY : 0, &txn);
 	if (rc)
@@ -253,6 +279,7 @@ int store_open(const char *dir, const store_opts_t *o, store_t **ret)
 	return 0;
 fail:
 	r = lmdb_err(s, rc, "open store");
+	snprintf(open_err, sizeof(open_err), "%s", s->err);
 	if (txn)
 		mdb_txn_abort(txn);
 	if (s->env)
@@ -477,6 +504,13 @@ static int rtxn(store_t *s, MDB_txn **ret, bool *ret_own)
 		return 0;
 	}
 	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, ret);
+	if (rc == MDB_MAP_RESIZED) {
+		/* Another process (the node) grew the map since this one
+		 * opened it: adopt the new size and read on. */
+		rc = mdb_env_set_mapsize(s->env, 0);
+		if (!rc)
+			rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, ret);
+	}
 	*ret_own = true;
 	return lmdb_err(s, rc, "begin read");
 }
@@ -768,4 +802,16 @@ int store_reseal_some(store_t *s, size_t max, size_t *ret_done, bool *ret_all)
 	*ret_done = done;
 	*ret_all = s->reseal_t >= 4;
 	return 0;
+}
+
+int store_copy(store_t *s, const char *dir)
+{
+	int rc;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	/* A read transaction's snapshot, while the node goes on writing:
+	 * compacted, so free pages (and what they held) are left behind. */
+	rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+	return lmdb_err(s, rc, "copy");
 }

@@ -51,8 +51,11 @@ typedef struct {
 				  and a missing store is not created */
 } store_opts_t;
 
-/* store_open: opens (creating if need be) the environment in dir. */
+/* store_open: opens (creating if need be) the environment in dir. A file
+ * shorter than its last page is refused (REF_E_CORRUPT) before any read;
+ * store_open_error says why the last store_open failed. */
 int store_open(const char *dir, const store_opts_t *opts, store_t **ret);
+const char *store_open_error(void);
 /* store_close: aborts an open turn; safe on NULL and twice. */
 void store_close(store_t **s);
 
@@ -111,6 +114,11 @@ void store_set_seal(store_t *s, struct seal *seal);
  * call stopped; *ret_all once every table has been walked. A rotation
  * (store_set_seal again) starts the walk over. */
 int store_reseal_some(store_t *s, size_t max, size_t *ret_done, bool *ret_all);
+
+/* store_copy: a consistent copy of the whole store into dir (created
+ * 0700; data.mdb must not exist there), taken from one read snapshot while
+ * the writer goes on. Sealed records stay sealed. */
+int store_copy(store_t *s, const char *dir);
 
 /* store_check: verifies every record's digest; on failure names the table
  * and key (hex) in ret_where (caller-sized, may be NULL). */
