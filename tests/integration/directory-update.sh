@@ -70,7 +70,7 @@ out=$(update "$T/directory.json")
 expect_contains "a lower version over the wire: REFUSED" "status=REFUSED" "$out"
 expect_contains "with the reason" "version 1 is not newer than version 2" "$out"
 out=$(update "$T/v2.json")
-expect_contains "the same version replayed: REFUSED" "status=REFUSED" "$out"
+expect_contains "the one in force sent again (a lost receipt): DUPLICATE, not refused" "status=DUPLICATE" "$out"
 make_dir 3 "$T/v3.json" 350500 350581 350583
 mkdir -p "$T/other"
 "$REFCTL" authority keygen --out "$T/other" >/dev/null

@@ -1,0 +1,60 @@
+# common.sh: what the fault tests share, on top of lib.sh: the three
+# applications (ordinary, green channel, urgent) and the checks that every
+# acknowledged referral arrived exactly once. Sourced after lib.sh.
+fault_apps() {
+	"$REFCTL" example application > "$T/green.json"
+	"$PY" - "$T/green.json" "$T/ordinary.json" "$T/urgent.json" <<'PY'
+import json,sys
+a=json.load(open(sys.argv[1]))
+o=dict(a); o["applicant"]=dict(a["applicant"], groups=["woman"]); o["means"]={"path":"full_check","household_income_yuan":9000,"household_size":2}
+json.dump(o,open(sys.argv[2],"w"))
+u=dict(o); u["matter"]=dict(a["matter"], urgency=["limitation_near"])
+json.dump(u,open(sys.argv[3],"w"))
+PY
+}
+
+# exactly_once ORIGIN RECEIVER ACKED_FILE: prints "ok" or what is wrong.
+# Every acknowledged referral is delivered and RECEIVED at the origin; the
+# receiver stored each submit once and the origin applied each RECEIVED
+# once; the receiver holds nothing the origin did not send.
+exactly_once() {
+	rm -f "$T"/o.jsonl* "$T"/r.jsonl*
+	"$REFCTL" --data "$T/$1" audit export --out "$T/o.jsonl" >/dev/null 2>"$T/err" &&
+	"$REFCTL" --data "$T/$2" audit export --out "$T/r.jsonl" >/dev/null 2>>"$T/err" &&
+	"$REFCTL" --data "$T/$1" list --outbox --json > "$T/o.json" 2>>"$T/err" &&
+	"$REFCTL" --data "$T/$2" list --inbox --json > "$T/r.json" 2>>"$T/err" ||
+		{ echo "cannot read the nodes: $(cat "$T/err")"; return; }
+	"$PY" - "$3" "$T/o.jsonl" "$T/r.jsonl" "$T/o.json" "$T/r.json" <<'PY'
+import json, sys, collections
+acked = [l.split()[0] for l in open(sys.argv[1]) if l.strip()]
+def events(p): return [json.loads(l) for l in open(p)]
+o_ev, r_ev = events(sys.argv[2]), events(sys.argv[3])
+out = {r["referral_id"]: r for r in json.load(open(sys.argv[4]))["referrals"]}
+inn = {r["referral_id"]: r for r in json.load(open(sys.argv[5]))["referrals"]}
+stored = collections.Counter(e["referral_id"] for e in r_ev
+    if e["event"] == "received" and e["outcome"] == "STORED" and e["detail"] == "REFERRAL_SUBMIT")
+applied = collections.Counter(e["referral_id"] for e in o_ev
+    if e["event"] == "status_change" and e["outcome"] == "RECEIVED")
+bad = []
+for i in acked:
+    if i not in out: bad.append(f"{i} acknowledged but not in the origin's outbox")
+    elif out[i]["delivery"] != "delivered": bad.append(f"{i} not delivered")
+    if stored[i] != 1: bad.append(f"{i} stored {stored[i]} times at the receiver")
+    if applied[i] != 1: bad.append(f"{i} RECEIVED applied {applied[i]} times at the origin")
+extra = set(inn) - set(out)
+if extra: bad.append(f"{len(extra)} referral(s) at the receiver the origin never sent")
+dups = [i for i, n in stored.items() if n > 1]
+if dups: bad.append(f"{len(dups)} referral(s) stored twice")
+print("ok" if not bad else "; ".join(bad[:5]) + (f" (and {len(bad)-5} more)" if len(bad) > 5 else ""))
+PY
+}
+
+# all_received ORIGIN ACKED_FILE: every acknowledged referral is RECEIVED
+# at the origin (for wait_for).
+all_received() {
+	"$REFCTL" --data "$T/$1" list --outbox --json 2>/dev/null | "$PY" -c '
+import json, sys
+st = {r["referral_id"]: r["state"] for r in json.load(sys.stdin)["referrals"]}
+ids = [l.split()[0] for l in open(sys.argv[1]) if l.strip()]
+sys.exit(0 if all(st.get(i) == "RECEIVED" for i in ids) else 1)' "$2"
+}
