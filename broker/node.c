@@ -1256,9 +1256,13 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 			"%s; the message stays pending", idhex, ref_strerror(r));
 	} else {
 		log_msg(positive ? LOG_INFO : LOG_WARN, "delivery",
-			"peer=%s msg_id=%s referral=%s receipt=%s%s", peer, idhex,
-			ob->referral_id, envelope_status_name(rc->status),
-			positive ? "" : " (not delivered; see refctl show)");
+			"peer=%s msg_id=%s referral=%s receipt=%s%s%s%s%s", peer,
+			idhex, ob->referral_id, envelope_status_name(rc->status),
+			positive ? "" : " (not delivered: \"",
+			positive ? "" : rc->detail,
+			positive ? "" : "\"; refctl list --dead",
+			rc->status == REFERRAL__V1__RECEIPT_STATUS__STALE
+			? ", and check this node's clock)" : positive ? "" : ")");
 	}
 	ob->receipt.data = NULL; /* borrowed */
 	ob->receipt.len = 0;

@@ -2,7 +2,9 @@
 # test.sh: installs what is missing, builds, runs every test suite, then
 # runs them again in an ASan+UBSan build, and ends with one line
 # "N passed, N failed" over both. Exit status 0 only if all passed.
-#   scripts/test.sh [SUITE...]     (default: unit and integration)
+#   scripts/test.sh [SUITE...]     (default: unit, integration and the
+#                                   short fault suite; scripts/soak.sh is
+#                                   the long one)
 #   REFERRAL_NO_SANITIZERS=1 scripts/test.sh   (the plain build only)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +23,7 @@ if ! referral_build "$build" "${opts[@]}"; then
 fi
 
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(unit integration)
+[ ${#suites[@]} -eq 0 ] && suites=(unit integration fault)
 args=()
 for s in "${suites[@]}"; do args+=(--suite "$s"); done
 meson test -C "$build" "${args[@]}" --print-errorlogs --num-processes 2
@@ -36,8 +38,11 @@ if [ -z "${REFERRAL_NO_SANITIZERS:-}" ]; then
 	# Without werror: the plain build holds the warnings to zero, and
 	# gcc's flow analysis warns falsely on code instrumented by ASan.
 	if referral_build "$san" -Db_sanitize=address,undefined -Db_lundef=false; then
+		# The fault suite's load is lighter here: the sanitizers slow
+		# every node several times, and the plain run has the full size.
 		ASAN_OPTIONS=detect_leaks=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		FAULT_ROUNDS=${FAULT_ROUNDS:-10} FAULT_BACKLOG=${FAULT_BACKLOG:-1000} \
 		meson test -C "$san" "${args[@]}" --print-errorlogs \
 			--num-processes 2 --timeout-multiplier 3 || rc=1
 		logs+=("$san/meson-logs/testlog.json")
