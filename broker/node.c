@@ -764,6 +764,8 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 
 static void handle_receipt_envelope(node_t *n, const uint8_t *buf, size_t len,
 				    const char *peer);
+static int resign(node_t *n, const Referral__Store__V1__OutboxRecord *ob,
+		  uint64_t now, char ret_hex[33]);
 static int directory_update(node_t *n, const envelope_check_t *c,
 			    const char *peer, char *detail, size_t dlen);
 static int op_publish(node_t *n, const Referral__Local__V1__Request *req,
@@ -772,6 +774,85 @@ static void maybe_switch_key(node_t *n);
 static int op_rotate_data_key(node_t *n, const Referral__Local__V1__Request *req,
 			      Referral__Local__V1__Reply *rep, char *err,
 			      size_t errlen);
+
+struct lost_ctx {
+	const char *peer;
+	uint64_t after_ms;
+	uint8_t (*ids)[16];
+	size_t n, cap;
+};
+
+/* Our messages to peer that it receipted (its own received_at_ms, in its
+ * clock like the checkpoint's at_ms) after after_ms. */
+static int lost_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
+		    size_t vl)
+{
+	struct lost_ctx *lc = ctx;
+	Referral__Store__V1__OutboxRecord *ob;
+	Referral__V1__Envelope *e = NULL;
+	Referral__V1__Receipt *rc = NULL;
+
+	if (kl != 16)
+		return 0;
+	ob = referral__store__v1__outbox_record__unpack(NULL, vl, v);
+	if (!ob)
+		return REF_E_CORRUPT;
+	if (ob->state == OUT_DELIVERED && !strcmp(ob->to_node, lc->peer) &&
+	    ob->kind != REFERRAL__V1__KIND__AUDIT_CHECKPOINT &&
+	    ob->receipt.len &&
+	    (e = referral__v1__envelope__unpack(NULL, ob->receipt.len,
+						ob->receipt.data)) &&
+	    (rc = referral__v1__receipt__unpack(NULL, e->body.len,
+						e->body.data)) &&
+	    rc->received_at_ms > lc->after_ms && lc->n < lc->cap)
+		memcpy(lc->ids[lc->n++], k, 16);
+	if (rc)
+		referral__v1__receipt__free_unpacked(rc, NULL);
+	if (e)
+		referral__v1__envelope__free_unpacked(e, NULL);
+	referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+	return 0;
+}
+
+/* A peer started from a backup lost what it received after the backup:
+ * each such message of ours goes again, signed anew (same kind, referral,
+ * seq and body), so it is applied there once more, and only once. */
+static int resend_after_restore(node_t *n, const char *peer, uint64_t after_ms)
+{
+	struct lost_ctx lc = { peer, after_ms, NULL, 0, 100000 };
+	uint64_t now = util_now_ms();
+	char detail[120];
+	int r;
+
+	lc.ids = malloc(lc.cap * 16);
+	if (!lc.ids)
+		return -ENOMEM;
+	r = store_foreach(n->store, STORE_OUTBOX, lost_one, &lc);
+	for (size_t i = 0; !r && i < lc.n; i++) {
+		Referral__Store__V1__OutboxRecord *ob = NULL;
+		char fresh[33];
+		r = store_get_msg(n->store, STORE_OUTBOX, lc.ids[i], 16,
+				  &referral__store__v1__outbox_record__descriptor,
+				  (ProtobufCMessage **)&ob);
+		if (!r)
+			r = resign(n, ob, now, fresh);
+		if (!r) {
+			snprintf(detail, sizeof(detail), "sent again as msg_id %s "
+				 "(the peer was restored from a backup)", fresh);
+			r = audit(n, "resent_after_restore", ob->referral_id,
+				  lc.ids[i], peer, "node", "ok", detail);
+		}
+		if (ob)
+			referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+	}
+	free(lc.ids);
+	if (!r)
+		log_msg(LOG_WARN, "delivery", "peer=%s was restored from a backup "
+			"taken before %llu ms: %zu message(s) it had receipted "
+			"since are sent again", peer,
+			(unsigned long long)after_ms, lc.n);
+	return r;
+}
 
 /* A peer's signed checkpoint of its audit chain, kept as received (the
  * envelope is the proof): key = node code || seq (8 bytes). */
@@ -791,11 +872,13 @@ static int witness(node_t *n, const envelope_check_t *c, const uint8_t *buf,
 		key[6 + i] = (uint8_t)(cp->seq >> (56 - 8 * i));
 	snprintf(detail, sizeof(detail), "seq %llu",
 		 (unsigned long long)cp->seq);
-	referral__v1__audit_checkpoint__free_unpacked(cp, NULL);
 	r = store_put(n->store, STORE_WITNESSED, key, 14, buf, len);
 	if (!r)
 		r = audit(n, "witnessed", NULL, c->hdr->msg_id.data, peer, "node",
 			  "STORED", detail);
+	if (!r && cp->restored)
+		r = resend_after_restore(n, peer, cp->at_ms);
+	referral__v1__audit_checkpoint__free_unpacked(cp, NULL);
 	return r;
 }
 
@@ -4543,6 +4626,68 @@ static int op_rotate_data_key(node_t *n, const Referral__Local__V1__Request *req
 	return r;
 }
 
+#define META_RESTORED "restored_from_backup"
+
+struct head_time {
+	uint64_t seq, at_ms;
+};
+
+/* Started from a backup (refctl restore marks it): every peer is told,
+ * once, where this node's chain ends and when, as a signed checkpoint with
+ * restored set, so each sends again what this node receipted after. */
+static int announce_restore(node_t *n)
+{
+	Referral__V1__AuditCheckpoint cp = REFERRAL__V1__AUDIT_CHECKPOINT__INIT;
+	struct head_time ht = { 0, 0 };
+	unsigned long long mseq = 0, mat = 0;
+	uint8_t *v, hash[32];
+	size_t vl, sent = 0;
+	char detail[120], text[64];
+	int r;
+
+	if (store_get(n->store, STORE_META, META_RESTORED, strlen(META_RESTORED),
+		      &v, &vl))
+		return 0;
+	/* "SEQ TIME_MS": the backup's last record, written by refctl restore
+	 * (this start has recorded more since). */
+	snprintf(text, sizeof(text), "%.*s", (int)(vl < 63 ? vl : 63), (char *)v);
+	free(v);
+	if (sscanf(text, "%llu %llu", &mseq, &mat) != 2)
+		return REF_E_CORRUPT;
+	ht.seq = mseq;
+	r = audit_hash_at(n->store, ht.seq, hash);
+	if (r)
+		return r;
+	ht.at_ms = mat;
+	cp.seq = ht.seq;
+	cp.head_hash.data = hash;
+	cp.head_hash.len = 32;
+	cp.at_ms = ht.at_ms;
+	cp.restored = true;
+	for (size_t i = 0; !r && i < n->dir->n_nodes; i++) {
+		referral_rec_t rr = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
+		if (!strcmp(n->dir->nodes[i].code, n->cfg.code))
+			continue;
+		rr.referral_id = "";
+		rr.direction = DIR_OUTGOING;
+		rr.receiver_node = n->dir->nodes[i].code;
+		r = send_about(n, &rr, REFERRAL__V1__KIND__AUDIT_CHECKPOINT,
+			       &cp.base, 2, util_now_ms());
+		sent++;
+	}
+	if (!r)
+		r = store_del(n->store, STORE_META, META_RESTORED,
+			      strlen(META_RESTORED));
+	snprintf(detail, sizeof(detail), "chain ends at seq %llu; %zu peer(s) "
+		 "asked to send again what came after", (unsigned long long)ht.seq,
+		 sent);
+	if (!r)
+		r = audit(n, "restored", NULL, NULL, NULL, "node", "ok", detail);
+	if (!r)
+		log_msg(LOG_WARN, "node", "started from a backup: %s", detail);
+	return r;
+}
+
 int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 {
 	node_t *n = calloc(1, sizeof(*n));
@@ -4749,6 +4894,8 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 		r = directory_applied(n, n->dir->version, "at start");
 	if (!r)
 		r = audit(n, "node_started", NULL, NULL, NULL, "node", "ok", NULL);
+	if (!r)
+		r = announce_restore(n);
 	if (!r)
 		r = finish_turn(n);
 	else

@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <openssl/sha.h>
 
@@ -1681,6 +1684,119 @@ int refctl_backup(int argc, char **argv)
 	printf("backup in %s: %llu records, checked; audit chain up to "
 	       "sequence %llu\n", dir, (unsigned long long)n,
 	       (unsigned long long)seq);
+	return 0;
+}
+
+struct head_at {
+	uint64_t seq, at_ms;
+};
+
+static int head_at_one(void *ctx, const Referral__Store__V1__AuditRecord *a)
+{
+	struct head_at *h = ctx;
+
+	if (a->seq == h->seq)
+		h->at_ms = a->time_ms;
+	return 0;
+}
+
+/* "SEQ TIME_MS" of the backup's last audit record: where the restored
+ * node's knowledge ends, told to its peers at its next start. */
+static int backup_head(store_t *b, char *out, size_t len)
+{
+	struct head_at h = { 0, 0 };
+	uint8_t hash[32];
+	int r = audit_head(b, &h.seq, hash);
+
+	if (!r)
+		r = audit_foreach(b, head_at_one, &h);
+	if (!r)
+		snprintf(out, len, "%llu %llu", (unsigned long long)h.seq,
+			 (unsigned long long)h.at_ms);
+	return r;
+}
+
+/* refctl restore BACKUP: with the node stopped, its store is put aside
+ * (store.replaced-TIME, never deleted) and the checked backup copied in,
+ * marked so that the node, at its next start, asks every peer to send
+ * again what it had receipted after the backup. */
+int refctl_restore(int argc, char **argv)
+{
+	const char *bk = argc > 0 ? argv[0] : NULL;
+	store_opts_t ro = { .map_initial = 1 << 20, .map_max = (size_t)1 << 40,
+			    .readonly = true };
+	store_opts_t rw = { .map_initial = 1 << 20, .map_max = (size_t)1 << 40 };
+	char path[4096], aside[4200], where[300] = "", ts[32], mark[64];
+	store_t *b = NULL, *s = NULL;
+	uint64_t n;
+	int fd, r;
+
+	if (!bk || !refctl_data_dir || !*refctl_data_dir)
+		return refctl_usage();
+	snprintf(path, sizeof(path), "%s/referrald.lock", refctl_data_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return refctl_fail("the node on %s is running: stop it before a "
+				   "restore", refctl_data_dir);
+	}
+	data_key_path(path, sizeof(path));
+	if (seal_load(path, &seal_ring, where, sizeof(where))) {
+		close(fd);
+		return refctl_fail("%s", where);
+	}
+	snprintf(path, sizeof(path), "%s/store", bk);
+	r = store_open(path, &ro, &b);
+	if (!r) {
+		store_set_seal(b, seal_ring);
+		r = store_check_all(b, &n, where, sizeof(where));
+	}
+	if (!r)
+		r = backup_head(b, mark, sizeof(mark));
+	if (r) {
+		store_close(&b);
+		seal_free(&seal_ring);
+		close(fd);
+		return refctl_fail("the backup in %s fails its checks (%s); "
+				   "nothing was changed", bk,
+				   where[0] ? where : ref_strerror(r));
+	}
+	util_rfc3339(util_now_ms(), ts);
+	snprintf(path, sizeof(path), "%s/store", refctl_data_dir);
+	snprintf(aside, sizeof(aside), "%s/store.replaced-%.19s", refctl_data_dir,
+		 ts);
+	if (rename(path, aside) < 0 && errno != ENOENT) {
+		store_close(&b);
+		seal_free(&seal_ring);
+		close(fd);
+		return refctl_fail("cannot put the current store aside: %s",
+				   strerror(errno));
+	}
+	r = store_copy(b, path);
+	store_close(&b);
+	if (!r)
+		r = store_open(path, &rw, &s);
+	if (!r) {
+		store_set_seal(s, seal_ring);
+		r = store_begin(s);
+	}
+	if (!r)
+		r = store_put(s, STORE_META, "restored_from_backup", 20, mark,
+			      strlen(mark));
+	if (!r)
+		r = store_commit(s);
+	store_close(&s);
+	seal_free(&seal_ring);
+	close(fd);
+	if (r)
+		return refctl_fail("the restore into %s failed (%s); the store "
+				   "that was there is in %s", path,
+				   ref_strerror(r), aside);
+	printf("restored %llu records from %s; the store that was there is in "
+	       "%s. At its next start the node asks its peers to send again "
+	       "what it received after the backup.\n", (unsigned long long)n,
+	       bk, aside);
 	return 0;
 }
 

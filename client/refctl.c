@@ -63,6 +63,7 @@ int refctl_usage(void)
 "  audit verify-export FILE [--directory FILE --authority PUBKEY.pem]\n"
 "  store check                      every record's digest and seal, the chain\n"
 "  backup DIR                       a hot, checked copy of the store\n"
+"  restore DIR                      (node stopped) peers resend what came after\n"
 "\n"
 "The lifecycle (--actor STAFF_ID names who acts; REFERRAL_ACTOR also works):\n"
 "  accept ID                         deny ID --basis TEXT --reason TEXT\n"
@@ -1136,6 +1137,8 @@ int main(int argc, char **argv)
 		return refctl_store(n - 1, args + 1);
 	if (!strcmp(cmd, "backup"))
 		return refctl_backup(n - 1, args + 1);
+	if (!strcmp(cmd, "restore"))
+		return refctl_restore(n - 1, args + 1);
 	{
 		static const char *const moves[] = { "accept", "deny",
 			"request-materials", "assign", "start", "hold", "resume",

@@ -31,5 +31,7 @@ int refctl_audit(int argc, char **argv);
 int refctl_store(int argc, char **argv);
 /* refctl_backup: refctl backup DIR (refctl-audit.c). */
 int refctl_backup(int argc, char **argv);
+/* refctl_restore: refctl restore BACKUP (refctl-audit.c). */
+int refctl_restore(int argc, char **argv);
 
 #endif

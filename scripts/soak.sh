@@ -16,7 +16,7 @@ rounds=${1:-500}
 export REFERRAL_BUILD="$top/$build" REFERRAL_SOURCE="$top"
 export FAULT_ROUNDS=$rounds FAULT_BACKLOG=${FAULT_BACKLOG:-10000}
 passed=0 failed=0
-for t in kill outage disk backup skew; do
+for t in kill outage disk backup skew restore; do
 	start=$(date +%s)
 	echo "== $t"
 	bash tests/fault/$t.sh > "$build/soak-$t.log" 2>&1
