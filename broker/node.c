@@ -68,6 +68,7 @@ typedef struct {
 	void *dealer;
 	uint64_t opened_mono;
 	bool down;          /* the last send found no connection */
+	bool woke;          /* back this turn: its backlog goes next turn */
 } peer_t;
 
 typedef struct {
@@ -1513,6 +1514,8 @@ static void attempt(node_t *n, size_t i, uint64_t now)
 	 * backlog at each retry would cost the disk for nothing; the record
 	 * is touched again when the peer answers, or at the lifetime's end. */
 	p = peer_get(n, s->to);
+	if (p && p->woke)
+		return; /* due again next turn, in order */
 	if (p && p->down && !peer_writable(p) &&
 	    s->created_ms + (uint64_t)n->cfg.message_lifetime_ms >= now) {
 		s->down_tries++;
@@ -1633,6 +1636,10 @@ static bool peer_writable(peer_t *p)
 static void wake_peer(node_t *n, peer_t *p, uint64_t now)
 {
 	p->down = false;
+	/* Found back in the middle of a turn: nothing more goes to it in
+	 * this turn, whose list held only what happened to be due; the next
+	 * turn takes its whole backlog by priority. */
+	p->woke = true;
 	for (size_t k = 0; k < n->n_sched; k++)
 		if (!strcmp(n->sched[k].to, p->code))
 			n->sched[k].next_ms = now;
@@ -1666,7 +1673,11 @@ static void run_schedule(node_t *n)
 	sched_t *due;
 	size_t n_due = 0;
 
+	for (size_t i = 0; i < n->n_peers; i++)
+		n->peers[i].woke = false;
 	wake_returned_peers(n, now);
+	for (size_t i = 0; i < n->n_peers; i++)
+		n->peers[i].woke = false;
 	due = malloc((n->n_sched + 1) * sizeof(*due));
 	if (!due)
 		return;

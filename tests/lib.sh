@@ -99,7 +99,9 @@ start() {
 	"$REFERRALD" --data "$T/$1" 2>> "$T/$1.log" &
 	PIDS+=($!)
 	eval "PID_$1=$!"
-	wait_for 10 "$REFCTL" --data "$T/$1" status --json >/dev/null ||
+	# A start checks every record of the store first: a long soak's
+	# store, on a busy machine, takes a while.
+	wait_for 30 "$REFCTL" --data "$T/$1" status --json >/dev/null ||
 		{ echo "node $1 did not start:"; cat "$T/$1.log"; exit 1; }
 }
 
