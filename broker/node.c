@@ -1656,7 +1656,7 @@ static void wake_returned_peers(node_t *n, uint64_t now)
 
 static int due_cmp(const void *a, const void *b)
 {
-	const sched_t *x = a, *y = b;
+	const sched_t *x = a, *y = b; /* a due_t begins with its sched_t */
 
 	if (x->priority != y->priority)
 		return x->priority > y->priority ? -1 : 1;
@@ -1667,10 +1667,29 @@ static int due_cmp(const void *a, const void *b)
 	return memcmp(x->msg_id, y->msg_id, 16);
 }
 
+/* A due entry and where it was in n->sched when the turn began. */
+typedef struct {
+	sched_t s;
+	size_t pos;
+} due_t;
+
+/* Where d's entry is now (n->n_sched if gone): where it was, unless an
+ * attempt removed an entry meanwhile (the last one is swapped in). */
+static size_t sched_at(node_t *n, const due_t *d)
+{
+	if (d->pos < n->n_sched && !memcmp(n->sched[d->pos].msg_id,
+					   d->s.msg_id, 16))
+		return d->pos;
+	for (size_t i = 0; i < n->n_sched; i++)
+		if (!memcmp(n->sched[i].msg_id, d->s.msg_id, 16))
+			return i;
+	return n->n_sched;
+}
+
 static void run_schedule(node_t *n)
 {
 	uint64_t now = util_now_ms();
-	sched_t *due;
+	due_t *due;
 	size_t n_due = 0;
 
 	for (size_t i = 0; i < n->n_peers; i++)
@@ -1682,8 +1701,10 @@ static void run_schedule(node_t *n)
 	if (!due)
 		return;
 	for (size_t i = 0; i < n->n_sched; i++)
-		if (n->sched[i].next_ms <= now)
-			due[n_due++] = n->sched[i];
+		if (n->sched[i].next_ms <= now) {
+			due[n_due].s = n->sched[i];
+			due[n_due++].pos = i;
+		}
 	/* Urgent first, then the green channel, then the rest. */
 	qsort(due, n_due, sizeof(*due), due_cmp);
 	/* [limits] peer_in_flight: a message not yet sent waits while its
@@ -1705,8 +1726,8 @@ static void run_schedule(node_t *n)
 			fl[f].n++;
 	}
 	for (size_t k = 0; k < n_due && k < SCHED_PER_TURN; k++)
-		for (size_t i = 0; i < n->n_sched; i++)
-			if (!memcmp(n->sched[i].msg_id, due[k].msg_id, 16)) {
+		for (size_t i = sched_at(n, &due[k]); i < n->n_sched;
+		     i = n->n_sched) {
 				size_t f;
 				for (f = 0; f < n_fl && strcmp(fl[f].to,
 							       n->sched[i].to); f++)
