@@ -42,7 +42,7 @@ if [ -z "${REFERRAL_NO_SANITIZERS:-}" ]; then
 		# every node several times, and the plain run has the full size.
 		ASAN_OPTIONS=detect_leaks=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		FAULT_ROUNDS=${FAULT_ROUNDS:-10} FAULT_BACKLOG=${FAULT_BACKLOG:-1000} \
+		FAULT_ROUNDS=${FAULT_ROUNDS:-6} FAULT_BACKLOG=${FAULT_BACKLOG:-300} \
 		meson test -C "$san" "${args[@]}" --print-errorlogs \
 			--num-processes 2 --timeout-multiplier 3 || rc=1
 		logs+=("$san/meson-logs/testlog.json")
