@@ -3389,6 +3389,26 @@ static void check_deadlines(node_t *n)
 		if (get_referral(n, sc.ids[i], &rr))
 			continue;
 		nc = referral_clocks(n, rr, ck, 8);
+		/* Most checks find nothing due: no transaction for those (a
+		 * nested one per open referral, every few seconds, cost more
+		 * than everything else the loop does under a large store). */
+		{
+			bool any = false;
+			for (size_t k = 0; k < nc && !any; k++) {
+				char tag[64];
+				if (ck[k].status != CLOCK_RUNNING ||
+				    ck[k].due_ms > sc.now)
+					continue;
+				snprintf(tag, sizeof(tag), "%s/%u/%u", ck[k].name,
+					 rr->history_len, rr->materials_round);
+				any = !clock_reported(rr, tag);
+			}
+			if (!any) {
+				referral__store__v1__referral_record__free_unpacked(
+					rr, NULL);
+				continue;
+			}
+		}
 		mark = out_mark(n);
 		if (store_event_begin(n->store)) {
 			referral__store__v1__referral_record__free_unpacked(rr, NULL);
