@@ -16,12 +16,12 @@ rounds=${1:-500}
 export REFERRAL_BUILD="$top/$build" REFERRAL_SOURCE="$top"
 export FAULT_ROUNDS=$rounds FAULT_BACKLOG=${FAULT_BACKLOG:-10000}
 passed=0 failed=0
-for t in kill outage disk backup skew restore; do
+for t in kill outage disk backup skew restore partition; do
 	start=$(date +%s)
 	echo "== $t"
 	bash tests/fault/$t.sh > "$build/soak-$t.log" 2>&1
 	rc=$?
-	grep -E "^(rounds|killed|backlog|urgent|fault-submit|[0-9]+ acknowledged)|checks, " \
+	grep -E "^(rounds|killed|backlog|urgent|fault-submit|[0-9]+ acknowledged|to 35|proxy)|checks, " \
 		"$build/soak-$t.log"
 	grep "^FAIL" "$build/soak-$t.log"
 	echo "   $(( $(date +%s) - start )) s, exit $rc (log: $build/soak-$t.log)"
