@@ -5075,12 +5075,16 @@ int node_run(node_t *n, volatile sig_atomic_t *stop,
 			n->pending_dir = NULL;
 			directory_switch(n, d);
 		}
-		if (r == -EIO) {
+		if (r == -EIO || store_failed(n->store)) {
 			/* fsync failed: what the kernel kept is unknown, so
-			 * retrying could acknowledge lost data. Stop. */
+			 * retrying could acknowledge lost data; or LMDB cannot
+			 * go on without reopening. Stop; a start checks the
+			 * store and resumes from its last good state. */
 			log_msg(LOG_ERROR, "node", "stopping: the store could not "
-				"be synced to disk (EIO); restart once the disk "
-				"is healthy");
+				"be synced to disk (EIO: %s); restart once the "
+				"disk is healthy (or has room)",
+				store_last_error(n->store));
+			r = -EIO;
 			break;
 		}
 		r = 0;

@@ -15,6 +15,9 @@ referral_build "$build" || { echo "build failed"; echo "0 passed, 1 failed"; exi
 rounds=${1:-500}
 export REFERRAL_BUILD="$top/$build" REFERRAL_SOURCE="$top"
 export FAULT_ROUNDS=$rounds FAULT_BACKLOG=${FAULT_BACKLOG:-10000}
+# The kill test's load is paced so the store a node checks at each of its
+# hundreds of starts stays moderate; a start waits up to 2 minutes.
+export FAULT_PACE_MS=${FAULT_PACE_MS:-20} START_TIMEOUT=${START_TIMEOUT:-120}
 passed=0 failed=0
 for t in kill outage disk backup skew restore partition; do
 	start=$(date +%s)

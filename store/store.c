@@ -41,6 +41,7 @@ struct store {
 	size_t map_size, map_max, page, reserve;
 	unsigned submit_pct;
 	seal_t *seal;      /* borrowed; NULL: nothing is sealed */
+	bool failed;       /* LMDB reported a fatal error: reopen to go on */
 	int reseal_t;      /* background re-sealing: table and key reached */
 	uint8_t reseal_key[512];
 	size_t reseal_klen;
@@ -129,6 +130,12 @@ static int lmdb_err(store_t *s, int rc, const char *what)
 	switch (rc) {
 	case 0:
 		return 0;
+	case MDB_PANIC:
+		/* A write failed where LMDB cannot undo it (the meta page):
+		 * nothing more can be committed until the store is opened
+		 * again, which finds the last good state. */
+		s->failed = true;
+		return -EIO;
 	case MDB_NOTFOUND:
 		return REF_E_NOT_FOUND;
 	case MDB_MAP_FULL:
@@ -814,4 +821,9 @@ int store_copy(store_t *s, const char *dir)
 	 * compacted, so free pages (and what they held) are left behind. */
 	rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
 	return lmdb_err(s, rc, "copy");
+}
+
+bool store_failed(const store_t *s)
+{
+	return s->failed;
 }

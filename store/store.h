@@ -124,6 +124,10 @@ int store_copy(store_t *s, const char *dir);
  * and key (hex) in ret_where (caller-sized, may be NULL). */
 int store_check(store_t *s, char *ret_where, size_t where_len);
 
+/* store_failed: LMDB reported a fatal error (a write it cannot undo):
+ * nothing can be committed until the store is opened again. */
+bool store_failed(const store_t *s);
+
 const char *store_table_name(store_table_t t);
 /* store_strerror_detail: the LMDB text of the last failure, for logs. */
 const char *store_last_error(const store_t *s);

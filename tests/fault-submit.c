@@ -34,7 +34,8 @@ int main(int argc, char **argv)
 {
 	const char *stop;
 	char *apps[3];
-	long count, urgent_every, green_every, acked = 0, failed = 0;
+	long count, urgent_every, green_every, acked = 0, failed = 0, in_row = 0;
+	long pace;
 	ref_client_t *c = NULL;
 	FILE *out;
 	struct stat st;
@@ -51,6 +52,9 @@ int main(int argc, char **argv)
 	urgent_every = argc > 8 ? atol(argv[8]) : 0;
 	green_every = argc > 9 ? atol(argv[9]) : 0;
 	stop = argc > 10 ? argv[10] : NULL;
+	/* FAULT_PACE_MS: a pause after each acknowledged submission, so a
+	 * long soak's store stays of a size a start checks quickly. */
+	pace = getenv("FAULT_PACE_MS") ? atol(getenv("FAULT_PACE_MS")) : 0;
 	out = fopen(argv[4], "a");
 	if (!out)
 		return 2;
@@ -62,8 +66,16 @@ int main(int argc, char **argv)
 		char *id = NULL;
 		int r;
 
+		/* A node that stays away 30 s (stopped by a fault, not
+		 * restarted) ends the load rather than hang the test. */
+		if (in_row > 600) {
+			fprintf(stderr, "fault-submit: the node has not answered "
+				"for 30 s; stopping\n");
+			break;
+		}
 		if (!c && ref_open(argv[1], 2000, &c)) {
 			usleep(50000);
+			in_row++;
 			i--;
 			continue;
 		}
@@ -73,16 +85,20 @@ int main(int argc, char **argv)
 			 * never counted. A new client, in case the node is
 			 * another process now. */
 			failed++;
+			in_row++;
 			ref_close(&c);
 			usleep(50000);
 			if (count)
 				i--;
 			continue;
 		}
+		in_row = 0;
 		fprintf(out, "%s %d\n", id, prio);
 		fflush(out);
 		free(id);
 		acked++;
+		if (pace > 0 && count == 0) /* continuous loads only */
+			usleep((useconds_t)pace * 1000);
 	}
 	ref_close(&c);
 	fclose(out);

@@ -101,8 +101,8 @@ start() {
 	eval "PID_$1=$!"
 	# A start checks every record of the store first: a long soak's
 	# store, on a busy machine, takes a while.
-	wait_for 30 "$REFCTL" --data "$T/$1" status --json >/dev/null ||
-		{ echo "node $1 did not start:"; cat "$T/$1.log"; exit 1; }
+	wait_for "${START_TIMEOUT:-30}" "$REFCTL" --data "$T/$1" status --json >/dev/null ||
+		{ not_ok "node $1 did not start within ${START_TIMEOUT:-30} s:"; tail -n 20 "$T/$1.log"; exit 1; }
 }
 
 stop() {

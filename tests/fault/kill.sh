@@ -22,6 +22,7 @@ load() {
 }
 load &
 loadpid=$!
+PIDS+=("$loadpid")   # stopped with the nodes if the test ends early
 kills_s=0; kills_r=0
 for r in $(seq "$ROUNDS"); do
 	sleep "0.$((RANDOM % 9 + 1))"
