@@ -2441,6 +2441,19 @@ static int send_about(node_t *n, referral_rec_t *rr, Referral__V1__Kind kind,
 	return 0;
 }
 
+/* A node-level message (no referral, no sequence) to node `to`. */
+static int send_node_level(node_t *n, const char *to, Referral__V1__Kind kind,
+			   const ProtobufCMessage *body, uint32_t priority,
+			   uint64_t at)
+{
+	referral_rec_t rr = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
+
+	rr.referral_id = "";
+	rr.direction = DIR_OUTGOING;
+	rr.receiver_node = (char *)to;
+	return send_about(n, &rr, kind, body, priority, at);
+}
+
 /* A legal basis must point at an article: "Art 41", "第四十一条"... Chinese
  * numerals are matched as whole UTF-8 characters. */
 static bool names_article(const char *basis)
@@ -3274,17 +3287,11 @@ static void maybe_checkpoint(node_t *n)
 	if (store_event_begin(n->store))
 		return;
 	r = 0;
-	for (size_t i = 0; i < n->n_talked && !r; i++) {
-		referral_rec_t rr = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
-		/* A node-level message: no referral, no sequence. */
-		rr.referral_id = "";
-		rr.direction = DIR_OUTGOING;
-		rr.receiver_node = n->talked[i];
-		if (!directory_node(n->dir, n->talked[i]))
-			continue;
-		r = send_about(n, &rr, REFERRAL__V1__KIND__AUDIT_CHECKPOINT,
-			       &cp.base, 0, now);
-	}
+	for (size_t i = 0; i < n->n_talked && !r; i++)
+		if (directory_node(n->dir, n->talked[i]))
+			r = send_node_level(n, n->talked[i],
+					    REFERRAL__V1__KIND__AUDIT_CHECKPOINT,
+					    &cp.base, 0, now);
 	if (!r) {
 		char detail[40];
 		snprintf(detail, sizeof(detail), "seq %llu to %zu peer(s)",
@@ -4469,15 +4476,12 @@ static int op_publish(node_t *n, const Referral__Local__V1__Request *req,
 		r = directory_applied(n, d->version, via);
 	to = json_array();
 	for (size_t i = 0; !r && i < d->n_nodes; i++) {
-		referral_rec_t rr = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
 		if (!strcmp(d->nodes[i].code, n->cfg.code))
 			continue;
-		rr.referral_id = "";
-		rr.direction = DIR_OUTGOING;
-		rr.receiver_node = d->nodes[i].code;
 		/* The envelope goes under the new directory's pins. */
-		r = send_about(n, &rr, REFERRAL__V1__KIND__DIRECTORY_UPDATE,
-			       &u->base, 2, util_now_ms());
+		r = send_node_level(n, d->nodes[i].code,
+				    REFERRAL__V1__KIND__DIRECTORY_UPDATE,
+				    &u->base, 2, util_now_ms());
 		json_array_append_new(to, json_string(d->nodes[i].code));
 		sent++;
 	}
@@ -4680,9 +4684,6 @@ static int op_rotate_data_key(node_t *n, const Referral__Local__V1__Request *req
 
 #define META_RESTORED "restored_from_backup"
 
-struct head_time {
-	uint64_t seq, at_ms;
-};
 
 /* Started from a backup (refctl restore marks it): every peer is told,
  * once, where this node's chain ends and when, as a signed checkpoint with
@@ -4690,7 +4691,6 @@ struct head_time {
 static int announce_restore(node_t *n)
 {
 	Referral__V1__AuditCheckpoint cp = REFERRAL__V1__AUDIT_CHECKPOINT__INIT;
-	struct head_time ht = { 0, 0 };
 	unsigned long long mseq = 0, mat = 0;
 	uint8_t *v, hash[32];
 	size_t vl, sent = 0;
@@ -4706,32 +4706,27 @@ static int announce_restore(node_t *n)
 	free(v);
 	if (sscanf(text, "%llu %llu", &mseq, &mat) != 2)
 		return REF_E_CORRUPT;
-	ht.seq = mseq;
-	r = audit_hash_at(n->store, ht.seq, hash);
+	r = audit_hash_at(n->store, mseq, hash);
 	if (r)
 		return r;
-	ht.at_ms = mat;
-	cp.seq = ht.seq;
+	cp.seq = mseq;
 	cp.head_hash.data = hash;
 	cp.head_hash.len = 32;
-	cp.at_ms = ht.at_ms;
+	cp.at_ms = mat;
 	cp.restored = true;
 	for (size_t i = 0; !r && i < n->dir->n_nodes; i++) {
-		referral_rec_t rr = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
 		if (!strcmp(n->dir->nodes[i].code, n->cfg.code))
 			continue;
-		rr.referral_id = "";
-		rr.direction = DIR_OUTGOING;
-		rr.receiver_node = n->dir->nodes[i].code;
-		r = send_about(n, &rr, REFERRAL__V1__KIND__AUDIT_CHECKPOINT,
-			       &cp.base, 2, util_now_ms());
+		r = send_node_level(n, n->dir->nodes[i].code,
+				    REFERRAL__V1__KIND__AUDIT_CHECKPOINT,
+				    &cp.base, 2, util_now_ms());
 		sent++;
 	}
 	if (!r)
 		r = store_del(n->store, STORE_META, META_RESTORED,
 			      strlen(META_RESTORED));
 	snprintf(detail, sizeof(detail), "chain ends at seq %llu; %zu peer(s) "
-		 "asked to send again what came after", (unsigned long long)ht.seq,
+		 "asked to send again what came after", mseq,
 		 sent);
 	if (!r)
 		r = audit(n, "restored", NULL, NULL, NULL, "node", "ok", detail);

@@ -415,15 +415,25 @@ struct own_ctx {
 	size_t len;
 };
 
+/* Every checkpoint of this node is checked with its own signing key
+ * (signing.pub.pem), whatever key id it names. */
+static EVP_PKEY *own_key(void *ctx, const char *node, const char *key_id,
+			 uint64_t at_ms)
+{
+	(void)node;
+	(void)key_id;
+	(void)at_ms;
+	return ((struct own_ctx *)ctx)->pub;
+}
+
 static int own_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 		   size_t vl)
 {
 	struct own_ctx *oc = ctx;
 	Referral__Store__V1__OutboxRecord *ob;
-	Referral__V1__Envelope *e = NULL;
-	Referral__V1__Header *h = NULL;
 	Referral__V1__AuditCheckpoint *cp = NULL;
-	uint8_t *in = NULL, have[32], d[32];
+	envelope_check_t c = { 0 };
+	uint8_t have[32];
 	bool ok;
 	int r = 0;
 
@@ -434,31 +444,18 @@ static int own_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 		return REF_E_CORRUPT;
 	if (ob->kind != REFERRAL__V1__KIND__AUDIT_CHECKPOINT)
 		goto out;
-	e = referral__v1__envelope__unpack(NULL, ob->envelope.len,
-					   ob->envelope.data);
-	cp = e ? referral__v1__audit_checkpoint__unpack(NULL, e->body.len,
-							e->body.data) : NULL;
-	h = e ? referral__v1__header__unpack(NULL, e->header.len,
-					     e->header.data) : NULL;
-	if (!cp || !h || cp->head_hash.len != 32) {
+	ok = envelope_verify_archived(own_key, oc, ob->envelope.data,
+				      ob->envelope.len, &c) ==
+	     REFERRAL__V1__RECEIPT_STATUS__STORED;
+	cp = c.env ? referral__v1__audit_checkpoint__unpack(NULL, c.env->body.len,
+							    c.env->body.data)
+		   : NULL;
+	if (!cp || !c.hdr || cp->head_hash.len != 32) {
 		snprintf(oc->where, oc->len, "a checkpoint of this node does not "
 			 "parse");
 		r = REF_E_CORRUPT;
 		goto out;
 	}
-	/* The signature covers the header, which holds the body's digest. */
-	in = malloc(sizeof(ENVELOPE_SIGN_PREFIX) + e->header.len);
-	if (!in) {
-		r = -ENOMEM;
-		goto out;
-	}
-	memcpy(in, ENVELOPE_SIGN_PREFIX, sizeof(ENVELOPE_SIGN_PREFIX));
-	memcpy(in + sizeof(ENVELOPE_SIGN_PREFIX), e->header.data, e->header.len);
-	ok = h->body_digest.len == 32 &&
-	     !sign_digest(sign_key_alg(oc->pub), e->body.data, e->body.len, d) &&
-	     !memcmp(d, h->body_digest.data, 32) &&
-	     !sign_verify(oc->pub, in, sizeof(ENVELOPE_SIGN_PREFIX) +
-			  e->header.len, e->signature.data, e->signature.len);
 	if (!ok) {
 		snprintf(oc->where, oc->len, "the checkpoint at sequence %llu "
 			 "does not verify with this node's signing key "
@@ -478,13 +475,9 @@ static int own_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	}
 	oc->count++;
 out:
-	free(in);
-	if (h)
-		referral__v1__header__free_unpacked(h, NULL);
 	if (cp)
 		referral__v1__audit_checkpoint__free_unpacked(cp, NULL);
-	if (e)
-		referral__v1__envelope__free_unpacked(e, NULL);
+	envelope_check_free(&c);
 	referral__store__v1__outbox_record__free_unpacked(ob, NULL);
 	return r;
 }
