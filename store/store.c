@@ -38,6 +38,7 @@ struct store {
 	MDB_dbi dbi[STORE__N];
 	MDB_txn *turn;     /* the turn's write transaction, or NULL */
 	MDB_txn *event;    /* a nested transaction inside it, or NULL */
+	MDB_txn *walk;     /* the read transaction a store_foreach holds */
 	size_t map_size, map_max, page, reserve;
 	unsigned submit_pct;
 	seal_t *seal;      /* borrowed; NULL: nothing is sealed */
@@ -500,13 +501,15 @@ static int checked(store_t *s, store_table_t t, const MDB_val *k,
 }
 
 /* Reads go through the turn's transaction when one is open (so a turn
- * sees its own writes), else through a short read-only one. */
+ * sees its own writes), else through the walk's when called from a
+ * store_foreach callback (one snapshot; and a remap below would unmap the
+ * pages under the walk's cursor), else through a short read-only one. */
 static int rtxn(store_t *s, MDB_txn **ret, bool *ret_own)
 {
 	int rc;
 
-	if (wtxn(s)) {
-		*ret = wtxn(s);
+	if (wtxn(s) || s->walk) {
+		*ret = wtxn(s) ? wtxn(s) : s->walk;
 		*ret_own = false;
 		return 0;
 	}
@@ -623,6 +626,8 @@ int store_foreach(store_t *s, store_table_t t, store_foreach_fn fn, void *ctx)
 		return lmdb_err(s, rc, "cursor");
 	}
 	r = 0;
+	if (own)
+		s->walk = txn;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		uint8_t *plain;
@@ -642,8 +647,10 @@ int store_foreach(store_t *s, store_table_t t, store_foreach_fn fn, void *ctx)
 	if (!r && rc != MDB_NOTFOUND)
 		r = lmdb_err(s, rc, "cursor get");
 	mdb_cursor_close(cur);
-	if (own)
+	if (own) {
+		s->walk = NULL;
 		mdb_txn_abort(txn);
+	}
 	return r;
 }
 

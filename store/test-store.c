@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <lmdb.h>
 #include <openssl/evp.h>
 
@@ -181,6 +182,109 @@ static void test_full(void)
 	}
 }
 
+/* A reader (refctl) walks a table while the node, another process, grows
+ * the map far past the reader's. Reads made from inside the walk (the
+ * export looks up each record's hash there) must go through the walk's
+ * own transaction: remapping for them would pull the pages from under the
+ * walk's cursor. */
+struct walk {
+	const char *dir;
+	store_t *s;
+	int seen, bad;
+};
+
+/* The node: 8 MB written in 1,000 turns, its map doubling as it fills. */
+static int node_writes(const char *d)
+{
+	store_opts_t o = { .map_initial = 64 * 1024, .map_max = 64 << 20 };
+	store_t *s = NULL;
+	static uint8_t big[8000];
+	int r = store_open(d, &o, &s);
+
+	memset(big, 7, sizeof(big));
+	for (int i = 0; !r && i < 1000; i++) {
+		char bk[16];
+		snprintf(bk, sizeof(bk), "b%05d", i);
+		r = store_maybe_grow(s);
+		if (!r)
+			r = store_begin(s);
+		if (!r)
+			r = store_put(s, STORE_INBOX, bk, strlen(bk), big,
+				      sizeof(big));
+		if (!r)
+			r = store_commit(s);
+	}
+	store_close(&s);
+	return r;
+}
+
+static int walk_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
+		    size_t vl)
+{
+	struct walk *w = ctx;
+	char key[16];
+	uint8_t *nv;
+	size_t nl;
+
+	snprintf(key, sizeof(key), "k%05d", w->seen);
+	if (kl != strlen(key) || memcmp(k, key, kl) || vl != 1000 ||
+	    v[0] != (uint8_t)w->seen || v[999] != (uint8_t)w->seen)
+		w->bad++;
+	if (w->seen++ == 0) {
+		pid_t pid = fork();
+		int st = -1;
+		if (pid == 0)
+			_exit(node_writes(w->dir) ? 1 : 0);
+		CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	if (store_get(w->s, STORE_OUTBOX, k, kl, &nv, &nl) == 0) {
+		if (nl != vl || memcmp(nv, v, vl))
+			w->bad++;
+		free(nv);
+	} else {
+		w->bad++;
+	}
+	return 0;
+}
+
+static void test_reader_while_node_grows(void)
+{
+	store_opts_t ro = { .map_initial = 64 * 1024, .map_max = (size_t)1 << 40,
+			    .readonly = true };
+	store_t *s = open_store(64 << 20);
+	struct walk w = { dir, NULL, 0, 0 };
+	uint8_t rec[1000], *v;
+	size_t n, map_before, map_after;
+
+	for (int i = 0; i < 200; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "k%05d", i);
+		memset(rec, i, sizeof(rec));
+		CHECK(store_maybe_grow(s) == 0);
+		CHECK(store_begin(s) == 0);
+		CHECK(store_put(s, STORE_OUTBOX, key, strlen(key), rec,
+				sizeof(rec)) == 0);
+		CHECK(store_commit(s) == 0);
+	}
+	store_close(&s);
+	CHECK(store_open(dir, &ro, &w.s) == 0);
+	store_usage(w.s, NULL, &map_before, NULL);
+	CHECK(store_foreach(w.s, STORE_OUTBOX, walk_one, &w) == 0);
+	CHECK_EQ_INT(w.seen, 200);
+	CHECK_EQ_INT(w.bad, 0);
+	/* After the walk the reader adopts the node's larger map and sees
+	 * what it wrote. */
+	CHECK(store_get(w.s, STORE_INBOX, "b00999", 6, &v, &n) == 0 &&
+	      n == 8000 && v[0] == 7);
+	free(v);
+	store_usage(w.s, NULL, &map_after, NULL);
+	printf("reader's map %zu before the node grew the store, %zu after\n",
+	       map_before, map_after);
+	CHECK(map_after > map_before);
+	store_close(&w.s);
+}
+
 static int count_rec(void *ctx, const Referral__Store__V1__AuditRecord *r)
 {
 	(void)r;
@@ -348,6 +452,9 @@ int main(void)
 	test_turns();
 	test_digest();
 	test_full();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s", dir, dir);
+	CHECK(system(cmd) == 0);
+	test_reader_while_node_grows();
 	rmdir(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s", dir, dir);
 	CHECK(system(cmd) == 0);

@@ -18,12 +18,19 @@ PY
 # receiver stored each submit once and the origin applied each RECEIVED
 # once; the receiver holds nothing the origin did not send.
 exactly_once() {
+	local rc c out
 	rm -f "$T"/o.jsonl* "$T"/r.jsonl*
-	"$REFCTL" --data "$T/$1" audit export --out "$T/o.jsonl" >/dev/null 2>"$T/err" &&
-	"$REFCTL" --data "$T/$2" audit export --out "$T/r.jsonl" >/dev/null 2>>"$T/err" &&
-	"$REFCTL" --data "$T/$1" list --outbox --json > "$T/o.json" 2>>"$T/err" &&
-	"$REFCTL" --data "$T/$2" list --inbox --json > "$T/r.json" 2>>"$T/err" ||
-		{ echo "cannot read the nodes: $(cat "$T/err")"; return; }
+	# One at a time, so a failure names the command and how it ended (a
+	# crash prints nothing of its own here).
+	for c in "$1 audit export --out $T/o.jsonl" "$2 audit export --out $T/r.jsonl" \
+		 "$1 list --outbox --json" "$2 list --inbox --json"; do
+		case $c in
+		"$1 list"*) out=$T/o.json ;; "$2 list"*) out=$T/r.json ;; *) out=/dev/null ;;
+		esac
+		# shellcheck disable=SC2086
+		"$REFCTL" --data "$T/${c%% *}" ${c#* } > "$out" 2> "$T/err"; rc=$?
+		[ $rc = 0 ] || { echo "refctl ${c#* } at ${c%% *} exited $rc: $(cat "$T/err")"; return; }
+	done
 	"$PY" - "$3" "$T/o.jsonl" "$T/r.jsonl" "$T/o.json" "$T/r.json" <<'PY'
 import json, sys, collections
 acked = [l.split()[0] for l in open(sys.argv[1]) if l.strip()]
