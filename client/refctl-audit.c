@@ -1024,11 +1024,19 @@ struct export {
 	int err;
 };
 
-/* RFC 4180: quoted when it holds a comma, quote or line break. */
+/* RFC 4180: quoted when it holds a comma, quote or line break. A field
+ * that starts like a formula (=, +, -, @, tab, CR) gets an apostrophe in
+ * front, so a spreadsheet shows it as text instead of running it: staff ids,
+ * reasons and personal fields are typed by people or sent by peers.
+ * verify-export reads only the sequence numbers and hashes, never so. */
 static void csv_field(FILE *f, const char *v, bool last)
 {
+	bool formula = v[0] && strchr("=+-@\t\r", v[0]);
+
 	if (strpbrk(v, ",\"\r\n")) {
 		fputc('"', f);
+		if (formula)
+			fputc('\'', f);
 		for (const char *p = v; *p; p++) {
 			if (*p == '"')
 				fputc('"', f);
@@ -1036,6 +1044,8 @@ static void csv_field(FILE *f, const char *v, bool last)
 		}
 		fputc('"', f);
 	} else {
+		if (formula)
+			fputc('\'', f);
 		fputs(v, f);
 	}
 	fputs(last ? "\r\n" : ",", f);

@@ -158,6 +158,18 @@ expect_eq "the export is recorded, with the admin's id" "export admin-01 ok" \
 no_personal "the record of it holds no personal field" "$EXP/after.jsonl"
 check "two audit records were added (refused, allowed)" test "$(audit_count 350581)" -eq $((before + 2))
 no_personal "no personal field in Shishi's log" "$T/350581.log"
+# A staff id typed as a spreadsheet formula lands in the chain as given;
+# the CSV export writes it as text.
+"$REFCTL" --data "$T/350581" --actor '=HYPERLINK("http://example.invalid","x")' \
+	audit export --include-personal --out "$EXP/f.jsonl" >/dev/null 2>&1
+"$REFCTL" --data "$T/350581" audit export --format csv --out "$EXP/f.csv" >/dev/null
+expect_eq "a formula-like field in a CSV export is written as text" ok "$("$PY" -c '
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+last = rows[-1]
+bad = [f for r in rows for f in r if f[:1] in ("=", "+", "-", "@", "\t", "\r")]
+print("ok" if last[7].startswith("\x27=HYPERLINK") and not bad else f"{last[7]!r} {bad[:3]}")' "$EXP/f.csv")"
+check "and the export still verifies" "$REFCTL" --data "$T/350581" audit verify-export "$EXP/f.csv"
 
 # ---- nothing read changes the store
 stop 350581
