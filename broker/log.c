@@ -36,6 +36,11 @@ void log_msg(int level, const char *component, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* Messages quote what peers and clients sent: a control character
+	 * there must not start a forged line or move the cursor. */
+	for (unsigned char *p = (unsigned char *)line; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	fprintf(stderr, "%s %s %s %s\n", ts, names[level], component, line);
 	fflush(stderr);
 }

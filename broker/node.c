@@ -3872,6 +3872,21 @@ static int op_requeue(node_t *n, const Referral__Local__V1__Request *req,
 	return 0;
 }
 
+/* A staff id goes into audit records, logs and trails: at most 64 bytes
+ * of UTF-8, no spaces or control characters, so that it can neither forge
+ * a log line nor hide in one. */
+static bool staff_id_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len > 64 || !util_utf8_valid(s, len))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
 static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 			  const uint8_t *buf, size_t len)
 {
@@ -3890,6 +3905,13 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 		fail_reply(&rep, REF_E_MALFORMED, err, sizeof(err),
 			   "the request does not parse (client and node "
 			   "versions differ?)");
+		goto reply;
+	}
+	if (!staff_id_ok(req->actor)) {
+		fail_reply(&rep, REF_E_INVALID, err, sizeof(err),
+			   "nothing was done: the staff id (--actor) must be "
+			   "at most 64 bytes of UTF-8 without spaces or control "
+			   "characters");
 		goto reply;
 	}
 	if (req->op == REFERRAL__LOCAL__V1__OP__OP_SUBMIT ||

@@ -1,5 +1,5 @@
 # bad-submit.sh: unknown destination, malformed application JSON, missing
-# consent, an oversized document: each refused with a message naming the
+# consent, an oversized document, a staff id that is not one: each refused with a message naming the
 # problem and a non-zero exit, and nothing stored changes.
 . "$(dirname "$0")/../lib.sh"
 two_nodes "[limits]" "max_document_bytes = 50000" "max_message_bytes = 60000"
@@ -45,6 +45,13 @@ json.dump(a,open(sys.argv[2],"w"))
 PY
 refused "message over max_message_bytes" "more than [limits] max_message_bytes = 60000" submit --to 350582 "$T/many.json"
 refused "unknown referral" "no referral" show 350581-00000000000000000000000000000000
+# A staff id lands in audit records, logs and trails: a line break there
+# would forge a log line, so the node refuses it before doing anything.
+refused "a staff id with a line break" "the staff id (--actor) must be" \
+	--actor $'staff-01\n2026-11-28T00:00:00.000Z info forged' submit --to 350582 "$T/app.json"
+refused "a staff id over 64 bytes" "at most 64 bytes" \
+	--actor "$(printf 's%.0s' {1..65})" submit --to 350582 "$T/app.json"
+check "no forged line in the log" bash -c "! grep -q '^2026-11-28T00:00:00.000Z info forged' '$T/350581.log'"
 # The sample applicant's personal data is not echoed in any refusal.
 out=$("$REFCTL" --data "$T/350581" submit --to 350582 "$T/noconsent.json" 2>&1)
 check "refusals do not echo personal data" bash -c "! echo '$out' | grep -q 13800000000"
