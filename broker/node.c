@@ -14,6 +14,7 @@
  * against broker/lifecycle.c's table on both sides. Deadlines are computed
  * from the history (broker/clocks.c) and checked every deadline_check_ms. */
 #include <errno.h>
+#include <glob.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -105,6 +106,7 @@ typedef struct out {
 
 struct node {
 	config_t cfg;
+	char key_switched[160];   /* a switch finished at start: for the audit */
 	directory_t *dir;
 	directory_t *pending_dir; /* applied in this turn; in force after it */
 	bucket_t buckets[64];
@@ -4297,9 +4299,10 @@ static void maybe_switch_key(node_t *n)
 	config_path(&n->cfg, "signing.next.pub.pem", npub, sizeof(npub));
 	snprintf(old, sizeof(old), "%s/signing.%s.key", n->cfg.data_dir,
 		 n->cfg.key_id);
-	/* Old key aside first: a crash between the renames leaves no
-	 * signing.key, and the node refuses to start, saying so, rather
-	 * than sign with a key the directory does not give it. */
+	/* Old key aside first: a stop between the renames leaves the old
+	 * key aside and the rest to do, which the next start finishes
+	 * (finish_key_files, finish_key_switch); never a node signing with a
+	 * key the directory does not give it. */
 	if (rename(cur, old) < 0 || rename(next, cur) < 0 ||
 	    (stat(npub, &st) == 0 && rename(npub, cpub) < 0)) {
 		log_msg(LOG_ERROR, "keys", "switching to key %s failed: %s; "
@@ -4317,8 +4320,8 @@ static void maybe_switch_key(node_t *n)
 	if (audit(n, "key_rotated", NULL, NULL, NULL, "node", "ok", detail) ||
 	    finish_turn(n))
 		store_abort(n->store);
-	log_msg(LOG_INFO, "keys", "now signing with %s (was %s)", new_id,
-		detail);
+	log_msg(LOG_INFO, "keys", "now signing with %s (switched %s)",
+		new_id, detail);
 }
 
 /* Puts d in force: peers are pinned again from it, and the peer socket is
@@ -4757,6 +4760,92 @@ static int announce_restore(node_t *n)
 	return r;
 }
 
+/* A signing key switch (maybe_switch_key) that a stop cut short between
+ * its renames is finished before the key is loaded: the old key is set
+ * aside as signing.<key_id>.key, so signing.next.key is the one to move in,
+ * then its public half. Without the old key aside nothing was under way:
+ * a missing signing.key is then reported as it is. */
+static int finish_key_files(node_t *n, char *err, size_t errlen)
+{
+	char cur[PATH_MAX + 64], next[PATH_MAX + 64], old[PATH_MAX + 128];
+	char npub[PATH_MAX + 64], cpub[PATH_MAX + 64];
+	struct stat st;
+	bool moved = false;
+
+	config_path(&n->cfg, "signing.key", cur, sizeof(cur));
+	config_path(&n->cfg, "signing.next.key", next, sizeof(next));
+	config_path(&n->cfg, "signing.pub.pem", cpub, sizeof(cpub));
+	config_path(&n->cfg, "signing.next.pub.pem", npub, sizeof(npub));
+	snprintf(old, sizeof(old), "%s/signing.%s.key", n->cfg.data_dir,
+		 n->cfg.key_id);
+	if (stat(old, &st) < 0)
+		return 0;
+	{
+		/* The configuration's rewrite, cut short before its rename. */
+		char pat[PATH_MAX + 64];
+		glob_t g;
+		snprintf(pat, sizeof(pat), "%s/referrald.conf.tmp.*",
+			 n->cfg.data_dir);
+		if (glob(pat, 0, NULL, &g) == 0)
+			for (size_t i = 0; i < g.gl_pathc; i++)
+				unlink(g.gl_pathv[i]);
+		globfree(&g);
+	}
+	if (stat(cur, &st) < 0 && errno == ENOENT && stat(next, &st) == 0) {
+		if (rename(next, cur) < 0)
+			goto fail;
+		moved = true;
+	}
+	if (stat(next, &st) < 0 && stat(npub, &st) == 0) {
+		if (rename(npub, cpub) < 0)
+			goto fail;
+		moved = true;
+	}
+	if (moved && util_sync_dir(n->cfg.data_dir) < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "refusing to start: a signing key switch cut "
+		 "short in %s cannot be finished: %s", n->cfg.data_dir,
+		 strerror(errno));
+	return -errno;
+}
+
+/* The rest of such a switch: signing.key is a key the directory lists for
+ * this node, while referrald.conf still names the old one, set aside as
+ * signing.<key_id>.key. The configuration is brought up to date. False
+ * when that is not the case, and check_self's refusal stands. */
+static bool finish_key_switch(node_t *n)
+{
+	const dir_node_t *me = directory_node(n->dir, n->cfg.code);
+	char old[PATH_MAX + 128], was[64];
+	struct stat st;
+
+	snprintf(old, sizeof(old), "%s/signing.%s.key", n->cfg.data_dir,
+		 n->cfg.key_id);
+	if (!me || stat(old, &st) < 0)
+		return false;
+	for (size_t i = 0; i < me->n_keys; i++) {
+		if (EVP_PKEY_eq(me->keys[i].key, n->key) != 1 ||
+		    !strcmp(me->keys[i].key_id, n->cfg.key_id))
+			continue;
+		snprintf(was, sizeof(was), "%s", n->cfg.key_id);
+		snprintf(n->cfg.key_id, sizeof(n->cfg.key_id), "%s",
+			 me->keys[i].key_id);
+		if (config_set_key_id(&n->cfg)) {
+			snprintf(n->cfg.key_id, sizeof(n->cfg.key_id), "%s", was);
+			return false;
+		}
+		snprintf(n->key_switched, sizeof(n->key_switched),
+			 "%s -> %s (finished at start)", was, n->cfg.key_id);
+		log_msg(LOG_WARN, "keys", "a switch of signing keys was cut "
+			"short: finished now, signing with %s (was %s)",
+			n->cfg.key_id, was);
+		return true;
+	}
+	return false;
+}
+
 int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 {
 	node_t *n = calloc(1, sizeof(*n));
@@ -4790,6 +4879,9 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 			 "(cannot lock %s)", data_dir, path);
 		goto fail;
 	}
+	r = finish_key_files(n, err, errlen);
+	if (r)
+		goto fail;
 	config_path(&n->cfg, "signing.key", path, sizeof(path));
 	r = sign_key_load_private(path, &n->key);
 	if (r) {
@@ -4833,6 +4925,8 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 		goto fail;
 	}
 	r = check_self(n, n->dir, err, errlen);
+	if (r == REF_E_DIRECTORY && finish_key_switch(n))
+		r = check_self(n, n->dir, err, errlen);
 	if (r)
 		goto fail;
 
@@ -4961,6 +5055,9 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 	store_begin(n->store);
 	if (held < n->dir->version)
 		r = directory_applied(n, n->dir->version, "at start");
+	if (!r && n->key_switched[0])
+		r = audit(n, "key_rotated", NULL, NULL, NULL, "node", "ok",
+			  n->key_switched);
 	if (!r)
 		r = audit(n, "node_started", NULL, NULL, NULL, "node", "ok", NULL);
 	if (!r)

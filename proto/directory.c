@@ -1,6 +1,7 @@
 /* directory.c: see directory.h. Parsing is strict about what a node relies
  * on (codes, keys, endpoints) and silent about fields it does not know. */
 #include <errno.h>
+#include <glob.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -272,18 +273,6 @@ out:
 	return r;
 }
 
-static int sync_dir(const char *data_dir)
-{
-	int fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 int directory_recover(const char *data_dir)
 {
 	char json[1024], sig[1100], jnew[1100], snew[1110];
@@ -293,12 +282,22 @@ int directory_recover(const char *data_dir)
 	snprintf(sig, sizeof(sig), "%s.sig", json);
 	snprintf(jnew, sizeof(jnew), "%s.new", json);
 	snprintf(snew, sizeof(snew), "%s.new", sig);
+	/* A write cut short before its rename leaves only a temp file. */
+	{
+		char pat[1200];
+		glob_t g;
+		snprintf(pat, sizeof(pat), "%s/directory.json*.new.tmp.*", data_dir);
+		if (glob(pat, 0, NULL, &g) == 0)
+			for (size_t i = 0; i < g.gl_pathc; i++)
+				unlink(g.gl_pathv[i]);
+		globfree(&g);
+	}
 	if (stat(jnew, &st) == 0) {
 		if (stat(snew, &st) == 0 && rename(snew, sig) < 0)
 			return -errno;
 		if (rename(jnew, json) < 0)
 			return -errno;
-		return sync_dir(data_dir);
+		return util_sync_dir(data_dir);
 	}
 	if (stat(snew, &st) == 0 && unlink(snew) < 0)
 		return -errno;

@@ -67,7 +67,8 @@ int directory_install(const char *data_dir, const uint8_t *json, size_t len,
 		      const char *sig_b64);
 /* directory_recover: finishes an install a crash cut short (a complete
  * directory.json.new means its signature was written before it), or
- * drops a lone signature.new. Called before directory_load at start. */
+ * drops a lone signature.new; temp files of a write cut short go too.
+ * Called before directory_load at start. */
 int directory_recover(const char *data_dir);
 
 const dir_node_t *directory_node(const directory_t *d, const char *code);

@@ -350,6 +350,18 @@ int util_write_file(const char *path, const void *buf, size_t len, int mode)
 	return r;
 }
 
+int util_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 int util_rfc3339_parse(const char *s, uint64_t *ret_ms)
 {
 	struct tm tm = { 0 };

@@ -50,6 +50,8 @@ int util_read_file(const char *path, size_t max, uint8_t **ret_buf,
 /* util_write_file: temp file, fsync, rename, fsync of the folder: a crash
  * leaves either the old file or the new one, never a torn one. */
 int util_write_file(const char *path, const void *buf, size_t len, int mode);
+/* util_sync_dir: fsync of a folder, so that renames in it are durable. */
+int util_sync_dir(const char *dir);
 
 /* util_rfc3339_parse: "YYYY-MM-DDTHH:MM:SSZ" (UTC) to Unix ms. */
 int util_rfc3339_parse(const char *s, uint64_t *ret_ms);
