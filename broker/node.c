@@ -4415,24 +4415,17 @@ static int directory_update(node_t *n, const envelope_check_t *c,
 	}
 	{
 		/* The one in force, sent again (its receipt was lost): the
-		 * sender must learn it arrived, not that it was refused. */
-		char path[PATH_MAX + 64];
-		uint8_t *cur;
-		size_t cl;
-		snprintf(path, sizeof(path), "%s/directory.json", n->cfg.data_dir);
-		if (!n->pending_dir &&
-		    !util_read_file(path, 16 << 20, &cur, &cl)) {
-			bool same = cl == u->directory.len &&
-				    !memcmp(cur, u->directory.data, cl);
-			free(cur);
-			if (same) {
-				referral__v1__directory_update__free_unpacked(u,
-									       NULL);
-				snprintf(detail, dlen, "directory version %llu is "
-					 "the one in force; applied once",
-					 (unsigned long long)n->dir->version);
-				return REFERRAL__V1__RECEIPT_STATUS__DUPLICATE;
-			}
+		 * sender must learn it arrived, not that it was refused. The
+		 * one in force, not the file on disk: a file copied in and not
+		 * yet reloaded, or one a reload refused, is not applied. */
+		uint8_t h[32];
+		util_sha256(u->directory.data, u->directory.len, h);
+		if (!n->pending_dir && !memcmp(h, n->dir->sha256, 32)) {
+			referral__v1__directory_update__free_unpacked(u, NULL);
+			snprintf(detail, dlen, "directory version %llu is the "
+				 "one in force; applied once",
+				 (unsigned long long)n->dir->version);
+			return REFERRAL__V1__RECEIPT_STATUS__DUPLICATE;
 		}
 	}
 	st = directory_check_new(n, u->directory.data, u->directory.len,

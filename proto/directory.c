@@ -26,6 +26,10 @@ static int bad(char *err, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, len, fmt, ap);
 	va_end(ap);
+	/* A reason may quote a field and be cut mid-character: it goes into
+	 * receipts and logs, which must stay valid UTF-8. */
+	if (len)
+		util_utf8_trim(err);
 	return REF_E_DIRECTORY;
 }
 
@@ -187,6 +191,7 @@ int directory_parse(const char *text, size_t len, directory_t **ret,
 		goto out;
 	}
 	d->version = (uint64_t)json_integer_value(json_object_get(root, "version"));
+	util_sha256((const uint8_t *)text, len, d->sha256);
 	copy(d->authority, sizeof(d->authority), str(root, "authority"));
 	copy(d->issued_at, sizeof(d->issued_at), str(root, "issued_at"));
 	json_array_foreach(nodes, i, it) {

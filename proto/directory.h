@@ -43,6 +43,7 @@ typedef struct {
 	char issued_at[40];
 	dir_node_t *nodes;
 	size_t n_nodes;
+	uint8_t sha256[32];  /* of the exact bytes parsed: which file it is */
 } directory_t;
 
 /* directory_parse: checks the format and every node; ret_err names the

@@ -4,6 +4,7 @@
 # lower, replayed, tampered or foreign-signed directory is refused with a
 # receipt naming why, and nothing changes. A node removed from the
 # directory loses its open session at once and its next message is refused.
+# The one in force sent again is DUPLICATE; a file merely copied in is not.
 . "$(dirname "$0")/../lib.sh"
 authority
 node 350581 "石狮市法律援助中心"
@@ -125,4 +126,12 @@ expect_contains "and never stored" "NO_RECEIPT" "$(tail -n 1 "$T/session.out")"
 expect_eq "Shishi's inbox did not change" "$inbox_before" "$(inbox_count 350581)"
 id3=$(submit 350581 350582 "$T/app.json" 2>/dev/null)
 check "a referral to the removed county is refused" test -z "$id3"
+
+# ---- a file copied in by hand is not the directory in force
+make_dir 4 "$T/v4.json" 350500 350581 350583
+cp "$T/v4.json" "$T/v4.json.sig" "$T/350581/" && mv "$T/350581/v4.json" "$T/350581/directory.json" &&
+	mv "$T/350581/v4.json.sig" "$T/350581/directory.json.sig"
+out=$(update "$T/v4.json")
+expect_contains "the update of a file copied in but not reloaded: applied, not DUPLICATE" "status=STORED" "$out"
+check "Shishi puts version 4 in force" wait_for 10 has_version 350581 4
 finish
