@@ -65,3 +65,16 @@ st = {r["referral_id"]: r["state"] for r in json.load(sys.stdin)["referrals"]}
 ids = [l.split()[0] for l in open(sys.argv[1]) if l.strip()]
 sys.exit(0 if all(st.get(i) == "RECEIVED" for i in ids) else 1)' "$2"
 }
+
+# under_strace CODE STRACE-ARGS...: starts referrald with faults injected:
+# strace tampers only with the calls it traces; its output is dropped.
+# (LeakSanitizer cannot run under ptrace: off for this daemon only.)
+under_strace() {
+	local code=$1; shift
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" strace -f -o /dev/null "$@" \
+		"$REFERRALD" --data "$T/$code" 2>> "$T/$code.log" &
+	PIDS+=($!)
+	eval "PID_$code=$!"
+	wait_for 10 "$REFCTL" --data "$T/$code" status --json >/dev/null ||
+		{ not_ok "node $code did not start under strace:"; tail -n 20 "$T/$code.log"; exit 1; }
+}

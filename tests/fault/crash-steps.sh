@@ -28,17 +28,6 @@ start 350500
 start 350581
 start 350582
 
-# traced CODE STRACE-ARGS...: starts the node under strace, which tampers
-# with the calls it traces (its own output dropped).
-traced() {
-	local code=$1; shift
-	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" strace -f -o /dev/null "$@" \
-		"$REFERRALD" --data "$T/$code" 2>> "$T/$code.log" &
-	PIDS+=($!)
-	eval "PID_$code=$!"
-	wait_for 10 "$REFCTL" --data "$T/$code" status --json >/dev/null ||
-		{ not_ok "node $code did not start under strace"; tail -n 20 "$T/$code.log"; exit 1; }
-}
 # gone PID: the process has ended (a zombie counts: it is ours to reap).
 gone() { [ ! -e "/proc/$1" ] || grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat"; }
 version_of() { "$REFCTL" --data "$T/$1" directory show --json | json version; }
@@ -69,7 +58,7 @@ for k in 1 2 3 4 5 6 7 8; do
 	new=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["signing_keys"][-1]["key_id"])' "$T/350582.entry.json")
 	stop 350582
 	# Nothing is renamed at start: the k-th rename is the k-th step.
-	traced 350582 -e trace=rename -e inject=rename:error=EIO:signal=KILL:when=$k
+	under_strace 350582 -e trace=rename -e inject=rename:error=EIO:signal=KILL:when=$k
 	pid=$PID_350582
 	"$REFCTL" directory assemble --version "$v" --authority 350500 --out "$T/v.json" \
 		"$T/350500.entry.json" "$T/350581.entry.json" "$T/350582.entry.json" >/dev/null &&
@@ -108,7 +97,7 @@ cut=0
 for round in 1 2 3 4 5; do
 	stop 350581
 	# Each sync 30 ms slower: re-sealing takes many turns, each synced.
-	traced 350581 -e trace=fdatasync -e inject=fdatasync:delay_enter=30000
+	under_strace 350581 -e trace=fdatasync -e inject=fdatasync:delay_enter=30000
 	pid=$PID_350581
 	"$REFCTL" --data "$T/350581" --actor admin-01 rotate-data-key >/dev/null ||
 		{ not_ok "rotate-data-key in round $round"; break; }

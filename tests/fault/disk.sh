@@ -11,19 +11,6 @@ command -v strace >/dev/null || { echo "SKIP: strace is not installed (apt-get i
 two_nodes
 fault_apps
 start 350582
-# under_strace CODE INJECT...: starts referrald with faults injected.
-under_strace() {
-	local code=$1; shift
-	# strace tampers only with the calls it traces; its output is dropped.
-	# (LeakSanitizer cannot run under ptrace: off for this daemon only.)
-	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" strace -f -o /dev/null "$@" \
-		"$REFERRALD" --data "$T/$code" 2>> "$T/$code.log" &
-	PIDS+=($!)
-	eval "PID_$code=$!"
-	wait_for 10 "$REFCTL" --data "$T/$code" status --json >/dev/null ||
-		{ echo "node $code did not start under strace"; cat "$T/$code.log"; exit 1; }
-}
-
 # ---- EIO from fdatasync, after the node has started and taken some work
 under_strace 350581 -e trace=fdatasync -e inject=fdatasync:error=EIO:when=40+
 "$BUILD/tests/fault-submit" "$T/350581" 350582 60 "$T/acked.txt" \
