@@ -35,7 +35,8 @@ static const char *const cases[] = {
 	"stale", "future", "not-for-me", "unknown-key", "unknown-field",
 	"bad-version", "garbage", "oversized", "unknown-kind", "multipart",
 	"not-origin", "reused-id", "status", "receipt", "bad-receipt",
-	"directory-update", "session", "long-field", NULL };
+	"directory-update", "session", "long-field", "not-party", "seq-zero",
+	NULL };
 
 /* What the connection went through, from libzmq's monitor: printed as
  * DISCONNECTED / HANDSHAKE_REFUSED lines for the "session" case. */
@@ -278,11 +279,24 @@ int main(int argc, char **argv)
 		h.key_id = "350589-k9";
 	else if (!strcmp(kase, "bad-version"))
 		h.version = 2;
-	else if (!strcmp(kase, "status")) {
-		/* A status change about an existing referral, as this node. */
+	else if (!strcmp(kase, "status") || !strcmp(kase, "not-party") ||
+		 !strcmp(kase, "seq-zero")) {
+		/* A status change about an existing referral, as this node.
+		 * "not-party" is sent by a node that is neither the referral's
+		 * origin nor its receiver: the test runs it with a third node's
+		 * data folder, and an id that names this node as the origin
+		 * is refused here, so the case cannot pass for a party's move
+		 * by mistake. "seq-zero" carries referral_seq 0, which orders
+		 * nothing (DESIGN.md: the counter starts at 1). */
 		Referral__V1__StatusChange sc = REFERRAL__V1__STATUS_CHANGE__INIT;
-		if (!referral || !state || !seq)
-			die("--case status needs --referral, --state and --seq");
+		bool zero = !strcmp(kase, "seq-zero");
+		if (!referral || !state || (!seq && !zero))
+			die("--case status and not-party need --referral, --state "
+			    "and --seq; seq-zero needs --referral and --state");
+		if (!strcmp(kase, "not-party") && !strncmp(referral, cfg.code, 6))
+			die("--case not-party: this node is the referral's origin");
+		if (zero)
+			seq = 0;
 		sc.state = (char *)state;
 		sc.from_state = (char *)from_state;
 		sc.actor = "peersim";

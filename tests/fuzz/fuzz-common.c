@@ -1,7 +1,8 @@
 /* fuzz-common.c: see fuzz.h. The keys are the published test keys of
  * ../shared/vectors/wire-v1.json, kept here as text so a fuzz binary runs
  * from any folder; the SM2 one stands in for an invented third node,
- * 350583, so both signature suites are reached. */
+ * 350583, so both signature suites are reached; the authority's signs
+ * directories. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,11 @@ static const char pem_583[] =
 	"NovIBD9M28wvrJAHeFSn7ip5x/eZ2RbF7mLba9LDWUROLGK7OvF6rp4a\n"
 	"-----END PRIVATE KEY-----\n";
 
+static const char pem_authority[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MC4CAQAwBQYDK2VwBCIEIMWqjfQ/n4N77bdELzHct7Fm04U1B28JS4XOOi4LRFj3\n"
+	"-----END PRIVATE KEY-----\n";
+
 static struct {
 	const char *node, *key_id, *pem;
 	sign_alg_t alg;
@@ -36,6 +42,9 @@ static struct {
 	{ "350581", "350581-k1", pem_581, SIGN_ALG_ED25519, NULL },
 	{ "350582", "350582-k1", pem_582, SIGN_ALG_ED25519, NULL },
 	{ "350583", "350583-k1", pem_583, SIGN_ALG_SM2_SM3, NULL },
+	/* No node: the authority signs directories, never envelopes, so
+	 * fuzz_lookup skips it. */
+	{ "", "authority", pem_authority, SIGN_ALG_ED25519, NULL },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -85,10 +94,15 @@ EVP_PKEY *fuzz_lookup(void *ctx, const char *node, const char *key_id,
 	if (at_ms < FUZZ_T0 - year || at_ms > FUZZ_T0 + year)
 		return NULL;
 	for (size_t i = 0; i < N_KEYS; i++)
-		if (!strcmp(node, keys[i].node) &&
+		if (keys[i].node[0] && !strcmp(node, keys[i].node) &&
 		    !strcmp(key_id, keys[i].key_id))
 			return keys[i].key;
 	return NULL;
+}
+
+EVP_PKEY *fuzz_authority(void)
+{
+	return keys[N_KEYS - 1].key;
 }
 
 envelope_policy_t fuzz_policy(void)

@@ -36,6 +36,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_SELF "350582"
 #define FUZZ_PEER "350581"
 
+/* Our node as the vectors' directory.json lists it: its CURVE public key
+ * (curve-keys.json) and the id of its signing key (350582-k1 below). */
+#define FUZZ_SELF_CURVE "Qbxjxmn6]MuyQTt.-DkQ/E4>jy1:9aNNI7(2y&*H"
+#define FUZZ_SELF_KEY_ID "350582-k1"
+
 /* fuzz_keys_init: loads the test keys; 0, or -1 if OpenSSL refuses them
  * (then every target aborts: a fuzz run without keys would test nothing).
  * Safe to call twice. */
@@ -47,6 +52,12 @@ int fuzz_keys_init(void);
  * sign with what the verifier looks up. Borrowed; ctx unused. */
 EVP_PKEY *fuzz_lookup(void *ctx, const char *node, const char *key_id,
 		      uint64_t at_ms);
+
+/* fuzz_authority: the authority's test key of the vectors (wire-v1.json,
+ * keys.authority; Ed25519), whose signature directory.json.sig is. A
+ * private key, so a target can sign a directory as the authority would;
+ * a node given its public half trusts it. Borrowed. */
+EVP_PKEY *fuzz_authority(void);
 
 /* fuzz_policy: self FUZZ_SELF, peer FUZZ_PEER, now FUZZ_T0 + 1 s, the
  * default lifetime (14 days) and skew (5 min), 1 MiB at most. */

@@ -433,6 +433,84 @@ static void bodies(void)
 	free(b);
 }
 
+/* A DirectoryUpdate seed for fuzz-bodies (kind 6) carrying json and sig;
+ * flags as fuzz-bodies.c reads them (0x40: the harness signs json). */
+static void put_update(const char *name, uint8_t flags, const char *json,
+		       size_t len, const char *sig)
+{
+	Referral__V1__DirectoryUpdate u = REFERRAL__V1__DIRECTORY_UPDATE__INIT;
+	uint8_t *b;
+	size_t bl;
+
+	u.directory.data = (uint8_t *)json;
+	u.directory.len = len;
+	u.signature = (char *)sig;
+	b = pack(&u.base, &bl);
+	put1("bodies", name, (uint8_t)(0x06 | flags), b, bl);
+	free(b);
+}
+
+/* fuzz-bodies' DIRECTORY_UPDATE seeds, from the vectors' signed directory
+ * (nodes 350581 and 350582, version 1, the one the harness's node holds):
+ * as signed, and as version 2 variants that reach each of the node's
+ * checks: the signature, the parse, the version, this node's own entry. */
+static void directory_updates(const char *vectors)
+{
+	char path[1024], *t;
+	uint8_t *json, *sig;
+	size_t jl, sl;
+	json_t *d, *nodes;
+
+	snprintf(path, sizeof(path), "%s/directory.json", vectors);
+	if (util_read_file(path, 1 << 20, &json, &jl)) {
+		fprintf(stderr, "mkseeds: cannot read %s\n", path);
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/directory.json.sig", vectors);
+	if (util_read_file(path, 4096, &sig, &sl)) {
+		fprintf(stderr, "mkseeds: cannot read %s\n", path);
+		exit(1);
+	}
+	/* The .sig file's text without its line break, as refctl sends it. */
+	while (sl && (sig[sl - 1] == '\n' || sig[sl - 1] == '\r'))
+		sig[--sl] = '\0';
+	put_update("directory-update-vector", 0, (char *)json, jl, (char *)sig);
+	put_update("directory-update-vector-enveloped", 0x80, (char *)json, jl,
+		   (char *)sig);
+	put_update("directory-update-empty", 0, "", 0, "");
+
+	d = json_loadb((char *)json, jl, 0, NULL);
+	if (!d)
+		exit(1);
+	json_object_set_new(d, "version", json_integer(2));
+	t = json_dumps(d, JSON_INDENT(2));
+	/* Version 2 under version 1's signature: changed after signing. */
+	put_update("directory-update-v2-old-signature", 0, t, strlen(t),
+		   (char *)sig);
+	put_update("directory-update-v2-resigned", 0x40, t, strlen(t), "");
+	/* Cut short: signed, but no longer JSON. */
+	put_update("directory-update-v2-cut-resigned", 0x40, t, strlen(t) / 2,
+		   "");
+	free(t);
+	/* This node (350582, the second) with another CURVE key. */
+	nodes = json_object_get(d, "nodes");
+	json_object_set_new(json_array_get(nodes, 1), "curve_public_key",
+			    json_string("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"));
+	t = json_dumps(d, JSON_INDENT(2));
+	put_update("directory-update-v2-other-curve-resigned", 0x40, t,
+		   strlen(t), "");
+	free(t);
+	/* This node left out. */
+	json_array_remove(nodes, 1);
+	t = json_dumps(d, JSON_INDENT(2));
+	put_update("directory-update-v2-no-self-resigned", 0x40, t, strlen(t),
+		   "");
+	free(t);
+	json_decref(d);
+	free(json);
+	free(sig);
+}
+
 static void directories(const char *vectors)
 {
 	char path[1024];
@@ -683,6 +761,7 @@ int main(int argc, char **argv)
 	envelopes();
 	headers();
 	bodies();
+	directory_updates(argv[2]);
 	directories(argv[2]);
 	configs();
 	applications();

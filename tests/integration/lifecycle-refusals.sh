@@ -1,9 +1,14 @@
 # lifecycle-refusals.sh: every move from the wrong party is refused: in the
 # CLI with the current state and the moves open, and on the wire with a
 # REFUSED receipt that is recorded; status changes delivered out of order
-# are applied in order.
+# are applied in order. A node in the directory that is not a party to the
+# referral, and a change with referral_seq 0, are refused and change nothing.
 . "$(dirname "$0")/../lib.sh"
 two_nodes
+# Nan'an is in the directory, never started: peersim speaks for it as a
+# county that is neither the origin nor the receiver of Shishi's referral.
+node 350583 "南安市法律援助中心"
+directory 1 350581 350582 350583
 start 350581
 start 350582
 S="$REFCTL --data $T/350581 --actor staff-0107"
@@ -39,6 +44,39 @@ expect_eq "nothing moved at the receiver" RECEIVED "$(state_of 350582 "$id")"
 out=$("$PEERSIM" --data "$T/350581" --to 350582 --case status --referral "$id" \
 	--state OBJECTION --from-state RECEIVED --seq 3 --role admin)
 expect_contains "admin move from the origin: REFUSED" "status=REFUSED" "$out"
+
+# last_event CODE ID: the referral's last audit event at the node, as
+# "EVENT PEER OUTCOME".
+last_event() {
+	"$REFCTL" --data "$T/$1" trail "$2" --json |
+		"$PY" -c 'import json,sys; e=json.load(sys.stdin)["events"][-1]; print(e["event"], e.get("peer", "-"), e.get("outcome", "-"))'
+}
+# wire_refused DESCRIPTION SENDER CODE DETAIL [peersim args]: the change is
+# answered CODE naming DETAIL, recorded once as a rejection from SENDER,
+# and Jinjiang's referral (state, history, clocks, delivery) is unchanged.
+wire_refused() {
+	local what=$1 from=$2 code=$3 why=$4; shift 4
+	local before shown hist out
+	before=$(audit_count 350582)
+	shown=$("$REFCTL" --data "$T/350582" show "$id" --json)
+	hist=$(states_of 350582 "$id")
+	out=$("$PEERSIM" --data "$T/$from" --to 350582 --referral "$id" "$@")
+	expect_contains "$what: $code" "status=$code verified=yes matches=yes" "$out"
+	expect_contains "$what: says why" "$why" "$out"
+	expect_eq "$what: recorded once" $((before + 1)) "$(audit_count 350582)"
+	expect_eq "$what: recorded as a rejection from $from" "rejected $from $code" \
+		"$(last_event 350582 "$id")"
+	expect_eq "$what: the history did not move" "$hist" "$(states_of 350582 "$id")"
+	expect_eq "$what: the referral at Jinjiang is unchanged" "$shown" \
+		"$("$REFCTL" --data "$T/350582" show "$id" --json)"
+}
+wire_refused "a move from a county not a party" 350583 REFUSED \
+	"350583 is not a party to referral $id" \
+	--case not-party --state GRANTED --from-state RECEIVED --seq 2
+wire_refused "a change with referral_seq 0" 350581 MALFORMED \
+	"a status change needs a referral_seq" \
+	--case seq-zero --state CANCELLED --from-state RECEIVED
+expect_eq "nothing moved at the receiver after either" RECEIVED "$(state_of 350582 "$id")"
 start 350581
 
 # Out of order: Jinjiang's seq 3 (ASSIGNED) arrives before seq 2 (GRANTED).
