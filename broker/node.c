@@ -67,7 +67,10 @@ typedef struct {
 	char endpoint[256];
 	char curve[41];
 	void *dealer;
+	void *mon;          /* the dealer's monitor (PAIR): handshake results */
 	uint64_t opened_mono;
+	uint64_t hs_failed; /* handshakes failed since the last that worked */
+	uint64_t hs_warned_mono;
 	bool down;          /* the last send found no connection */
 	bool woke;          /* back this turn: its backlog goes next turn */
 } peer_t;
@@ -113,6 +116,7 @@ struct node {
 	size_t n_buckets;
 	void *router_mon;         /* the peer socket's monitor (PAIR) */
 	unsigned router_gen;      /* names each monitor endpoint */
+	unsigned peer_mon_gen;    /* names each peer monitor's endpoint */
 	int *conns;               /* accepted peer connections (fds) */
 	size_t n_conns, cap_conns;
 	uint64_t conn_refused, conn_warned_mono;
@@ -350,11 +354,19 @@ static void socket_common(node_t *n, void *s)
 	zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof(max));
 }
 
+static void peer_close(peer_t *p)
+{
+	if (p->dealer)
+		zmq_close(p->dealer);
+	if (p->mon)
+		zmq_close(p->mon);
+	p->dealer = p->mon = NULL;
+}
+
 static void peers_close(node_t *n)
 {
 	for (size_t i = 0; i < n->n_peers; i++)
-		if (n->peers[i].dealer)
-			zmq_close(n->peers[i].dealer);
+		peer_close(&n->peers[i]);
 	free(n->peers);
 	n->peers = NULL;
 	n->n_peers = 0;
@@ -398,11 +410,28 @@ static peer_t *peer_get(node_t *n, const char *code)
 	set_int(p->dealer, ZMQ_RECONNECT_IVL, 100);
 	set_int(p->dealer, ZMQ_RECONNECT_IVL_MAX, 5000);
 	set_int(p->dealer, ZMQ_SNDHWM, 1000);
+	/* A handshake that fails is otherwise silent: libzmq reconnects and
+	 * the outbox waits. The monitor lets the log say why. */
+	{
+		char ep[64];
+		snprintf(ep, sizeof(ep), "inproc://peer-monitor-%u",
+			 ++n->peer_mon_gen);
+		if (zmq_socket_monitor(p->dealer, ep,
+				       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+				       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+				       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+				       ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0) {
+			p->mon = zmq_socket(n->ctx, ZMQ_PAIR);
+			if (p->mon && zmq_connect(p->mon, ep) < 0) {
+				zmq_close(p->mon);
+				p->mon = NULL;
+			}
+		}
+	}
 	if (zmq_connect(p->dealer, p->endpoint) < 0) {
 		log_msg(LOG_WARN, "net", "peer=%s connect %s failed: %s", code,
 			p->endpoint, zmq_strerror(errno));
-		zmq_close(p->dealer);
-		p->dealer = NULL;
+		peer_close(p);
 		return NULL;
 	}
 	p->opened_mono = util_mono_ms();
@@ -1148,6 +1177,93 @@ static void drain_monitor(node_t *n)
 					n->conns[i] = n->conns[--n->n_conns];
 					break;
 				}
+		}
+	}
+}
+
+/* What each peer's monitor saw: failed handshakes are logged from the
+ * third in a row, then at most once a minute with the count, and the
+ * first that works after failures says so. A server at the peer's endpoint without the
+ * key the directory lists (someone else there, or a key changed without a
+ * new directory) fails ZMTP's cryptography; a peer whose directory does
+ * not hold this node refuses it through ZAP. */
+static void drain_peer_monitors(node_t *n)
+{
+	uint64_t now = util_mono_ms();
+
+	for (size_t i = 0; i < n->n_peers; i++) {
+		peer_t *p = &n->peers[i];
+
+		for (int k = 0; p->mon && k < 64; k++) {
+			zmq_msg_t m;
+			uint16_t ev = 0;
+			uint32_t val = 0;
+			char why[200];
+
+			zmq_msg_init(&m);
+			if (zmq_msg_recv(&m, p->mon, ZMQ_DONTWAIT) < 0) {
+				zmq_msg_close(&m);
+				break;
+			}
+			if (zmq_msg_size(&m) >= 6) {
+				memcpy(&ev, zmq_msg_data(&m), 2);
+				memcpy(&val, (uint8_t *)zmq_msg_data(&m) + 2, 4);
+			}
+			while (zmq_msg_more(&m)) {
+				zmq_msg_close(&m);
+				zmq_msg_init(&m);
+				if (zmq_msg_recv(&m, p->mon, 0) < 0)
+					break;
+			}
+			zmq_msg_close(&m);
+			if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+				if (p->hs_failed)
+					log_msg(LOG_INFO, "net", "peer=%s handshake "
+						"succeeded after %llu failed",
+						p->code, (unsigned long long)
+						p->hs_failed);
+				p->hs_failed = 0;
+				p->hs_warned_mono = 0;
+				continue;
+			}
+			if (ev != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL &&
+			    ev != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+			    ev != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+				continue;
+			/* A peer restarting mid-handshake fails one; three in a
+			 * row are worth an admin's look. */
+			if (++p->hs_failed < 3 || (p->hs_warned_mono &&
+			    now - p->hs_warned_mono < 60000))
+				continue;
+			p->hs_warned_mono = now;
+			/* A server without the key cannot read our HELLO and
+			 * hangs up mid-handshake (no detail, an errno); one
+			 * that reads it but answers wrongly fails the
+			 * cryptography. */
+			if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+			    (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+			     val == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC))
+				snprintf(why, sizeof(why), "the server there "
+					 "ends it (%s): it most likely does not "
+					 "hold the CURVE key the directory lists "
+					 "for %s (someone else at its endpoint, or "
+					 "its key changed without a new directory)",
+					 ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+					 ? "bad cryptography" : strerror((int)val),
+					 p->code);
+			else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+				snprintf(why, sizeof(why), "%s refused this "
+					 "node's CURVE key (ZAP status %u): the "
+					 "directory it holds does not list this "
+					 "node so", p->code, val);
+			else
+				snprintf(why, sizeof(why), "protocol error 0x%x",
+					 val);
+			log_msg(LOG_WARN, "net", "peer=%s endpoint=%s: CURVE "
+				"handshake failed (%llu since the last that "
+				"worked): %s; nothing is sent to it until one "
+				"works", p->code, p->endpoint,
+				(unsigned long long)p->hs_failed, why);
 		}
 	}
 }
@@ -5162,6 +5278,7 @@ int node_run(node_t *n, volatile sig_atomic_t *stop,
 		if (items[3].revents & ZMQ_POLLIN)
 			drain_monitor(n);
 		drain_dealers(n, items, 4);
+		drain_peer_monitors(n);
 		if (items[2].revents & ZMQ_POLLIN)
 			drain_client(n);
 		run_schedule(n);

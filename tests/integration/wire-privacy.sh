@@ -272,15 +272,20 @@ wait "$PID_impostor" 2>/dev/null
 echo "impostor: $(cat "$T/impostor.stats")"
 expect_eq "the impostor forwarded nothing" 0 "$(stat_of impostor forwarded)"
 expect_eq "the impostor had no session" 0 "$(stat_of impostor sessions)"
-echo "--- Shishi's log while the impostor listened:"
-tail -n +"$((loglines + 1))" "$T/350581.log"
-echo "---"
+during=$(tail -n +"$((loglines + 1))" "$T/350581.log")
+expect_contains "Shishi's log names the failed handshake, with the endpoint" \
+	"peer=350582 endpoint=tcp://127.0.0.1:$front82: CURVE handshake failed" "$during"
+expect_contains "and why" "does not hold the CURVE key the directory lists for 350582" "$during"
+expect_eq "once, not at every reconnection" 1 \
+	"$(grep -c "CURVE handshake failed" <<< "$during")"
 
 # ---- the real key at the same port
 fproxy honest "$T/350582"
 check "with Jinjiang's key at that port: delivered" wait_for 30 is_delivered 350581 "$id2"
 check "and RECEIVED at Shishi" wait_for 20 in_state 350581 "$id2" RECEIVED
 expect_eq "Jinjiang stored it once" 1 "$(events_of 350582 "$id2" received)"
+check "Shishi's log says the handshake works again" \
+	grep -q "peer=350582 handshake succeeded after [0-9]* failed" "$T/350581.log"
 expect_eq "Jinjiang's inbox holds both" "$(printf '%s\n' "$id" "$id2" | sort | paste -sd' ')" \
 	"$(inbox_ids 350582)"
 kill -TERM "$PID_honest"
