@@ -36,11 +36,9 @@ void log_msg(int level, const char *component, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	/* Messages quote what peers and clients sent: a control character
-	 * there must not start a forged line or move the cursor. */
-	for (unsigned char *p = (unsigned char *)line; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	/* Messages quote what peers and clients sent: a control or bidi
+	 * character there must not start a forged line or reorder one. */
+	util_utf8_scrub(line);
 	fprintf(stderr, "%s %s %s %s\n", ts, names[level], component, line);
 	fflush(stderr);
 }

@@ -1,8 +1,8 @@
 /* log.h: the daemon's log, one line per event on stderr:
  *   2026-11-28T10:00:00.000Z level component key=value ...
- * Callers pass ids and codes only: never personal data. Control
- * characters in a message are written as "?", so text quoted from a peer or
- * a client cannot forge a line. Not thread-safe
+ * Callers pass ids and codes only: never personal data. Control, bidi
+ * and other invisible characters in a message are written as "?", so text
+ * quoted from a peer or a client cannot forge a line. Not thread-safe
  * (the daemon is one thread). */
 #ifndef REF_LOG_H
 #define REF_LOG_H

@@ -14,7 +14,6 @@
  * against broker/lifecycle.c's table on both sides. Deadlines are computed
  * from the history (broker/clocks.c) and checked every deadline_check_ms. */
 #include <errno.h>
-#include <glob.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -356,10 +355,14 @@ static void socket_common(node_t *n, void *s)
 
 static void peer_close(peer_t *p)
 {
-	if (p->dealer)
-		zmq_close(p->dealer);
+	/* libzmq sends monitor events blocking: the monitor is stopped
+	 * before its reader goes, or an event could stall its I/O thread. */
+	if (p->dealer && p->mon)
+		zmq_socket_monitor(p->dealer, NULL, 0);
 	if (p->mon)
 		zmq_close(p->mon);
+	if (p->dealer)
+		zmq_close(p->dealer);
 	p->dealer = p->mon = NULL;
 }
 
@@ -426,7 +429,13 @@ static peer_t *peer_get(node_t *n, const char *code)
 				zmq_close(p->mon);
 				p->mon = NULL;
 			}
+			if (!p->mon)
+				zmq_socket_monitor(p->dealer, NULL, 0);
 		}
+		if (!p->mon)
+			log_msg(LOG_WARN, "net", "peer=%s: no monitor on its "
+				"socket: failed handshakes will not be logged",
+				code);
 	}
 	if (zmq_connect(p->dealer, p->endpoint) < 0) {
 		log_msg(LOG_WARN, "net", "peer=%s connect %s failed: %s", code,
@@ -1182,11 +1191,12 @@ static void drain_monitor(node_t *n)
 }
 
 /* What each peer's monitor saw: failed handshakes are logged from the
- * third in a row, then at most once a minute with the count, and the
- * first that works after failures says so. A server at the peer's endpoint without the
- * key the directory lists (someone else there, or a key changed without a
- * new directory) fails ZMTP's cryptography; a peer whose directory does
- * not hold this node refuses it through ZAP. */
+ * third in a row, then at most once a minute with the count, and the first
+ * that works after a warning says so. A server at the peer's endpoint
+ * without the key the directory lists (someone else there, or a key changed
+ * without a new directory) cannot read our HELLO and hangs up, or fails
+ * ZMTP's cryptography; a peer whose directory does not hold this node
+ * refuses it through ZAP. */
 static void drain_peer_monitors(node_t *n)
 {
 	uint64_t now = util_mono_ms();
@@ -1217,7 +1227,7 @@ static void drain_peer_monitors(node_t *n)
 			}
 			zmq_msg_close(&m);
 			if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-				if (p->hs_failed)
+				if (p->hs_warned_mono)
 					log_msg(LOG_INFO, "net", "peer=%s handshake "
 						"succeeded after %llu failed",
 						p->code, (unsigned long long)
@@ -3991,17 +4001,21 @@ static int op_requeue(node_t *n, const Referral__Local__V1__Request *req,
 }
 
 /* A staff id goes into audit records, logs and trails: at most 64 bytes
- * of UTF-8, no spaces or control characters, so that it can neither forge
- * a log line nor hide in one. */
+ * of UTF-8 without spaces, controls or other invisible characters, so
+ * that it can neither forge a log line nor look like another id. */
 static bool staff_id_ok(const char *s)
 {
-	size_t len = strlen(s);
+	size_t len = strlen(s), i = 0, n;
+	uint32_t cp;
 
-	if (len > 64 || !util_utf8_valid(s, len))
+	if (len > 64)
 		return false;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p <= 0x20 || *p == 0x7f)
+	while (i < len) {
+		n = util_utf8_decode(s + i, len - i, &cp);
+		if (!n || cp == ' ' || util_invisible(cp))
 			return false;
+		i += n;
+	}
 	return true;
 }
 
@@ -4028,8 +4042,8 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 	if (!staff_id_ok(req->actor)) {
 		fail_reply(&rep, REF_E_INVALID, err, sizeof(err),
 			   "nothing was done: the staff id (--actor) must be "
-			   "at most 64 bytes of UTF-8 without spaces or control "
-			   "characters");
+			   "at most 64 bytes of UTF-8 without spaces, control "
+			   "or other invisible characters");
 		goto reply;
 	}
 	if (req->op == REFERRAL__LOCAL__V1__OP__OP_SUBMIT ||
@@ -4378,6 +4392,19 @@ static int router_open(node_t *n, char *err, size_t errlen)
 	return r;
 }
 
+/* The id under which the directory lists key for this node (me), with
+ * its window open at now_ms, or at any time if now_ms is 0; NULL if none. */
+static const char *listed_key_id(const dir_node_t *me, EVP_PKEY *key,
+				 uint64_t now_ms)
+{
+	for (size_t i = 0; me && key && i < me->n_keys; i++)
+		if (EVP_PKEY_eq(me->keys[i].key, key) == 1 &&
+		    (!now_ms || (me->keys[i].not_before_ms <= now_ms &&
+				 now_ms < me->keys[i].not_after_ms)))
+			return me->keys[i].key_id;
+	return NULL;
+}
+
 /* The key this node signs with next, once the directory lists it and its
  * window has opened: refctl rotate-keys leaves it as signing.next.key.
  * The old key is kept as signing.<key_id>.key, since messages signed with
@@ -4401,11 +4428,7 @@ static void maybe_switch_key(node_t *n)
 			"with %s", next, n->cfg.key_id);
 		return;
 	}
-	for (size_t i = 0; i < me->n_keys && !new_id; i++)
-		if (EVP_PKEY_eq(me->keys[i].key, key) == 1 &&
-		    me->keys[i].not_before_ms <= now &&
-		    now < me->keys[i].not_after_ms)
-			new_id = me->keys[i].key_id;
+	new_id = listed_key_id(me, key, now);
 	if (!new_id) {
 		EVP_PKEY_free(key);
 		return; /* not listed yet, or its window has not opened */
@@ -4536,11 +4559,13 @@ static int directory_update(node_t *n, const envelope_check_t *c,
 		 * yet reloaded, or one a reload refused, is not applied. */
 		uint8_t h[32];
 		util_sha256(u->directory.data, u->directory.len, h);
-		if (!n->pending_dir && !memcmp(h, n->dir->sha256, 32)) {
+		const directory_t *in_force = n->pending_dir ? n->pending_dir
+							     : n->dir;
+		if (!memcmp(h, in_force->sha256, 32)) {
 			referral__v1__directory_update__free_unpacked(u, NULL);
 			snprintf(detail, dlen, "directory version %llu is the "
 				 "one in force; applied once",
-				 (unsigned long long)n->dir->version);
+				 (unsigned long long)in_force->version);
 			return REFERRAL__V1__RECEIPT_STATUS__DUPLICATE;
 		}
 	}
@@ -4870,89 +4895,112 @@ static int announce_restore(node_t *n)
 }
 
 /* A signing key switch (maybe_switch_key) that a stop cut short between
- * its renames is finished before the key is loaded: the old key is set
- * aside as signing.<key_id>.key, so signing.next.key is the one to move in,
- * then its public half. Without the old key aside nothing was under way:
- * a missing signing.key is then reported as it is. */
+ * its renames is finished before the key is loaded. It is one of ours only
+ * if the key set aside as signing.<key_id>.key is the one the directory
+ * lists under the key_id referrald.conf names: then a missing signing.key
+ * is replaced by signing.next.key, if the directory lists that for this
+ * node with its window open, and then its public half is moved in. Anything
+ * else is left as it is, and the load that follows says what is wrong. */
 static int finish_key_files(node_t *n, char *err, size_t errlen)
 {
+	const dir_node_t *me = directory_node(n->dir, n->cfg.code);
 	char cur[PATH_MAX + 64], next[PATH_MAX + 64], old[PATH_MAX + 128];
 	char npub[PATH_MAX + 64], cpub[PATH_MAX + 64];
+	EVP_PKEY *old_key = NULL, *key = NULL, *pub = NULL;
+	const char *bad = NULL;
 	struct stat st;
 	bool moved = false;
+	int r = 0;
 
+	/* The configuration's rewrite, cut short before its rename. */
+	util_remove_temps(n->cfg.data_dir, "referrald.conf");
 	config_path(&n->cfg, "signing.key", cur, sizeof(cur));
 	config_path(&n->cfg, "signing.next.key", next, sizeof(next));
 	config_path(&n->cfg, "signing.pub.pem", cpub, sizeof(cpub));
 	config_path(&n->cfg, "signing.next.pub.pem", npub, sizeof(npub));
 	snprintf(old, sizeof(old), "%s/signing.%s.key", n->cfg.data_dir,
 		 n->cfg.key_id);
-	if (stat(old, &st) < 0)
-		return 0;
-	{
-		/* The configuration's rewrite, cut short before its rename. */
-		char pat[PATH_MAX + 64];
-		glob_t g;
-		snprintf(pat, sizeof(pat), "%s/referrald.conf.tmp.*",
-			 n->cfg.data_dir);
-		if (glob(pat, 0, NULL, &g) == 0)
-			for (size_t i = 0; i < g.gl_pathc; i++)
-				unlink(g.gl_pathv[i]);
-		globfree(&g);
-	}
+	if (stat(old, &st) < 0 || sign_key_load_private(old, &old_key) ||
+	    !listed_key_id(me, old_key, 0) ||
+	    strcmp(listed_key_id(me, old_key, 0), n->cfg.key_id))
+		goto out;
 	if (stat(cur, &st) < 0 && errno == ENOENT && stat(next, &st) == 0) {
-		if (rename(next, cur) < 0)
-			goto fail;
+		if (sign_key_load_private(next, &key) ||
+		    !listed_key_id(me, key, util_now_ms())) {
+			bad = "signing.key is missing, and signing.next.key is "
+			      "not a key the directory in force lists for this "
+			      "node now";
+			r = REF_E_CONFIG;
+			goto out;
+		}
+		if (rename(next, cur) < 0) {
+			r = -errno;
+			goto out;
+		}
 		moved = true;
 	}
-	if (stat(next, &st) < 0 && stat(npub, &st) == 0) {
-		if (rename(npub, cpub) < 0)
-			goto fail;
+	EVP_PKEY_free(key);
+	key = NULL;
+	if (stat(next, &st) < 0 && stat(npub, &st) == 0 &&
+	    !sign_key_load_private(cur, &key) &&
+	    !sign_key_load_public(npub, &pub) && EVP_PKEY_eq(key, pub) == 1) {
+		if (rename(npub, cpub) < 0) {
+			r = -errno;
+			goto out;
+		}
 		moved = true;
 	}
-	if (moved && util_sync_dir(n->cfg.data_dir) < 0)
-		goto fail;
-	return 0;
-fail:
-	snprintf(err, errlen, "refusing to start: a signing key switch cut "
-		 "short in %s cannot be finished: %s", n->cfg.data_dir,
-		 strerror(errno));
-	return -errno;
+	if (moved)
+		r = util_sync_dir(n->cfg.data_dir);
+out:
+	if (r)
+		snprintf(err, errlen, "refusing to start: a signing key switch cut "
+			 "short in %s cannot be finished: %s", n->cfg.data_dir,
+			 bad ? bad : r < 0 ? strerror(-r) : ref_strerror(r));
+	else if (moved)
+		log_msg(LOG_WARN, "keys", "a switch of signing keys was cut "
+			"short: signing.next.key moved in as signing.key");
+	EVP_PKEY_free(old_key);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(pub);
+	return r;
 }
 
 /* The rest of such a switch: signing.key is a key the directory lists for
- * this node, while referrald.conf still names the old one, set aside as
- * signing.<key_id>.key. The configuration is brought up to date. False
- * when that is not the case, and check_self's refusal stands. */
-static bool finish_key_switch(node_t *n)
+ * this node with its window open, while referrald.conf still names the key
+ * set aside as signing.<key_id>.key. The configuration is brought up to
+ * date and *ret_done set; otherwise nothing changes, and check_self's
+ * refusal stands. */
+static int finish_key_switch(node_t *n, bool *ret_done, char *err,
+			     size_t errlen)
 {
 	const dir_node_t *me = directory_node(n->dir, n->cfg.code);
+	const char *id = listed_key_id(me, n->key, util_now_ms());
 	char old[PATH_MAX + 128], was[64];
 	struct stat st;
+	int r;
 
+	*ret_done = false;
 	snprintf(old, sizeof(old), "%s/signing.%s.key", n->cfg.data_dir,
 		 n->cfg.key_id);
-	if (!me || stat(old, &st) < 0)
-		return false;
-	for (size_t i = 0; i < me->n_keys; i++) {
-		if (EVP_PKEY_eq(me->keys[i].key, n->key) != 1 ||
-		    !strcmp(me->keys[i].key_id, n->cfg.key_id))
-			continue;
-		snprintf(was, sizeof(was), "%s", n->cfg.key_id);
-		snprintf(n->cfg.key_id, sizeof(n->cfg.key_id), "%s",
-			 me->keys[i].key_id);
-		if (config_set_key_id(&n->cfg)) {
-			snprintf(n->cfg.key_id, sizeof(n->cfg.key_id), "%s", was);
-			return false;
-		}
-		snprintf(n->key_switched, sizeof(n->key_switched),
-			 "%s -> %s (finished at start)", was, n->cfg.key_id);
-		log_msg(LOG_WARN, "keys", "a switch of signing keys was cut "
-			"short: finished now, signing with %s (was %s)",
-			n->cfg.key_id, was);
-		return true;
+	if (!id || !strcmp(id, n->cfg.key_id) || stat(old, &st) < 0)
+		return 0;
+	snprintf(was, sizeof(was), "%s", n->cfg.key_id);
+	snprintf(n->cfg.key_id, sizeof(n->cfg.key_id), "%s", id);
+	r = config_set_key_id(&n->cfg);
+	if (r) {
+		snprintf(err, errlen, "refusing to start: signing.key is key %s "
+			 "of this node, but referrald.conf, which names %s, "
+			 "cannot be rewritten: %s", id, was,
+			 r < 0 ? strerror(-r) : ref_strerror(r));
+		return r;
 	}
-	return false;
+	snprintf(n->key_switched, sizeof(n->key_switched),
+		 "%s -> %s (finished at start)", was, id);
+	log_msg(LOG_WARN, "keys", "a switch of signing keys was cut short: "
+		"finished now, signing with %s (was %s)", id, was);
+	*ret_done = true;
+	return 0;
 }
 
 int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
@@ -4988,6 +5036,28 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 			 "(cannot lock %s)", data_dir, path);
 		goto fail;
 	}
+	r = load_curve(n, err, errlen);
+	if (r)
+		goto fail;
+	config_path(&n->cfg, n->cfg.authority_key, path, sizeof(path));
+	r = sign_key_load_public(path, &n->authority);
+	if (r) {
+		snprintf(err, errlen, "cannot load the authority key %s: %s",
+			 path, ref_strerror(r));
+		goto fail;
+	}
+	/* A directory update a crash cut short is finished first. */
+	r = directory_recover(data_dir);
+	if (r) {
+		snprintf(err, errlen, "refusing to start: a directory update in "
+			 "%s cannot be finished: %s", data_dir, ref_strerror(r));
+		goto fail;
+	}
+	r = directory_load(data_dir, n->authority, &n->dir, inner, sizeof(inner));
+	if (r) {
+		snprintf(err, errlen, "refusing to start: %s", inner);
+		goto fail;
+	}
 	r = finish_key_files(n, err, errlen);
 	if (r)
 		goto fail;
@@ -5011,31 +5081,15 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 			 sign_alg_name(sign_key_alg(n->key)), n->cfg.alg);
 		goto fail;
 	}
-	r = load_curve(n, err, errlen);
-	if (r)
-		goto fail;
-	config_path(&n->cfg, n->cfg.authority_key, path, sizeof(path));
-	r = sign_key_load_public(path, &n->authority);
-	if (r) {
-		snprintf(err, errlen, "cannot load the authority key %s: %s",
-			 path, ref_strerror(r));
-		goto fail;
-	}
-	/* A directory update a crash cut short is finished first. */
-	r = directory_recover(data_dir);
-	if (r) {
-		snprintf(err, errlen, "refusing to start: a directory update in "
-			 "%s cannot be finished: %s", data_dir, ref_strerror(r));
-		goto fail;
-	}
-	r = directory_load(data_dir, n->authority, &n->dir, inner, sizeof(inner));
-	if (r) {
-		snprintf(err, errlen, "refusing to start: %s", inner);
-		goto fail;
-	}
 	r = check_self(n, n->dir, err, errlen);
-	if (r == REF_E_DIRECTORY && finish_key_switch(n))
-		r = check_self(n, n->dir, err, errlen);
+	if (r == REF_E_DIRECTORY) {
+		bool done;
+		int f = finish_key_switch(n, &done, err, errlen);
+		if (f)
+			r = f;
+		else if (done)
+			r = check_self(n, n->dir, err, errlen);
+	}
 	if (r)
 		goto fail;
 
@@ -5130,6 +5184,11 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 	}
 
 	n->ctx = zmq_ctx_new();
+	/* Three sockets a peer (its DEALER, the monitor's two ends) and a
+	 * province's directory of several hundred nodes: past libzmq's
+	 * default of 1023. */
+	if (n->ctx)
+		zmq_ctx_set(n->ctx, ZMQ_MAX_SOCKETS, 8192);
 	/* The ZAP handler is bound before any server socket: without it
 	 * libzmq would let every CURVE key in. */
 	n->zap = zmq_socket(n->ctx, ZMQ_REP);

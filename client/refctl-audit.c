@@ -1069,11 +1069,14 @@ static void csv_row(FILE *f, json_t *o, const char *const *cols, bool more)
 			size_t i, at = 0;
 			json_t *it;
 			joined[0] = '\0';
-			json_array_foreach(v, i, it)
-				at += (size_t)snprintf(joined + at, at < sizeof(joined)
-						       ? sizeof(joined) - at : 0,
-						       "%s%s", i ? "; " : "",
-						       json_string_value(it));
+			json_array_foreach(v, i, it) {
+				int w = snprintf(joined + at, sizeof(joined) - at,
+						 "%s%s", i ? "; " : "",
+						 json_string_value(it));
+				if (w < 0 || (size_t)w >= sizeof(joined) - at)
+					break; /* cut: the rest does not fit */
+				at += (size_t)w;
+			}
 			text = joined;
 		}
 		csv_field(f, text, !c[1] && !more);

@@ -1,7 +1,6 @@
 /* directory.c: see directory.h. Parsing is strict about what a node relies
  * on (codes, keys, endpoints) and silent about fields it does not know. */
 #include <errno.h>
-#include <glob.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -288,15 +287,8 @@ int directory_recover(const char *data_dir)
 	snprintf(jnew, sizeof(jnew), "%s.new", json);
 	snprintf(snew, sizeof(snew), "%s.new", sig);
 	/* A write cut short before its rename leaves only a temp file. */
-	{
-		char pat[1200];
-		glob_t g;
-		snprintf(pat, sizeof(pat), "%s/directory.json*.new.tmp.*", data_dir);
-		if (glob(pat, 0, NULL, &g) == 0)
-			for (size_t i = 0; i < g.gl_pathc; i++)
-				unlink(g.gl_pathv[i]);
-		globfree(&g);
-	}
+	util_remove_temps(data_dir, "directory.json.new");
+	util_remove_temps(data_dir, "directory.json.sig.new");
 	if (stat(jnew, &st) == 0) {
 		if (stat(snew, &st) == 0 && rename(snew, sig) < 0)
 			return -errno;

@@ -95,6 +95,20 @@ static void test_util(void)
 	CHECK(!util_utf8_valid("\xc0\xaf", 2));      /* overlong */
 	CHECK(!util_utf8_valid("\xed\xa0\x80", 3));  /* surrogate */
 	CHECK(!util_utf8_valid("\xe7\x9f", 2));      /* truncated */
+	{
+		/* What a log line may not carry: controls, C1, bidi, the
+		 * Unicode spaces; Chinese text and U+0020 stay. */
+		char line[] = "staff\n2026 info x \xe2\x80\xae|\xc2\x85|"
+			      "\xe3\x80\x80|\xef\xbb\xbf|\xff|石狮 ok";
+		uint32_t cp;
+		util_utf8_scrub(line);
+		CHECK(!strcmp(line, "staff?2026 info x ???|??|???|???|?|石狮 ok"));
+		CHECK(util_utf8_decode("\xe7\x9f\xb3", 3, &cp) == 3 &&
+		      cp == 0x77f3);
+		CHECK(util_utf8_decode("\xe7\x9f", 2, &cp) == 0);
+		CHECK(util_invisible(0x2066) && util_invisible(0xa0) &&
+		      !util_invisible(' ') && !util_invisible(0x77f3));
+	}
 
 	CHECK(util_uuid7(u) == 0 && (u[6] >> 4) == 7 && (u[8] >> 6) == 2);
 	CHECK(util_referral_id("350581", id, sizeof(id)) == 0);

@@ -39,6 +39,17 @@ bool util_node_code_valid(const char *code);
 void util_sha256(const uint8_t *in, size_t len, uint8_t out[32]);
 
 bool util_utf8_valid(const char *s, size_t len);
+/* util_utf8_decode: the code point at s (at most len bytes) and its length
+ * in bytes; 0 if the bytes there are not one valid UTF-8 character. */
+size_t util_utf8_decode(const char *s, size_t len, uint32_t *ret_cp);
+/* util_invisible: a code point that moves or hides text: C0 and C1
+ * controls, DEL, the Unicode spaces other than U+0020, zero-width and
+ * bidi format characters, line and paragraph separators, the BOM. */
+bool util_invisible(uint32_t cp);
+/* util_utf8_scrub: writes '?' over each invisible character and each byte
+ * that is not valid UTF-8, in place, so quoted text can neither split a
+ * log line nor reorder it. */
+void util_utf8_scrub(char *s);
 /* util_utf8_trim: shortens s in place to its longest valid UTF-8 prefix,
  * so text cut at a byte limit never ends in half a character. */
 void util_utf8_trim(char *s);
@@ -52,6 +63,9 @@ int util_read_file(const char *path, size_t max, uint8_t **ret_buf,
 int util_write_file(const char *path, const void *buf, size_t len, int mode);
 /* util_sync_dir: fsync of a folder, so that renames in it are durable. */
 int util_sync_dir(const char *dir);
+/* util_remove_temps: removes DIR/NAME.tmp.* that a util_write_file cut
+ * short left behind. */
+int util_remove_temps(const char *dir, const char *name);
 
 /* util_rfc3339_parse: "YYYY-MM-DDTHH:MM:SSZ" (UTC) to Unix ms. */
 int util_rfc3339_parse(const char *s, uint64_t *ret_ms);

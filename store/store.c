@@ -411,7 +411,9 @@ int store_maybe_grow(store_t *s)
 	size_t used, map, want;
 	int rc;
 
-	if (s->turn)
+	/* Not inside a turn, nor a walk: a remap would pull the pages from
+	 * under either. */
+	if (s->turn || s->walk)
 		return -EBUSY;
 	store_usage(s, &used, &map, NULL);
 	/* Grow at three quarters full, or when less than the reserve (room

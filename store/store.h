@@ -95,7 +95,9 @@ int store_get_msg(store_t *s, store_table_t t, const void *key, size_t klen,
 		  const ProtobufCMessageDescriptor *d, ProtobufCMessage **ret);
 
 /* store_foreach: calls fn for every record in key order (checked first).
- * fn returns 0 to go on, > 0 to stop (returned), < 0 on error. */
+ * fn returns 0 to go on, > 0 to stop (returned), < 0 on error. Reads fn
+ * makes outside a turn see the walk's snapshot, and the map is not grown
+ * (store_maybe_grow answers -EBUSY) until the walk ends. */
 typedef int (*store_foreach_fn)(void *ctx, const uint8_t *key, size_t klen,
 				const uint8_t *val, size_t vlen);
 int store_foreach(store_t *s, store_table_t t, store_foreach_fn fn, void *ctx);

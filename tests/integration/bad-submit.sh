@@ -49,6 +49,10 @@ refused "unknown referral" "no referral" show 350581-000000000000000000000000000
 # would forge a log line, so the node refuses it before doing anything.
 refused "a staff id with a line break" "the staff id (--actor) must be" \
 	--actor $'staff-01\n2026-11-28T00:00:00.000Z info forged' submit --to 350582 "$T/app.json"
+refused "a staff id with a right-to-left override" "the staff id (--actor) must be" \
+	--actor $'staff-01\u202e10-ffats' submit --to 350582 "$T/app.json"
+refused "a staff id with an ideographic space" "the staff id (--actor) must be" \
+	--actor $'staff\u300001' submit --to 350582 "$T/app.json"
 refused "a staff id over 64 bytes" "at most 64 bytes" \
 	--actor "$(printf 's%.0s' {1..65})" submit --to 350582 "$T/app.json"
 check "no forged line in the log" bash -c "! grep -q '^2026-11-28T00:00:00.000Z info forged' '$T/350581.log'"
