@@ -82,6 +82,36 @@ node() {
 	} >> "$T/$code/referrald.conf"
 }
 
+# authority_node: the authority's own node, 350500, which publishes
+# directories (refctl directory publish).
+authority_node() {
+	local port; port=$(free_port)
+	"$REFCTL" init --data "$T/350500" --node 350500 --name "示例市司法局" \
+		--role authority --listen "tcp://127.0.0.1:$port" \
+		--authority "$T/authority/authority.pub.pem" > "$T/350500.entry.json" ||
+		{ echo "init 350500 failed"; exit 1; }
+	printf '\n[delivery]\nretry_first_ms = 500\nretry_cap_ms = 1000\n' \
+		>> "$T/350500/referrald.conf"
+}
+
+# listen_of CODE: where the node listens.
+listen_of() { sed -n 's/^listen = //p' "$T/$1/referrald.conf"; }
+
+# front CODE PORT [CODE PORT...]: the node's directory entry sends its
+# peers to 127.0.0.1:PORT, where a test puts a relay or proxy in front of
+# where it listens. Before `directory`.
+front() {
+	local args=()
+	while [ $# -ge 2 ]; do args+=("$T/$1.entry.json" "tcp://127.0.0.1:$2"); shift 2; done
+	"$PY" - "${args[@]}" <<'PY'
+import json, sys
+for path, ep in zip(sys.argv[1::2], sys.argv[2::2]):
+    e = json.load(open(path))
+    e["endpoint"] = ep
+    json.dump(e, open(path, "w"), ensure_ascii=False, indent=2)
+PY
+}
+
 # directory VERSION CODE...: assembles, signs and installs the directory.
 directory() {
 	local version=$1; shift

@@ -16,11 +16,7 @@ authority
 node 350581 "石狮市法律援助中心" "[roles]" "admins = admin-01"
 # Deadline checks also look for a rotated key whose window has opened.
 node 350582 "晋江市法律援助中心" "[deadlines]" "deadline_check_ms = 500"
-port=$(free_port)
-"$REFCTL" init --data "$T/350500" --node 350500 --name "示例市司法局" --role authority \
-	--listen "tcp://127.0.0.1:$port" --authority "$T/authority/authority.pub.pem" \
-	> "$T/350500.entry.json" || { echo "init 350500 failed"; exit 1; }
-printf '\n[delivery]\nretry_first_ms = 500\nretry_cap_ms = 1000\n' >> "$T/350500/referrald.conf"
+authority_node
 directory 1 350500 350581 350582
 "$REFCTL" example application > "$T/app.json"
 fault_apps

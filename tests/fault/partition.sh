@@ -30,19 +30,11 @@ echo "seed=$SEED batch=$BATCH (FAULT_SEED=$SEED repeats the proxies' choices)"
 authority
 node 350581 "石狮市法律援助中心"
 node 350582 "晋江市法律援助中心"
-listen_of() { sed -n 's/^listen = //p' "$T/$1/referrald.conf"; }
 port81=$(free_port)
 port82=$(free_port)
 # Each node listens where lib.sh put it; the directory sends its peer to
 # the proxy in front of it instead.
-"$PY" - "$T/350581.entry.json" "tcp://127.0.0.1:$port81" \
-	"$T/350582.entry.json" "tcp://127.0.0.1:$port82" <<'PY'
-import json, sys
-for path, ep in zip(sys.argv[1::2], sys.argv[2::2]):
-    e = json.load(open(path))
-    e["endpoint"] = ep
-    json.dump(e, open(path, "w"), ensure_ascii=False, indent=2)
-PY
+front 350581 "$port81" 350582 "$port82"
 directory 1 350581 350582
 fault_apps
 

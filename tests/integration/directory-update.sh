@@ -11,11 +11,7 @@ node 350581 "石狮市法律援助中心"
 node 350582 "晋江市法律援助中心"
 node 350583 "南安市法律援助中心"
 # The authority's own node, which publishes.
-port=$(free_port)
-"$REFCTL" init --data "$T/350500" --node 350500 --name "示例市司法局" --role authority \
-	--listen "tcp://127.0.0.1:$port" --authority "$T/authority/authority.pub.pem" \
-	> "$T/350500.entry.json" || { echo "init 350500 failed"; exit 1; }
-printf '\n[delivery]\nretry_first_ms = 500\nretry_cap_ms = 2000\n' >> "$T/350500/referrald.conf"
+authority_node
 directory 1 350500 350581 350582
 "$REFCTL" example application > "$T/app.json"
 

@@ -25,20 +25,12 @@ node 350582 "晋江市法律援助中心"
 # An impostor's data folder: a node the directory does not list, so a CURVE
 # key pair that is not Jinjiang's.
 node 350583 "示例市法律援助中心"
-listen_of() { sed -n 's/^listen = //p' "$T/$1/referrald.conf"; }
 port_of() { listen_of "$1" | sed 's/.*://'; }
 front81=$(free_port)
 front82=$(free_port)
 # Each node listens where lib.sh put it; the directory sends its peer to
 # the port in front of it instead.
-"$PY" - "$T/350581.entry.json" "tcp://127.0.0.1:$front81" \
-	"$T/350582.entry.json" "tcp://127.0.0.1:$front82" <<'PY'
-import json, sys
-for path, ep in zip(sys.argv[1::2], sys.argv[2::2]):
-    e = json.load(open(path))
-    e["endpoint"] = ep
-    json.dump(e, open(path, "w"), ensure_ascii=False, indent=2)
-PY
+front 350581 "$front81" 350582 "$front82"
 directory 1 350581 350582
 "$REFCTL" example application > "$T/app.json"
 mkdir "$T/wire"
