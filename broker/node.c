@@ -1129,31 +1129,40 @@ static bool rate_ok(node_t *n, const char *peer)
  * connection past the limit is shut at once (libzmq then drops it), so a
  * flood of connections cannot exhaust descriptors; sessions already
  * open, known peers' among them, go on. */
+/* The next event waiting on a monitor socket: its number and value (an
+ * fd, an errno, a protocol error or a ZAP status); the endpoint frame is
+ * read past. False when none waits. */
+static bool monitor_event(void *mon, uint16_t *ret_ev, uint32_t *ret_val)
+{
+	zmq_msg_t m;
+
+	zmq_msg_init(&m);
+	if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&m);
+		return false;
+	}
+	*ret_ev = 0;
+	*ret_val = 0;
+	if (zmq_msg_size(&m) >= 6) {
+		memcpy(ret_ev, zmq_msg_data(&m), 2);
+		memcpy(ret_val, (uint8_t *)zmq_msg_data(&m) + 2, 4);
+	}
+	while (zmq_msg_more(&m)) {
+		zmq_msg_close(&m);
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, mon, 0) < 0)
+			break;
+	}
+	zmq_msg_close(&m);
+	return true;
+}
+
 static void drain_monitor(node_t *n)
 {
-	for (int k = 0; k < 256; k++) {
-		zmq_msg_t m;
-		uint16_t ev;
-		uint32_t fd;
+	uint16_t ev;
+	uint32_t fd;
 
-		zmq_msg_init(&m);
-		if (zmq_msg_recv(&m, n->router_mon, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&m);
-			return;
-		}
-		if (zmq_msg_size(&m) < 6) {
-			zmq_msg_close(&m);
-			continue;
-		}
-		memcpy(&ev, zmq_msg_data(&m), 2);
-		memcpy(&fd, (uint8_t *)zmq_msg_data(&m) + 2, 4);
-		while (zmq_msg_more(&m)) {
-			zmq_msg_close(&m);
-			zmq_msg_init(&m);
-			if (zmq_msg_recv(&m, n->router_mon, 0) < 0)
-				break;
-		}
-		zmq_msg_close(&m);
+	for (int k = 0; k < 256 && monitor_event(n->router_mon, &ev, &fd); k++) {
 		if (ev == ZMQ_EVENT_ACCEPTED) {
 			if (n->n_conns >= (size_t)n->cfg.max_connections) {
 				uint64_t now = util_mono_ms();
@@ -1180,7 +1189,7 @@ static void drain_monitor(node_t *n)
 				n->cap_conns = cap;
 			}
 			n->conns[n->n_conns++] = (int)fd;
-		} else {
+		} else if (ev == ZMQ_EVENT_DISCONNECTED || ev == ZMQ_EVENT_CLOSED) {
 			for (size_t i = 0; i < n->n_conns; i++)
 				if (n->conns[i] == (int)fd) {
 					n->conns[i] = n->conns[--n->n_conns];
@@ -1204,28 +1213,13 @@ static void drain_peer_monitors(node_t *n)
 	for (size_t i = 0; i < n->n_peers; i++) {
 		peer_t *p = &n->peers[i];
 
-		for (int k = 0; p->mon && k < 64; k++) {
-			zmq_msg_t m;
-			uint16_t ev = 0;
-			uint32_t val = 0;
+		uint16_t ev;
+		uint32_t val;
+
+		for (int k = 0; p->mon && k < 64 &&
+		     monitor_event(p->mon, &ev, &val); k++) {
 			char why[200];
 
-			zmq_msg_init(&m);
-			if (zmq_msg_recv(&m, p->mon, ZMQ_DONTWAIT) < 0) {
-				zmq_msg_close(&m);
-				break;
-			}
-			if (zmq_msg_size(&m) >= 6) {
-				memcpy(&ev, zmq_msg_data(&m), 2);
-				memcpy(&val, (uint8_t *)zmq_msg_data(&m) + 2, 4);
-			}
-			while (zmq_msg_more(&m)) {
-				zmq_msg_close(&m);
-				zmq_msg_init(&m);
-				if (zmq_msg_recv(&m, p->mon, 0) < 0)
-					break;
-			}
-			zmq_msg_close(&m);
 			if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
 				if (p->hs_warned_mono)
 					log_msg(LOG_INFO, "net", "peer=%s handshake "
