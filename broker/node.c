@@ -116,6 +116,7 @@ struct node {
 	void *router_mon;         /* the peer socket's monitor (PAIR) */
 	unsigned router_gen;      /* names each monitor endpoint */
 	unsigned peer_mon_gen;    /* names each peer monitor's endpoint */
+	bool store_nudge;         /* a write found the store full this turn */
 	int *conns;               /* accepted peer connections (fds) */
 	size_t n_conns, cap_conns;
 	uint64_t conn_refused, conn_warned_mono;
@@ -1199,6 +1200,35 @@ static void drain_monitor(node_t *n)
 	}
 }
 
+/* A store at its map limit reuses the pages a commit freed only once a
+ * later transaction has committed: turns whose every write failed commit
+ * nothing, so receipts (which rewrite whole outbox records) could wait
+ * until something else happened to be written. A one-page write lets the
+ * next turn use what the last successful ones freed. */
+static void nudge_store(node_t *n)
+{
+	uint8_t v[8];
+	uint64_t now = util_now_ms();
+
+	int r;
+
+	n->store_nudge = false;
+	for (int i = 0; i < 8; i++)
+		v[i] = (uint8_t)(now >> (56 - 8 * i));
+	/* An event of its own: if even this does not fit, the turn's other
+	 * writes still commit. */
+	r = store_event_begin(n->store);
+	if (!r)
+		r = store_put(n->store, STORE_META, "full_at", 7, v, 8);
+	if (!r)
+		r = store_event_commit(n->store);
+	if (r) {
+		store_event_abort(n->store);
+		log_msg(LOG_DEBUG, "store", "no room even for one page: %s",
+			store_last_error(n->store));
+	}
+}
+
 /* What each peer's monitor saw: failed handshakes are logged from the
  * third in a row, then at most once a minute with the count, and the first
  * that works after a warning says so. A server at the peer's endpoint
@@ -1458,6 +1488,8 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 		r = store_event_commit(n->store);
 	if (r) {
 		store_event_abort(n->store);
+		if (r == REF_E_STORE_FULL)
+			n->store_nudge = true;
 		log_msg(LOG_ERROR, "delivery", "msg_id=%s receipt not stored: "
 			"%s; the message stays pending", idhex, ref_strerror(r));
 	} else {
@@ -5344,6 +5376,8 @@ int node_run(node_t *n, volatile sig_atomic_t *stop,
 			/* A rotated key whose window opens later. */
 			maybe_switch_key(n);
 		}
+		if (n->store_nudge)
+			nudge_store(n);
 		r = finish_turn(n);
 		if (!r && n->retire_keys)
 			reseal_finish(n);
