@@ -285,6 +285,85 @@ static void test_reader_while_node_grows(void)
 	store_close(&w.s);
 }
 
+/* At the map's limit, the pages a commit frees are reused only after a
+ * later commit: a turn whose every write failed commits nothing and would
+ * fail the same way for ever. The node's nudge_store commits one page,
+ * after which the write fits. */
+static void test_full_reuse(void)
+{
+	char d[] = "/tmp/test-store-reuse-XXXXXX", cmd[300];
+	store_opts_t o = { .map_initial = 256 * 1024, .map_max = 256 * 1024,
+			   .submit_limit_pct = 100 };
+	store_t *s = NULL;
+	static uint8_t blob[8000];
+	int i, n = 0, r = 0, stuck = -1;
+
+	CHECK(mkdtemp(d) != NULL);
+	CHECK(store_open(d, &o, &s) == 0);
+	for (n = 0; r == 0 && n < 100; n++) {
+		char key[16];
+		snprintf(key, sizeof(key), "k%03d", n);
+		r = store_begin(s);
+		if (!r)
+			r = store_put(s, STORE_OUTBOX, key, strlen(key), blob,
+				      sizeof(blob));
+		if (!r)
+			r = store_commit(s);
+		else
+			store_abort(s);
+	}
+	CHECK_EQ_INT(r, REF_E_STORE_FULL);
+	n--; /* records k000 .. k(n-1) are stored */
+	/* One record goes (a receipt's rewrite leaves its old copy free):
+	 * the next turn cannot use those pages yet. */
+	CHECK(store_begin(s) == 0);
+	CHECK(store_del(s, STORE_OUTBOX, "k000", 4) == 0);
+	CHECK(store_commit(s) == 0);
+	for (i = 1; i < n && stuck < 0; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "k%03d", i);
+		blob[0] = 1;
+		r = store_begin(s);
+		if (!r)
+			r = store_put(s, STORE_OUTBOX, key, strlen(key), blob,
+				      sizeof(blob));
+		if (!r)
+			r = store_commit(s);
+		else
+			store_abort(s);
+		if (r)
+			stuck = i;
+	}
+	printf("store full at %d records, one deleted: rewriting record %d "
+	       "found it full until one page was committed\n", n, stuck);
+	CHECK(stuck >= 0);
+	if (stuck >= 0) {
+		char key[16];
+		uint8_t v[8] = { 0 };
+		snprintf(key, sizeof(key), "k%03d", stuck);
+		/* Again, with nothing committed between: the same refusal. */
+		CHECK(store_begin(s) == 0);
+		CHECK_EQ_INT(store_put(s, STORE_OUTBOX, key, strlen(key), blob,
+				       sizeof(blob)), REF_E_STORE_FULL);
+		store_abort(s);
+		/* One page committed, then it fits. */
+		CHECK(store_begin(s) == 0);
+		CHECK(store_put(s, STORE_META, "full_at", 7, v, 8) == 0);
+		CHECK(store_commit(s) == 0);
+		CHECK(store_begin(s) == 0);
+		r = store_put(s, STORE_OUTBOX, key, strlen(key), blob,
+			      sizeof(blob));
+		CHECK_EQ_INT(r, 0);
+		if (!r)
+			CHECK(store_commit(s) == 0);
+		else
+			store_abort(s);
+	}
+	store_close(&s);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", d);
+	CHECK(system(cmd) == 0);
+}
+
 static int count_rec(void *ctx, const Referral__Store__V1__AuditRecord *r)
 {
 	(void)r;
@@ -455,6 +534,7 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s", dir, dir);
 	CHECK(system(cmd) == 0);
 	test_reader_while_node_grows();
+	test_full_reuse();
 	rmdir(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s", dir, dir);
 	CHECK(system(cmd) == 0);
