@@ -822,13 +822,27 @@ int store_reseal_some(store_t *s, size_t max, size_t *ret_done, bool *ret_all)
 
 int store_copy(store_t *s, const char *dir)
 {
+	char path[4200];
 	int rc;
 
+	if (s->walk)
+		return -EBUSY;
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
 	/* A read transaction's snapshot, while the node goes on writing:
 	 * compacted, so free pages (and what they held) are left behind. */
-	rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+	for (int i = 0;; i++) {
+		rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+		if (rc != MDB_MAP_RESIZED || i == 4)
+			break;
+		/* The node grew the map since this reader opened it: adopt
+		 * the new size and copy again, over a fresh file. */
+		unlink(path);
+		rc = mdb_env_set_mapsize(s->env, 0);
+		if (rc)
+			break;
+	}
 	return lmdb_err(s, rc, "copy");
 }
 

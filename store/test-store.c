@@ -194,7 +194,7 @@ struct walk {
 };
 
 /* The node: 8 MB written in 1,000 turns, its map doubling as it fills. */
-static int node_writes(const char *d)
+static int node_writes(const char *d, char prefix)
 {
 	store_opts_t o = { .map_initial = 64 * 1024, .map_max = 64 << 20 };
 	store_t *s = NULL;
@@ -204,7 +204,7 @@ static int node_writes(const char *d)
 	memset(big, 7, sizeof(big));
 	for (int i = 0; !r && i < 1000; i++) {
 		char bk[16];
-		snprintf(bk, sizeof(bk), "b%05d", i);
+		snprintf(bk, sizeof(bk), "%c%05d", prefix, i);
 		r = store_maybe_grow(s);
 		if (!r)
 			r = store_begin(s);
@@ -234,7 +234,7 @@ static int walk_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 		pid_t pid = fork();
 		int st = -1;
 		if (pid == 0)
-			_exit(node_writes(w->dir) ? 1 : 0);
+			_exit(node_writes(w->dir, 'b') ? 1 : 0);
 		CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
 		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
@@ -283,6 +283,41 @@ static void test_reader_while_node_grows(void)
 	       map_before, map_after);
 	CHECK(map_after > map_before);
 	store_close(&w.s);
+
+	/* A backup (refctl backup) taken by a reader whose map the node
+	 * outgrew since it opened the store. */
+	{
+		char copy[300], cmd[400], fresh[300];
+		store_opts_t small = { .map_initial = 64 * 1024,
+				       .map_max = 64 << 20 };
+		store_t *c = NULL;
+		pid_t pid;
+		int st = -1;
+
+		snprintf(fresh, sizeof(fresh), "%s/fresh", dir);
+		CHECK(store_open(fresh, &small, &c) == 0);
+		CHECK(store_begin(c) == 0);
+		CHECK(store_put(c, STORE_INBOX, "a", 1, "x", 1) == 0);
+		CHECK(store_commit(c) == 0);
+		store_close(&c);
+		CHECK(store_open(fresh, &ro, &w.s) == 0);
+		pid = fork();
+		if (pid == 0)
+			_exit(node_writes(fresh, 'c') ? 1 : 0);
+		CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		snprintf(copy, sizeof(copy), "%s-copy", dir);
+		CHECK_EQ_INT(store_copy(w.s, copy), 0);
+		store_close(&w.s);
+		CHECK(store_open(copy, &ro, &c) == 0);
+		CHECK(c && store_get(c, STORE_INBOX, "c00999", 6, &v, &n) == 0 &&
+		      n == 8000);
+		if (c)
+			free(v);
+		store_close(&c);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", copy);
+		CHECK(system(cmd) == 0);
+	}
 }
 
 /* At the map's limit, the pages a commit frees are reused only after a
