@@ -245,6 +245,12 @@ int store_open(const char *dir, const store_opts_t *o, store_t **ret)
 		}
 	}
 	rc = mdb_txn_begin(s->env, NULL, o->readonly ? MDB_RDONLY : 0, &txn);
+	if (rc == MDB_MAP_RESIZED && o->readonly) {
+		/* The node grew the map between the open and this read. */
+		rc = mdb_env_set_mapsize(s->env, 0);
+		if (!rc)
+			rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	}
 	if (rc)
 		goto fail;
 	for (int i = 0; i < STORE__N; i++) {
