@@ -40,6 +40,21 @@ static int has(store_t *s, const char *key)
 	return r == 0;
 }
 
+/* One record put in a turn of its own, as the node commits: 0, or why
+ * the put or the commit failed (the turn then aborted). */
+static int put_turn(store_t *s, store_table_t t, const char *key,
+		    const void *v, size_t n)
+{
+	int r = store_begin(s);
+
+	if (!r)
+		r = store_put(s, t, key, strlen(key), v, n);
+	if (!r)
+		return store_commit(s);
+	store_abort(s);
+	return r;
+}
+
 static void test_turns(void)
 {
 	store_t *s = open_store(1 << 20);
@@ -139,14 +154,7 @@ static void test_full(void)
 		CHECK(store_maybe_grow(s) == 0);
 		snprintf(key, sizeof(key), "k%05d", i);
 		blob[0] = (uint8_t)i;
-		r = store_begin(s);
-		if (!r)
-			r = store_put(s, STORE_OUTBOX, key, strlen(key), blob,
-				      sizeof(blob));
-		if (!r)
-			r = store_commit(s);
-		else
-			store_abort(s);
+		r = put_turn(s, STORE_OUTBOX, key, blob, sizeof(blob));
 	}
 	store_usage(s, &used, &map, &max);
 	printf("store full after %d records: used %zu of map %zu (max %zu), "
@@ -207,12 +215,7 @@ static int node_writes(const char *d, char prefix)
 		snprintf(bk, sizeof(bk), "%c%05d", prefix, i);
 		r = store_maybe_grow(s);
 		if (!r)
-			r = store_begin(s);
-		if (!r)
-			r = store_put(s, STORE_INBOX, bk, strlen(bk), big,
-				      sizeof(big));
-		if (!r)
-			r = store_commit(s);
+			r = put_turn(s, STORE_INBOX, bk, big, sizeof(big));
 	}
 	store_close(&s);
 	return r;
@@ -338,14 +341,7 @@ static void test_full_reuse(void)
 	for (n = 0; r == 0 && n < 100; n++) {
 		char key[16];
 		snprintf(key, sizeof(key), "k%03d", n);
-		r = store_begin(s);
-		if (!r)
-			r = store_put(s, STORE_OUTBOX, key, strlen(key), blob,
-				      sizeof(blob));
-		if (!r)
-			r = store_commit(s);
-		else
-			store_abort(s);
+		r = put_turn(s, STORE_OUTBOX, key, blob, sizeof(blob));
 	}
 	CHECK_EQ_INT(r, REF_E_STORE_FULL);
 	n--; /* records k000 .. k(n-1) are stored */
@@ -358,14 +354,7 @@ static void test_full_reuse(void)
 		char key[16];
 		snprintf(key, sizeof(key), "k%03d", i);
 		blob[0] = 1;
-		r = store_begin(s);
-		if (!r)
-			r = store_put(s, STORE_OUTBOX, key, strlen(key), blob,
-				      sizeof(blob));
-		if (!r)
-			r = store_commit(s);
-		else
-			store_abort(s);
+		r = put_turn(s, STORE_OUTBOX, key, blob, sizeof(blob));
 		if (r)
 			stuck = i;
 	}
