@@ -112,6 +112,21 @@ for path, ep in zip(sys.argv[1::2], sys.argv[2::2]):
 PY
 }
 
+# fault_apps: three applications of the invented applicant in $T:
+# ordinary.json (full means check), green.json (the example, a green
+# channel group) and urgent.json (a limitation period near).
+fault_apps() {
+	"$REFCTL" example application > "$T/green.json"
+	"$PY" - "$T/green.json" "$T/ordinary.json" "$T/urgent.json" <<'PY'
+import json,sys
+a=json.load(open(sys.argv[1]))
+o=dict(a); o["applicant"]=dict(a["applicant"], groups=["woman"]); o["means"]={"path":"full_check","household_income_yuan":9000,"household_size":2}
+json.dump(o,open(sys.argv[2],"w"))
+u=dict(o); u["matter"]=dict(a["matter"], urgency=["limitation_near"])
+json.dump(u,open(sys.argv[3],"w"))
+PY
+}
+
 # directory VERSION CODE...: assembles, signs and installs the directory.
 directory() {
 	local version=$1; shift

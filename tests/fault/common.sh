@@ -1,18 +1,6 @@
-# common.sh: what the fault tests share, on top of lib.sh: the three
-# applications (ordinary, green channel, urgent) and the checks that every
-# acknowledged referral arrived exactly once. Sourced after lib.sh.
-fault_apps() {
-	"$REFCTL" example application > "$T/green.json"
-	"$PY" - "$T/green.json" "$T/ordinary.json" "$T/urgent.json" <<'PY'
-import json,sys
-a=json.load(open(sys.argv[1]))
-o=dict(a); o["applicant"]=dict(a["applicant"], groups=["woman"]); o["means"]={"path":"full_check","household_income_yuan":9000,"household_size":2}
-json.dump(o,open(sys.argv[2],"w"))
-u=dict(o); u["matter"]=dict(a["matter"], urgency=["limitation_near"])
-json.dump(u,open(sys.argv[3],"w"))
-PY
-}
-
+# common.sh: what the fault tests share, on top of lib.sh: the checks that
+# every acknowledged referral arrived exactly once, and that moved
+# referrals' histories hold each step once, in order. Sourced after lib.sh.
 # exactly_once ORIGIN RECEIVER ACKED_FILE: prints "ok" or what is wrong.
 # Every acknowledged referral is delivered and RECEIVED at the origin; the
 # receiver stored each submit once and the origin applied each RECEIVED
@@ -77,4 +65,14 @@ under_strace() {
 	eval "PID_$code=$!"
 	wait_for 10 "$REFCTL" --data "$T/$code" status --json >/dev/null ||
 		{ not_ok "node $code did not start under strace:"; tail -n 20 "$T/$code.log"; exit 1; }
+}
+
+# history_ok: every referral listed in $T/moved.txt has, at both nodes, the
+# history REQUESTED RECEIVED GRANTED ASSIGNED IN_PROGRESS (for wait_for).
+history_ok() {
+	local want="REQUESTED RECEIVED GRANTED ASSIGNED IN_PROGRESS"
+	while read -r id; do
+		[ "$(states_of 350581 "$id")" = "$want" ] || return 1
+		[ "$(states_of 350582 "$id")" = "$want" ] || return 1
+	done < "$T/moved.txt"
 }

@@ -16,15 +16,7 @@ categories = domestic_violence, abuse, abandonment
 accepted = yes
 R
 directory 1 350581 350582
-"$REFCTL" example application > "$T/green.json"
-"$PY" - "$T/green.json" "$T/ordinary.json" "$T/urgent.json" <<'PY'
-import json,sys
-a=json.load(open(sys.argv[1]))
-o=dict(a); o["applicant"]=dict(a["applicant"], groups=["woman"]); o["means"]={"path":"full_check","household_income_yuan":9000,"household_size":2}
-json.dump(o,open(sys.argv[2],"w"))
-u=dict(o); u["matter"]=dict(a["matter"], urgency=["limitation_near"])
-json.dump(u,open(sys.argv[3],"w"))
-PY
+fault_apps
 start 350581
 ids=()
 for kind in ordinary green ordinary urgent green ordinary; do
