@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../proto/testutil.h"
+#include "testutil.h"
 #include "config.h"
 #include "errors.h"
 
