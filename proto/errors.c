@@ -25,6 +25,8 @@ const char *ref_strerror(int r)
 		[REF_E_KEY_PERMS] = "private key readable by others",
 		[REF_E_DIRECTORY] = "bad directory",
 		[REF_E_UNAVAILABLE] = "node not answering",
+		[REF_E_ABORTED] = "turn aborted",
+		[REF_E_STORE] = "store error",
 	};
 	if (r == 0)
 		return "ok";

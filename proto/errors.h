@@ -28,8 +28,15 @@ enum {
 	REF_E_KEY_PERMS,          /* a private key file is readable by others */
 	REF_E_DIRECTORY,          /* directory missing, unsigned or badly signed */
 	REF_E_UNAVAILABLE,        /* the local node did not answer */
+	REF_E_ABORTED,            /* a store turn was aborted before its commit */
+	REF_E_STORE,              /* the store failed (an LMDB error of its own) */
 	REF_E__MAX
 };
+
+/* These are results, never receipt statuses: a receipt's status
+ * (Referral__V1__ReceiptStatus, STORED = 1 ... REFUSED = 11) overlaps their
+ * values, so a function that decides a receipt returns one of these (or 0)
+ * and gives the status through a separate ret_status output. */
 
 /* ref_strerror: a short English name for r (positive code or -errno).
  * Never NULL; the string is static. Thread-safe. */

@@ -148,7 +148,12 @@ static int lmdb_err(store_t *s, int rc, const char *what)
 	case MDB_VERSION_MISMATCH:
 		return REF_E_CORRUPT;
 	default:
-		return rc > 0 ? -rc : (rc < -30800 ? -EIO : rc);
+		/* LMDB's own codes (MDB_KEYEXIST .. MDB_LAST_ERRCODE) are not
+		 * errno values: passed on as negatives they would read as
+		 * some unrelated errno. */
+		if (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE)
+			return REF_E_STORE;
+		return rc > 0 ? -rc : -EIO;
 	}
 }
 

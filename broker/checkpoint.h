@@ -1,0 +1,31 @@
+/* checkpoint.h: audit checkpoints, witnessed ones, and what a restore
+ * asks of peers.
+ *
+ * Every [audit] checkpoint_records records, or checkpoint_minutes if
+ * anything was recorded, the chain head goes, signed, to each peer talked
+ * with since; peers keep ours (witnessed) and we keep theirs. A node
+ * started from a backup announces it once, and each peer sends again what
+ * that node had receipted after the backup (docs/AUDIT.md).
+ *
+ * Writes the node's talked, n_talked, last_cp_seq and last_cp_ms. */
+#ifndef REF_CHECKPOINT_H
+#define REF_CHECKPOINT_H
+
+#include "state.h"
+
+/* checkpoint_init: the first checkpoint comes after checkpoint_records
+ * records or checkpoint_minutes of this run, not at once. */
+void checkpoint_init(node_t *n);
+/* checkpoint_talked: peer was heard from or written to. */
+void checkpoint_talked(node_t *n, const char *peer);
+/* checkpoint_maybe: sends a checkpoint if one is due (its own event). */
+void checkpoint_maybe(node_t *n);
+/* checkpoint_witness: a peer's checkpoint (c, its bytes buf), kept as
+ * received; a restored peer's gets our messages it lost, again. */
+int checkpoint_witness(node_t *n, const envelope_check_t *c,
+		       const uint8_t *buf, size_t len, const char *peer);
+/* checkpoint_announce_restore: at start, in the open turn: if refctl
+ * restore marked the store, every peer is told where the chain ends. */
+int checkpoint_announce_restore(node_t *n);
+
+#endif

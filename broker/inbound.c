@@ -1,0 +1,488 @@
+/* inbound.c: see inbound.h. Writes no field of the node. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "application.h"
+#include "checkpoint.h"
+#include "delivery.h"
+#include "dirsync.h"
+#include "inbound.h"
+#include "keys.h"
+#include "log.h"
+#include "pblimits.h"
+#include "referrals.h"
+#include "util.h"
+
+/* Builds the signed receipt for a checked envelope (*ret malloc'd). */
+static int make_receipt(node_t *n, const envelope_check_t *c, const char *peer,
+			int status, const char *detail, uint64_t now,
+			uint8_t **ret, size_t *ret_len)
+{
+	envelope_signer_t s = keys_signer(n);
+	envelope_fields_t f = { 0 };
+	uint8_t *body;
+	size_t blen;
+	int r;
+
+	r = envelope_receipt_body(c, now, status, detail, &body, &blen);
+	if (r)
+		return r;
+	f.to_node = peer;
+	f.kind = REFERRAL__V1__KIND__RECEIPT;
+	/* Copied from the message when it could be read at all. */
+	f.referral_id = c->hdr && util_utf8_valid(c->hdr->referral_id,
+						   strlen(c->hdr->referral_id))
+				? c->hdr->referral_id : "";
+	f.created_at_ms = now;
+	r = envelope_build(&s, &f, body, blen, ret, ret_len, NULL);
+	free(body);
+	return r;
+}
+
+static int apply_submit(node_t *n, const envelope_check_t *c,
+			const uint8_t *buf, size_t len, const char *peer,
+			uint64_t now, const uint8_t *receipt, size_t rlen)
+{
+	Referral__V1__Header *h = c->hdr;
+	Referral__Store__V1__InboxRecord in = REFERRAL__STORE__V1__INBOX_RECORD__INIT;
+	Referral__Store__V1__ReferralRecord rr =
+		REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
+	Referral__Store__V1__SeenRecord seen = REFERRAL__STORE__V1__SEEN_RECORD__INIT;
+	Referral__V1__ReferralSubmit *body;
+	int r;
+
+	if (h->kind == REFERRAL__V1__KIND__REFERRAL_SUBMIT) {
+		body = referral__v1__referral_submit__unpack(
+			NULL, c->env->body.len, c->env->body.data);
+		if (!body)
+			return REF_E_MALFORMED;
+	} else {
+		body = NULL; /* a status change or supplement: inbox and seen */
+	}
+	in.envelope.data = (uint8_t *)buf;
+	in.envelope.len = len;
+	in.from_node = (char *)peer;
+	in.referral_id = h->referral_id;
+	in.kind = h->kind;
+	in.received_at_ms = now;
+	in.receipt.data = (uint8_t *)receipt;
+	in.receipt.len = rlen;
+	rr.referral_id = h->referral_id;
+	rr.direction = DIR_INCOMING;
+	rr.origin_node = (char *)peer;
+	rr.receiver_node = n->cfg.code;
+	rr.submit_msg_id = h->msg_id;
+	rr.created_at_ms = now;
+	rr.updated_at_ms = now;
+	rr.state = "RECEIVED";
+	if (body) {
+		rr.case_type = body->matter ? body->matter->case_type : "";
+		rr.service = body->matter ? body->matter->service : "";
+		/* The origin's submit is its first message about it. */
+		rr.seq_in = h->referral_seq;
+		rr.priority = (uint32_t)application_priority(body);
+		rr.limitation_deadline = body->matter
+			? body->matter->limitation_deadline : "";
+	}
+	seen.from_node = (char *)peer;
+	seen.received_at_ms = now;
+	seen.envelope_sha256.data = (uint8_t *)c->sha256;
+	seen.envelope_sha256.len = 32;
+	r = store_put_msg(n->store, STORE_INBOX, h->msg_id.data, 16,
+			  &in.base);
+	if (!r)
+		r = store_put_msg(n->store, STORE_SEEN, h->msg_id.data, 16,
+				  &seen.base);
+	if (!r)
+		r = state_audit(n, "received", h->referral_id, h->msg_id.data, peer,
+			  "node", "STORED", envelope_kind_name(h->kind));
+	if (h->kind == REFERRAL__V1__KIND__REFERRAL_SUBMIT) {
+		/* receive_referral keeps pointers of its own in rr's strings:
+		 * work on an unpacked copy. */
+		referral_rec_t *copy = NULL;
+		size_t pl = referral__store__v1__referral_record__get_packed_size(&rr);
+		uint8_t *pb = malloc(pl ? pl : 1);
+		if (!r && !pb)
+			r = -ENOMEM;
+		if (!r) {
+			referral__store__v1__referral_record__pack(&rr, pb);
+			copy = referral__store__v1__referral_record__unpack(NULL, pl,
+									    pb);
+			if (!copy)
+				r = -ENOMEM;
+		}
+		if (!r)
+			r = referrals_receive(n, copy, body, h->created_at_ms,
+					     h->msg_id.data);
+		/* Changes from the origin that overtook the referral. */
+		if (!r)
+			r = referrals_drain_held(n, copy, peer);
+		if (!r)
+			r = referrals_put(n, copy);
+		if (copy)
+			referral__store__v1__referral_record__free_unpacked(copy,
+									    NULL);
+		free(pb);
+	}
+	if (body)
+		referral__v1__referral_submit__free_unpacked(body, NULL);
+	return r;
+}
+
+/* [limits] max_string_bytes and max_list_items on a body of kind: 0, or
+ * REF_E_TOO_LARGE with detail naming the field (never its value). */
+int inbound_body_limits(node_t *n, uint32_t kind, const uint8_t *body,
+		       size_t len, char *detail, size_t dlen)
+{
+	const ProtobufCMessageDescriptor *d =
+		kind == REFERRAL__V1__KIND__REFERRAL_SUBMIT
+			? &referral__v1__referral_submit__descriptor
+		: kind == REFERRAL__V1__KIND__STATUS_CHANGE
+			? &referral__v1__status_change__descriptor
+		: kind == REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT
+			? &referral__v1__materials_supplement__descriptor : NULL;
+	ProtobufCMessage *m;
+	char where[200];
+	int r;
+
+	if (!d)
+		return 0;
+	m = protobuf_c_message_unpack(d, NULL, len, body);
+	if (!m)
+		return 0; /* the body check reports what does not parse */
+	r = pblimits_check(m, (size_t)n->cfg.max_string_bytes,
+			   (size_t)n->cfg.max_list_items, where, sizeof(where));
+	protobuf_c_message_free_unpacked(m, NULL);
+	if (r)
+		snprintf(detail, dlen, "%s ([limits] max_string_bytes, "
+			 "max_list_items)", where);
+	return r;
+}
+
+/* A SUBMIT for a referral already held: is it the same application (same
+ * body digest) as the one that created it? */
+static bool same_submit(node_t *n, const Referral__V1__Header *h)
+{
+	Referral__Store__V1__ReferralRecord *rr = NULL;
+	Referral__Store__V1__InboxRecord *ib = NULL;
+	Referral__V1__Envelope *e = NULL;
+	Referral__V1__Header *old = NULL;
+	bool same = false;
+
+	if (!store_get_msg(n->store, STORE_REFERRALS, h->referral_id,
+			   strlen(h->referral_id),
+			   &referral__store__v1__referral_record__descriptor,
+			   (ProtobufCMessage **)&rr) &&
+	    rr->submit_msg_id.len == 16 &&
+	    !strcmp(rr->origin_node, h->from_node) &&
+	    !store_get_msg(n->store, STORE_INBOX, rr->submit_msg_id.data, 16,
+			   &referral__store__v1__inbox_record__descriptor,
+			   (ProtobufCMessage **)&ib) &&
+	    (e = referral__v1__envelope__unpack(NULL, ib->envelope.len,
+						ib->envelope.data)) &&
+	    (old = referral__v1__header__unpack(NULL, e->header.len,
+						e->header.data)))
+		same = old->body_digest.len == 32 && h->body_digest.len == 32 &&
+		       !memcmp(old->body_digest.data, h->body_digest.data, 32);
+	if (old)
+		referral__v1__header__free_unpacked(old, NULL);
+	if (e)
+		referral__v1__envelope__free_unpacked(e, NULL);
+	if (ib)
+		referral__store__v1__inbox_record__free_unpacked(ib, NULL);
+	if (rr)
+		referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	return same;
+}
+
+/* Application-level refusals of an envelope that passed every wire check:
+ * 0 (none), or the receipt status that answers it (detail says why). */
+static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
+			 char *detail, size_t dlen)
+{
+	Referral__V1__Header *h = c->hdr;
+	uint8_t *v;
+	size_t vl;
+
+	if (h->kind == REFERRAL__V1__KIND__AUDIT_CHECKPOINT ||
+	    h->kind == REFERRAL__V1__KIND__DIRECTORY_UPDATE)
+		return 0; /* node-level: no referral */
+	if (h->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT &&
+	    h->kind != REFERRAL__V1__KIND__STATUS_CHANGE &&
+	    h->kind != REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT) {
+		snprintf(detail, dlen, "kind %s is not handled by this node",
+			 envelope_kind_name(h->kind));
+		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	}
+	if (!util_referral_id_valid(h->referral_id)) {
+		snprintf(detail, dlen, "referral_id is not <origin code>-<32 hex "
+			 "digits>");
+		return REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
+	}
+	if (inbound_body_limits(n, h->kind, c->env->body.data, c->env->body.len,
+			detail, dlen))
+		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	if (h->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT) {
+		referral_rec_t *rr = NULL;
+		int known = store_get_msg(n->store, STORE_REFERRALS, h->referral_id,
+					  strlen(h->referral_id),
+					  &referral__store__v1__referral_record__descriptor,
+					  (ProtobufCMessage **)&rr) == 0;
+		int party = known && (!strcmp(rr->origin_node, peer) ||
+				      !strcmp(rr->receiver_node, peer));
+		if (rr)
+			referral__store__v1__referral_record__free_unpacked(rr, NULL);
+		/* A change from a referral's origin may overtake the referral
+		 * itself: handle_change holds it until the referral arrives. */
+		if (!known && !strncmp(h->referral_id, peer, 6) &&
+		    h->referral_seq > 1 && h->referral_seq <= 64)
+			return 0;
+		if (!known) {
+			snprintf(detail, dlen, "no referral %s on this node",
+				 h->referral_id);
+			return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+		}
+		if (!party) {
+			snprintf(detail, dlen, "%s is not a party to referral %s",
+				 peer, h->referral_id);
+			return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+		}
+		if (h->referral_seq == 0) {
+			snprintf(detail, dlen, "a status change needs a "
+				 "referral_seq");
+			return REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
+		}
+		return 0;
+	}
+	if (strncmp(h->referral_id, peer, 6) != 0) {
+		snprintf(detail, dlen, "a referral submitted by %s must have an "
+			 "id starting with %s", peer, peer);
+		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	}
+	if (h->referral_seq != 1) {
+		/* The origin numbers its messages about a referral from 1,
+		 * and the submit is the first: later ones are ordered by it. */
+		snprintf(detail, dlen, "a referral's submit must be its "
+			 "referral_seq 1, not %llu",
+			 (unsigned long long)h->referral_seq);
+		return REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
+	}
+	if (store_get(n->store, STORE_REFERRALS, h->referral_id,
+		      strlen(h->referral_id), &v, &vl) == 0) {
+		free(v);
+		/* The same application sent again under a new message (the
+		 * origin requeued it after its lifetime, not knowing it had
+		 * arrived): applied once already, so a duplicate. */
+		if (same_submit(n, h)) {
+			snprintf(detail, dlen, "referral %s is already stored "
+				 "(sent again under a new message); applied once",
+				 h->referral_id);
+			return REFERRAL__V1__RECEIPT_STATUS__DUPLICATE;
+		}
+		snprintf(detail, dlen, "referral %s was already received under "
+			 "another message", h->referral_id);
+		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	}
+	return 0;
+}
+
+static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
+				const uint8_t *buf, size_t len,
+				const char *peer, bool multipart)
+{
+	envelope_policy_t pol = state_policy(n, n->cfg.code, peer, util_now_ms());
+	envelope_check_t c;
+	uint8_t *receipt = NULL, *v;
+	size_t rlen = 0, vl;
+	char detail[400], idhex[33] = "-";
+	const char *rid_str;
+	turn_mark_t mark;
+	bool change_audited = false;
+	int st, r;
+
+	checkpoint_talked(n, peer);
+	st = envelope_verify(&pol, buf, len, &c);
+	if (st < 0) {
+		log_msg(LOG_ERROR, "peer", "peer=%s verify failed: %s", peer,
+			ref_strerror(st));
+		envelope_check_free(&c);
+		return;
+	}
+	if (st == REFERRAL__V1__RECEIPT_STATUS__STORED && multipart) {
+		st = c.status = REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
+		snprintf(c.detail, sizeof(c.detail),
+			 "a peer message must be a single frame");
+	}
+	if (c.hdr && (c.hdr->kind == REFERRAL__V1__KIND__RECEIPT ||
+		      c.hdr->kind == REFERRAL__V1__KIND__RECEIPT_BATCH)) {
+		/* Receipts are never acknowledged, not even a bad one:
+		 * apply a good one, log a bad one, answer nothing. */
+		if (st == REFERRAL__V1__RECEIPT_STATUS__STORED)
+			delivery_receipt(n, &c, buf, len, peer);
+		else
+			delivery_receipt_rejected(n, &c, peer, st);
+		envelope_check_free(&c);
+		return;
+	}
+	snprintf(detail, sizeof(detail), "%s", c.detail);
+	if (c.hdr && c.hdr->msg_id.len == 16)
+		state_msg_hex(c.hdr->msg_id.data, idhex);
+	rid_str = c.hdr && util_referral_id_valid(c.hdr->referral_id)
+			  ? c.hdr->referral_id : NULL;
+
+	mark = turn_mark(&n->turn);
+	if (store_event_begin(n->store)) {
+		envelope_check_free(&c);
+		return;
+	}
+	if (st == REFERRAL__V1__RECEIPT_STATUS__STORED &&
+	    store_get(n->store, STORE_SEEN, c.hdr->msg_id.data, 16, &v, &vl) == 0) {
+		Referral__Store__V1__SeenRecord *sr =
+			referral__store__v1__seen_record__unpack(NULL, vl, v);
+		free(v);
+		/* A duplicate is the same message: same sender, same bytes.
+		 * Another message reusing the id must not pass as delivered. */
+		if (sr && !strcmp(sr->from_node, peer) &&
+		    sr->envelope_sha256.len == 32 &&
+		    !memcmp(sr->envelope_sha256.data, c.sha256, 32)) {
+			st = REFERRAL__V1__RECEIPT_STATUS__DUPLICATE;
+			snprintf(detail, sizeof(detail),
+				 "already stored; applied once");
+		} else {
+			st = REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+			snprintf(detail, sizeof(detail), "msg_id %s was already "
+				 "used by another message", idhex);
+		}
+		if (sr)
+			referral__store__v1__seen_record__free_unpacked(sr, NULL);
+	} else if (st == REFERRAL__V1__RECEIPT_STATUS__STORED) {
+		int why = refuse_reason(n, &c, peer, detail, sizeof(detail));
+		if (why)
+			st = why;
+		else
+			snprintf(detail, sizeof(detail), "stored");
+		if (!why && c.hdr->kind == REFERRAL__V1__KIND__DIRECTORY_UPDATE) {
+			r = dirsync_update(n, &c, peer, detail, sizeof(detail),
+					   &st);
+			if (r)
+				goto fail;
+		} else if (!why &&
+			   c.hdr->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT &&
+			   c.hdr->kind != REFERRAL__V1__KIND__AUDIT_CHECKPOINT) {
+			/* handle_change records its own refusals. */
+			change_audited = true;
+			r = referrals_handle_change(n, &c, buf, len, peer,
+						    detail, sizeof(detail), &st);
+			if (r)
+				goto fail;
+		}
+	}
+	r = make_receipt(n, &c, peer, st, detail, pol.now_ms, &receipt, &rlen);
+	if (r)
+		goto fail;
+	if (st == REFERRAL__V1__RECEIPT_STATUS__STORED &&
+	    c.hdr->kind == REFERRAL__V1__KIND__AUDIT_CHECKPOINT)
+		r = checkpoint_witness(n, &c, buf, len, peer);
+	else if (st == REFERRAL__V1__RECEIPT_STATUS__STORED &&
+		 c.hdr->kind == REFERRAL__V1__KIND__DIRECTORY_UPDATE)
+		r = 0; /* directory_update recorded it */
+	else if (st == REFERRAL__V1__RECEIPT_STATUS__STORED)
+		r = apply_submit(n, &c, buf, len, peer, pol.now_ms, receipt,
+				 rlen);
+	else if (st == REFERRAL__V1__RECEIPT_STATUS__DUPLICATE)
+		r = state_audit(n, "duplicate", rid_str,
+			  c.hdr->msg_id.data, peer, "node", "DUPLICATE",
+			  envelope_kind_name(c.hdr->kind));
+	else if (!change_audited)
+		r = state_audit(n, "rejected", rid_str,
+			  c.hdr && c.hdr->msg_id.len == 16 ? c.hdr->msg_id.data
+							    : NULL,
+			  peer, "node", envelope_status_name(st), detail);
+	if (r)
+		goto fail;
+	r = store_event_commit(n->store);
+	if (r)
+		goto fail;
+	log_msg(st == REFERRAL__V1__RECEIPT_STATUS__STORED ||
+			st == REFERRAL__V1__RECEIPT_STATUS__DUPLICATE
+		? LOG_INFO : LOG_WARN, "peer",
+		"peer=%s msg_id=%s referral=%s kind=%s receipt=%s detail=\"%s\"",
+		peer, idhex, rid_str ? rid_str : "-",
+		c.hdr ? envelope_kind_name(c.hdr->kind) : "-",
+		envelope_status_name(st), detail);
+	turn_reply(&n->turn, n->peers.router, rid, rid_len, false, receipt, rlen, NULL, 0);
+	envelope_check_free(&c);
+	return;
+fail:
+	store_event_abort(n->store);
+	turn_rollback(&n->turn, mark);
+	free(receipt);
+	/* A directory installed in this event stays on disk (it is signed
+	 * and newer, so the next start takes it) but is not switched to. */
+	dirsync_drop_pending(n);
+	/* No receipt: the sender resends, and the store may have room by
+	 * then. Deliveries already stored are untouched. */
+	log_msg(r == REF_E_STORE_FULL ? LOG_WARN : LOG_ERROR, "peer",
+		"peer=%s msg_id=%s not stored: %s (%s); the sender will resend",
+		peer, idhex, ref_strerror(r), store_last_error(n->store));
+	envelope_check_free(&c);
+}
+
+void inbound_drain(node_t *n)
+{
+	for (int i = 0; i < BATCH_PER_TURN; i++) {
+		zmq_msg_t rid, msg;
+		char peer[16] = "";
+		const char *uid;
+		bool multipart = false;
+
+		zmq_msg_init(&rid);
+		if (zmq_msg_recv(&rid, n->peers.router, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&rid);
+			return;
+		}
+		zmq_msg_init(&msg);
+		if (zmq_msg_recv(&msg, n->peers.router, 0) < 0) {
+			zmq_msg_close(&rid);
+			zmq_msg_close(&msg);
+			return;
+		}
+		while (zmq_msg_more(&msg)) {
+			/* Keep the first frame; the rest only make it bad. */
+			zmq_msg_t extra;
+			multipart = true;
+			zmq_msg_init(&extra);
+			zmq_msg_recv(&extra, n->peers.router, 0);
+			if (!zmq_msg_more(&extra)) {
+				zmq_msg_close(&extra);
+				break;
+			}
+			zmq_msg_close(&extra);
+		}
+		/* Identity comes from ZAP, never from the routing id. */
+		uid = zmq_msg_gets(&msg, "User-Id");
+		if (uid && strlen(uid) < sizeof(peer))
+			snprintf(peer, sizeof(peer), "%s", uid);
+		/* ZAP runs only at the handshake: a node removed from the
+		 * directory since may still hold an open session. */
+		if (peer[0] && !peers_rate_ok(&n->peers, peer)) {
+			peer[0] = '\0';
+		} else if (peer[0] && !directory_node(n->dir, peer)) {
+			log_msg(LOG_WARN, "peer", "peer=%s is no longer in the "
+				"directory; message dropped", peer);
+			peer[0] = '\0';
+		} else if (peer[0])
+			handle_peer_message(n, zmq_msg_data(&rid),
+					    zmq_msg_size(&rid),
+					    zmq_msg_data(&msg),
+					    zmq_msg_size(&msg), peer, multipart);
+		else if (!uid)
+			log_msg(LOG_WARN, "peer", "message without a ZAP "
+				"identity dropped");
+		zmq_msg_close(&rid);
+		zmq_msg_close(&msg);
+	}
+}

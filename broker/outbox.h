@@ -1,0 +1,32 @@
+/* outbox.h: a new message of ours: signed, written to the outbox in the
+ * open turn, and put on the schedule once the turn has committed.
+ *
+ * Every envelope this node sends starts here (a referral, a status
+ * change, a supplement, a checkpoint, a directory update, one signed anew
+ * after its lifetime or a peer's restore). Writes no field of the node:
+ * the record goes to the store's open turn, the schedule entry to the
+ * turn's queue (dropped with the turn, or with the event's rollback). */
+#ifndef REF_OUTBOX_H
+#define REF_OUTBOX_H
+
+#include "state.h"
+
+/* outbox_put: an envelope of kind about referral_id (seq) with body,
+ * to `to`, created at now, with the schedule's priority. ret_msg_id (may
+ * be NULL) gets its msg_id, ret_len (may be NULL) its size. 0, -errno, a
+ * store error, or REF_E_TOO_LARGE over [limits] max_message_bytes
+ * (nothing written then). */
+int outbox_put(node_t *n, const char *to, uint32_t kind,
+	       const char *referral_id, uint64_t seq, const uint8_t *body,
+	       size_t blen, uint32_t priority, uint64_t now,
+	       uint8_t ret_msg_id[16], size_t *ret_len);
+/* outbox_node_level: a node-level message (no referral, seq 0) to `to`. */
+int outbox_node_level(node_t *n, const char *to, uint32_t kind,
+		      const ProtobufCMessage *body, uint32_t priority,
+		      uint64_t at);
+/* outbox_resign: a new envelope with ob's kind, referral, seq and body,
+ * created now (ret_hex: its msg_id). */
+int outbox_resign(node_t *n, const Referral__Store__V1__OutboxRecord *ob,
+		  uint64_t now, char ret_hex[33]);
+
+#endif

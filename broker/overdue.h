@@ -1,0 +1,19 @@
+/* overdue.h: the deadline sweep, and the list of what is due.
+ *
+ * Every [deadlines] deadline_check_ms the loop sweeps the open referrals'
+ * running clocks (computed from each history by clocks.c): a passed one
+ * is audited and logged once per clock run; a passed materials wait
+ * withdraws the application at the receiver (Art 43 para 2), sent to the
+ * origin like any move. Each referral is its own event. Writes no field
+ * of the node. */
+#ifndef REF_OVERDUE_H
+#define REF_OVERDUE_H
+
+#include "state.h"
+
+/* overdue_check: the sweep, in the open turn. */
+void overdue_check(node_t *n);
+/* overdue_list: refctl overdue: clocks past due or due within 24 h. */
+int overdue_list(node_t *n, Referral__Local__V1__Reply *rep);
+
+#endif

@@ -1,0 +1,98 @@
+/* peer.h: the node's sockets to other nodes and what limits them.
+ *
+ * A lower part of the node: the peer ROUTER (CURVE server, ZAP-checked)
+ * and its monitor, one pinned DEALER per peer with its monitor, the rate
+ * bucket of each peer ([limits] peer_rate_per_s) and the count of accepted
+ * connections ([limits] max_connections). It knows the directory's
+ * entries and its own settings, never the node, the store or a message.
+ * Writes only peers_t. Not thread-safe: the loop's thread only. */
+#ifndef REF_PEER_H
+#define REF_PEER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "directory.h"
+
+typedef struct {
+	char code[8];
+	char endpoint[256];
+	char curve[41];
+	void *dealer;
+	void *mon;          /* the dealer's monitor (PAIR): handshake results */
+	uint64_t opened_mono;
+	uint64_t hs_failed; /* handshakes failed since the last that worked */
+	uint64_t hs_warned_mono;
+	bool down;          /* the last send found no connection */
+	bool woke;          /* back this turn: its backlog goes next turn */
+} peer_t;
+
+/* Messages taken from one peer: a token bucket (bursts of twice the rate),
+ * so one busy or hostile peer cannot starve the loop; what it drops the
+ * sender resends. */
+typedef struct {
+	char code[8];
+	double tokens;
+	uint64_t at_mono, warned_mono;
+	uint64_t dropped;
+} bucket_t;
+
+typedef struct {
+	int64_t linger_ms, heartbeat_ms, max_message_bytes, max_connections,
+		handshake_ms, peer_rate_per_s;
+	char curve_pub[41], curve_sec[41];
+} peers_opts_t;
+
+typedef struct {
+	peers_opts_t o;
+	void *ctx;
+	peer_t *v;
+	size_t n;
+	bucket_t buckets[64];
+	size_t n_buckets;
+	void *router;             /* the peer ROUTER */
+	void *router_mon;         /* its monitor (PAIR) */
+	unsigned router_gen;      /* names each monitor endpoint */
+	unsigned peer_mon_gen;    /* names each peer monitor's endpoint */
+	int *conns;               /* accepted peer connections (fds) */
+	size_t n_conns, cap_conns;
+	uint64_t conn_refused, conn_warned_mono;
+} peers_t;
+
+void peers_init(peers_t *ps, void *ctx, const peers_opts_t *o);
+/* peers_free: closes every socket; safe twice. */
+void peers_free(peers_t *ps);
+/* peers_close: closes the DEALERs (they are made again by peer_get). */
+void peers_close(peers_t *ps);
+/* peers_socket_common: linger, heartbeats and the size limit of s. */
+void peers_socket_common(const peers_t *ps, void *s);
+/* peer_get: the peer `code` of dir, its DEALER connected (pinned to the
+ * CURVE key dir lists); NULL if dir does not list it or it cannot be
+ * made. */
+peer_t *peer_get(peers_t *ps, const directory_t *dir, const char *code);
+/* peer_writable: a message could be queued to p now. */
+bool peer_writable(peer_t *p);
+/* peer_mark_down: the last send found no connection to p. */
+void peer_mark_down(peer_t *p);
+/* peer_mark_back: p answers again: its backlog goes from the next turn. */
+void peer_mark_back(peer_t *p);
+/* peers_new_turn: no peer counts as back "this turn" any more. */
+void peers_new_turn(peers_t *ps);
+/* peers_router_open: binds the peer ROUTER on listen (and its monitor).
+ * On failure ret_err says why. */
+int peers_router_open(peers_t *ps, const char *listen, char *ret_err,
+		      size_t errlen);
+/* peers_router_close: closes it, letting this turn's receipts leave. */
+void peers_router_close(peers_t *ps);
+/* peers_rate_ok: one message from peer may be taken now. */
+bool peers_rate_ok(peers_t *ps, const char *peer);
+/* peers_rate_dropped: messages dropped for the rate so far. */
+uint64_t peers_rate_dropped(const peers_t *ps);
+/* peers_drain_monitor: the ROUTER's monitor: connections over the limit
+ * are shut at accept. */
+void peers_drain_monitor(peers_t *ps);
+/* peers_drain_handshakes: what each DEALER's monitor saw, logged. */
+void peers_drain_handshakes(peers_t *ps);
+
+#endif

@@ -1,0 +1,57 @@
+/* state.c: see state.h. Reads the node's state; writes none of it. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "audit.h"
+#include "state.h"
+#include "util.h"
+
+envelope_policy_t state_policy(node_t *n, const char *self, const char *peer,
+				uint64_t now_ms)
+{
+	envelope_policy_t p = {
+		.self = self, .peer = peer,
+		.max_bytes = (size_t)n->cfg.max_message_bytes,
+		.now_ms = now_ms,
+		.lifetime_ms = (uint64_t)n->cfg.message_lifetime_ms,
+		.future_ms = (uint64_t)n->cfg.future_skew_ms,
+		.lookup = directory_key, .lookup_ctx = n->dir,
+	};
+	return p;
+}
+
+char *state_msg_hex(const uint8_t *id, char out[33])
+{
+	util_hex(id, 16, out);
+	return out;
+}
+
+int state_audit(node_t *n, const char *event, const char *referral_id,
+		 const uint8_t *msg_id, const char *peer, const char *actor,
+		 const char *outcome, const char *detail)
+{
+	audit_event_t e = { event, referral_id, msg_id, peer, actor, outcome,
+			    detail, 0 };
+	return audit_append(n->store, &e, NULL);
+}
+
+char *state_dump(json_t *o)
+{
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+int state_fail_reply(Referral__Local__V1__Reply *rep, int code, char *buf,
+		      size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	rep->code = code;
+	rep->error = buf;
+	return code;
+}

@@ -1,0 +1,104 @@
+/* state.h: the node's state, and the few helpers every room of the node
+ * uses.
+ *
+ * The node is divided into rooms (docs/ARCHITECTURE.md), one file each,
+ * and every field below has one writer: the file named above it. Other
+ * files read a field, or call its writer's functions to change it. Lower
+ * parts (turn.c, schedule.c, peer.c, zap.c) have structs of their own and
+ * never see this one. Only node.c (the loop) opens, commits or aborts the
+ * store's turn; every other room adds to the open turn through store
+ * events and queues its replies with turn_reply.
+ *
+ * state.c holds only helpers that read the state (an audit record in the
+ * open turn, the envelope policy, a reply's error): it writes no field. */
+#ifndef REF_STATE_H
+#define REF_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/evp.h>
+#include <jansson.h>
+
+#include "client.pb-c.h"
+#include "config.h"
+#include "deadline.h"
+#include "directory.h"
+#include "eligibility.h"
+#include "envelope.h"
+#include "errors.h"
+#include "node.h"
+#include "peer.h"
+#include "schedule.h"
+#include "seal.h"
+#include "store.h"
+#include "store.pb-c.h"
+#include "turn.h"
+
+/* Messages taken from one socket in one turn: the others get their turn. */
+#define BATCH_PER_TURN 256
+
+enum { OUT_PENDING = 0, OUT_DELIVERED = 1, OUT_DEAD = 2 };
+enum { DIR_OUTGOING = 1, DIR_INCOMING = 2 };
+
+typedef Referral__Store__V1__ReferralRecord referral_rec_t;
+
+struct node {
+	/* node.c: set up by node_new; read-only after it. */
+	config_t cfg;
+	store_t *store;
+	void *ctx;
+	int lock_fd;
+	uint64_t started_ms;
+	uint64_t next_deadline_check;
+	calendar_t *calendar;
+	rules_t *rules;
+	void *zap;                /* opened and closed through zap.c */
+	/* Lower parts, each written only by its own file's functions. */
+	turn_t turn;              /* turn.c */
+	schedule_t sched;         /* schedule.c */
+	peers_t peers;            /* peer.c */
+	/* control.c */
+	void *client;             /* the local clients' ROUTER */
+	/* dirsync.c */
+	directory_t *dir;         /* in force */
+	directory_t *pending_dir; /* applied in this turn; in force after it */
+	EVP_PKEY *authority;
+	/* keys.c */
+	EVP_PKEY *key;
+	char key_id[64];          /* the signing key's id ([node] key_id) */
+	char key_note[160];       /* a key switch still to record in the chain */
+	char seal_note[120];      /* old data keys dropped: still to record */
+	bool notes_written;       /* both written in this turn */
+	seal_t *seal;             /* the data key ring (store_set_seal) */
+	bool resealing;           /* records not under the current key remain */
+	bool retire_keys;         /* all re-sealed and committed: drop old keys */
+	char curve_pub[41], curve_sec[41];
+	/* checkpoint.c: peers heard from or written to since the last
+	 * checkpoint, and when that was. */
+	char talked[64][8];
+	size_t n_talked;
+	uint64_t last_cp_seq, last_cp_ms;
+	/* delivery.c */
+	bool store_nudge;         /* a write found the store full this turn */
+};
+
+/* state_audit: appends an audit event to the open turn (audit.h). */
+int state_audit(node_t *n, const char *event, const char *referral_id,
+		const uint8_t *msg_id, const char *peer, const char *actor,
+		const char *outcome, const char *detail);
+/* state_policy: how an envelope from peer to self is judged as of now_ms:
+ * this node's limits and replay window, and the directory in force. */
+envelope_policy_t state_policy(node_t *n, const char *self, const char *peer,
+			       uint64_t now_ms);
+/* state_msg_hex: msg_id as 32 hex digits in out; returns out. */
+char *state_msg_hex(const uint8_t *id, char out[33]);
+/* state_dump: o as indented JSON (malloc'd), o released. */
+char *state_dump(json_t *o);
+/* state_fail_reply: sets rep's code and error (formatted into buf, which
+ * must outlive rep) and returns code. */
+int state_fail_reply(Referral__Local__V1__Reply *rep, int code, char *buf,
+		     size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+#endif

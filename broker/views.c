@@ -1,0 +1,526 @@
+/* views.c: see views.h. Writes no field of the node. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "application.h"
+#include "audit.h"
+#include "lifecycle.h"
+#include "referrals.h"
+#include "util.h"
+#include "views.h"
+
+void views_time(json_t *o, const char *key, uint64_t ms)
+{
+	char ts[32];
+
+	if (!ms)
+		return;
+	util_rfc3339(ms, ts);
+	json_object_set_new(o, key, json_string(ts));
+}
+
+static const char *delivery_name(uint32_t state)
+{
+	return state == OUT_DELIVERED ? "delivered"
+	       : state == OUT_DEAD    ? "dead" : "pending";
+}
+
+/* The receipt we hold, checked again against the directory now in force:
+ * what an auditor would do with it. */
+static json_t *receipt_json(node_t *n, const uint8_t *buf, size_t len,
+			    const char *from, const char *to, uint64_t at_ms)
+{
+	envelope_policy_t pol = state_policy(n, to, from, at_ms);
+	envelope_check_t c;
+	json_t *o = json_object();
+	char hex[65];
+	int st = envelope_verify(&pol, buf, len, &c);
+
+	json_object_set_new(o, "verified",
+			    json_boolean(st == REFERRAL__V1__RECEIPT_STATUS__STORED));
+	if (c.hdr) {
+		json_object_set_new(o, "from", json_string(c.hdr->from_node));
+		json_object_set_new(o, "signed_by", json_string(c.hdr->key_id));
+		if (c.hdr->msg_id.len == 16)
+			json_object_set_new(o, "receipt_msg_id", json_string(
+				state_msg_hex(c.hdr->msg_id.data, hex)));
+	}
+	if (c.env && c.hdr && (c.hdr->kind == REFERRAL__V1__KIND__RECEIPT)) {
+		Referral__V1__Receipt *rc = referral__v1__receipt__unpack(
+			NULL, c.env->body.len, c.env->body.data);
+		if (rc) {
+			json_object_set_new(o, "status", json_string(
+				envelope_status_name(rc->status)));
+			views_time(o, "received_at", rc->received_at_ms);
+			json_object_set_new(o, "detail", json_string(rc->detail));
+			if (rc->envelope_sha256.len == 32) {
+				util_hex(rc->envelope_sha256.data, 32, hex);
+				json_object_set_new(o, "envelope_sha256",
+						    json_string(hex));
+			}
+			referral__v1__receipt__free_unpacked(rc, NULL);
+		}
+	}
+	envelope_check_free(&c);
+	return o;
+}
+
+json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
+			     bool full, int *ret_err)
+{
+	json_t *o = json_object();
+	char hex[33];
+	store_table_t t = rr->direction == DIR_OUTGOING ? STORE_OUTBOX
+							 : STORE_INBOX;
+	const uint8_t *env = NULL;
+	size_t env_len = 0;
+	Referral__Store__V1__OutboxRecord *ob = NULL;
+	Referral__Store__V1__InboxRecord *in = NULL;
+	int r;
+
+	*ret_err = 0;
+	json_object_set_new(o, "referral_id", json_string(rr->referral_id));
+	json_object_set_new(o, "direction", json_string(
+		rr->direction == DIR_OUTGOING ? "outgoing" : "incoming"));
+	json_object_set_new(o, "origin", json_string(rr->origin_node));
+	json_object_set_new(o, "receiver", json_string(rr->receiver_node));
+	json_object_set_new(o, "state", json_string(rr->state));
+	json_object_set_new(o, "case_type", json_string(rr->case_type));
+	json_object_set_new(o, "service", json_string(rr->service));
+	views_time(o, "created_at", rr->created_at_ms);
+	json_object_set_new(o, "priority", json_string(
+		rr->priority == 2 ? "urgent" : rr->priority == 1
+		? "green_channel" : "ordinary"));
+	{
+		uint64_t earliest;
+		json_t *clocks = views_clocks(n, rr, &earliest);
+		if (earliest != UINT64_MAX)
+			views_time(o, "next_due", earliest);
+		if (full)
+			json_object_set_new(o, "clocks", clocks);
+		else
+			json_decref(clocks);
+	}
+	if (full) {
+		json_object_set_new(o, "history", views_history(n, rr));
+		if (rr->recommendation[0])
+			json_object_set_new(o, "recommendation", json_pack(
+				"{s:s, s:s}", "outcome", rr->recommendation,
+				"rule", rr->recommendation_rule));
+		if (rr->linked_from[0])
+			json_object_set_new(o, "linked_from",
+					    json_string(rr->linked_from));
+		if (rr->onward_id[0])
+			json_object_set_new(o, "onward_referral_id",
+					    json_string(rr->onward_id));
+		if (rr->materials_round)
+			json_object_set_new(o, "materials_round",
+					    json_integer(rr->materials_round));
+	}
+	if (rr->submit_msg_id.len == 16)
+		json_object_set_new(o, "msg_id", json_string(
+			state_msg_hex(rr->submit_msg_id.data, hex)));
+	if (rr->submit_msg_id.len != 16)
+		return o;
+	if (t == STORE_OUTBOX) {
+		r = store_get_msg(n->store, t, rr->submit_msg_id.data, 16,
+				  &referral__store__v1__outbox_record__descriptor,
+				  (ProtobufCMessage **)&ob);
+		if (r) {
+			*ret_err = r;
+			return o;
+		}
+		json_object_set_new(o, "delivery",
+				    json_string(delivery_name(ob->state)));
+		{
+			/* Tries while the peer is known down are counted in
+			 * memory only (attempt() spares the disk then). */
+			sched_t *e = schedule_find(&n->sched,
+						   rr->submit_msg_id.data);
+			uint32_t extra = e ? e->down_tries : 0;
+			json_object_set_new(o, "attempts",
+					    json_integer(ob->attempts + extra));
+		}
+		json_object_set_new(o, "sends", json_integer(ob->sends));
+		views_time(o, "last_attempt_at", ob->last_attempt_ms);
+		if (ob->state == OUT_PENDING)
+			views_time(o, "next_attempt_at", ob->next_attempt_ms);
+		if (ob->dead_reason[0])
+			json_object_set_new(o, "dead_reason",
+					    json_string(ob->dead_reason));
+		if (full && ob->receipt.len)
+			json_object_set_new(o, "receipt", receipt_json(n,
+				ob->receipt.data, ob->receipt.len, ob->to_node,
+				n->cfg.code, ob->receipt_at_ms));
+		else if (ob->receipt.len)
+			json_object_set_new(o, "receipt_status", json_string(
+				envelope_status_name(ob->receipt_status)));
+		env = ob->envelope.data;
+		env_len = ob->envelope.len;
+	} else {
+		r = store_get_msg(n->store, t, rr->submit_msg_id.data, 16,
+				  &referral__store__v1__inbox_record__descriptor,
+				  (ProtobufCMessage **)&in);
+		if (r) {
+			*ret_err = r;
+			return o;
+		}
+		/* Delivered to us: we hold it and sent a STORED receipt. */
+		json_object_set_new(o, "delivery", json_string("delivered"));
+		views_time(o, "received_at", in->received_at_ms);
+		/* The STORED receipt this node sent, as the origin holds it. */
+		if (full && in->receipt.len)
+			json_object_set_new(o, "receipt", receipt_json(n,
+				in->receipt.data, in->receipt.len, n->cfg.code,
+				in->from_node, in->received_at_ms));
+		env = in->envelope.data;
+		env_len = in->envelope.len;
+	}
+	if (full && env) {
+		Referral__V1__ReferralSubmit *a = referrals_submit_in(env, env_len, NULL,
+							    NULL);
+		char sha[65];
+		uint8_t d[32];
+		util_sha256(env, env_len, d);
+		util_hex(d, 32, sha);
+		json_object_set_new(o, "envelope_sha256", json_string(sha));
+		if (a) {
+			json_object_set_new(o, "application",
+					    application_to_json(a));
+			referral__v1__referral_submit__free_unpacked(a, NULL);
+		}
+	}
+	if (ob)
+		referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+	if (in)
+		referral__store__v1__inbox_record__free_unpacked(in, NULL);
+	return o;
+}
+
+struct list_ctx {
+	node_t *n;
+	uint32_t direction;
+	json_t *arr;
+	int err;
+};
+
+static int list_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
+		    size_t vl)
+{
+	struct list_ctx *lc = ctx;
+	Referral__Store__V1__ReferralRecord *rr;
+	int err = 0;
+
+	(void)k;
+	(void)kl;
+	rr = referral__store__v1__referral_record__unpack(NULL, vl, v);
+	if (!rr)
+		return REF_E_CORRUPT;
+	if (rr->direction == lc->direction)
+		json_array_append_new(lc->arr, views_referral(lc->n, rr, false,
+							     &err));
+	referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	if (err)
+		lc->err = err;
+	return 0;
+}
+
+static int rank(const char *prio)
+{
+	return !strcmp(prio, "urgent") ? 0 : !strcmp(prio, "green_channel") ? 1
+									   : 2;
+}
+
+static int list_cmp(const void *a, const void *b)
+{
+	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	const char *px = json_string_value(json_object_get(x, "priority"));
+	const char *py = json_string_value(json_object_get(y, "priority"));
+	const char *dx = json_string_value(json_object_get(x, "next_due"));
+	const char *dy = json_string_value(json_object_get(y, "next_due"));
+	int c = rank(px ? px : "") - rank(py ? py : "");
+
+	if (c)
+		return c;
+	/* RFC 3339 UTC times of one form sort as text; none sorts last. */
+	c = strcmp(dx ? dx : "~", dy ? dy : "~");
+	if (c)
+		return c;
+	return strcmp(json_string_value(json_object_get(x, "created_at")),
+		      json_string_value(json_object_get(y, "created_at")));
+}
+
+/* Priority first (urgent, green channel, ordinary), then the nearest
+ * deadline, then arrival. */
+static void sort_list(json_t *arr)
+{
+	size_t n = json_array_size(arr);
+	json_t **v = calloc(n + 1, sizeof(*v));
+
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(arr, i));
+	qsort(v, n, sizeof(*v), list_cmp);
+	json_array_clear(arr);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, v[i]);
+	free(v);
+}
+
+struct trail_ctx {
+	const char *id;
+	json_t *arr;
+};
+
+static int trail_one(void *ctx, const Referral__Store__V1__AuditRecord *a)
+{
+	struct trail_ctx *tc = ctx;
+	json_t *o;
+	char hex[33];
+
+	if (strcmp(a->referral_id, tc->id))
+		return 0;
+	o = json_object();
+	json_object_set_new(o, "seq", json_integer((json_int_t)a->seq));
+	views_time(o, "time", a->time_ms);
+	json_object_set_new(o, "event", json_string(a->event));
+	if (a->msg_id.len == 16)
+		json_object_set_new(o, "msg_id",
+				    json_string(state_msg_hex(a->msg_id.data, hex)));
+	if (a->peer[0])
+		json_object_set_new(o, "peer", json_string(a->peer));
+	if (a->actor[0])
+		json_object_set_new(o, "actor", json_string(a->actor));
+	json_object_set_new(o, "outcome", json_string(a->outcome));
+	if (a->detail[0])
+		json_object_set_new(o, "detail", json_string(a->detail));
+	json_array_append_new(tc->arr, o);
+	return 0;
+}
+
+struct count_ctx {
+	size_t by_state[3];
+};
+
+static int count_outbox(void *ctx, const uint8_t *k, size_t kl,
+			const uint8_t *v, size_t vl)
+{
+	struct count_ctx *cc = ctx;
+	Referral__Store__V1__OutboxRecord *ob =
+		referral__store__v1__outbox_record__unpack(NULL, vl, v);
+
+	(void)k;
+	(void)kl;
+	if (!ob)
+		return REF_E_CORRUPT;
+	if (ob->state < 3)
+		cc->by_state[ob->state]++;
+	referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+	return 0;
+}
+
+static int count_any(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
+		     size_t vl)
+{
+	(void)k; (void)kl; (void)v; (void)vl;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+int views_status(node_t *n, Referral__Local__V1__Reply *rep)
+{
+	json_t *o = json_object(), *ob = json_object(), *st = json_object();
+	struct count_ctx cc = { { 0 } };
+	size_t inbox = 0, used, map, max;
+	int r;
+
+	r = store_foreach(n->store, STORE_OUTBOX, count_outbox, &cc);
+	if (!r)
+		r = store_foreach(n->store, STORE_INBOX, count_any, &inbox);
+	store_usage(n->store, &used, &map, &max);
+	json_object_set_new(o, "node", json_string(n->cfg.code));
+	json_object_set_new(o, "name", json_string(n->cfg.name));
+	json_object_set_new(o, "role", json_string(n->cfg.role));
+	json_object_set_new(o, "listen", json_string(n->cfg.listen));
+	json_object_set_new(o, "key_id", json_string(n->key_id));
+	{
+		uint64_t dropped = peers_rate_dropped(&n->peers);
+		size_t in_flight = schedule_in_flight(&n->sched, NULL);
+		json_object_set_new(o, "limits", json_pack(
+			"{s:I, s:I, s:I, s:I}", "in_flight", (json_int_t)in_flight,
+			"connections_open",
+			(json_int_t)n->peers.n_conns, "connections_refused",
+			(json_int_t)n->peers.conn_refused, "rate_dropped",
+			(json_int_t)dropped));
+	}
+	if (n->seal)
+		json_object_set_new(o, "data_key", json_pack("{s:I, s:s, s:I, s:b}",
+			"key", (json_int_t)seal_current_id(n->seal), "alg",
+			seal_alg_name(seal_current_alg(n->seal)), "keys",
+			(json_int_t)seal_key_count(n->seal), "resealing",
+			n->resealing || n->retire_keys));
+	json_object_set_new(o, "directory_version",
+			    json_integer((json_int_t)n->dir->version));
+	json_object_set_new(ob, "pending", json_integer((json_int_t)cc.by_state[0]));
+	json_object_set_new(ob, "delivered", json_integer((json_int_t)cc.by_state[1]));
+	json_object_set_new(ob, "dead", json_integer((json_int_t)cc.by_state[2]));
+	json_object_set_new(o, "outbox", ob);
+	json_object_set_new(o, "inbox", json_integer((json_int_t)inbox));
+	{
+		uint8_t *k = NULL, *v = NULL;
+		size_t kl, vl;
+		uint64_t seq = 0;
+		if (store_last(n->store, STORE_AUDIT, &k, &kl, &v, &vl) == 0 &&
+		    kl == 8)
+			for (int i = 0; i < 8; i++)
+				seq = seq << 8 | k[i];
+		free(k);
+		free(v);
+		json_object_set_new(o, "audit_records",
+				    json_integer((json_int_t)seq));
+	}
+	json_object_set_new(st, "used_bytes", json_integer((json_int_t)used));
+	json_object_set_new(st, "map_bytes", json_integer((json_int_t)map));
+	json_object_set_new(st, "max_bytes", json_integer((json_int_t)max));
+	json_object_set_new(st, "accepting_submissions",
+			    json_boolean(store_submit_allowed(n->store)));
+	json_object_set_new(o, "store", st);
+	json_object_set_new(o, "uptime_s", json_integer(
+		(json_int_t)((util_now_ms() - n->started_ms) / 1000)));
+	rep->json = state_dump(o);
+	return r;
+}
+
+json_t *views_clocks(node_t *n, const referral_rec_t *rr,
+			   uint64_t *ret_earliest)
+{
+	clock_info_t ck[8];
+	size_t nc = referrals_clocks(n, rr, ck, 8);
+	json_t *arr = json_array();
+	uint64_t now = util_now_ms(), earliest = UINT64_MAX;
+
+	for (size_t k = 0; k < nc; k++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "clock", json_string(ck[k].name));
+		json_object_set_new(o, "status", json_string(
+			ck[k].status == CLOCK_RUNNING ? "running" : "paused"));
+		if (ck[k].status == CLOCK_RUNNING) {
+			views_time(o, "due", ck[k].due_ms);
+			json_object_set_new(o, "overdue",
+					    json_boolean(ck[k].due_ms <= now));
+			if (ck[k].due_ms < earliest)
+				earliest = ck[k].due_ms;
+		} else {
+			json_object_set_new(o, "days_left",
+					    json_integer(ck[k].days_left));
+		}
+		json_array_append_new(arr, o);
+	}
+	if (ret_earliest)
+		*ret_earliest = earliest;
+	return arr;
+}
+
+json_t *views_history(node_t *n, const referral_rec_t *rr)
+{
+	json_t *arr = json_array();
+	referrals_step_t *s;
+
+	if (referrals_history_load(n, rr, &s))
+		return arr;
+	for (uint32_t i = 0; i < rr->history_len; i++) {
+		Referral__V1__StatusChange *c = s[i].sc;
+		json_t *o = json_object();
+		json_object_set_new(o, "state", json_string(c->state));
+		if (c->from_state[0])
+			json_object_set_new(o, "from", json_string(c->from_state));
+		json_object_set_new(o, "by", json_string(s[i].by));
+		views_time(o, "at", s[i].at);
+		if (c->actor[0])
+			json_object_set_new(o, "actor", json_string(c->actor));
+		if (c->actor_role[0])
+			json_object_set_new(o, "role", json_string(c->actor_role));
+		if (c->reason[0])
+			json_object_set_new(o, "reason", json_string(c->reason));
+		if (c->legal_basis[0])
+			json_object_set_new(o, "legal_basis",
+					    json_string(c->legal_basis));
+		if (c->n_missing_items) {
+			json_t *items = json_array();
+			for (size_t k = 0; k < c->n_missing_items; k++)
+				json_array_append_new(items, json_string(
+					c->missing_items[k]));
+			json_object_set_new(o, "missing_items", items);
+		}
+		if (c->assignment) {
+			json_object_set_new(o, "assignment", json_pack(
+				"{s:s, s:s, s:s}", "firm", c->assignment->firm,
+				"lawyer", c->assignment->lawyer, "licence_no",
+				c->assignment->licence_no));
+		}
+		if (c->report[0])
+			json_object_set_new(o, "report", json_string(c->report));
+		if (c->onward_referral_id[0])
+			json_object_set_new(o, "onward_referral_id",
+					    json_string(c->onward_referral_id));
+		if (c->aid_first)
+			json_object_set_new(o, "aid_first", json_true());
+		if (c->round)
+			json_object_set_new(o, "round", json_integer(c->round));
+		json_array_append_new(arr, o);
+	}
+	referrals_steps_free(s, rr->history_len);
+	return arr;
+}
+
+int views_list(node_t *n, uint32_t box, Referral__Local__V1__Reply *rep,
+	       char *err, size_t errlen)
+{
+	struct list_ctx lc = { n, box == 1 ? DIR_INCOMING : DIR_OUTGOING,
+			       json_array(), 0 };
+	json_t *o = json_object();
+	int r = store_foreach(n->store, STORE_REFERRALS, list_one, &lc);
+
+	sort_list(lc.arr);
+	json_object_set_new(o, "box", json_string(box == 1 ? "inbox"
+							   : "outbox"));
+	json_object_set_new(o, "referrals", lc.arr);
+	rep->json = state_dump(o);
+	if (r || lc.err)
+		state_fail_reply(rep, r ? r : lc.err, err, errlen,
+				 "the store cannot be read (%s)",
+				 ref_strerror(r ? r : lc.err));
+	return r;
+}
+
+int views_show(node_t *n, const referral_rec_t *rr,
+	       Referral__Local__V1__Reply *rep, char *err, size_t errlen)
+{
+	int e = 0;
+
+	rep->json = state_dump(views_referral(n, rr, true, &e));
+	if (e)
+		state_fail_reply(rep, e, err, errlen, "referral %s: a record "
+				 "cannot be read (%s)", rr->referral_id,
+				 ref_strerror(e));
+	return 0;
+}
+
+int views_trail(node_t *n, const referral_rec_t *rr,
+		Referral__Local__V1__Reply *rep, char *err, size_t errlen)
+{
+	struct trail_ctx tc = { rr->referral_id, json_array() };
+	json_t *o = json_object();
+	int r = audit_foreach(n->store, trail_one, &tc);
+
+	json_object_set_new(o, "referral_id", json_string(rr->referral_id));
+	json_object_set_new(o, "events", tc.arr);
+	rep->json = state_dump(o);
+	if (r)
+		state_fail_reply(rep, r, err, errlen, "the audit table cannot be "
+				 "read (%s)", ref_strerror(r));
+	return r;
+}

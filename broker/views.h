@@ -1,0 +1,29 @@
+/* views.h: the node's records as JSON for its local clients: a referral
+ * (with its history, clocks, delivery and receipt checked again against
+ * the directory in force, as an auditor would), the boxes, a trail, and
+ * the node's status. Reads the store and the node's state; writes no
+ * field. Times are RFC 3339 UTC. */
+#ifndef REF_VIEWS_H
+#define REF_VIEWS_H
+
+#include "state.h"
+
+/* views_time: o[key] = ms as RFC 3339 (nothing for 0). */
+void views_time(json_t *o, const char *key, uint64_t ms);
+/* views_referral: rr as JSON (full: with history, clocks, receipt and the
+ * application); *ret_err: a record that could not be read. */
+json_t *views_referral(node_t *n, const referral_rec_t *rr, bool full,
+		       int *ret_err);
+json_t *views_clocks(node_t *n, const referral_rec_t *rr,
+		     uint64_t *ret_earliest);
+json_t *views_history(node_t *n, const referral_rec_t *rr);
+/* The client operations that read: each fills rep (json, or an error). */
+int views_status(node_t *n, Referral__Local__V1__Reply *rep);
+int views_list(node_t *n, uint32_t box, Referral__Local__V1__Reply *rep,
+	       char *err, size_t errlen);
+int views_show(node_t *n, const referral_rec_t *rr,
+	       Referral__Local__V1__Reply *rep, char *err, size_t errlen);
+int views_trail(node_t *n, const referral_rec_t *rr,
+		Referral__Local__V1__Reply *rep, char *err, size_t errlen);
+
+#endif
