@@ -96,6 +96,25 @@ static void test_turns(void)
 	store_close(&s);
 }
 
+/* LMDB's own error codes (MDB_KEYEXIST .. MDB_LAST_ERRCODE) leave the
+ * store as REF_E_STORE, never as a negative that reads as some errno: a
+ * key longer than LMDB takes fails with MDB_BAD_VALSIZE, which the store
+ * used to pass on as -30781 ("Unknown error 30781"). */
+static void test_lmdb_codes(void)
+{
+	store_t *s = open_store(1 << 20);
+	char key[600];
+
+	memset(key, 'k', sizeof(key));
+	CHECK(store_begin(s) == 0);
+	CHECK_EQ_INT(store_put(s, STORE_META, key, sizeof(key), "v", 1),
+		     REF_E_STORE);
+	CHECK(strstr(store_last_error(s), "MDB_BAD_VALSIZE") != NULL);
+	CHECK(!strcmp(ref_strerror(REF_E_STORE), "store error"));
+	store_abort(s);
+	store_close(&s);
+}
+
 /* Edits a record behind the store's back, as a disk fault or a person
  * would, and expects the digest to catch it. */
 static void test_digest(void)
@@ -553,6 +572,7 @@ int main(void)
 		return 1;
 	}
 	test_turns();
+	test_lmdb_codes();
 	test_digest();
 	test_full();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s", dir, dir);
