@@ -1,0 +1,120 @@
+/* test-referrals.c: a status change from the counterpart when the store
+ * fails under it. The result and the receipt's status are apart: a store
+ * error comes back as the error (the event aborts, no receipt, the sender
+ * resends), never as a status; the code it used to share a value with
+ * (REF_E_STORE_FULL = 11 = REFUSED) made it a REFUSED receipt, and made
+ * drain_held drop a held change it had failed to apply. */
+#include "../proto/testutil.h"
+#include "referrals.h"
+#include "testnode.h"
+
+#define RID TN_PEER "-0123456789abcdef0123456789abcdef"
+
+static void put_referral(node_t *n)
+{
+	referral_rec_t rr = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
+
+	rr.referral_id = RID;
+	rr.direction = DIR_INCOMING;
+	rr.origin_node = TN_PEER;
+	rr.receiver_node = TN_SELF;
+	rr.state = "RECEIVED";
+	rr.seq_in = 1;
+	CHECK(!store_event_begin(n->store));
+	CHECK(!referrals_put(n, &rr));
+	CHECK(!store_event_commit(n->store));
+}
+
+/* The origin's cancel as referral_seq seq, checked as the node checks it;
+ * handle_change's result, its status in *st (-1 if it set none). */
+static int change(testnode_t *t, uint64_t seq, int *st)
+{
+	Referral__V1__StatusChange sc = REFERRAL__V1__STATUS_CHANGE__INIT;
+	envelope_policy_t pol = state_policy(t->n, TN_SELF, TN_PEER,
+					     util_now_ms());
+	envelope_check_t c;
+	uint8_t *buf, id[16];
+	size_t len;
+	char detail[400];
+	int r;
+
+	sc.state = "CANCELLED";
+	sc.reason = "the applicant moved away (test)";
+	sc.actor = "staff-0107";
+	buf = testnode_envelope(t, false, REFERRAL__V1__KIND__STATUS_CHANGE,
+				RID, seq, &sc.base, &len, id);
+	CHECK(buf != NULL);
+	CHECK_EQ_INT(envelope_verify(&pol, buf, len, &c),
+		     REFERRAL__V1__RECEIPT_STATUS__STORED);
+	*st = -1;
+	CHECK(!store_event_begin(t->n->store));
+	r = referrals_handle_change(t->n, &c, buf, len, TN_PEER, detail,
+				    sizeof(detail), st);
+	if (r)
+		store_event_abort(t->n->store);
+	else
+		CHECK(!store_event_commit(t->n->store));
+	envelope_check_free(&c);
+	free(buf);
+	return r;
+}
+
+static bool held(node_t *n, uint64_t seq)
+{
+	uint8_t key[80], *v;
+	size_t l = strlen(RID), vl;
+
+	memcpy(key, RID, l);
+	for (int i = 0; i < 8; i++)
+		key[l + i] = (uint8_t)(seq >> (56 - 8 * i));
+	if (store_get(n->store, STORE_HELD, key, l + 8, &v, &vl))
+		return false;
+	free(v);
+	return true;
+}
+
+int main(void)
+{
+	testnode_t t;
+	referral_rec_t *rr = NULL;
+	int st, r;
+
+	if (testnode_open(&t, 2 << 20)) {
+		fprintf(stderr, "cannot set up the test node\n");
+		return 1;
+	}
+	CHECK(!turn_begin(&t.n->turn, t.n->store));
+	put_referral(t.n);
+	/* Ahead of its turn: held, and receipted STORED. */
+	CHECK_EQ_INT(change(&t, 3, &st), 0);
+	CHECK_EQ_INT(st, REFERRAL__V1__RECEIPT_STATUS__STORED);
+	CHECK(held(t.n, 3));
+
+	/* Now the store has no room: the next change cannot be applied. */
+	CHECK_EQ_INT(testnode_fill(t.n), REF_E_STORE_FULL);
+	r = change(&t, 2, &st);
+	CHECK_EQ_INT(r, REF_E_STORE_FULL);
+	CHECK_EQ_INT(st, -1); /* no receipt status: no receipt at all */
+	CHECK(held(t.n, 3));   /* the held change is still there */
+
+	/* drain_held itself, on the full store: the error comes back and
+	 * the change stays held for the next try. */
+	CHECK(!referrals_get(t.n, RID, &rr));
+	if (rr) {
+		rr->seq_in = 2;
+		CHECK(!store_event_begin(t.n->store));
+		r = referrals_drain_held(t.n, rr, TN_PEER);
+		CHECK(r != 0);
+		store_event_abort(t.n->store);
+		CHECK(held(t.n, 3));
+		referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	}
+	/* Nothing of it was committed: the referral is as it was. */
+	rr = NULL;
+	CHECK(!referrals_get(t.n, RID, &rr));
+	CHECK(rr && rr->seq_in == 1 && !strcmp(rr->state, "RECEIVED"));
+	if (rr)
+		referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	testnode_close(&t);
+	return test_finish("referrals");
+}
