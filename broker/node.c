@@ -31,6 +31,7 @@
 #include "inbound.h"
 #include "keys.h"
 #include "log.h"
+#include "node.h"
 #include "overdue.h"
 #include "state.h"
 #include "util.h"
