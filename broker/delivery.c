@@ -92,6 +92,7 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 			  const char *signed_key, const uint8_t *receipt_id)
 {
 	char reason[300]; /* ob->dead_reason points here until the put */
+	char *had = NULL;  /* what it pointed at before */
 	Referral__Store__V1__OutboxRecord *ob = NULL;
 	uint8_t sha[32];
 	char idhex[33];
@@ -159,6 +160,7 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 	if (!positive) {
 		snprintf(reason, sizeof(reason), "refused by %s: %s (%s)", peer,
 			 envelope_status_name(rc->status), rc->detail);
+		had = ob->dead_reason;
 		ob->dead_reason = reason;
 	}
 	r = store_put_msg(n->store, STORE_OUTBOX, id, 16, &ob->base);
@@ -191,10 +193,13 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 	}
 	ob->receipt.data = NULL; /* borrowed */
 	ob->receipt.len = 0;
-	ob->dead_reason = NULL;
 out:
 	if (ob) {
-		ob->dead_reason = NULL;
+		/* Only the reason on the stack is ours to take back: a reason
+		 * the record already held (a dead message's, when a second
+		 * receipt comes) is protobuf-c's, and is freed with it. */
+		if (ob->dead_reason == reason)
+			ob->dead_reason = had;
 		referral__store__v1__outbox_record__free_unpacked(ob, NULL);
 	}
 }
@@ -359,13 +364,15 @@ static void attempt(node_t *n, sched_t *s, uint64_t now)
 				 "message lifetime; sent again, signed anew, as "
 				 "msg_id %s", fresh);
 		}
+		char *had = ob->dead_reason;
+
 		ob->state = OUT_DEAD;
 		ob->dead_reason = reason;
 		r = store_put_msg(n->store, STORE_OUTBOX, s->msg_id, 16, &ob->base);
 		if (!r)
 			r = state_audit(n, "dead", ob->referral_id, s->msg_id,
 				  ob->to_node, "node", "dead", reason);
-		ob->dead_reason = NULL;
+		ob->dead_reason = had; /* protobuf-c's, freed with ob */
 		if (!r)
 			r = store_event_commit(n->store);
 		if (r) {
