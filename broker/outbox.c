@@ -69,9 +69,9 @@ int outbox_put(node_t *n, const char *to, uint32_t kind,
 	return r;
 }
 
-int outbox_node_level(node_t *n, const char *to, uint32_t kind,
-		      const ProtobufCMessage *body, uint32_t priority,
-		      uint64_t at)
+int outbox_put_msg(node_t *n, const char *to, uint32_t kind,
+		   const char *referral_id, uint64_t seq,
+		   const ProtobufCMessage *body, uint32_t priority, uint64_t at)
 {
 	size_t bl = protobuf_c_message_get_packed_size(body);
 	uint8_t *bb = malloc(bl ? bl : 1);
@@ -80,10 +80,17 @@ int outbox_node_level(node_t *n, const char *to, uint32_t kind,
 	if (!bb)
 		return -ENOMEM;
 	protobuf_c_message_pack(body, bb);
-	r = outbox_put(n, to, kind, "", 0, bb, bl, priority,
+	r = outbox_put(n, to, kind, referral_id, seq, bb, bl, priority,
 		       at ? at : util_now_ms(), NULL, NULL);
 	free(bb);
 	return r;
+}
+
+int outbox_node_level(node_t *n, const char *to, uint32_t kind,
+		      const ProtobufCMessage *body, uint32_t priority,
+		      uint64_t at)
+{
+	return outbox_put_msg(n, to, kind, "", 0, body, priority, at);
 }
 
 int outbox_resign(node_t *n, const Referral__Store__V1__OutboxRecord *ob,

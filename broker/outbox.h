@@ -20,6 +20,11 @@ int outbox_put(node_t *n, const char *to, uint32_t kind,
 	       const char *referral_id, uint64_t seq, const uint8_t *body,
 	       size_t blen, uint32_t priority, uint64_t now,
 	       uint8_t ret_msg_id[16], size_t *ret_len);
+/* outbox_put_msg: the same with body a message (packed here), created at
+ * `at` (0: now). */
+int outbox_put_msg(node_t *n, const char *to, uint32_t kind,
+		   const char *referral_id, uint64_t seq,
+		   const ProtobufCMessage *body, uint32_t priority, uint64_t at);
 /* outbox_node_level: a node-level message (no referral, seq 0) to `to`. */
 int outbox_node_level(node_t *n, const char *to, uint32_t kind,
 		      const ProtobufCMessage *body, uint32_t priority,

@@ -155,17 +155,10 @@ int referrals_send_about(node_t *n, referral_rec_t *rr, Referral__V1__Kind kind,
 			 const ProtobufCMessage *body, uint32_t priority,
 			 uint64_t at)
 {
-	uint64_t now = at ? at : util_now_ms();
-	size_t bl = protobuf_c_message_get_packed_size(body);
-	uint8_t *bb = malloc(bl ? bl : 1);
-	int r;
+	int r = outbox_put_msg(n, referrals_counterpart(n, rr), kind,
+			       rr->referral_id, ++rr->seq_out, body, priority,
+			       at);
 
-	if (!bb)
-		return -ENOMEM;
-	protobuf_c_message_pack(body, bb);
-	r = outbox_put(n, referrals_counterpart(n, rr), kind, rr->referral_id,
-		       ++rr->seq_out, bb, bl, priority, now, NULL, NULL);
-	free(bb);
 	if (r == REF_E_TOO_LARGE)
 		rr->seq_out--;
 	return r;
