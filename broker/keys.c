@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "datakey.h"
 #include "keys.h"
 #include "log.h"
 #include "sign.h"
@@ -198,42 +199,27 @@ void keys_maybe_switch(node_t *n)
 
 static void data_key_path(const node_t *n, char *out, size_t len)
 {
-	config_path(&n->cfg, n->cfg.data_key, out, len);
+	datakey_path(&n->cfg, out, len);
 }
 
 /* The data key ring. Made at the first start, but never beside a store
  * that already holds sealed records: those need their own key back. */
 int keys_open_data(node_t *n, char *err, size_t errlen)
 {
-	char path[PATH_MAX + 64], inner[400];
-	struct stat st;
+	char path[PATH_MAX + 64], inner[500];
+	bool created = false;
 	int r;
 
-	data_key_path(n, path, sizeof(path));
-	if (stat(path, &st) < 0 && errno == ENOENT) {
-		if (store_check(n->store, inner, sizeof(inner)) == REF_E_CONFIG) {
-			snprintf(err, errlen, "refusing to start: the store holds "
-				 "encrypted records but the data key file %s is "
-				 "missing: put back the copy kept apart from the "
-				 "store", path);
-			return REF_E_CONFIG;
-		}
-		r = seal_keyfile_create(path, strcmp(n->cfg.alg, "sm2-sm3")
-					      ? SEAL_AES_256_GCM : SEAL_SM4_GCM);
-		if (r) {
-			snprintf(err, errlen, "refusing to start: cannot create "
-				 "the data key file %s: %s", path, ref_strerror(r));
-			return r;
-		}
-		log_msg(LOG_INFO, "store", "made a new data key file %s; keep "
-			"a copy apart from the store's backups", path);
-	}
-	r = seal_load(path, &n->seal, inner, sizeof(inner));
+	r = datakey_open(&n->cfg, n->store, &n->seal, &created, inner,
+			 sizeof(inner));
 	if (r) {
 		snprintf(err, errlen, "refusing to start: %s", inner);
 		return r;
 	}
-	store_set_seal(n->store, n->seal);
+	datakey_path(&n->cfg, path, sizeof(path));
+	if (created)
+		log_msg(LOG_INFO, "store", "made a new data key file %s; keep "
+			"a copy apart from the store's backups", path);
 	/* Records written before a key existed, or under a key being
 	 * retired when the node stopped, are sealed again as it serves. */
 	n->resealing = true;
