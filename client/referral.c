@@ -75,8 +75,10 @@ static int call_once(ref_client_t *c, const uint8_t *req, size_t len,
 	int zero = 0, r = 0;
 	zmq_msg_t msg;
 
+	/* Out of file descriptors (EMFILE) or sockets: never 0, which would
+	 * claim a reply that is not there. */
 	if (!s)
-		return -errno;
+		return errno > 0 ? -errno : -EMFILE;
 	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
 	zmq_setsockopt(s, ZMQ_RCVTIMEO, &c->timeout_ms, sizeof(c->timeout_ms));
 	zmq_setsockopt(s, ZMQ_SNDTIMEO, &c->timeout_ms, sizeof(c->timeout_ms));
@@ -101,26 +103,32 @@ out:
 }
 
 /* Sends req, retrying changes with the same request id; on success
- * *ret_rep holds the node's reply (code 0). */
+ * *ret_rep holds the node's reply (code 0). req is the caller's and is
+ * left as it was: the id made here lives only in the packed request, as
+ * idhex does not outlive this call. */
 static int call(ref_client_t *c, Referral__Local__V1__Request *req,
 		bool retry, Referral__Local__V1__Reply **ret_rep)
 {
 	Referral__Local__V1__Reply *rep = NULL;
+	char *given = req->request_id;
 	uint8_t *buf, id[16];
 	char idhex[33];
 	size_t len;
 	int r = REF_E_UNAVAILABLE;
 
-	if (!req->request_id[0]) {
+	/* Fixed once, before the first try: every retry is the same bytes. */
+	if (!given[0]) {
 		util_uuid7(id);
 		util_hex(id, 16, idhex);
 		req->request_id = idhex;
 	}
 	len = referral__local__v1__request__get_packed_size(req);
 	buf = malloc(len ? len : 1);
+	if (buf)
+		referral__local__v1__request__pack(req, buf);
+	req->request_id = given;
 	if (!buf)
 		return -ENOMEM;
-	referral__local__v1__request__pack(req, buf);
 	for (int i = 0; i < (retry ? TRIES : 1); i++) {
 		r = call_once(c, buf, len, &rep);
 		/* The node may also answer "retry" (its store is growing). */
@@ -146,6 +154,12 @@ static int call(ref_client_t *c, Referral__Local__V1__Request *req,
 	if (r == REF_E_MALFORMED) {
 		snprintf(c->err, sizeof(c->err), "the node's reply does not "
 			 "parse (client and node versions differ?)");
+		return r;
+	}
+	if (r) {
+		/* -errno from call_once (no socket): there is no reply. */
+		snprintf(c->err, sizeof(c->err), "cannot open a socket to the "
+			 "node at %s: %s", c->endpoint, ref_strerror(r));
 		return r;
 	}
 	if (rep->code) {

@@ -1,0 +1,289 @@
+/* refctl-store.c: refctl store check, backup and restore: the store as a
+ * whole, read from the data folder itself (docs/RELIABILITY.md).
+ *
+ * check and backup only read the live store (a backup is LMDB's copy from
+ * one snapshot, taken while the node serves); restore is the one command
+ * that writes a store, and only with the node stopped (it holds the
+ * node's lock file) and the current store put aside, never deleted. Every
+ * copy is checked, record by record and along the audit chain, before it
+ * is called good. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "audit.h"
+#include "cli.h"
+#include "cli-store.h"
+#include "datakey.h"
+#include "errors.h"
+#include "refctl-store.h"
+#include "store.h"
+#include "util.h"
+
+struct count_ctx {
+	uint64_t n;
+};
+
+static int count_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
+		     size_t vl)
+{
+	(void)k; (void)kl; (void)v; (void)vl;
+	((struct count_ctx *)ctx)->n++;
+	return 0;
+}
+
+/* Every record of every table read and checked: its digest, and for a
+ * sealed record its tag (so a changed ciphertext is caught), then the
+ * audit chain. Read-only. */
+static int store_check_all(store_t *s, uint64_t *ret_n, char *where, size_t wlen)
+{
+	uint64_t bad = 0, count = 0;
+	int r = 0;
+
+	*ret_n = 0;
+	for (int t = 0; t < STORE__N && !r; t++) {
+		struct count_ctx cc = { 0 };
+		r = store_foreach(s, (store_table_t)t, count_one, &cc);
+		*ret_n += cc.n;
+		if (r)
+			snprintf(where, wlen, "%s", store_last_error(s));
+	}
+	if (!r && (r = audit_verify(s, &bad, &count)))
+		snprintf(where, wlen, "audit chain broken at sequence %llu",
+			 (unsigned long long)bad);
+	return r;
+}
+
+/* refctl store check: see store_check_all. */
+int refctl_store(int argc, char **argv)
+{
+	store_t *s = NULL;
+	seal_t *ring = NULL;
+	char where[300] = "";
+	uint64_t n;
+	int r;
+
+	if (argc < 2 || strcmp(argv[1], "check"))
+		return cli_usage();
+	if (cli_store_open(&s, &ring))
+		return 1;
+	r = store_check_all(s, &n, where, sizeof(where));
+	store_close(&s);
+	seal_free(&ring);
+	if (r)
+		return cli_fail("the store fails its checks: %s",
+				where[0] ? where : ref_strerror(r));
+	printf("store intact: %llu records, every digest, every sealed "
+	       "record's tag and the audit chain checked\n",
+	       (unsigned long long)n);
+	return 0;
+}
+
+/* refctl backup DIR: a hot, consistent copy of the store (LMDB's copy,
+ * from one snapshot, while the node serves), checked like `store check`
+ * before it is called good, with backup.json saying what it holds. The
+ * node's keys are not copied: keep them, and data.keys above all, apart. */
+int refctl_store_backup(int argc, char **argv)
+{
+	const char *dir = argc > 1 ? argv[1] : NULL;
+	store_t *s = NULL, *copy = NULL;
+	seal_t *ring = NULL;
+	store_opts_t so = { .map_initial = 1 << 20, .map_max = (size_t)1 << 40,
+			    .readonly = true };
+	char path[4096], where[300] = "", ts[32], hex[65], *text;
+	uint64_t seq, n;
+	uint8_t hash[32];
+	struct stat st;
+	json_t *o;
+	int r;
+
+	if (!dir || !strncmp(dir, "--", 2))
+		return cli_usage();
+	snprintf(path, sizeof(path), "%s/store/data.mdb", dir);
+	if (stat(path, &st) == 0)
+		return cli_fail("%s holds a store already; give an empty "
+				"folder", dir);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return cli_fail("cannot create %s: %s", dir, strerror(errno));
+	if (cli_store_open(&s, &ring))
+		return 1;
+	snprintf(path, sizeof(path), "%s/store", dir);
+	r = store_copy(s, path);
+	if (r) {
+		snprintf(where, sizeof(where), "the copy failed: %s",
+			 store_last_error(s));
+		store_close(&s);
+		seal_free(&ring);
+		return cli_fail("no backup in %s: %s", dir, where);
+	}
+	store_close(&s);
+	r = store_open(path, &so, &copy);
+	if (!r) {
+		store_set_seal(copy, ring);
+		r = store_check_all(copy, &n, where, sizeof(where));
+	}
+	if (!r)
+		r = audit_head(copy, &seq, hash);
+	store_close(&copy);
+	seal_free(&ring);
+	if (r)
+		return cli_fail("the copy in %s fails its checks (%s): do not "
+				"keep it", path, where[0] ? where : ref_strerror(r));
+	util_hex(hash, 32, hex);
+	util_rfc3339(util_now_ms(), ts);
+	o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s}", "format",
+		      "referral.v1/backup", "taken_at", ts, "records",
+		      (json_int_t)n, "audit_head_seq", (json_int_t)seq,
+		      "audit_head_hash", hex, "not_included",
+		      "signing.key, curve.json, data.keys: keep them apart");
+	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	snprintf(path, sizeof(path), "%s/backup.json", dir);
+	r = text ? util_write_file(path, text, strlen(text), 0600) : -ENOMEM;
+	free(text);
+	if (r)
+		return cli_fail("cannot write %s: %s", path, ref_strerror(r));
+	for (const char *const *f = (const char *const[]){ "referrald.conf",
+		"directory.json", "directory.json.sig", "authority.pub.pem",
+		"signing.pub.pem", NULL }; *f; f++) {
+		uint8_t *b;
+		size_t bl;
+		char src[4096];
+		snprintf(src, sizeof(src), "%s/%s", cli_data_dir, *f);
+		snprintf(path, sizeof(path), "%s/%s", dir, *f);
+		if (!util_read_file(src, 16 << 20, &b, &bl)) {
+			util_write_file(path, b, bl, 0640);
+			free(b);
+		}
+	}
+	printf("backup in %s: %llu records, checked; audit chain up to "
+	       "sequence %llu\n", dir, (unsigned long long)n,
+	       (unsigned long long)seq);
+	return 0;
+}
+
+struct head_at {
+	uint64_t seq, at_ms;
+};
+
+static int head_at_one(void *ctx, const Referral__Store__V1__AuditRecord *a)
+{
+	struct head_at *h = ctx;
+
+	if (a->seq == h->seq)
+		h->at_ms = a->time_ms;
+	return 0;
+}
+
+/* "SEQ TIME_MS" of the backup's last audit record: where the restored
+ * node's knowledge ends, told to its peers at its next start. */
+static int backup_head(store_t *b, char *out, size_t len)
+{
+	struct head_at h = { 0, 0 };
+	uint8_t hash[32];
+	int r = audit_head(b, &h.seq, hash);
+
+	if (!r)
+		r = audit_foreach(b, head_at_one, &h);
+	if (!r)
+		snprintf(out, len, "%llu %llu", (unsigned long long)h.seq,
+			 (unsigned long long)h.at_ms);
+	return r;
+}
+
+/* refctl restore BACKUP: with the node stopped, its store is put aside
+ * (store.replaced-TIME, never deleted) and the checked backup copied in,
+ * marked so that the node, at its next start, asks every peer to send
+ * again what it had receipted after the backup. */
+int refctl_store_restore(int argc, char **argv)
+{
+	const char *bk = argc > 1 ? argv[1] : NULL;
+	store_opts_t ro = { .map_initial = 1 << 20, .map_max = (size_t)1 << 40,
+			    .readonly = true };
+	store_opts_t rw = { .map_initial = 1 << 20, .map_max = (size_t)1 << 40 };
+	char path[4096], aside[4200], where[300] = "", ts[32], mark[64];
+	store_t *b = NULL, *s = NULL;
+	seal_t *ring = NULL;
+	config_t c;
+	uint64_t n;
+	int fd, r;
+
+	if (!bk || !cli_data_dir || !*cli_data_dir)
+		return cli_usage();
+	snprintf(path, sizeof(path), "%s/referrald.lock", cli_data_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return cli_fail("the node on %s is running: stop it before a "
+				"restore", cli_data_dir);
+	}
+	/* Unlike the read-only commands, a restore needs the ring: the store
+	 * it writes must open at the node's next start. */
+	if (cli_store_config(&c)) {
+		close(fd);
+		return 1;
+	}
+	if (datakey_load(&c, &ring, where, sizeof(where))) {
+		close(fd);
+		return cli_fail("%s", where);
+	}
+	snprintf(path, sizeof(path), "%s/store", bk);
+	r = store_open(path, &ro, &b);
+	if (!r) {
+		store_set_seal(b, ring);
+		r = store_check_all(b, &n, where, sizeof(where));
+	}
+	if (!r)
+		r = backup_head(b, mark, sizeof(mark));
+	if (r) {
+		store_close(&b);
+		seal_free(&ring);
+		close(fd);
+		return cli_fail("the backup in %s fails its checks (%s); "
+				"nothing was changed", bk,
+				where[0] ? where : ref_strerror(r));
+	}
+	util_rfc3339(util_now_ms(), ts);
+	snprintf(path, sizeof(path), "%s/store", cli_data_dir);
+	snprintf(aside, sizeof(aside), "%s/store.replaced-%.19s", cli_data_dir,
+		 ts);
+	if (rename(path, aside) < 0 && errno != ENOENT) {
+		store_close(&b);
+		seal_free(&ring);
+		close(fd);
+		return cli_fail("cannot put the current store aside: %s",
+				strerror(errno));
+	}
+	r = store_copy(b, path);
+	store_close(&b);
+	if (!r)
+		r = store_open(path, &rw, &s);
+	if (!r) {
+		store_set_seal(s, ring);
+		r = store_begin(s);
+	}
+	if (!r)
+		r = store_put(s, STORE_META, "restored_from_backup", 20, mark,
+			      strlen(mark));
+	if (!r)
+		r = store_commit(s);
+	store_close(&s);
+	seal_free(&ring);
+	close(fd);
+	if (r)
+		return cli_fail("the restore into %s failed (%s); the store "
+				"that was there is in %s", path,
+				ref_strerror(r), aside);
+	printf("restored %llu records from %s; the store that was there is in "
+	       "%s. At its next start the node asks its peers to send again "
+	       "what it received after the backup.\n", (unsigned long long)n,
+	       bk, aside);
+	return 0;
+}
