@@ -43,7 +43,10 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 	r = setup_open(n, data_dir, &held, &count, err, errlen);
 	if (r)
 		goto fail;
-	/* The start's own turn. */
+	/* The start's own turn, with room for it first: a store stopped
+	 * near its map's end (a map_initial_mb smaller than the file, or a
+	 * limit raised since) would otherwise refuse to start at all. */
+	store_maybe_grow(n->store);
 	r = turn_begin(&n->turn, n->store);
 	if (!r && held < n->dir->version)
 		r = dirsync_applied(n, n->dir->version, "at start");

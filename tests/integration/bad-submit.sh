@@ -7,6 +7,8 @@ start 350581
 start 350582
 good=$(submit 350581 350582 "$T/app.json")
 wait_for 15 is_delivered 350581 "$good"
+# The receiver's RECEIVED comes back after the receipt: counted before.
+wait_for 15 in_state 350581 "$good" RECEIVED
 before=$("$REFCTL" --data "$T/350581" status --json | json audit_records)
 
 refused() { # DESCRIPTION NEEDLE ARGS...
