@@ -177,11 +177,6 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 		log_msg(LOG_ERROR, "delivery", "msg_id=%s receipt not stored: "
 			"%s; the message stays pending", idhex, ref_strerror(r));
 	} else {
-		/* Off the schedule once the turn commits: its in-flight place
-		 * is free for the next message at once, not at its next retry
-		 * (an event's queue entries would outlive its abort, so this
-		 * comes after the event's commit). */
-		turn_unschedule(&n->turn, id);
 		log_msg(positive ? LOG_INFO : LOG_WARN, "delivery",
 			"peer=%s msg_id=%s referral=%s receipt=%s%s%s%s%s", peer,
 			idhex, ob->referral_id, envelope_status_name(rc->status),

@@ -35,8 +35,8 @@ void turn_init(turn_t *t);
 /* turn_begin: opens the store's turn. 0 or the store's error. */
 int turn_begin(turn_t *t, store_t *s);
 /* turn_commit: commits the store's turn, then sends what was queued (on
- * success) or drops it (on failure), and applies the schedule changes to
- * sched only on success. A turn that is no longer open in the store (aborted
+ * success) or drops it (on failure), and adds the queued schedule entries
+ * to sched only on success. A turn that is no longer open in the store (aborted
  * by someone) counts as failed: nothing queued in it leaves. Returns the
  * commit's result (REF_E_ABORTED if the turn was gone). */
 int turn_commit(turn_t *t, store_t *s, schedule_t *sched);
@@ -51,8 +51,6 @@ int turn_reply(turn_t *t, void *sock, const uint8_t *rid, size_t rid_len,
 	       size_t fail_len);
 /* turn_schedule: e goes on the schedule once the turn has committed. */
 int turn_schedule(turn_t *t, const sched_t *e);
-/* turn_unschedule: msg_id leaves the schedule once the turn has committed. */
-int turn_unschedule(turn_t *t, const uint8_t msg_id[16]);
 /* turn_mark / turn_rollback: drops what was queued after the mark (an
  * event that aborts must not leave a reply or a schedule entry behind). */
 turn_mark_t turn_mark(turn_t *t);
