@@ -8,9 +8,12 @@
 #include <zmq.h>
 
 #include "application.h"
+#include "calls.h"
+#include "casework.h"
 #include "control.h"
 #include "delivery.h"
 #include "dirsync.h"
+#include "events.h"
 #include "inbound.h"
 #include "keys.h"
 #include "lifecycle.h"
@@ -18,6 +21,7 @@
 #include "overdue.h"
 #include "peer.h"
 #include "referrals.h"
+#include "tokens.h"
 #include "util.h"
 #include "views.h"
 
@@ -33,39 +37,6 @@ static uint8_t *pack_reply(const reply_t *rep, size_t *len)
 	if (b)
 		referral__local__v1__reply__pack(rep, b);
 	return b;
-}
-
-/* [roles] admins: the staff ids holding the justice bureau's admin role. */
-static bool is_admin(node_t *n, const char *actor)
-{
-	const char *p = n->cfg.admins;
-	size_t al = strlen(actor);
-
-	if (!al)
-		return false;
-	while (*p) {
-		size_t len;
-		while (*p == ' ' || *p == ',')
-			p++;
-		len = strcspn(p, ", ");
-		if (len == al && !strncmp(p, actor, len))
-			return true;
-		p += len;
-	}
-	return false;
-}
-
-/* The referral a request names, or a reply that says why not. */
-static int referral_for(node_t *n, const char *id, reply_t *rep, char *err,
-			size_t errlen, referral_rec_t **ret)
-{
-	int r = referrals_get(n, id, ret);
-
-	if (r)
-		state_fail_reply(rep, r, err, errlen, r == REF_E_NOT_FOUND
-				 ? "no referral %.64s on this node"
-				 : "referral %.64s cannot be read", id);
-	return r;
 }
 
 /* The one place where "same request id, applied once" is checked: a
@@ -101,308 +72,6 @@ static int request_record(node_t *n, const request_t *req,
 	rq.created_at_ms = util_now_ms();
 	return store_put_msg(n->store, STORE_REQUESTS, req->request_id,
 			     strlen(req->request_id), &rq.base);
-}
-
-/* A move made here, by local staff: checked, applied, sent. */
-static int op_move(node_t *n, const Referral__Local__V1__Request *req,
-		   Referral__Local__V1__Reply *rep, char *err, size_t errlen)
-{
-	Referral__V1__StatusChange *sc;
-	referral_rec_t *rr = NULL;
-	unsigned party;
-	uint64_t now = util_now_ms();
-	static char onward[48];
-	int r;
-
-	onward[0] = '\0';
-	sc = referral__v1__status_change__unpack(NULL, req->body.len,
-						 req->body.data);
-	if (!sc)
-		return state_fail_reply(rep, REF_E_MALFORMED, err, errlen,
-				  "the status change does not parse");
-	r = referral_for(n, req->referral_id, rep, err, errlen, &rr);
-	if (r)
-		goto out;
-	party = rr->direction == DIR_OUTGOING ? LC_ORIGIN : LC_RECEIVER;
-	if (!strcmp(sc->actor_role, "admin")) {
-		if (party != LC_RECEIVER || !is_admin(n, req->actor)) {
-			r = state_fail_reply(rep, REF_E_REFUSED, err, errlen,
-				       "actor %.64s does not hold the admin role "
-				       "at this node ([roles] admins)",
-				       req->actor[0] ? req->actor : "(none)");
-			goto out;
-		}
-		party = LC_ADMIN;
-	}
-	if (lc_state_from_name(sc->state) == LC_WITHDRAWN) {
-		r = state_fail_reply(rep, REF_E_REFUSED, err, errlen,
-			       "WITHDRAWN is set by the node when the wait for "
-			       "materials ends (Art 43); to stop a referral, "
-			       "cancel it with a reason");
-		goto out;
-	}
-	sc->round = 0; /* the node numbers the rounds, not the client */
-	r = referrals_move_allowed(rr, sc, party, err, errlen);
-	if (r) {
-		rep->code = r;
-		rep->error = err;
-		goto out;
-	}
-	referrals_set_str(&sc->from_state, rr->state);
-	referrals_set_str(&sc->actor, req->actor);
-	sc->changed_at_ms = now;
-	if (lc_state_from_name(sc->state) == LC_REFERRED_ONWARD) {
-		const dir_node_t *dest = directory_node(n->dir, sc->onward_to);
-		Referral__V1__ReferralSubmit *a;
-		uint8_t *body = NULL;
-		size_t blen = 0;
-
-		if (!dest || !strcmp(dest->code, n->cfg.code) ||
-		    !strcmp(dest->code, rr->origin_node)) {
-			r = state_fail_reply(rep, REF_E_UNKNOWN_NODE, err, errlen,
-				       "%.16s is not another county in the "
-				       "directory", sc->onward_to);
-			goto out;
-		}
-		if (!store_submit_allowed(n->store)) {
-			r = state_fail_reply(rep, REF_E_STORE_FULL, err, errlen,
-				       "store full: no new referral can be made "
-				       "([store] map_max_mb = %lld)",
-				       (long long)n->cfg.map_max_mb);
-			goto out;
-		}
-		a = referrals_application_of(n, rr, &body, &blen);
-		if (a && a->matter && !directory_accepts(dest, a->matter->case_type)) {
-			referral__v1__referral_submit__free_unpacked(a, NULL);
-			free(body);
-			r = state_fail_reply(rep, REF_E_REFUSED, err, errlen,
-				       "%s does not accept case type %s according "
-				       "to the directory", dest->code,
-				       rr->case_type);
-			goto out;
-		}
-		if (!a || !body) {
-			free(body);
-			if (a)
-				referral__v1__referral_submit__free_unpacked(a, NULL);
-			r = state_fail_reply(rep, REF_E_CORRUPT, err, errlen,
-				       "the application of %s cannot be read",
-				       rr->referral_id);
-			goto out;
-		}
-		r = referrals_new(n, dest, body, blen, a, req->actor,
-				 rr->referral_id, onward, sizeof(onward), err,
-				 errlen);
-		free(body);
-		referral__v1__referral_submit__free_unpacked(a, NULL);
-		if (r) {
-			if (!rep->code)
-				state_fail_reply(rep, r, err, errlen, "%s",
-					   err[0] ? err : ref_strerror(r));
-			goto out;
-		}
-		referrals_set_str(&sc->onward_referral_id, onward);
-	}
-	if (party == LC_ORIGIN) {
-		/* The receiver applies the origin's moves and confirms them
-		 * back; until then the referral here keeps its state. */
-		r = referrals_send_about(n, rr, REFERRAL__V1__KIND__STATUS_CHANGE,
-			       &sc->base, rr->priority, now);
-		if (!r)
-			r = state_audit(n, "status_requested", rr->referral_id, NULL,
-				  referrals_counterpart(n, rr), sc->actor, sc->state,
-				  sc->reason);
-		rep->error = "sent to the receiving centre, which applies it and "
-			     "confirms it back";
-	} else {
-		r = referrals_apply_move(n, rr, sc, n->cfg.code, now, NULL);
-		if (!r)
-			r = referrals_send_about(n, rr, REFERRAL__V1__KIND__STATUS_CHANGE,
-				       &sc->base, rr->priority, now);
-	}
-	if (!r)
-		r = referrals_put(n, rr);
-	if (r) {
-		state_fail_reply(rep, r, err, errlen, "the move was not stored: %s",
-			   ref_strerror(r));
-		goto out;
-	}
-	rep->referral_id = onward[0] && sc->onward_referral_id[0] ? onward
-								    : req->referral_id;
-	log_msg(LOG_INFO, "lifecycle", "referral=%s %s -> %s by actor=%s",
-		rr->referral_id, sc->from_state, sc->state, sc->actor);
-out:
-	if (rr)
-		referral__store__v1__referral_record__free_unpacked(rr, NULL);
-	referral__v1__status_change__free_unpacked(sc, NULL);
-	return r;
-}
-
-/* The origin relays the applicant's supplement: AWAITING_MATERIALS ->
- * RECEIVED here, and the documents go to the receiver. */
-static int op_supplement(node_t *n, const Referral__Local__V1__Request *req,
-			 Referral__Local__V1__Reply *rep, char *err,
-			 size_t errlen)
-{
-	Referral__V1__MaterialsSupplement *ms;
-	Referral__V1__StatusChange sc = REFERRAL__V1__STATUS_CHANGE__INIT;
-	referral_rec_t *rr = NULL;
-	uint64_t now = util_now_ms();
-	int r;
-
-	ms = referral__v1__materials_supplement__unpack(NULL, req->body.len,
-							req->body.data);
-	if (!ms)
-		return state_fail_reply(rep, REF_E_MALFORMED, err, errlen,
-				  "the supplement does not parse");
-	r = referral_for(n, req->referral_id, rep, err, errlen, &rr);
-	if (r)
-		goto out;
-	if (!ms->n_documents) {
-		r = state_fail_reply(rep, REF_E_INVALID, err, errlen,
-			       "a supplement needs at least one document");
-		goto out;
-	}
-	if (ms->n_documents > (size_t)n->cfg.max_documents) {
-		r = state_fail_reply(rep, REF_E_TOO_LARGE, err, errlen,
-			       "%zu documents, more than [limits] max_documents "
-			       "= %lld", ms->n_documents,
-			       (long long)n->cfg.max_documents);
-		goto out;
-	}
-	for (size_t i = 0; i < ms->n_documents; i++)
-		if (ms->documents[i]->content.len >
-		    (size_t)n->cfg.max_document_bytes) {
-			r = state_fail_reply(rep, REF_E_TOO_LARGE, err, errlen,
-				       "document %zu is %zu bytes, more than "
-				       "[limits] max_document_bytes = %lld", i + 1,
-				       ms->documents[i]->content.len,
-				       (long long)n->cfg.max_document_bytes);
-			goto out;
-		}
-	sc.state = "RECEIVED";
-	sc.reason = "materials supplied";
-	r = referrals_move_allowed(rr, &sc, rr->direction == DIR_OUTGOING ? LC_ORIGIN
-								: LC_RECEIVER,
-			 err, errlen);
-	if (r) {
-		rep->code = r;
-		rep->error = err;
-		goto out;
-	}
-	sc.from_state = rr->state;
-	sc.actor = req->actor;
-	sc.changed_at_ms = now;
-	sc.round = rr->materials_round;
-	ms->round = rr->materials_round;
-	referrals_set_str(&ms->actor, req->actor);
-	/* The receiver applies it (back to RECEIVED) and confirms it; the
-	 * referral here moves when that confirmation arrives. */
-	r = referrals_send_about(n, rr, REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT,
-		       &ms->base, rr->priority, now);
-	if (!r)
-		r = state_audit(n, "status_requested", rr->referral_id, NULL,
-			  referrals_counterpart(n, rr), req->actor, "RECEIVED",
-			  "materials supplied");
-	rep->error = "sent to the receiving centre, which applies it and "
-		     "confirms it back";
-	if (!r)
-		r = referrals_put(n, rr);
-	if (r == REF_E_TOO_LARGE)
-		state_fail_reply(rep, r, err, errlen, "the supplement is larger than "
-			   "[limits] max_message_bytes = %lld; send fewer or "
-			   "smaller documents", (long long)n->cfg.max_message_bytes);
-	else if (r)
-		state_fail_reply(rep, r, err, errlen, "the supplement was not stored: %s",
-			   ref_strerror(r));
-	else
-		rep->referral_id = req->referral_id;
-out:
-	if (rr)
-		referral__store__v1__referral_record__free_unpacked(rr, NULL);
-	referral__v1__materials_supplement__free_unpacked(ms, NULL);
-	return r;
-}
-
-static int op_submit(node_t *n, const Referral__Local__V1__Request *req,
-		     Referral__Local__V1__Reply *rep, char *err, size_t errlen)
-{
-	Referral__V1__ReferralSubmit *a = NULL;
-	application_limits_t lim = {
-		(size_t)n->cfg.max_document_bytes, (size_t)n->cfg.max_documents,
-		NULL };
-	const dir_node_t *dest;
-	static char id[48];
-	char inner[300];
-	int r;
-
-	dest = directory_node(n->dir, req->to_node);
-	if (!dest)
-		return state_fail_reply(rep, REF_E_UNKNOWN_NODE, err, errlen,
-				  "destination %.16s is not a node in the "
-				  "directory (version %llu); check the code or "
-				  "ask the authority for a newer directory",
-				  req->to_node,
-				  (unsigned long long)n->dir->version);
-	if (!strcmp(req->to_node, n->cfg.code))
-		return state_fail_reply(rep, REF_E_INVALID, err, errlen,
-				  "destination %s is this node: a referral goes "
-				  "to another county", req->to_node);
-	a = referral__v1__referral_submit__unpack(NULL, req->body.len,
-						  req->body.data);
-	if (!a)
-		return state_fail_reply(rep, REF_E_MALFORMED, err, errlen,
-				  "the application body does not parse");
-	r = application_check(a, &lim, inner, sizeof(inner));
-	if (r) {
-		state_fail_reply(rep, r, err, errlen, "%s", inner);
-		goto out;
-	}
-	if (!directory_accepts(dest, a->matter->case_type)) {
-		r = state_fail_reply(rep, REF_E_REFUSED, err, errlen,
-			       "%s (%s) does not accept case type %s according "
-			       "to the directory", dest->code, dest->name,
-			       a->matter->case_type);
-		goto out;
-	}
-	if (!store_submit_allowed(n->store)) {
-		r = state_fail_reply(rep, REF_E_STORE_FULL, err, errlen,
-			       "store full: this node's store has reached its "
-			       "limit ([store] map_max_mb = %lld); deliveries "
-			       "go on, but new submissions are refused until "
-			       "an admin makes room",
-			       (long long)n->cfg.map_max_mb);
-		goto out;
-	}
-	inner[0] = '\0';
-	r = referrals_new(n, dest, req->body.data, req->body.len, a,
-			 req->actor[0] ? req->actor : "local", NULL, id,
-			 sizeof(id), inner, sizeof(inner));
-	if (!r)
-		r = request_record(n, req, id);
-	if (r == REF_E_STORE_FULL && !store_at_limit(n->store)) {
-		/* The map grows before the next turn: ask for a retry. */
-		state_fail_reply(rep, REF_E_UNAVAILABLE, err, errlen,
-			   "the store is growing; retry (the same request is "
-			   "applied once)");
-		goto out;
-	}
-	if (r == REF_E_STORE_FULL) {
-		state_fail_reply(rep, r, err, errlen,
-			   "store full: the referral could not be stored "
-			   "([store] map_max_mb = %lld); nothing was accepted",
-			   (long long)n->cfg.map_max_mb);
-		goto out;
-	}
-	if (r) {
-		if (inner[0])
-			state_fail_reply(rep, r, err, errlen, "%s", inner);
-		goto out;
-	}
-	rep->referral_id = id;
-out:
-	referral__v1__referral_submit__free_unpacked(a, NULL);
-	return r;
 }
 
 /* A staff id goes into audit records, logs and trails: at most 64 bytes
@@ -480,17 +149,39 @@ static int op_list(node_t *n, const request_t *req, reply_t *rep, char *err,
 {
 	if (req->box == 3)
 		return delivery_list_dead(n, rep, err, errlen);
-	return views_list(n, req->box, rep, err, errlen);
+	return views_list(n, req->box, req->body.data, req->body.len, rep, err,
+			  errlen);
 }
 
 static int op_show(node_t *n, const request_t *req, reply_t *rep, char *err,
 		   size_t errlen)
 {
 	referral_rec_t *rr = NULL;
-	int r = referral_for(n, req->referral_id, rep, err, errlen, &rr);
+	int r = casework_referral_for(n, req->referral_id, rep, err, errlen, &rr);
 
-	if (!r)
+	const principal_t *who = n->caller;
+
+	if (!r && who && who->token &&
+	    (who->scope == SCOPE_COURT || who->scope == SCOPE_LABOUR)) {
+		/* Its own matters only: at the centre, the ones its token
+		 * opened; at its own node, the ones the node sent. */
+		bool own = !strcmp(n->cfg.role, "court") ||
+			   !strcmp(n->cfg.role, "labour_bureau")
+			   ? rr->direction == DIR_OUTGOING && rr->origin_kind
+			   : !strcmp(rr->origin_token, who->name);
+		if (own)
+			r = views_show_agency(n, rr, rep);
+		else
+			r = state_fail_reply(rep, REF_E_NOT_FOUND, err, errlen,
+					     "no referral %.64s sent by %s",
+					     req->referral_id, who->name);
+	} else if (!r) {
 		r = views_show(n, rr, rep, err, errlen);
+		/* A token holder read personal data: on the record. */
+		if (!r && who && who->token)
+			r = state_audit(n, "read", rr->referral_id, NULL, NULL,
+					who->name, "ok", "show");
+	}
 	if (rr)
 		referral__store__v1__referral_record__free_unpacked(rr, NULL);
 	return r;
@@ -500,7 +191,7 @@ static int op_trail(node_t *n, const request_t *req, reply_t *rep, char *err,
 		    size_t errlen)
 {
 	referral_rec_t *rr = NULL;
-	int r = referral_for(n, req->referral_id, rep, err, errlen, &rr);
+	int r = casework_referral_for(n, req->referral_id, rep, err, errlen, &rr);
 
 	if (!r)
 		r = views_trail(n, rr, rep, err, errlen);
@@ -509,6 +200,16 @@ static int op_trail(node_t *n, const request_t *req, reply_t *rep, char *err,
 	return r;
 }
 
+/* ---- named calls: adapters from JSON options ----------------------------- */
+
+struct control_op;
+typedef int (*build_fn)(node_t *n, const struct control_op *o, json_t *opts,
+			request_t *req, uint8_t **ret_body, size_t *ret_len,
+			char *err, size_t errlen);
+typedef int (*call_fn)(node_t *n, const principal_t *who,
+		       const request_t *req, json_t *opts, reply_t *rep,
+		       char *err, size_t errlen);
+
 /* ---- the table --------------------------------------------------------------- */
 
 enum {
@@ -516,14 +217,29 @@ enum {
 	ONCE = 1 << 1,     /* a retried request id gets the first answer */
 	RECORD = 1 << 2,   /* the request id is recorded here on success */
 	NEEDS_ID = 1 << 3, /* a request id is required */
+	NEEDS_REF = 1 << 4, /* a referral id is required */
+	AID_FIRST = 1 << 5, /* a move: Art 44's aid first */
+	AS_ADMIN = 1 << 6,  /* a move: the justice bureau admin's */
+	LOCAL_ONLY = 1 << 7, /* never through a token */
 };
 
 enum { ROLE_STAFF = 0, ROLE_ADMIN = 1 };
 
-typedef struct {
-	Referral__Local__V1__Op op;
-	const char *name;
-	unsigned role;         /* ROLE_*: checked once, here */
+/* Token scopes an operation lets through (local callers: by role). */
+#define S_COURT (1u << SCOPE_COURT)
+#define S_LABOUR (1u << SCOPE_LABOUR)
+#define S_STAFF (1u << SCOPE_STAFF)
+#define S_ADMIN (1u << SCOPE_ADMIN)
+#define S_AGENCY (S_COURT | S_LABOUR)
+#define S_CENTRE (S_STAFF | S_ADMIN)
+
+typedef struct control_op {
+	Referral__Local__V1__Op op; /* its local operation (OP_CALL: by name only) */
+	const char *name;      /* its name for OP_CALL, the gateway and "ops" */
+	const char *kind;      /* for "ops": move, submit, show, list, event,
+				  events, read, write */
+	unsigned role;         /* ROLE_*: local callers, checked once, here */
+	unsigned scopes;       /* S_*: token holders, checked once, here */
 	unsigned flags;
 	uint32_t body_kind;    /* a body of this wire kind is held to [limits] */
 	const char *refused;   /* what a caller without the role is told */
@@ -531,85 +247,562 @@ typedef struct {
 	bool (*describe)(const request_t *req, char *buf, size_t len);
 	int (*handler)(node_t *n, const request_t *req, reply_t *rep,
 		       char *err, size_t errlen);
+	/* OP_CALL: */
+	const char *state;     /* a move: the state it moves to */
+	build_fn build;        /* JSON options -> the handler's request */
+	call_fn call;          /* or a handler of its own */
+	const char *summary;
+	const char *options;   /* JSON Schema of the options */
 } control_op_t;
 
-/* Every operation a local client can ask for. A new operation is a row
- * here and a handler in the room that owns what it changes. */
+static int build_move(node_t *n, const control_op_t *o, json_t *opts,
+		      request_t *req, uint8_t **ret_body, size_t *ret_len,
+		      char *err, size_t errlen)
+{
+	const char *state = o->state;
+	referral_rec_t *rr = NULL;
+	int r;
+
+	if (!strcmp(o->name, "decide-objection")) {
+		const char *d = calls_str(opts, "decision");
+		if (strcmp(d, "uphold") && strcmp(d, "grant")) {
+			snprintf(err, errlen, "decide-objection needs \"decision\": "
+				 "\"uphold\" or \"grant\"");
+			return REF_E_INVALID;
+		}
+		state = !strcmp(d, "uphold") ? "UPHELD" : "GRANTED";
+	} else if (!state[0]) {
+		/* Replacing the lawyer keeps the state the referral is in. */
+		if (referrals_get(n, req->referral_id, &rr) == 0) {
+			state = strcmp(rr->state, "IN_PROGRESS") ? "ASSIGNED"
+								  : "IN_PROGRESS";
+			referral__store__v1__referral_record__free_unpacked(rr,
+									    NULL);
+		} else {
+			state = "ASSIGNED";
+		}
+	}
+	r = calls_move(state, o->flags & AS_ADMIN, o->flags & AID_FIRST, opts,
+		       req->actor, ret_body, ret_len, err, errlen);
+	return r;
+}
+
+static int build_supplement(node_t *n, const control_op_t *o, json_t *opts,
+			    request_t *req, uint8_t **ret_body, size_t *ret_len,
+			    char *err, size_t errlen)
+{
+	(void)o, (void)req;
+	return calls_supplement(opts, (size_t)n->cfg.max_documents,
+				(size_t)n->cfg.max_document_bytes, ret_body,
+				ret_len, err, errlen);
+}
+
+static int build_submit(node_t *n, const control_op_t *o, json_t *opts,
+			request_t *req, uint8_t **ret_body, size_t *ret_len,
+			char *err, size_t errlen)
+{
+	static char to[8];
+
+	(void)o;
+	snprintf(to, sizeof(to), "%s", calls_str(opts, "to"));
+	req->to_node = to;
+	return calls_application(opts, (size_t)n->cfg.max_documents,
+				 (size_t)n->cfg.max_document_bytes, ret_body,
+				 ret_len, err, errlen);
+}
+
+static int build_list(node_t *n, const control_op_t *o, json_t *opts,
+		      request_t *req, uint8_t **ret_body, size_t *ret_len,
+		      char *err, size_t errlen)
+{
+	const char *box = calls_str(opts, "box");
+	char *text;
+
+	(void)n, (void)o;
+	req->box = !strcmp(box, "inbox") ? 1 : !strcmp(box, "dead") ? 3 : 2;
+	if (box[0] && strcmp(box, "inbox") && strcmp(box, "outbox") &&
+	    strcmp(box, "dead")) {
+		snprintf(err, errlen, "box is inbox, outbox or dead");
+		return REF_E_INVALID;
+	}
+	/* The filters travel as the body: views_list reads them. */
+	text = json_dumps(opts, JSON_COMPACT);
+	if (!text)
+		return -ENOMEM;
+	*ret_body = (uint8_t *)text;
+	*ret_len = strlen(text);
+	return 0;
+}
+
+static int call_ops(node_t *n, const principal_t *who, const request_t *req,
+		    json_t *opts, reply_t *rep, char *err, size_t errlen);
+static int call_whoami(node_t *n, const principal_t *who, const request_t *req,
+		       json_t *opts, reply_t *rep, char *err, size_t errlen);
+static int call_token(node_t *n, const principal_t *who, const request_t *req,
+		      json_t *opts, reply_t *rep, char *err, size_t errlen);
+
+#define MOVE(nm, st, fl, sum, opt) \
+	{ REFERRAL__LOCAL__V1__OP__OP_MOVE, nm, "move", ROLE_STAFF, S_CENTRE, \
+	  WRITES | ONCE | RECORD | NEEDS_ID | NEEDS_REF | (fl), \
+	  REFERRAL__V1__KIND__STATUS_CHANGE, NULL, NULL, NULL, casework_move, \
+	  st, build_move, NULL, sum, opt }
+#define O_REASON "\"reason\":{\"type\":\"string\"}"
+#define O_BASIS "\"legal_basis\":{\"type\":\"string\",\"description\":\"the article relied on\"}"
+#define O_LAWYER "\"firm\":{\"type\":\"string\"},\"lawyer\":{\"type\":\"string\"}," \
+	"\"licence_no\":{\"type\":\"string\"},\"contact\":{\"type\":\"string\"}"
+#define SCHEMA(props, req) "{\"type\":\"object\",\"properties\":{" props "}," \
+	"\"required\":[" req "],\"additionalProperties\":false}"
+
+/* Every operation a local client or the gateway can ask for. A new
+ * operation is a row here and a handler in the room that owns what it
+ * changes; the gateway's API and its OpenAPI document follow the table
+ * ("ops"). */
 static const control_op_t ops[] = {
-	{ REFERRAL__LOCAL__V1__OP__OP_STATUS, "status", ROLE_STAFF, 0, 0,
-	  NULL, NULL, NULL, op_status },
-	{ REFERRAL__LOCAL__V1__OP__OP_SUBMIT, "submit", ROLE_STAFF,
-	  WRITES | ONCE | NEEDS_ID, REFERRAL__V1__KIND__REFERRAL_SUBMIT,
-	  NULL, NULL, NULL, op_submit },
-	{ REFERRAL__LOCAL__V1__OP__OP_SHOW, "show", ROLE_STAFF, 0, 0,
-	  NULL, NULL, NULL, op_show },
-	{ REFERRAL__LOCAL__V1__OP__OP_LIST, "list", ROLE_STAFF, 0, 0,
-	  NULL, NULL, NULL, op_list },
-	{ REFERRAL__LOCAL__V1__OP__OP_TRAIL, "trail", ROLE_STAFF, 0, 0,
-	  NULL, NULL, NULL, op_trail },
-	{ REFERRAL__LOCAL__V1__OP__OP_MOVE, "move", ROLE_STAFF,
-	  WRITES | ONCE | RECORD, REFERRAL__V1__KIND__STATUS_CHANGE,
-	  NULL, NULL, NULL, op_move },
-	{ REFERRAL__LOCAL__V1__OP__OP_SUPPLEMENT, "supplement", ROLE_STAFF,
-	  WRITES | ONCE | RECORD, REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT,
-	  NULL, NULL, NULL, op_supplement },
-	{ REFERRAL__LOCAL__V1__OP__OP_OVERDUE, "overdue", ROLE_STAFF, 0, 0,
-	  NULL, NULL, NULL, op_overdue },
-	{ REFERRAL__LOCAL__V1__OP__OP_AUDIT_EXPORT, "audit-export", ROLE_ADMIN,
-	  WRITES, 0, "an export with personal data needs the admin role at "
-	  "this node ([roles] admins); the refusal is recorded",
-	  "export_refused", export_detail, op_audit_export },
-	{ REFERRAL__LOCAL__V1__OP__OP_PUBLISH, "publish", ROLE_STAFF, WRITES, 0,
-	  NULL, NULL, NULL, dirsync_op_publish },
-	{ REFERRAL__LOCAL__V1__OP__OP_ROTATE_DATA_KEY, "rotate-data-key",
-	  ROLE_ADMIN, WRITES, 0, "rotating the data key needs the admin role "
-	  "at this node ([roles] admins)", NULL, NULL, keys_op_rotate },
-	{ REFERRAL__LOCAL__V1__OP__OP_REQUEUE, "requeue", ROLE_STAFF, WRITES, 0,
-	  NULL, NULL, NULL, delivery_requeue },
+	{ REFERRAL__LOCAL__V1__OP__OP_STATUS, "status", "read", ROLE_STAFF,
+	  S_ADMIN, 0, 0, NULL, NULL, NULL, op_status, NULL, NULL, NULL,
+	  "the node's health, queues, store and peers", SCHEMA("", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_SUBMIT, "submit", "submit", ROLE_STAFF,
+	  S_CENTRE, WRITES | ONCE | RECORD | NEEDS_ID,
+	  REFERRAL__V1__KIND__REFERRAL_SUBMIT, NULL, NULL, NULL,
+	  casework_submit, NULL, build_submit, NULL,
+	  "a new referral to the centre with jurisdiction",
+	  SCHEMA("\"to\":{\"type\":\"string\",\"description\":\"the receiving "
+		 "centre's six-digit code\"},\"application\":{\"type\":"
+		 "\"object\"}", "\"to\",\"application\"") },
+	{ REFERRAL__LOCAL__V1__OP__OP_SHOW, "show", "show", ROLE_STAFF,
+	  S_CENTRE | S_AGENCY, NEEDS_REF | WRITES, 0, NULL, NULL, NULL, op_show, NULL,
+	  NULL, NULL, "one referral: its state, history, clocks and delivery",
+	  SCHEMA("", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_LIST, "list", "list", ROLE_STAFF, S_CENTRE,
+	  0, 0, NULL, NULL, NULL, op_list, NULL, build_list, NULL,
+	  "the referrals of a box, most urgent first",
+	  SCHEMA("\"box\":{\"type\":\"string\",\"enum\":[\"inbox\",\"outbox\","
+		 "\"dead\"]},\"state\":{\"type\":\"string\"},\"overdue\":{"
+		 "\"type\":\"boolean\"},\"cursor\":{\"type\":\"string\"},"
+		 "\"limit\":{\"type\":\"integer\"}", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_TRAIL, "trail", "read", ROLE_STAFF,
+	  S_CENTRE, NEEDS_REF, 0, NULL, NULL, NULL, op_trail, NULL, NULL, NULL,
+	  "every audit event of a referral, in order", SCHEMA("", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_MOVE, "move", NULL, ROLE_STAFF, 0,
+	  WRITES | ONCE | RECORD | LOCAL_ONLY,
+	  REFERRAL__V1__KIND__STATUS_CHANGE, NULL, NULL, NULL, casework_move,
+	  NULL, NULL, NULL, NULL, NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_SUPPLEMENT, "supplement", "move",
+	  ROLE_STAFF, S_CENTRE, WRITES | ONCE | RECORD | NEEDS_REF,
+	  REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT, NULL, NULL, NULL,
+	  casework_supplement, NULL, build_supplement, NULL,
+	  "the applicant's missing materials, relayed by the origin",
+	  SCHEMA("\"documents\":{\"type\":\"array\",\"items\":{\"type\":"
+		 "\"object\",\"properties\":{\"type\":{\"type\":\"string\"},"
+		 "\"name\":{\"type\":\"string\"},\"content_base64\":{\"type\":"
+		 "\"string\"}}}}", "\"documents\"") },
+	{ REFERRAL__LOCAL__V1__OP__OP_OVERDUE, "overdue", "read", ROLE_STAFF,
+	  S_CENTRE, 0, 0, NULL, NULL, NULL, op_overdue, NULL, NULL, NULL,
+	  "clocks past due or due within 24 hours", SCHEMA("", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_AUDIT_EXPORT, "audit-export", NULL,
+	  ROLE_ADMIN, 0, WRITES | LOCAL_ONLY, 0, "an export with personal data "
+	  "needs the admin role at this node ([roles] admins); the refusal is "
+	  "recorded", "export_refused", export_detail, op_audit_export, NULL,
+	  NULL, NULL, NULL, NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_PUBLISH, "publish", NULL, ROLE_STAFF, 0,
+	  WRITES | LOCAL_ONLY, 0, NULL, NULL, NULL, dirsync_op_publish, NULL,
+	  NULL, NULL, NULL, NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_ROTATE_DATA_KEY, "rotate-data-key", NULL,
+	  ROLE_ADMIN, 0, WRITES | LOCAL_ONLY, 0, "rotating the data key needs "
+	  "the admin role at this node ([roles] admins)", NULL, NULL,
+	  keys_op_rotate, NULL, NULL, NULL, NULL, NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_REQUEUE, "requeue", "write", ROLE_STAFF,
+	  S_ADMIN, WRITES | ONCE | NEEDS_ID, 0, NULL, NULL, NULL,
+	  delivery_requeue, NULL, NULL, NULL,
+	  "a dead message signed anew and sent again", SCHEMA("", "") },
+	/* Moves, by the names refctl and the gateway use. */
+	MOVE("accept", "GRANTED", 0, "grant legal aid", SCHEMA(O_REASON, "")),
+	MOVE("deny", "DENIED", 0, "refuse legal aid, with the reason and the "
+	     "article", SCHEMA(O_REASON "," O_BASIS, "\"reason\",\"legal_basis\"")),
+	MOVE("request-materials", "AWAITING_MATERIALS", 0, "the one-time notice "
+	     "of every missing item", SCHEMA("\"items\":{\"type\":\"array\","
+	     "\"items\":{\"type\":\"string\"}}," O_REASON, "\"items\"")),
+	MOVE("pre-aid", "GRANTED", AID_FIRST, "aid first in an urgent case "
+	     "(Art 44)", SCHEMA(O_REASON, "\"reason\"")),
+	MOVE("assign", "ASSIGNED", 0, "the firm and lawyer assigned",
+	     SCHEMA(O_LAWYER, "\"firm\",\"lawyer\",\"licence_no\"")),
+	MOVE("reassign", "", 0, "the assigned lawyer replaced (the state stays)",
+	     SCHEMA(O_LAWYER "," O_REASON,
+		    "\"firm\",\"lawyer\",\"licence_no\",\"reason\"")),
+	MOVE("start", "IN_PROGRESS", 0, "the lawyer started", SCHEMA("", "")),
+	MOVE("hold", "ON_HOLD", 0, "the case paused", SCHEMA(O_REASON, "\"reason\"")),
+	MOVE("resume", "IN_PROGRESS", 0, "the case resumed", SCHEMA("", "")),
+	MOVE("terminate", "TERMINATED", 0, "aid terminated (Art 48)",
+	     SCHEMA(O_REASON "," O_BASIS, "\"reason\"")),
+	MOVE("close", "CLOSED", 0, "the case closed, with the closing report",
+	     SCHEMA("\"report\":{\"type\":\"string\"}", "\"report\"")),
+	MOVE("cancel", "CANCELLED", 0, "the referral cancelled",
+	     SCHEMA(O_REASON, "\"reason\"")),
+	MOVE("refer-onward", "REFERRED_ONWARD", 0, "sent on to the centre with "
+	     "jurisdiction", SCHEMA("\"onward_to\":{\"type\":\"string\"},"
+	     O_REASON, "\"onward_to\",\"reason\"")),
+	MOVE("object", "OBJECTION", AS_ADMIN, "the applicant's objection "
+	     "(Art 49), recorded by the justice bureau",
+	     SCHEMA(O_REASON, "\"reason\"")),
+	MOVE("decide-objection", "", AS_ADMIN, "the justice bureau's decision "
+	     "on an objection", SCHEMA("\"decision\":{\"type\":\"string\","
+	     "\"enum\":[\"uphold\",\"grant\"]}," O_REASON, "\"decision\"")),
+	/* Operations that exist only by name. */
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "ops", "read", ROLE_STAFF,
+	  S_CENTRE | S_AGENCY, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  call_ops, "the operations this node offers", SCHEMA("", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "whoami", "read", ROLE_STAFF,
+	  S_CENTRE | S_AGENCY, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  call_whoami, "who the token stands for", SCHEMA("", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "event", "event", ROLE_STAFF,
+	  S_AGENCY, WRITES | ONCE | NEEDS_ID, 0, NULL, NULL, NULL, NULL, NULL,
+	  NULL, events_call_send, "a court's or labour bureau's event",
+	  EVENTS_OPTIONS },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "events", "events", ROLE_STAFF,
+	  S_AGENCY | S_ADMIN, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  events_call_feed, "what a court's or bureau's system is owed, in "
+	  "order", SCHEMA("\"cursor\":{\"type\":\"string\"},\"limit\":{"
+			  "\"type\":\"integer\"}", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "metrics", "read", ROLE_STAFF,
+	  S_ADMIN, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, views_call_metrics,
+	  "queue depths, delivery latency, receipts, overdue, store, peers",
+	  SCHEMA("", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "audit", "read", ROLE_STAFF,
+	  S_ADMIN, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, views_call_audit,
+	  "the audit chain's last check and its witnesses", SCHEMA("", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "token-create", NULL, ROLE_STAFF, 0,
+	  WRITES | LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  call_token, NULL, NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "token-list", NULL, ROLE_STAFF, 0,
+	  LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL, call_token, NULL,
+	  NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "token-revoke", NULL, ROLE_STAFF, 0,
+	  WRITES | LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  call_token, NULL, NULL },
 };
+
+#define N_OPS (sizeof(ops) / sizeof(ops[0]))
 
 static const control_op_t *op_find(int op)
 {
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if ((int)ops[i].op == op)
+	for (size_t i = 0; i < N_OPS; i++)
+		if ((int)ops[i].op == op && op != REFERRAL__LOCAL__V1__OP__OP_CALL)
 			return &ops[i];
 	return NULL;
 }
 
-int control_check(node_t *n, int op, const char *actor, const char **ret_why)
+static const control_op_t *op_named(const char *name)
 {
-	const control_op_t *o = op_find(op);
+	for (size_t i = 0; i < N_OPS; i++)
+		if (!strcmp(ops[i].name, name))
+			return &ops[i];
+	return NULL;
+}
 
+/* The caller may ask for o: one check, for local callers and tokens. */
+static int allowed(node_t *n, const control_op_t *o, const principal_t *who,
+		   const char **ret_why)
+{
 	*ret_why = NULL;
-	if (!o) {
-		*ret_why = "unknown operation";
-		return REF_E_INVALID;
+	if (who->token) {
+		if (!(o->scopes & (1u << who->scope)) || (o->flags & LOCAL_ONLY)) {
+			*ret_why = "this token's scope does not allow it";
+			return REF_E_FORBIDDEN;
+		}
+		if (o->role == ROLE_ADMIN && who->scope != SCOPE_ADMIN) {
+			*ret_why = o->refused;
+			return REF_E_FORBIDDEN;
+		}
+		return 0;
 	}
-	if (o->role == ROLE_ADMIN && !is_admin(n, actor)) {
+	if (o->role == ROLE_ADMIN && !state_is_admin(n, who)) {
 		*ret_why = o->refused;
 		return REF_E_REFUSED;
 	}
 	return 0;
 }
 
-/* A caller without the operation's role: refused, and recorded where the
- * operation says so. */
+int control_check(node_t *n, int op, const char *actor, const char **ret_why)
+{
+	const control_op_t *o = op_find(op);
+	principal_t who = { SCOPE_LOCAL, "", "", false, 0 };
+
+	*ret_why = NULL;
+	if (!o) {
+		*ret_why = "unknown operation";
+		return REF_E_INVALID;
+	}
+	snprintf(who.name, sizeof(who.name), "%s", actor);
+	return allowed(n, o, &who, ret_why);
+}
+
+int control_check_call(node_t *n, const char *name, const principal_t *who,
+		       const char **ret_why)
+{
+	const control_op_t *o = op_named(name);
+
+	if (!o) {
+		*ret_why = "unknown operation";
+		return REF_E_NOT_FOUND;
+	}
+	return allowed(n, o, who, ret_why);
+}
+
+/* A caller without the operation's role or scope: refused, and recorded
+ * where the operation says so (a token's refusal always is). */
 static int refuse(node_t *n, const control_op_t *o, const request_t *req,
+		  const principal_t *who, int code, const char *why,
 		  reply_t *rep, char *err, size_t errlen)
 {
 	char detail[200] = "";
 	int r = 0;
 
-	if (o->refusal_event) {
+	if (o->refusal_event || who->token) {
 		if (o->describe)
 			o->describe(req, detail, sizeof(detail));
-		r = state_audit(n, o->refusal_event, NULL, NULL, NULL,
-				req->actor[0] ? req->actor : "local", "REFUSED",
+		else
+			snprintf(detail, sizeof(detail), "%s (scope %s)",
+				 o->name, tokens_scope_name(who->scope));
+		r = state_audit(n, o->refusal_event ? o->refusal_event
+						    : "call_refused",
+				req->referral_id[0] &&
+				util_referral_id_valid(req->referral_id)
+				? req->referral_id : NULL, NULL, NULL,
+				who->name[0] ? who->name : "local", "REFUSED",
 				detail);
 	}
 	if (!r)
-		state_fail_reply(rep, REF_E_REFUSED, err, errlen, "%s",
-				 o->refused);
+		state_fail_reply(rep, code, err, errlen, "%s", why);
+	return r;
+}
+
+/* ---- the calls that are names only ---------------------------------------- */
+
+static int call_ops(node_t *n, const principal_t *who, const request_t *req,
+		    json_t *opts, reply_t *rep, char *err, size_t errlen)
+{
+	json_t *arr = json_array();
+
+	(void)n, (void)who, (void)req, (void)opts, (void)err, (void)errlen;
+	for (size_t i = 0; i < N_OPS; i++) {
+		const control_op_t *o = &ops[i];
+		json_t *sc = json_array(), *opt;
+
+		if (!o->kind)
+			continue; /* local only */
+		for (int s = SCOPE_COURT; s <= SCOPE_ADMIN; s++)
+			if ((o->scopes & (1u << s)) &&
+			    (o->role != ROLE_ADMIN || s == SCOPE_ADMIN))
+				json_array_append_new(sc, json_string(
+					tokens_scope_name((scope_t)s)));
+		opt = json_loads(o->options ? o->options : "{}", 0, NULL);
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:s, s:o, "
+			"s:b, s:b}", "name", o->name, "kind", o->kind, "scopes", sc,
+			"summary", o->summary ? o->summary : "", "options",
+			opt ? opt : json_object(), "writes",
+			(o->flags & WRITES) != 0, "needs_referral",
+			(o->flags & NEEDS_REF) != 0));
+	}
+	rep->json = state_dump(json_pack("{s:o}", "operations", arr));
+	return 0;
+}
+
+static int call_whoami(node_t *n, const principal_t *who, const request_t *req,
+		       json_t *opts, reply_t *rep, char *err, size_t errlen)
+{
+	json_t *o = json_pack("{s:s, s:s, s:b}", "name", who->name, "scope",
+			      tokens_scope_name(who->scope), "token",
+			      who->token);
+
+	(void)n, (void)req, (void)opts, (void)err, (void)errlen;
+	if (who->code[0])
+		json_object_set_new(o, "code", json_string(who->code));
+	if (who->expires_at_ms)
+		views_time(o, "expires_at", who->expires_at_ms);
+	rep->json = state_dump(o);
+	return 0;
+}
+
+/* refctl token create|list|revoke (local only). */
+static int call_token(node_t *n, const principal_t *who, const request_t *req,
+		      json_t *opts, reply_t *rep, char *err, size_t errlen)
+{
+	const char *name = calls_str(opts, "name");
+	int r;
+
+	if (!strcmp(req->name, "token-list")) {
+		json_t *arr;
+		r = tokens_list(n, &arr);
+		if (!r)
+			rep->json = state_dump(json_pack("{s:o}", "tokens", arr));
+		return r;
+	}
+	if (!strcmp(req->name, "token-revoke")) {
+		r = tokens_revoke(n, name, who->name[0] ? who->name : "local", err,
+				  errlen);
+		if (r)
+			return state_fail_as(rep, r, err);
+		rep->json = state_dump(json_pack("{s:s, s:b}", "name", name,
+						 "revoked", 1));
+		return 0;
+	}
+	{
+		char token[64];
+		int scope = tokens_scope_from_name(calls_str(opts, "scope"));
+		uint64_t expires = 0;
+		const char *exp = calls_str(opts, "expires");
+
+		char when[40];
+
+		/* A date is the end of that day, Beijing time (UTC+8). */
+		snprintf(when, sizeof(when), strlen(exp) == 10
+			 ? "%sT15:59:59Z" : "%s", exp);
+		if (exp[0] && util_rfc3339_parse(when, &expires))
+			return state_fail_reply(rep, REF_E_INVALID, err, errlen,
+						"--expires is a date or time "
+						"(2027-01-31 or RFC 3339)");
+		r = tokens_create(n, name, scope < 0 ? SCOPE_LOCAL
+						      : (scope_t)scope,
+				  calls_str(opts, "code"), expires,
+				  who->name[0] ? who->name : "local", token,
+				  err, errlen);
+		if (r)
+			return state_fail_as(rep, r, err);
+		rep->json = state_dump(json_pack("{s:s, s:s, s:s}", "name", name,
+						 "scope", calls_str(opts, "scope"),
+						 "token", token));
+		return 0;
+	}
+}
+
+/* ---- one request ------------------------------------------------------------- */
+
+/* The classic path, for a local operation or a named one built into it. */
+static int run(node_t *n, const control_op_t *o, const request_t *req,
+	       const principal_t *who, json_t *opts, reply_t *rep, char *err,
+	       size_t errlen)
+{
+	turn_mark_t mark = NULL;
+	const char *why;
+	int r = 0, code;
+
+	if (o->body_kind) {
+		char what[300];
+		if (inbound_body_limits(n, o->body_kind, req->body.data,
+					req->body.len, what, sizeof(what)))
+			return state_fail_reply(rep, REF_E_TOO_LARGE, err, errlen,
+						"nothing was stored: %s", what);
+	}
+	if ((o->flags & NEEDS_ID) &&
+	    (!req->request_id[0] || strlen(req->request_id) > 64))
+		return state_fail_reply(rep, REF_E_INVALID, err, errlen,
+					"the request has no request id (1 to 64 "
+					"bytes)");
+	if ((o->flags & NEEDS_REF) && !req->referral_id[0])
+		return state_fail_reply(rep, REF_E_INVALID, err, errlen,
+					"%s needs the referral's id", o->name);
+	if (o->flags & WRITES) {
+		mark = turn_mark(&n->turn);
+		if ((r = store_event_begin(n->store)))
+			return state_fail_reply(rep, r, err, errlen, "store: %s",
+						ref_strerror(r));
+	}
+	code = allowed(n, o, who, &why);
+	if (code)
+		r = refuse(n, o, req, who, code, why, rep, err, errlen);
+	else if ((o->flags & ONCE) && request_done(n, req, rep))
+		r = 0;
+	else if (o->call)
+		r = o->call(n, who, req, opts, rep, err, errlen);
+	else
+		r = o->handler(n, req, rep, err, errlen);
+	if (!r && !rep->code && (o->flags & RECORD) && rep->referral_id[0] &&
+	    (r = request_record(n, req, rep->referral_id))) {
+		if (r == REF_E_STORE_FULL && !store_at_limit(n->store))
+			/* The map grows before the next turn. */
+			state_fail_reply(rep, REF_E_UNAVAILABLE, err, errlen,
+					 "the store is growing; retry (the same "
+					 "request is applied once)");
+		else
+			state_fail_reply(rep, r, err, errlen, "store full: the "
+					 "request could not be stored (%s); "
+					 "nothing was accepted", ref_strerror(r));
+	}
+	if (o->flags & WRITES) {
+		if (r || (r = store_event_commit(n->store))) {
+			store_event_abort(n->store);
+			turn_rollback(&n->turn, mark);
+			if (!rep->code)
+				state_fail_reply(rep, r, err, errlen, "nothing was "
+						 "stored: %s", ref_strerror(r));
+			log_msg(LOG_WARN, "client", "request refused: %s", err);
+		}
+	}
+	return r;
+}
+
+/* OP_CALL: the caller (a token's holder, or the local actor), the named
+ * operation, its options checked, then the classic path. */
+static int run_call(node_t *n, const request_t *req, reply_t *rep, char *err,
+		    size_t errlen)
+{
+	const control_op_t *o = op_named(req->name);
+	principal_t who = { SCOPE_LOCAL, "", "", false, 0 };
+	request_t r2 = *req;
+	uint8_t *body = NULL;
+	size_t blen = 0;
+	json_t *opts;
+	int r;
+
+	if (req->token[0]) {
+		r = tokens_check(n, req->token, &who, err, errlen);
+		if (r)
+			return state_fail_as(rep, r, err);
+	} else {
+		snprintf(who.name, sizeof(who.name), "%s", req->actor);
+	}
+	/* Local-only operations are not named to token holders at all. */
+	if (!o || (!o->kind && who.token) ||
+	    (o->op != REFERRAL__LOCAL__V1__OP__OP_CALL && !o->build &&
+	     !o->options))
+		return state_fail_reply(rep, REF_E_NOT_FOUND, err, errlen,
+					"no operation \"%.64s\" at this node",
+					req->name);
+	opts = json_loads(req->json[0] ? req->json : "{}", 0, NULL);
+	r = o->options ? calls_check_options(o->options, opts, err, errlen) : 0;
+	if (r) {
+		json_decref(opts);
+		return state_fail_as(rep, r, err);
+	}
+	/* Who asks is who the records name: a token's name, or the staff id. */
+	r2.actor = who.name;
+	r2.op = o->op;
+	if (o->build) {
+		r = o->build(n, o, opts, &r2, &body, &blen, err, errlen);
+		if (r) {
+			json_decref(opts);
+			return state_fail_as(rep, r, err);
+		}
+		r2.body.data = body;
+		r2.body.len = blen;
+	}
+	n->caller = &who;
+	r = run(n, o, &r2, &who, opts, rep, err, errlen);
+	n->caller = NULL;
+	free(body);
+	json_decref(opts);
+	/* A write answers with what it made; a move, with the state now. */
+	if (!r && !rep->code && !rep->json[0] && rep->referral_id[0]) {
+		json_t *a = json_pack("{s:s}", "referral_id", rep->referral_id);
+		referral_rec_t *rr = NULL;
+		if (o->state && !referrals_get(n, rep->referral_id, &rr)) {
+			json_object_set_new(a, "state", json_string(rr->state));
+			referral__store__v1__referral_record__free_unpacked(rr, NULL);
+		}
+		if (rep->error[0])
+			json_object_set_new(a, "note", json_string(rep->error));
+		rep->json = state_dump(a);
+	}
 	return r;
 }
 
@@ -619,11 +812,11 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 	request_t *req;
 	reply_t rep = REFERRAL__LOCAL__V1__REPLY__INIT;
 	reply_t fail = REFERRAL__LOCAL__V1__REPLY__INIT;
-	const control_op_t *o = NULL;
+	const control_op_t *o;
+	principal_t who = { SCOPE_LOCAL, "", "", false, 0 };
 	char err[512] = "";
 	uint8_t *data, *fdata;
 	size_t dlen, flen;
-	turn_mark_t mark = NULL;
 	int r = 0;
 
 	req = referral__local__v1__request__unpack(NULL, len, buf);
@@ -640,56 +833,20 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 				 "control or other invisible characters");
 		goto reply;
 	}
+	if (req->op == REFERRAL__LOCAL__V1__OP__OP_CALL) {
+		r = run_call(n, req, &rep, err, sizeof(err));
+		goto reply;
+	}
 	o = op_find(req->op);
 	if (!o) {
 		state_fail_reply(&rep, REF_E_INVALID, err, sizeof(err),
 				 "unknown request %d", (int)req->op);
 		goto reply;
 	}
-	if (o->body_kind) {
-		char what[300];
-		if (inbound_body_limits(n, o->body_kind, req->body.data,
-					req->body.len, what, sizeof(what))) {
-			state_fail_reply(&rep, REF_E_TOO_LARGE, err, sizeof(err),
-					 "nothing was stored: %s", what);
-			goto reply;
-		}
-	}
-	if ((o->flags & NEEDS_ID) &&
-	    (!req->request_id[0] || strlen(req->request_id) > 64)) {
-		state_fail_reply(&rep, REF_E_INVALID, err, sizeof(err),
-				 "the request has no request id (1 to 64 bytes)");
-		goto reply;
-	}
-	if (o->flags & WRITES) {
-		mark = turn_mark(&n->turn);
-		if ((r = store_event_begin(n->store))) {
-			state_fail_reply(&rep, r, err, sizeof(err), "store: %s",
-					 ref_strerror(r));
-			goto reply;
-		}
-	}
-	if (o->role == ROLE_ADMIN && !is_admin(n, req->actor))
-		r = refuse(n, o, req, &rep, err, sizeof(err));
-	else if ((o->flags & ONCE) && request_done(n, req, &rep))
-		r = 0;
-	else
-		r = o->handler(n, req, &rep, err, sizeof(err));
-	if (!r && !rep.code && (o->flags & RECORD) && rep.referral_id[0] &&
-	    (r = request_record(n, req, rep.referral_id)))
-		state_fail_reply(&rep, r, err, sizeof(err), "the request was "
-				 "not stored: %s", ref_strerror(r));
-	if (o->flags & WRITES) {
-		if (r || (r = store_event_commit(n->store))) {
-			store_event_abort(n->store);
-			turn_rollback(&n->turn, mark);
-			if (!rep.code)
-				state_fail_reply(&rep, r, err, sizeof(err),
-						 "nothing was stored: %s",
-						 ref_strerror(r));
-			log_msg(LOG_WARN, "client", "request refused: %s", err);
-		}
-	}
+	snprintf(who.name, sizeof(who.name), "%s", req->actor);
+	n->caller = &who;
+	r = run(n, o, req, &who, NULL, &rep, err, sizeof(err));
+	n->caller = NULL;
 reply:
 	if (rep.code == 0 && r)
 		state_fail_reply(&rep, r, err, sizeof(err), "%s", ref_strerror(r));

@@ -69,6 +69,21 @@ static bool pending_by_sha(node_t *n, const char *peer, const uint8_t *sha,
 	return b.hit;
 }
 
+/* For the metrics: each message's first receipt, by status, and the
+ * time from its making to that receipt. */
+static void count_receipt(node_t *n, uint32_t status, uint64_t ms)
+{
+	size_t b = 0;
+
+	if (status < sizeof(n->receipts_by_status) / sizeof(uint64_t))
+		n->receipts_by_status[status]++;
+	while (b < DELIVERY_LATENCY_BUCKETS && ms > delivery_latency_le[b])
+		b++;
+	n->latency_buckets[b]++;
+	n->latency_count++;
+	n->latency_sum_ms += ms;
+}
+
 static int keep_receipt(node_t *n, const uint8_t *msg_id,
 			const uint8_t *receipt_id, const uint8_t *buf,
 			size_t len, const char *peer, int status)
@@ -177,6 +192,7 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 		log_msg(LOG_ERROR, "delivery", "msg_id=%s receipt not stored: "
 			"%s; the message stays pending", idhex, ref_strerror(r));
 	} else {
+		count_receipt(n, rc->status, ob->receipt_at_ms - ob->created_at_ms);
 		log_msg(positive ? LOG_INFO : LOG_WARN, "delivery",
 			"peer=%s msg_id=%s referral=%s receipt=%s%s%s%s%s", peer,
 			idhex, ob->referral_id, envelope_status_name(rc->status),
@@ -395,6 +411,7 @@ static void attempt(node_t *n, sched_t *s, uint64_t now)
 				 ZMQ_DONTWAIT) >= 0) {
 		sent = 1;
 		schedule_set_in_flight(&n->sched, s, true);
+		peer_sent(p);
 		checkpoint_talked(n, ob->to_node);
 	}
 	else if (p && errno == EAGAIN) {
@@ -682,3 +699,7 @@ int delivery_list_dead(node_t *n, Referral__Local__V1__Reply *rep, char *err,
 				 "(%s)", ref_strerror(r));
 	return r;
 }
+
+const uint64_t delivery_latency_le[DELIVERY_LATENCY_BUCKETS] = {
+	10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
+};

@@ -18,6 +18,10 @@
 
 #include "state.h"
 
+/* The delivery latency histogram's upper bounds (ms); one more bucket
+ * counts what is above the last. */
+extern const uint64_t delivery_latency_le[DELIVERY_LATENCY_BUCKETS];
+
 /* delivery_load: the pending messages of the outbox onto the schedule. */
 int delivery_load(node_t *n);
 /* delivery_run: attempts what is due now (at most a turn's worth). */

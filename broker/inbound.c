@@ -9,6 +9,7 @@
 #include "checkpoint.h"
 #include "delivery.h"
 #include "dirsync.h"
+#include "events.h"
 #include "inbound.h"
 #include "keys.h"
 #include "log.h"
@@ -143,7 +144,10 @@ int inbound_body_limits(node_t *n, uint32_t kind, const uint8_t *body,
 		: kind == REFERRAL__V1__KIND__STATUS_CHANGE
 			? &referral__v1__status_change__descriptor
 		: kind == REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT
-			? &referral__v1__materials_supplement__descriptor : NULL;
+			? &referral__v1__materials_supplement__descriptor
+		: kind == REFERRAL__V1__KIND__COURT_EVENT ||
+		  kind == REFERRAL__V1__KIND__LABOUR_EVENT
+			? &referral__v1__case_event__descriptor : NULL;
 	ProtobufCMessage *m;
 	char where[200];
 	int r;
@@ -212,7 +216,9 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 		return 0; /* node-level: no referral */
 	if (h->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT &&
 	    h->kind != REFERRAL__V1__KIND__STATUS_CHANGE &&
-	    h->kind != REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT) {
+	    h->kind != REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT &&
+	    h->kind != REFERRAL__V1__KIND__COURT_EVENT &&
+	    h->kind != REFERRAL__V1__KIND__LABOUR_EVENT) {
 		snprintf(detail, dlen, "kind %s is not handled by this node",
 			 envelope_kind_name(h->kind));
 		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
@@ -225,6 +231,9 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 	if (inbound_body_limits(n, h->kind, c->env->body.data, c->env->body.len,
 			detail, dlen))
 		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	if (h->kind == REFERRAL__V1__KIND__COURT_EVENT ||
+	    h->kind == REFERRAL__V1__KIND__LABOUR_EVENT)
+		return 0; /* events.c judges the sender, the type and the matter */
 	if (h->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT) {
 		referral_rec_t *rr = NULL;
 		int known = store_get_msg(n->store, STORE_REFERRALS, h->referral_id,
@@ -366,6 +375,15 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 			snprintf(detail, sizeof(detail), "stored");
 		if (!why && c.hdr->kind == REFERRAL__V1__KIND__DIRECTORY_UPDATE) {
 			r = dirsync_update(n, &c, peer, detail, sizeof(detail),
+					   &st);
+			if (r)
+				goto fail;
+		} else if (!why &&
+			   (c.hdr->kind == REFERRAL__V1__KIND__COURT_EVENT ||
+			    c.hdr->kind == REFERRAL__V1__KIND__LABOUR_EVENT)) {
+			/* events_receive records its own refusals. */
+			change_audited = true;
+			r = events_receive(n, &c, peer, detail, sizeof(detail),
 					   &st);
 			if (r)
 				goto fail;

@@ -46,6 +46,11 @@ static const edge_t edges[] = {
 	{ LC_RECEIVED, LC_DENIED, R, LC_NEEDS_REASON | LC_NEEDS_BASIS, false },
 	{ LC_GRANTED, LC_ASSIGNED, R, LC_NEEDS_ASSIGNMENT, false },
 	{ LC_ASSIGNED, LC_IN_PROGRESS, R, 0, false },
+	/* The assigned lawyer replaced: the state stays, the history and
+	 * the court's notice say who now (refctl reassign). */
+	{ LC_ASSIGNED, LC_ASSIGNED, R, LC_NEEDS_ASSIGNMENT | LC_NEEDS_REASON, false },
+	{ LC_IN_PROGRESS, LC_IN_PROGRESS, R, LC_NEEDS_ASSIGNMENT | LC_NEEDS_REASON,
+	  false },
 	{ LC_IN_PROGRESS, LC_ON_HOLD, R, LC_NEEDS_REASON, false },
 	{ LC_ON_HOLD, LC_IN_PROGRESS, R, 0, false },
 	{ LC_IN_PROGRESS, LC_TERMINATED, R, LC_NEEDS_REASON, false },

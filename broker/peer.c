@@ -158,6 +158,7 @@ bool peers_rate_ok(peers_t *ps, const char *peer)
 		b->tokens = burst;
 		b->at_mono = now;
 	}
+	b->heard_ms = util_now_ms();
 	b->tokens += (double)(now - b->at_mono) * rate / 1000.0;
 	if (b->tokens > burst)
 		b->tokens = burst;
@@ -445,4 +446,32 @@ void peers_new_turn(peers_t *ps)
 {
 	for (size_t i = 0; i < ps->n; i++)
 		ps->v[i].woke = false;
+}
+
+void peer_sent(peer_t *p)
+{
+	p->sent_ms = util_now_ms();
+}
+
+const char *peers_link(const peers_t *ps, const char *code,
+		       uint64_t *ret_last)
+{
+	const char *link = "unknown";
+
+	*ret_last = 0;
+	for (size_t i = 0; i < ps->n_buckets; i++)
+		if (!strcmp(ps->buckets[i].code, code))
+			*ret_last = ps->buckets[i].heard_ms;
+	for (size_t i = 0; i < ps->n; i++) {
+		const peer_t *p = &ps->v[i];
+		if (strcmp(p->code, code))
+			continue;
+		if (p->sent_ms > *ret_last)
+			*ret_last = p->sent_ms;
+		if (p->dealer && p->sent_ms)
+			link = p->down ? "down" : "up";
+		else if (p->dealer && p->down)
+			link = "down";
+	}
+	return link;
 }

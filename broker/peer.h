@@ -26,6 +26,7 @@ typedef struct {
 	uint64_t hs_warned_mono;
 	bool down;          /* the last send found no connection */
 	bool woke;          /* back this turn: its backlog goes next turn */
+	uint64_t sent_ms;   /* the last message sent to it (wall clock) */
 } peer_t;
 
 /* Messages taken from one peer: a token bucket (bursts of twice the rate),
@@ -36,6 +37,7 @@ typedef struct {
 	double tokens;
 	uint64_t at_mono, warned_mono;
 	uint64_t dropped;
+	uint64_t heard_ms;   /* the last message taken from it (wall clock) */
 } bucket_t;
 
 typedef struct {
@@ -77,6 +79,14 @@ bool peer_writable(peer_t *p);
 void peer_mark_down(peer_t *p);
 /* peer_mark_back: p answers again: its backlog goes from the next turn. */
 void peer_mark_back(peer_t *p);
+/* peers_link: what is known of the link to code: "up" (connected, the
+ * last send went out), "down" (the last send found no connection),
+ * "unknown" (nothing sent yet); *ret_last: the last message either way
+ * (0: none). */
+const char *peers_link(const peers_t *ps, const char *code,
+		       uint64_t *ret_last);
+/* peer_sent: a message went out to p now. */
+void peer_sent(peer_t *p);
 /* peers_new_turn: no peer counts as back "this turn" any more. */
 void peers_new_turn(peers_t *ps);
 /* peers_router_open: binds the peer ROUTER on listen (and its monitor).

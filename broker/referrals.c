@@ -8,6 +8,7 @@
 #include "application.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "feed.h"
 #include "outbox.h"
 #include "referrals.h"
 #include "util.h"
@@ -155,6 +156,15 @@ int referrals_send_about(node_t *n, referral_rec_t *rr, Referral__V1__Kind kind,
 			 const ProtobufCMessage *body, uint32_t priority,
 			 uint64_t at)
 {
+	/* A court's or bureau's referral is answered with notices, and only
+	 * the moves they are owed (feed.c), not with status changes. */
+	if (rr->direction == DIR_INCOMING &&
+	    (rr->origin_token[0] || rr->origin_kind)) {
+		if (kind != REFERRAL__V1__KIND__STATUS_CHANGE)
+			return 0;
+		return feed_notice(n, rr, (const Referral__V1__StatusChange *)body,
+				   at);
+	}
 	int r = outbox_put_msg(n, referrals_counterpart(n, rr), kind,
 			       rr->referral_id, ++rr->seq_out, body, priority,
 			       at);
@@ -383,25 +393,54 @@ Referral__V1__ReferralSubmit *referrals_application_of(node_t *n,
 /* The application inside a REFERRAL_SUBMIT envelope's bytes (NULL if it
  * does not parse); ret_body, if not NULL, gets a copy of the body bytes. */
 Referral__V1__ReferralSubmit *referrals_submit_in(const uint8_t *env, size_t len,
-					       uint8_t **ret_body,
-					       size_t *ret_len)
+						  uint8_t **ret_body,
+						  size_t *ret_len)
 {
 	Referral__V1__Envelope *e = referral__v1__envelope__unpack(NULL, len,
 								   env);
+	Referral__V1__Header *h = e ? referral__v1__header__unpack(
+		NULL, e->header.len, e->header.data) : NULL;
 	Referral__V1__ReferralSubmit *a = NULL;
+	uint8_t *body = NULL;
+	size_t blen = 0;
 
-	if (!e)
-		return NULL;
-	a = referral__v1__referral_submit__unpack(NULL, e->body.len,
-						  e->body.data);
-	if (a && ret_body) {
-		*ret_body = malloc(e->body.len ? e->body.len : 1);
-		if (*ret_body) {
-			memcpy(*ret_body, e->body.data, e->body.len);
-			*ret_len = e->body.len;
+	if (!h)
+		goto out;
+	if (h->kind == REFERRAL__V1__KIND__COURT_EVENT ||
+	    h->kind == REFERRAL__V1__KIND__LABOUR_EVENT) {
+		/* A referral a court or bureau opened: the application is
+		 * inside its event. */
+		Referral__V1__CaseEvent *ev = referral__v1__case_event__unpack(
+			NULL, e->body.len, e->body.data);
+		if (ev && ev->application) {
+			blen = referral__v1__referral_submit__get_packed_size(
+				ev->application);
+			body = malloc(blen ? blen : 1);
+			if (body)
+				referral__v1__referral_submit__pack(
+					ev->application, body);
 		}
+		if (ev)
+			referral__v1__case_event__free_unpacked(ev, NULL);
+	} else {
+		blen = e->body.len;
+		body = malloc(blen ? blen : 1);
+		if (body)
+			memcpy(body, e->body.data, blen);
 	}
-	referral__v1__envelope__free_unpacked(e, NULL);
+	if (body)
+		a = referral__v1__referral_submit__unpack(NULL, blen, body);
+	if (a && ret_body) {
+		*ret_body = body;
+		*ret_len = blen;
+		body = NULL;
+	}
+out:
+	free(body);
+	if (h)
+		referral__v1__header__free_unpacked(h, NULL);
+	if (e)
+		referral__v1__envelope__free_unpacked(e, NULL);
 	return a;
 }
 
@@ -634,35 +673,50 @@ out:
  * origin's) then RECEIVED (ours), the eligibility recommendation, and the
  * RECEIVED status change back to the origin. */
 int referrals_receive(node_t *n, referral_rec_t *rr,
-			    const Referral__V1__ReferralSubmit *a,
-			    uint64_t created_at, const uint8_t *msg_id)
+		      const Referral__V1__ReferralSubmit *a,
+		      uint64_t created_at, const uint8_t *msg_id)
+{
+	return referrals_receive_as(n, rr, a, created_at, msg_id, "RECEIVED");
+}
+
+int referrals_receive_as(node_t *n, referral_rec_t *rr,
+			 const Referral__V1__ReferralSubmit *a,
+			 uint64_t created_at, const uint8_t *msg_id,
+			 const char *state)
 {
 	Referral__V1__StatusChange req = REFERRAL__V1__STATUS_CHANGE__INIT;
 	Referral__V1__StatusChange got = REFERRAL__V1__STATUS_CHANGE__INIT;
-	const char *outcome;
+	const char *outcome = NULL;
 	char rule[200];
 	uint64_t now = util_now_ms();
 	int r;
 
 	req.state = "REQUESTED";
 	req.changed_at_ms = created_at;
-	got.state = "RECEIVED";
+	got.state = (char *)state;
 	got.from_state = "REQUESTED";
 	got.actor = "node";
 	got.changed_at_ms = now;
-	rules_recommend(n->rules, a->means, &outcome, rule, sizeof(rule));
-	r = referrals_history_append(n, rr, &req, rr->origin_node, created_at, msg_id);
+	/* A notified defence is granted without a means test (Art 36). */
+	if (!strcmp(state, "GRANTED"))
+		got.reason = "notified defence or representation: no means test";
+	else
+		rules_recommend(n->rules, a->means, &outcome, rule, sizeof(rule));
+	r = referrals_history_append(n, rr, &req, rr->origin_node, created_at,
+				     msg_id);
 	if (!r)
 		r = referrals_history_append(n, rr, &got, n->cfg.code, now, NULL);
 	if (!r)
+		r = referrals_set_str(&rr->state, state);
+	if (!r && outcome)
 		r = referrals_set_str(&rr->recommendation, outcome);
-	if (!r)
+	if (!r && outcome)
 		r = referrals_set_str(&rr->recommendation_rule, rule);
-	if (!r)
-		r = state_audit(n, "eligibility", rr->referral_id, NULL, NULL, "node",
-			  outcome, rule);
+	if (!r && outcome)
+		r = state_audit(n, "eligibility", rr->referral_id, NULL, NULL,
+				"node", outcome, rule);
 	if (!r)
 		r = referrals_send_about(n, rr, REFERRAL__V1__KIND__STATUS_CHANGE,
-			       &got.base, rr->priority, now);
+					 &got.base, rr->priority, now);
 	return r;
 }

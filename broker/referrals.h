@@ -83,6 +83,12 @@ int referrals_handle_change(node_t *n, const envelope_check_t *c,
 int referrals_receive(node_t *n, referral_rec_t *rr,
 		      const Referral__V1__ReferralSubmit *a,
 		      uint64_t created_at, const uint8_t *msg_id);
+/* referrals_receive_as: the same, arriving in state (RECEIVED, or GRANTED
+ * for a notified defence, which has no means test). */
+int referrals_receive_as(node_t *n, referral_rec_t *rr,
+			 const Referral__V1__ReferralSubmit *a,
+			 uint64_t created_at, const uint8_t *msg_id,
+			 const char *state);
 int referrals_drain_held(node_t *n, referral_rec_t *rr, const char *peer);
 
 #endif

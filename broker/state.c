@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "audit.h"
 #include "state.h"
@@ -53,5 +54,36 @@ int state_fail_reply(Referral__Local__V1__Reply *rep, int code, char *buf,
 	va_end(ap);
 	rep->code = code;
 	rep->error = buf;
+	return code;
+}
+
+bool state_is_admin(node_t *n, const principal_t *who)
+{
+	const char *p = n->cfg.admins;
+	size_t al;
+
+	if (!who)
+		return false;
+	if (who->token)
+		return who->scope == SCOPE_ADMIN;
+	al = strlen(who->name);
+	if (!al)
+		return false;
+	while (*p) {
+		size_t len;
+		while (*p == ' ' || *p == ',')
+			p++;
+		len = strcspn(p, ", ");
+		if (len == al && !strncmp(p, who->name, len))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+int state_fail_as(Referral__Local__V1__Reply *rep, int code, char *err)
+{
+	rep->code = code;
+	rep->error = err;
 	return code;
 }

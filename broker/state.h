@@ -34,6 +34,9 @@
 #include "store.pb-c.h"
 #include "turn.h"
 
+/* The delivery latency histogram (delivery.c, the metrics). */
+#define DELIVERY_LATENCY_BUCKETS 12
+
 /* Messages taken from one socket in one turn: the others get their turn. */
 #define BATCH_PER_TURN 256
 
@@ -42,6 +45,25 @@ enum { DIR_OUTGOING = 1, DIR_INCOMING = 2 };
 
 typedef Referral__Store__V1__ReferralRecord referral_rec_t;
 typedef struct node node_t; /* as node.h names it for referrald.c */
+
+/* Who a call is for (tokens.c authenticates tokens; control.c sets the
+ * node's caller for the length of one request). */
+typedef enum {
+	SCOPE_LOCAL = 0,   /* a local client on the node's socket (refctl) */
+	SCOPE_COURT,       /* a court, procuratorate or police system */
+	SCOPE_LABOUR,      /* a labour bureau or arbitration commission */
+	SCOPE_STAFF,       /* the centre's staff */
+	SCOPE_ADMIN,       /* the centre's or bureau's admin */
+} scope_t;
+
+/* Who a call is made for. */
+typedef struct {
+	scope_t scope;
+	char name[72];     /* the token's name, or the local staff id */
+	char code[8];      /* court, labour: the body's code, if given */
+	bool token;        /* authenticated by a token */
+	uint64_t expires_at_ms;
+} principal_t;
 
 struct node {
 	/* node.c: set up by node_new; read-only after it. */
@@ -60,6 +82,7 @@ struct node {
 	peers_t peers;            /* peer.c */
 	/* control.c */
 	void *client;             /* the local clients' ROUTER */
+	const principal_t *caller; /* who the request being handled is for */
 	/* dirsync.c */
 	directory_t *dir;         /* in force */
 	directory_t *pending_dir; /* applied in this turn; in force after it */
@@ -81,6 +104,9 @@ struct node {
 	uint64_t last_cp_seq, last_cp_ms;
 	/* delivery.c */
 	bool store_nudge;         /* a write found the store full this turn */
+	uint64_t receipts_by_status[12];   /* first receipts, by status */
+	uint64_t latency_buckets[DELIVERY_LATENCY_BUCKETS + 1];
+	uint64_t latency_count, latency_sum_ms;
 };
 
 /* state_audit: appends an audit event to the open turn (audit.h). */
@@ -95,6 +121,12 @@ envelope_policy_t state_policy(node_t *n, const char *self, const char *peer,
 char *state_msg_hex(const uint8_t *id, char out[33]);
 /* state_dump: o as indented JSON (malloc'd), o released. */
 char *state_dump(json_t *o);
+/* state_fail_as: sets rep's code and error to err (already written, and
+ * outliving rep) and returns code. */
+int state_fail_as(Referral__Local__V1__Reply *rep, int code, char *err);
+/* state_is_admin: who holds the admin role here: an admin token, or a
+ * local staff id listed in [roles] admins. */
+bool state_is_admin(node_t *n, const principal_t *who);
 /* state_fail_reply: sets rep's code and error (formatted into buf, which
  * must outlive rep) and returns code. */
 int state_fail_reply(Referral__Local__V1__Reply *rep, int code, char *buf,

@@ -6,6 +6,7 @@
 
 #include "application.h"
 #include "audit.h"
+#include "delivery.h"
 #include "lifecycle.h"
 #include "referrals.h"
 #include "util.h"
@@ -204,6 +205,7 @@ struct list_ctx {
 	uint32_t direction;
 	json_t *arr;
 	int err;
+	const char *state;   /* only referrals in this state, if set */
 };
 
 static int list_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
@@ -218,7 +220,8 @@ static int list_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	rr = referral__store__v1__referral_record__unpack(NULL, vl, v);
 	if (!rr)
 		return REF_E_CORRUPT;
-	if (rr->direction == lc->direction)
+	if (rr->direction == lc->direction &&
+	    (!lc->state || !strcmp(lc->state, rr->state)))
 		json_array_append_new(lc->arr, views_referral(lc->n, rr, false,
 							     &err));
 	referral__store__v1__referral_record__free_unpacked(rr, NULL);
@@ -330,6 +333,32 @@ static int count_any(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	return 0;
 }
 
+/* Every other node of the directory: its link and last contact. */
+static json_t *peers_json(node_t *n, size_t *ret_up)
+{
+	json_t *arr = json_array();
+	size_t up = 0;
+
+	for (size_t i = 0; i < n->dir->n_nodes; i++) {
+		const dir_node_t *d = &n->dir->nodes[i];
+		uint64_t last;
+		const char *link;
+		json_t *o;
+
+		if (!strcmp(d->code, n->cfg.code))
+			continue;
+		link = peers_link(&n->peers, d->code, &last);
+		up += !strcmp(link, "up");
+		o = json_pack("{s:s, s:s, s:s, s:s}", "code", d->code, "name",
+			      d->name, "role", d->role, "link", link);
+		views_time(o, "last_contact", last);
+		json_array_append_new(arr, o);
+	}
+	if (ret_up)
+		*ret_up = up;
+	return arr;
+}
+
 int views_status(node_t *n, Referral__Local__V1__Reply *rep)
 {
 	json_t *o = json_object(), *ob = json_object(), *st = json_object();
@@ -346,6 +375,7 @@ int views_status(node_t *n, Referral__Local__V1__Reply *rep)
 	json_object_set_new(o, "role", json_string(n->cfg.role));
 	json_object_set_new(o, "listen", json_string(n->cfg.listen));
 	json_object_set_new(o, "key_id", json_string(n->key_id));
+	json_object_set_new(o, "peers", peers_json(n, NULL));
 	{
 		uint64_t dropped = peers_rate_dropped(&n->peers);
 		size_t in_flight = schedule_in_flight(&n->sched, NULL);
@@ -476,24 +506,71 @@ json_t *views_history(node_t *n, const referral_rec_t *rr)
 	return arr;
 }
 
-int views_list(node_t *n, uint32_t box, Referral__Local__V1__Reply *rep,
-	       char *err, size_t errlen)
+int views_list(node_t *n, uint32_t box, const uint8_t *filters, size_t flen,
+	       Referral__Local__V1__Reply *rep, char *err, size_t errlen)
 {
+	json_t *f = flen ? json_loadb((const char *)filters, flen, 0, NULL) : NULL;
 	struct list_ctx lc = { n, box == 1 ? DIR_INCOMING : DIR_OUTGOING,
-			       json_array(), 0 };
-	json_t *o = json_object();
+			       json_array(), 0,
+			       json_string_value(json_object_get(f, "state")) };
+	json_t *o = json_object(), *page = json_array();
+	bool overdue = json_is_true(json_object_get(f, "overdue"));
+	const char *cursor = json_string_value(json_object_get(f, "cursor"));
+	json_int_t limit = json_integer_value(json_object_get(f, "limit"));
+	size_t from = cursor ? strtoul(cursor, NULL, 10) : 0, i, taken = 0;
 	int r = store_foreach(n->store, STORE_REFERRALS, list_one, &lc);
+	char next[24];
 
+	if (limit <= 0 || limit > 1000)
+		limit = f ? 100 : 1000000;
 	sort_list(lc.arr);
+	/* A page of the sorted list; the cursor is where the next begins. */
+	for (i = 0; i < json_array_size(lc.arr) && taken < (size_t)limit; i++) {
+		json_t *it = json_array_get(lc.arr, i);
+		const char *due = json_string_value(json_object_get(it, "next_due"));
+		char now[32];
+
+		util_rfc3339(util_now_ms(), now);
+		if (overdue && (!due || strcmp(due, now) > 0))
+			continue;
+		if (i < from)
+			continue;
+		json_array_append(page, it);
+		taken++;
+	}
 	json_object_set_new(o, "box", json_string(box == 1 ? "inbox"
 							   : "outbox"));
-	json_object_set_new(o, "referrals", lc.arr);
+	json_object_set_new(o, "referrals", page);
+	if (i < json_array_size(lc.arr)) {
+		snprintf(next, sizeof(next), "%zu", i);
+		json_object_set_new(o, "next_cursor", json_string(next));
+	} else if (f) {
+		json_object_set_new(o, "next_cursor", json_null());
+	}
+	json_decref(lc.arr);
+	json_decref(f);
 	rep->json = state_dump(o);
 	if (r || lc.err)
 		state_fail_reply(rep, r ? r : lc.err, err, errlen,
 				 "the store cannot be read (%s)",
 				 ref_strerror(r ? r : lc.err));
 	return r;
+}
+
+int views_show_agency(node_t *n, const referral_rec_t *rr,
+		      Referral__Local__V1__Reply *rep)
+{
+	int e = 0;
+	json_t *o = views_referral(n, rr, false, &e);
+
+	/* What a court or bureau is owed of its matter: the decisions and
+	 * the assignment, never the applicant's data or the documents. */
+	json_object_set_new(o, "history", views_history(n, rr));
+	if (rr->case_ref[0])
+		json_object_set_new(o, "case_ref", json_string(rr->case_ref));
+	json_object_del(o, "msg_id");
+	rep->json = state_dump(o);
+	return 0;
 }
 
 int views_show(node_t *n, const referral_rec_t *rr,
@@ -523,4 +600,130 @@ int views_trail(node_t *n, const referral_rec_t *rr,
 		state_fail_reply(rep, r, err, errlen, "the audit table cannot be "
 				 "read (%s)", ref_strerror(r));
 	return r;
+}
+
+struct overdue_count {
+	node_t *n;
+	uint64_t now;
+	size_t count;
+};
+
+static int count_overdue(void *ctx, const uint8_t *k, size_t kl,
+			 const uint8_t *v, size_t vl)
+{
+	struct overdue_count *oc = ctx;
+	referral_rec_t *rr = referral__store__v1__referral_record__unpack(
+		NULL, vl, v);
+	clock_info_t ck[8];
+	size_t nc;
+
+	(void)k, (void)kl;
+	if (!rr)
+		return REF_E_CORRUPT;
+	nc = lc_final(lc_state_from_name(rr->state)) ? 0
+		: referrals_clocks(oc->n, rr, ck, 8);
+	for (size_t i = 0; i < nc; i++)
+		if (ck[i].status == CLOCK_RUNNING && ck[i].due_ms <= oc->now) {
+			oc->count++;
+			break;
+		}
+	referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	return 0;
+}
+
+int views_call_metrics(node_t *n, const principal_t *who,
+		       const Referral__Local__V1__Request *req, json_t *opts,
+		       Referral__Local__V1__Reply *rep, char *err,
+		       size_t errlen)
+{
+	struct count_ctx cc = { { 0 } };
+	struct overdue_count oc = { n, util_now_ms(), 0 };
+	size_t inbox = 0, used, map, max, up = 0;
+	json_t *o, *rc = json_object(), *buckets = json_array(), *peers;
+	uint64_t cum = 0;
+	int r;
+
+	(void)who, (void)req, (void)opts, (void)err, (void)errlen;
+	r = store_foreach(n->store, STORE_OUTBOX, count_outbox, &cc);
+	if (!r)
+		r = store_foreach(n->store, STORE_INBOX, count_any, &inbox);
+	if (!r)
+		r = store_foreach(n->store, STORE_REFERRALS, count_overdue, &oc);
+	store_usage(n->store, &used, &map, &max);
+	for (int st = 1; st < 12; st++)
+		json_object_set_new(rc, envelope_status_name(st), json_integer(
+			(json_int_t)n->receipts_by_status[st]));
+	for (int b = 0; b < DELIVERY_LATENCY_BUCKETS; b++) {
+		cum += n->latency_buckets[b];
+		json_array_append_new(buckets, json_pack("[I, I]",
+			(json_int_t)delivery_latency_le[b], (json_int_t)cum));
+	}
+	peers = peers_json(n, &up);
+	o = json_pack("{s:{s:I, s:I, s:I}, s:I, s:I, s:{s:I, s:I, s:I}, s:I, "
+		      "s:I, s:o, s:{s:o, s:I, s:I}}",
+		      "outbox", "pending", (json_int_t)cc.by_state[0],
+		      "delivered", (json_int_t)cc.by_state[1], "dead",
+		      (json_int_t)cc.by_state[2], "inbox", (json_int_t)inbox,
+		      "overdue", (json_int_t)oc.count, "store", "used_bytes",
+		      (json_int_t)used, "map_bytes", (json_int_t)map, "max_bytes",
+		      (json_int_t)max, "peers", (json_int_t)json_array_size(peers),
+		      "peers_up", (json_int_t)up, "receipts", rc,
+		      "delivery_latency_ms", "buckets", buckets, "count",
+		      (json_int_t)n->latency_count, "sum_ms",
+		      (json_int_t)n->latency_sum_ms);
+	json_decref(peers);
+	rep->json = state_dump(o);
+	return r;
+}
+
+static int witness_one(void *ctx, const uint8_t *k, size_t kl,
+		       const uint8_t *v, size_t vl)
+{
+	Referral__V1__Envelope *e;
+	Referral__V1__AuditCheckpoint *cp = NULL;
+	json_t *o;
+	char code[8];
+
+	if (kl != 14)
+		return 0;
+	e = referral__v1__envelope__unpack(NULL, vl, v);
+	if (e)
+		cp = referral__v1__audit_checkpoint__unpack(NULL, e->body.len,
+							    e->body.data);
+	memcpy(code, k, 6);
+	code[6] = '\0';
+	o = json_pack("{s:s}", "node", code);
+	if (cp) {
+		json_object_set_new(o, "seq", json_integer((json_int_t)cp->seq));
+		views_time(o, "at", cp->at_ms);
+		referral__v1__audit_checkpoint__free_unpacked(cp, NULL);
+	}
+	if (e)
+		referral__v1__envelope__free_unpacked(e, NULL);
+	json_array_append_new(ctx, o);
+	return 0;
+}
+
+int views_call_audit(node_t *n, const principal_t *who,
+		     const Referral__Local__V1__Request *req, json_t *opts,
+		     Referral__Local__V1__Reply *rep, char *err, size_t errlen)
+{
+	uint64_t bad = 0, count = 0;
+	json_t *o, *w = json_array();
+	int r = audit_verify(n->store, &bad, &count);
+
+	(void)who, (void)req, (void)opts, (void)err, (void)errlen;
+	o = json_pack("{s:I, s:b}", "records", (json_int_t)count, "intact",
+		      r == 0);
+	if (r == REF_E_CORRUPT)
+		json_object_set_new(o, "broken_at", json_integer((json_int_t)bad));
+	views_time(o, "verified_at", util_now_ms());
+	/* The checkpoints of peers' chains this node holds as their witness;
+	 * this node's own go to the peers it talks with. */
+	store_foreach(n->store, STORE_WITNESSED, witness_one, w);
+	json_object_set_new(o, "witnessed", w);
+	json_object_set_new(o, "last_checkpoint_seq",
+			    json_integer((json_int_t)n->last_cp_seq));
+	rep->json = state_dump(o);
+	return r == REF_E_CORRUPT ? 0 : r;
 }

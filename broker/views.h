@@ -19,11 +19,27 @@ json_t *views_clocks(node_t *n, const referral_rec_t *rr,
 json_t *views_history(node_t *n, const referral_rec_t *rr);
 /* The client operations that read: each fills rep (json, or an error). */
 int views_status(node_t *n, Referral__Local__V1__Reply *rep);
-int views_list(node_t *n, uint32_t box, Referral__Local__V1__Reply *rep,
-	       char *err, size_t errlen);
+/* views_list: box 1 inbox, 2 outbox; filters (may be NULL): a JSON
+ * object with state, overdue, cursor and limit. */
+int views_list(node_t *n, uint32_t box, const uint8_t *filters, size_t flen,
+	       Referral__Local__V1__Reply *rep, char *err, size_t errlen);
 int views_show(node_t *n, const referral_rec_t *rr,
 	       Referral__Local__V1__Reply *rep, char *err, size_t errlen);
+/* views_show_agency: the view a court's or bureau's token gets of its
+ * matter: state, decisions, assignment; no personal data. */
+int views_show_agency(node_t *n, const referral_rec_t *rr,
+		      Referral__Local__V1__Reply *rep);
 int views_trail(node_t *n, const referral_rec_t *rr,
 		Referral__Local__V1__Reply *rep, char *err, size_t errlen);
+
+/* views_call_metrics, views_call_audit: the "metrics" and "audit"
+ * operations (control.c's table). */
+int views_call_metrics(node_t *n, const principal_t *who,
+		       const Referral__Local__V1__Request *req, json_t *opts,
+		       Referral__Local__V1__Reply *rep, char *err,
+		       size_t errlen);
+int views_call_audit(node_t *n, const principal_t *who,
+		     const Referral__Local__V1__Request *req, json_t *opts,
+		     Referral__Local__V1__Reply *rep, char *err, size_t errlen);
 
 #endif

@@ -62,7 +62,22 @@ int cli_usage(void)
 "  cancel ID --reason TEXT           refer-onward ID --to CODE --reason TEXT\n"
 "  pre-aid ID --reason TEXT          (Art 44: grant before the review ends)\n"
 "  object ID --reason TEXT           decide-objection ID --uphold|--grant\n"
-"                                    (the justice bureau's admin role)\n");
+"                                    (the justice bureau's admin role)\n"
+"  reassign ID --firm NAME --lawyer NAME --licence NO --reason TEXT\n"
+"                                    [--contact PHONE]  (the lawyer replaced)\n"
+"\n"
+"Courts, labour bureaus and the gateway:\n"
+"  token create --name NAME --scope court|labour|staff|admin [--code CODE]\n"
+"               [--expires DATE]     (printed once; the node keeps a hash)\n"
+"  token list        token revoke NAME\n"
+"  event TYPE --to CODE --application FILE [--case-ref REF]   (at a court's\n"
+"        or bureau's node: notify_defence, forward_application)\n"
+"  event TYPE --referral ID [--detail TEXT] [--at TIME]  (hearing_changed,\n"
+"        custody_changed, judgment_served, case_ended, arbitration_accepted,\n"
+"        hearing_scheduled, award_or_mediation)\n"
+"  events [--cursor C]               the notices owed, in order\n"
+"  call NAME [--referral ID] [--token T] [JSON]   any operation the node\n"
+"                                    lists (call ops), as a token's holder\n");
 	return 2;
 }
 

@@ -13,6 +13,7 @@
 #include "application.h"
 #include "cli.h"
 #include "refctl-audit.h"
+#include "refctl-call.h"
 #include "refctl-directory.h"
 #include "refctl-node.h"
 #include "refctl-setup.h"
@@ -64,6 +65,11 @@ static const struct {
 	{ "trail", refctl_node_show },
 	{ "list", refctl_node_list },
 	{ "requeue", refctl_node_requeue },
+	{ "token", refctl_call_token },
+	{ "reassign", refctl_call_reassign },
+	{ "event", refctl_call_event },
+	{ "events", refctl_call_events },
+	{ "call", refctl_call_any },
 };
 
 static char **args_to_free;

@@ -451,3 +451,41 @@ int ref_requeue(ref_client_t *c, const char *referral_id, const char *actor,
 	req.actor = (char *)(actor ? actor : "");
 	return call_json(c, &req, ret_json);
 }
+
+int ref_call(ref_client_t *c, const char *name, const char *token,
+	     const char *actor, const char *request_id, const char *referral_id,
+	     const char *json, char **ret_json)
+{
+	Referral__Local__V1__Request req = REFERRAL__LOCAL__V1__REQUEST__INIT;
+	Referral__Local__V1__Reply *rep;
+	int r;
+
+	if (!name || !name[0] || strlen(name) > 64) {
+		snprintf(c->err, sizeof(c->err), "an operation name is needed");
+		return REF_E_INVALID;
+	}
+	if (request_id && strlen(request_id) > 64) {
+		snprintf(c->err, sizeof(c->err), "the request id is longer than "
+			 "64 bytes");
+		return REF_E_INVALID;
+	}
+	req.op = REFERRAL__LOCAL__V1__OP__OP_CALL;
+	req.name = (char *)name;
+	req.token = (char *)(token ? token : "");
+	req.actor = (char *)(actor ? actor : "");
+	req.request_id = (char *)(request_id ? request_id : "");
+	req.referral_id = (char *)(referral_id ? referral_id : "");
+	req.json = (char *)(json ? json : "{}");
+	/* Every call that writes is applied once per request id at the node,
+	 * so a call the node did not answer can be sent again. */
+	r = call(c, &req, true, &rep);
+	if (r)
+		return r;
+	if (ret_json) {
+		*ret_json = strdup(rep->json[0] ? rep->json : "{}");
+		if (!*ret_json)
+			r = -ENOMEM;
+	}
+	referral__local__v1__reply__free_unpacked(rep, NULL);
+	return r;
+}

@@ -114,6 +114,21 @@ int ref_rotate_data_key(ref_client_t *c, const char *actor, char **ret_json);
 int ref_requeue(ref_client_t *c, const char *referral_id, const char *actor,
 		char **ret_json);
 
+/* ref_call: the node's operation `name` with its options as a JSON object
+ * (json; NULL for none), as the node's "ops" operation describes them.
+ * token: a bearer token the caller presented (the gateway passes it on:
+ * the node authenticates it and acts for its holder, within its scope);
+ * NULL for a local call, made as actor (a staff id). referral_id: the
+ * referral the operation is about, or NULL. request_id (1 to 64 bytes, or
+ * NULL for a new one): a call that writes is applied once per request id,
+ * and a retry gets the first answer. On success *ret_json (if not NULL)
+ * is the node's answer, a JSON object the caller frees. On failure returns
+ * a REF_E_* code (REF_E_UNAUTHENTICATED, REF_E_FORBIDDEN, REF_E_CONFLICT
+ * among them) or -errno, and ref_last_error says why. */
+int ref_call(ref_client_t *c, const char *name, const char *token,
+	     const char *actor, const char *request_id, const char *referral_id,
+	     const char *json, char **ret_json);
+
 /* ref_strerror: a short name for a return code. */
 const char *ref_strerror(int r);
 

@@ -351,6 +351,9 @@ static int load_document(arena_t *ar, json_t *jd, size_t i,
 		if (util_b64_decode(b64, &bytes, &len))
 			return bad(err, errlen, "%s.content_base64 is not base64",
 				   path);
+	} else if (*file && lim->no_files) {
+		return bad(err, errlen, "%s: give content_base64; a file is not "
+			   "read on this path", path);
 	} else if (*file) {
 		char full[4096];
 		if (file[0] == '/' || !lim->base_dir)

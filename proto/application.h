@@ -9,6 +9,7 @@
 #ifndef REF_APPLICATION_H
 #define REF_APPLICATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 #include "referral.pb-c.h"
@@ -17,6 +18,8 @@ typedef struct {
 	size_t max_document_bytes;
 	size_t max_documents;
 	const char *base_dir;   /* for documents given as "file": relative paths */
+	bool no_files;          /* "file" refused: the JSON came from elsewhere
+				   (the gateway), and the reader is the node */
 } application_limits_t;
 
 /* application_from_json: *ret_body is a packed ReferralSubmit (malloc'd). */

@@ -27,6 +27,9 @@ const char *ref_strerror(int r)
 		[REF_E_UNAVAILABLE] = "node not answering",
 		[REF_E_ABORTED] = "turn aborted",
 		[REF_E_STORE] = "store error",
+		[REF_E_UNAUTHENTICATED] = "not authenticated",
+		[REF_E_FORBIDDEN] = "forbidden",
+		[REF_E_CONFLICT] = "conflict",
 	};
 	if (r == 0)
 		return "ok";

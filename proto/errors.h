@@ -30,6 +30,9 @@ enum {
 	REF_E_UNAVAILABLE,        /* the local node did not answer */
 	REF_E_ABORTED,            /* a store turn was aborted before its commit */
 	REF_E_STORE,              /* the store failed (an LMDB error of its own) */
+	REF_E_UNAUTHENTICATED,    /* no token, or one that is unknown, expired or revoked */
+	REF_E_FORBIDDEN,          /* the caller's scope does not allow this */
+	REF_E_CONFLICT,           /* not possible in the record's present state */
 	REF_E__MAX
 };
 

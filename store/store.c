@@ -31,11 +31,16 @@ static const char *const table_names[STORE__N] = {
 	[STORE_HISTORY] = "history",     [STORE_HELD] = "held",
 	[STORE_WITNESSED] = "witnessed",
 	[STORE_META] = "meta",
+	[STORE_TOKENS] = "tokens",      [STORE_FEED] = "feed",
 };
 
 struct store {
 	MDB_env *env;
 	MDB_dbi dbi[STORE__N];
+	/* A store written by an older node lacks the tables added since: a
+	 * read-only open (an auditor's) reads them as empty; a node's open
+	 * makes them. */
+	bool absent[STORE__N];
 	MDB_txn *turn;     /* the turn's write transaction, or NULL */
 	MDB_txn *event;    /* a nested transaction inside it, or NULL */
 	MDB_txn *walk;     /* the read transaction a store_foreach holds */
@@ -261,6 +266,10 @@ int store_open(const char *dir, const store_opts_t *o, store_t **ret)
 	for (int i = 0; i < STORE__N; i++) {
 		rc = mdb_dbi_open(txn, table_names[i],
 				  o->readonly ? 0 : MDB_CREATE, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND && o->readonly && i >= STORE_TOKENS) {
+			s->absent[i] = true;
+			rc = 0;
+		}
 		if (rc)
 			goto fail;
 	}
@@ -547,6 +556,8 @@ int store_get(store_t *s, store_table_t t, const void *key, size_t klen,
 	uint8_t *out;
 	int r, rc;
 
+	if (s->absent[t])
+		return REF_E_NOT_FOUND;
 	r = rtxn(s, &txn, &own);
 	if (r)
 		return r;
@@ -621,7 +632,8 @@ int store_get_msg(store_t *s, store_table_t t, const void *key, size_t klen,
 	return 0;
 }
 
-int store_foreach(store_t *s, store_table_t t, store_foreach_fn fn, void *ctx)
+static int walk(store_t *s, store_table_t t, const void *from, size_t flen,
+		store_foreach_fn fn, void *ctx)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
@@ -629,6 +641,8 @@ int store_foreach(store_t *s, store_table_t t, store_foreach_fn fn, void *ctx)
 	bool own;
 	int r, rc;
 
+	if (s->absent[t])
+		return 0;
 	r = rtxn(s, &txn, &own);
 	if (r)
 		return r;
@@ -641,8 +655,10 @@ int store_foreach(store_t *s, store_table_t t, store_foreach_fn fn, void *ctx)
 	r = 0;
 	if (own)
 		s->walk = txn;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	k.mv_data = (void *)from;
+	k.mv_size = flen;
+	for (rc = mdb_cursor_get(cur, &k, &v, from ? MDB_SET_RANGE : MDB_FIRST);
+	     rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		uint8_t *plain;
 		size_t pl;
 
@@ -659,12 +675,25 @@ int store_foreach(store_t *s, store_table_t t, store_foreach_fn fn, void *ctx)
 	}
 	if (!r && rc != MDB_NOTFOUND)
 		r = lmdb_err(s, rc, "cursor get");
+	if (r == STORE_STOP)
+		r = 0;
 	mdb_cursor_close(cur);
 	if (own) {
 		s->walk = NULL;
 		mdb_txn_abort(txn);
 	}
 	return r;
+}
+
+int store_foreach(store_t *s, store_table_t t, store_foreach_fn fn, void *ctx)
+{
+	return walk(s, t, NULL, 0, fn, ctx);
+}
+
+int store_foreach_from(store_t *s, store_table_t t, const void *from,
+		       size_t flen, store_foreach_fn fn, void *ctx)
+{
+	return walk(s, t, from, flen, fn, ctx);
 }
 
 int store_last(store_t *s, store_table_t t, uint8_t **ret_key, size_t *ret_klen,
@@ -676,6 +705,8 @@ int store_last(store_t *s, store_table_t t, uint8_t **ret_key, size_t *ret_klen,
 	bool own;
 	int r, rc;
 
+	if (s->absent[t])
+		return REF_E_NOT_FOUND;
 	r = rtxn(s, &txn, &own);
 	if (r)
 		return r;

@@ -39,6 +39,8 @@ typedef enum {
 	STORE_HELD,
 	STORE_WITNESSED,
 	STORE_META,
+	STORE_TOKENS,       /* gateway tokens (hashes), by name */
+	STORE_FEED,         /* what courts' and bureaus' systems are owed */
 	STORE__N
 } store_table_t;
 
@@ -101,6 +103,11 @@ int store_get_msg(store_t *s, store_table_t t, const void *key, size_t klen,
 typedef int (*store_foreach_fn)(void *ctx, const uint8_t *key, size_t klen,
 				const uint8_t *val, size_t vlen);
 int store_foreach(store_t *s, store_table_t t, store_foreach_fn fn, void *ctx);
+/* store_foreach_from: the same from the first key >= from (flen bytes). A
+ * callback returning STORE_STOP ends either walk early, as a success. */
+int store_foreach_from(store_t *s, store_table_t t, const void *from,
+		       size_t flen, store_foreach_fn fn, void *ctx);
+#define STORE_STOP 0x7fffff00
 /* store_last: the last record of a table in key order (REF_E_NOT_FOUND). */
 int store_last(store_t *s, store_table_t t, uint8_t **ret_key, size_t *ret_klen,
 	       uint8_t **ret_val, size_t *ret_vlen);

@@ -64,12 +64,13 @@ authority() {
 	"$REFCTL" authority keygen --out "$T/authority" >/dev/null
 }
 
-# node CODE NAME [CONFIG LINES...]: inits a node in $T/CODE.
+# node CODE NAME [CONFIG LINES...]: inits a node in $T/CODE (of role
+# $NODE_ROLE if set: court, labour_bureau...).
 node() {
 	local code=$1 name=$2; shift 2
 	local port; port=$(free_port)
 	"$REFCTL" init --data "$T/$code" --node "$code" --name "$name" \
-		--listen "tcp://127.0.0.1:$port" \
+		--listen "tcp://127.0.0.1:$port" ${NODE_ROLE:+--role "$NODE_ROLE"} \
 		--authority "$T/authority/authority.pub.pem" > "$T/$code.entry.json" ||
 		{ echo "init $code failed"; exit 1; }
 	# Tests wait for resends, not for the production schedule.

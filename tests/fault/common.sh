@@ -45,13 +45,17 @@ PY
 }
 
 # all_received ORIGIN ACKED_FILE: every acknowledged referral is RECEIVED
-# at the origin (for wait_for).
+# at the origin, and its submit receipted (for wait_for).
+# The receipt for the submit can come after the RECEIVED change (a node
+# stopped before it recorded the first receipt gets a DUPLICATE one when
+# it resends), so both are waited for.
 all_received() {
 	"$REFCTL" --data "$T/$1" list --outbox --json 2>/dev/null | "$PY" -c '
 import json, sys
-st = {r["referral_id"]: r["state"] for r in json.load(sys.stdin)["referrals"]}
+rs = {r["referral_id"]: r for r in json.load(sys.stdin)["referrals"]}
 ids = [l.split()[0] for l in open(sys.argv[1]) if l.strip()]
-sys.exit(0 if all(st.get(i) == "RECEIVED" for i in ids) else 1)' "$2"
+sys.exit(0 if all(i in rs and rs[i]["state"] == "RECEIVED" and
+	      rs[i].get("delivery") == "delivered" for i in ids) else 1)' "$2"
 }
 
 # under_strace CODE STRACE-ARGS...: starts referrald with faults injected:

@@ -16,6 +16,11 @@ check "old release: awaiting materials" wait_for 30 in_state 350581 "${ids[1]}" 
 stop 350581; stop 350582
 # Now the new release on the same stores.
 BUILD=$NEW; REFCTL=$NEW/client/refctl; REFERRALD=$NEW/broker/referrald
+# An auditor's read-only look at the old stores, with this release's
+# refctl, before any new node has opened them (tables added since are
+# read as empty).
+check "new refctl: store check of an old store, read-only" "$REFCTL" --data "$T/350582" store check
+check "new refctl: audit verify of an old store" "$REFCTL" --data "$T/350581" audit verify
 start 350581; start 350582
 for id in "${ids[@]}"; do check "new release: still delivered $id" is_delivered 350581 "$id"; done
 expect_eq "new release: state kept" GRANTED "$(state_of 350581 "${ids[0]}")"
