@@ -3,7 +3,8 @@
 # something is missing. Sourced by demo.sh and test.sh; safe to run twice.
 REFERRAL_PACKAGES="build-essential meson ninja-build pkg-config libzmq3-dev
 libprotobuf-c-dev protobuf-c-compiler liblmdb-dev libssl-dev openssl
-libjansson-dev libinih-dev python3 strace"
+libjansson-dev libinih-dev python3 strace
+libmicrohttpd-dev"
 # Only scripts/fuzz.sh asks for these (referral_deps $REFERRAL_FUZZ_PACKAGES):
 # clang with Debian's libFuzzer, ASan and UBSan runtimes.
 REFERRAL_FUZZ_PACKAGES="clang libclang-rt-14-dev"

@@ -1,0 +1,561 @@
+/* gw-console-pages.c: see gw-console-pages.h. The node's answers are
+ * read by name where the console knows a field's meaning (a peer's link,
+ * a step's signer) and otherwise shown as they come, so a field the node
+ * adds shows up without a change here. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "gw-console-pages.h"
+#include "util.h"
+
+#define ERRLEN 2048
+
+int gw_console_pages_call(gw_console_who_t *w, const char *name,
+			  const char *referral_id, const char *json,
+			  json_t **ret, char *err, size_t errlen)
+{
+	return gw_node_call(w->q->gw->node, name, w->token, NULL, referral_id,
+			    json, ret, err, errlen);
+}
+
+int gw_console_pages_send(gw_console_who_t *w, gw_html_t *h, int status)
+{
+	char *body;
+	size_t len;
+
+	(void)w;
+	if (gw_html_close(h, &body, &len))
+		return gw_http_send(w->q, 500, NULL, NULL, 0);
+	return gw_http_send(w->q, status, "text/html; charset=utf-8", body,
+			    len);
+}
+
+int gw_console_pages_message(gw_req_t *q, gw_console_who_t *w, int status,
+			     const char *title, const char *cls,
+			     const char *text)
+{
+	gw_console_who_t none = { q, NULL, "", "", false };
+	gw_html_t h;
+
+	if (!w)
+		w = &none;
+	if (gw_html_open(&h, title, w->token ? w->name : NULL,
+			 w->session ? w->csrf : NULL))
+		return gw_http_send(q, 500, NULL, NULL, 0);
+	gw_html(&h, "<p class=\"%R\">%s</p>\n", cls, text);
+	if (!w->token)
+		gw_html(&h, "<p><a href=\"/console/login\">Log in</a></p>\n");
+	return gw_console_pages_send(w, &h, status);
+}
+
+/* A failed call inside a page: its section says so. */
+static void failed(gw_html_t *h, const char *what, int r, const char *err)
+{
+	gw_html(h, "<p class=\"error\">%s: %s (%s)</p>\n", what,
+		err && *err ? err : ref_strerror(r), gw_node_code_name(r));
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static bool skip(const char *k, const char *const *skips)
+{
+	for (; skips && *skips; skips++)
+		if (!strcmp(k, *skips))
+			return true;
+	return false;
+}
+
+/* An object's scalar fields as rows of a two-column table, one level of
+ * nested objects as "key.sub"; arrays and the keys in skips are left to
+ * their own sections. */
+static void kv_table(gw_html_t *h, json_t *o, const char *const *skips)
+{
+	const char *k, *k2;
+	json_t *v, *v2;
+
+	gw_html(h, "<table class=\"kv\">\n");
+	json_object_foreach(o, k, v) {
+		if (skip(k, skips) || json_is_array(v))
+			continue;
+		if (!json_is_object(v)) {
+			gw_html(h, "<tr><th>%s</th><td>", k);
+			gw_html_value(h, v);
+			gw_html(h, "</td></tr>\n");
+			continue;
+		}
+		json_object_foreach(v, k2, v2) {
+			if (json_is_array(v2) || json_is_object(v2))
+				continue;
+			gw_html(h, "<tr><th>%s.%s</th><td>", k, k2);
+			gw_html_value(h, v2);
+			gw_html(h, "</td></tr>\n");
+		}
+	}
+	gw_html(h, "</table>\n");
+}
+
+static void cell(gw_html_t *h, json_t *o, const char *k)
+{
+	gw_html(h, "<td>");
+	gw_html_value(h, json_object_get(o, k));
+	gw_html(h, "</td>");
+}
+
+static void num_cell(gw_html_t *h, json_t *v)
+{
+	gw_html(h, "<td class=\"num\">");
+	gw_html_value(h, v);
+	gw_html(h, "</td>");
+}
+
+static void referral_link(gw_html_t *h, const char *id)
+{
+	if (id)
+		gw_html(h, "<a href=\"/console/referral?id=%U\">%s</a>", id, id);
+	else
+		gw_html(h, "\xe2\x80\x94");
+}
+
+static void depths(gw_html_t *h, json_t *m)
+{
+	json_t *ob = json_object_get(m, "outbox");
+	json_t *st = json_object_get(m, "store");
+
+	gw_html(h, "<table class=\"kv\">\n<tr><th>Outbox pending</th>");
+	num_cell(h, json_object_get(ob, "pending"));
+	gw_html(h, "</tr>\n<tr><th>Outbox delivered</th>");
+	num_cell(h, json_object_get(ob, "delivered"));
+	gw_html(h, "</tr>\n<tr><th><a href=\"/console/dead\">Dead letters"
+		"</a></th>");
+	num_cell(h, json_object_get(ob, "dead"));
+	gw_html(h, "</tr>\n<tr><th>Inbox</th>");
+	num_cell(h, json_object_get(m, "inbox"));
+	gw_html(h, "</tr>\n<tr><th><a href=\"/console/overdue\">Overdue</a>"
+		"</th>");
+	num_cell(h, json_object_get(m, "overdue"));
+	gw_html(h, "</tr>\n<tr><th>Store used (bytes)</th>");
+	num_cell(h, json_object_get(st, "used_bytes"));
+	gw_html(h, "</tr>\n<tr><th>Store limit (bytes)</th>");
+	num_cell(h, json_object_get(st, "max_bytes"));
+	gw_html(h, "</tr>\n<tr><th>Peers up</th>");
+	num_cell(h, json_object_get(m, "peers_up"));
+	gw_html(h, "</tr>\n<tr><th>Peers</th>");
+	num_cell(h, json_object_get(m, "peers"));
+	gw_html(h, "</tr>\n</table>\n");
+}
+
+static void peers(gw_html_t *h, json_t *arr)
+{
+	size_t i;
+	json_t *p;
+
+	if (!json_array_size(arr)) {
+		gw_html(h, "<p class=\"muted\">No peers.</p>\n");
+		return;
+	}
+	gw_html(h, "<table>\n<tr><th>Code</th><th>Name</th><th>Last contact"
+		"</th><th>Link</th></tr>\n");
+	json_array_foreach(arr, i, p) {
+		const char *link = str(p, "link");
+		gw_html(h, "<tr>");
+		cell(h, p, "code");
+		cell(h, p, "name");
+		cell(h, p, "last_contact");
+		gw_html(h, "<td class=\"%R\">", link && !strcmp(link, "up")
+			? "ok" : "bad");
+		gw_html_value(h, json_object_get(p, "link"));
+		gw_html(h, "</td></tr>\n");
+	}
+	gw_html(h, "</table>\n");
+}
+
+static void audit(gw_html_t *h, json_t *a)
+{
+	json_t *intact = json_object_get(a, "intact");
+	json_t *ws = json_object_get(a, "witnesses"), *w;
+	size_t i;
+
+	gw_html(h, "<table class=\"kv\">\n<tr><th>Records</th>");
+	num_cell(h, json_object_get(a, "records"));
+	gw_html(h, "</tr>\n<tr><th>Last verified</th><td>");
+	gw_html_value(h, json_object_get(a, "verified_at"));
+	gw_html(h, "</td></tr>\n<tr><th>Chain intact</th><td class=\"%R\">"
+		"%s</td></tr>\n</table>\n",
+		json_is_true(intact) ? "ok" : "bad",
+		json_is_true(intact) ? "yes" : json_is_false(intact) ? "NO"
+		: "unknown");
+	if (!json_array_size(ws)) {
+		gw_html(h, "<p class=\"muted\">No peer has witnessed a "
+			"checkpoint yet.</p>\n");
+		return;
+	}
+	gw_html(h, "<table>\n<tr><th>Witness</th><th>Up to record</th>"
+		"<th>At</th></tr>\n");
+	json_array_foreach(ws, i, w) {
+		gw_html(h, "<tr>");
+		cell(h, w, "node");
+		num_cell(h, json_object_get(w, "seq"));
+		cell(h, w, "at");
+		gw_html(h, "</tr>\n");
+	}
+	gw_html(h, "</table>\n");
+}
+
+int gw_console_pages_overview(gw_console_who_t *w)
+{
+	static const char *const skips[] = { "peers", NULL };
+	char err[ERRLEN];
+	json_t *st = NULL, *m = NULL, *a = NULL;
+	gw_html_t h;
+	int r;
+
+	if (gw_html_open(&h, "Overview", w->name, w->session ? w->csrf : NULL))
+		return gw_http_send(w->q, 500, NULL, NULL, 0);
+	gw_html(&h, "<h2>Node health</h2>\n");
+	r = gw_console_pages_call(w, "status", NULL, NULL, &st, err,
+				  sizeof(err));
+	if (r)
+		failed(&h, "The node's status cannot be read", r, err);
+	else
+		kv_table(&h, st, skips);
+	gw_html(&h, "<h2>Queues and store</h2>\n");
+	r = gw_console_pages_call(w, "metrics", NULL, NULL, &m, err,
+				  sizeof(err));
+	if (r)
+		failed(&h, "The node's metrics cannot be read", r, err);
+	else
+		depths(&h, m);
+	gw_html(&h, "<h2>Peers</h2>\n");
+	if (st)
+		peers(&h, json_object_get(st, "peers"));
+	gw_html(&h, "<h2>Audit chain</h2>\n");
+	r = gw_console_pages_call(w, "audit", NULL, NULL, &a, err,
+				  sizeof(err));
+	if (r)
+		failed(&h, "The audit chain's state cannot be read", r, err);
+	else
+		audit(&h, a);
+	json_decref(st);
+	json_decref(m);
+	json_decref(a);
+	return gw_console_pages_send(w, &h, 200);
+}
+
+/* The earliest deadline of an overdue item: its own "due" or
+ * "deadline", or the first due of its running clocks. RFC 3339 times in
+ * UTC sort as text. */
+static const char *due_of(json_t *it)
+{
+	const char *best = str(it, "due");
+	json_t *ck = json_object_get(it, "clocks"), *c;
+	size_t i;
+
+	if (!best)
+		best = str(it, "deadline");
+	json_array_foreach(ck, i, c) {
+		const char *d = str(c, "due");
+		if (d && (!best || strcmp(d, best) < 0))
+			best = d;
+	}
+	return best;
+}
+
+static int by_due(const void *a, const void *b)
+{
+	const char *x = due_of(*(json_t *const *)a);
+	const char *y = due_of(*(json_t *const *)b);
+
+	if (!x || !y)
+		return !x - !y;
+	return strcmp(x, y);
+}
+
+int gw_console_pages_overdue(gw_console_who_t *w)
+{
+	char err[ERRLEN];
+	json_t *o, *arr, **items;
+	gw_html_t h;
+	size_t n;
+	int r;
+
+	if (gw_html_open(&h, "Overdue referrals", w->name,
+			 w->session ? w->csrf : NULL))
+		return gw_http_send(w->q, 500, NULL, NULL, 0);
+	r = gw_console_pages_call(w, "overdue", NULL, NULL, &o, err,
+				  sizeof(err));
+	if (r) {
+		failed(&h, "The overdue list cannot be read", r, err);
+		return gw_console_pages_send(w, &h, 200);
+	}
+	arr = json_object_get(o, "overdue");
+	n = json_array_size(arr);
+	gw_html(&h, "<p class=\"muted\">Past a deadline or within 24 hours "
+		"of one, the nearest deadline first.</p>\n");
+	if (!n) {
+		gw_html(&h, "<p>Nothing is overdue.</p>\n");
+		json_decref(o);
+		return gw_console_pages_send(w, &h, 200);
+	}
+	items = calloc(n, sizeof(*items));
+	if (!items) {
+		json_decref(o);
+		gw_html_abort(&h);
+		return gw_http_send(w->q, 500, NULL, NULL, 0);
+	}
+	for (size_t i = 0; i < n; i++)
+		items[i] = json_array_get(arr, i);
+	qsort(items, n, sizeof(*items), by_due);
+	gw_html(&h, "<table>\n<tr><th>Deadline</th><th>Referral</th>"
+		"<th>State</th><th>Clocks</th></tr>\n");
+	for (size_t i = 0; i < n; i++) {
+		json_t *ck = json_object_get(items[i], "clocks"), *c;
+		size_t k;
+		gw_html(&h, "<tr><td>%s</td><td>", due_of(items[i]));
+		referral_link(&h, str(items[i], "referral_id"));
+		gw_html(&h, "</td>");
+		cell(&h, items[i], "state");
+		gw_html(&h, "<td>");
+		json_array_foreach(ck, k, c) {
+			gw_html(&h, "%s%s", k ? "; " : "", str(c, "clock"));
+			if (str(c, "due"))
+				gw_html(&h, " due %s", str(c, "due"));
+			if (json_is_true(json_object_get(c, "overdue")))
+				gw_html(&h, " <span class=\"bad\">overdue"
+					"</span>");
+		}
+		gw_html(&h, "</td></tr>\n");
+	}
+	gw_html(&h, "</table>\n");
+	free(items);
+	json_decref(o);
+	return gw_console_pages_send(w, &h, 200);
+}
+
+int gw_console_pages_dead(gw_console_who_t *w)
+{
+	const char *cursor = gw_http_query(w->q, "cursor");
+	char err[ERRLEN];
+	json_t *opts = json_pack("{s:s}", "box", "dead"), *o, *arr, *m, *v;
+	const char *cols[12], *k, *next;
+	size_t n = 0, i;
+	gw_html_t h;
+	char *body;
+	int r;
+
+	if (cursor)
+		json_object_set_new(opts, "cursor", json_string(cursor));
+	body = json_dumps(opts, JSON_COMPACT);
+	json_decref(opts);
+	if (!body || gw_html_open(&h, "Dead letters", w->name,
+				  w->session ? w->csrf : NULL)) {
+		free(body);
+		return gw_http_send(w->q, 500, NULL, NULL, 0);
+	}
+	r = gw_console_pages_call(w, "list", NULL, body, &o, err, sizeof(err));
+	free(body);
+	if (r) {
+		failed(&h, "The dead letters cannot be read", r, err);
+		return gw_console_pages_send(w, &h, 200);
+	}
+	arr = json_object_get(o, "messages");
+	if (!json_is_array(arr))
+		arr = json_object_get(o, "referrals");
+	gw_html(&h, "<p class=\"muted\">Messages given up (their lifetime "
+		"ran out, or the receiver refused them) and not yet sent "
+		"again.</p>\n");
+	if (!json_array_size(arr)) {
+		gw_html(&h, "<p>No dead letters.</p>\n");
+		json_decref(o);
+		return gw_console_pages_send(w, &h, 200);
+	}
+	/* The columns: every scalar field the messages have, in the order
+	 * first seen, the referral first. */
+	json_array_foreach(arr, i, m) {
+		json_object_foreach(m, k, v) {
+			size_t c;
+			if (json_is_object(v) || json_is_array(v) ||
+			    !strcmp(k, "referral_id"))
+				continue;
+			for (c = 0; c < n && strcmp(cols[c], k); c++)
+				;
+			if (c == n && n < sizeof(cols) / sizeof(cols[0]))
+				cols[n++] = k;
+		}
+	}
+	gw_html(&h, "<table>\n<tr><th>Referral</th>");
+	for (size_t c = 0; c < n; c++)
+		gw_html(&h, "<th>%s</th>", cols[c]);
+	gw_html(&h, "<th></th></tr>\n");
+	json_array_foreach(arr, i, m) {
+		const char *id = str(m, "referral_id");
+		gw_html(&h, "<tr><td>");
+		referral_link(&h, id);
+		gw_html(&h, "</td>");
+		for (size_t c = 0; c < n; c++)
+			cell(&h, m, cols[c]);
+		if (id)
+			gw_html(&h, "<td><a href=\"/console/requeue?id=%U\">"
+				"Requeue\xe2\x80\xa6</a></td>", id);
+		else
+			gw_html(&h, "<td></td>");
+		gw_html(&h, "</tr>\n");
+	}
+	gw_html(&h, "</table>\n");
+	next = str(o, "next_cursor");
+	if (next)
+		gw_html(&h, "<p><a href=\"/console/dead?cursor=%U\">Next page"
+			"</a></p>\n", next);
+	json_decref(o);
+	return gw_console_pages_send(w, &h, 200);
+}
+
+/* The steps of the referral ("history" of "show"): who moved it, and
+ * which node signed the step. */
+static void steps(gw_html_t *h, json_t *hist)
+{
+	static const char *const known[] = { "at", "state", "from", "by",
+		"actor", "role", NULL };
+	size_t i;
+	json_t *s, *v;
+	const char *k;
+
+	if (!json_array_size(hist)) {
+		gw_html(h, "<p class=\"muted\">No steps.</p>\n");
+		return;
+	}
+	gw_html(h, "<ol class=\"timeline\">\n");
+	json_array_foreach(hist, i, s) {
+		gw_html(h, "<li><span class=\"when\">%s</span> "
+			"<span class=\"what\">", str(s, "at"));
+		if (str(s, "from"))
+			gw_html(h, "%s \xe2\x86\x92 ", str(s, "from"));
+		gw_html(h, "%s</span><br>signed by node <b>%s</b>",
+			str(s, "state"), str(s, "by"));
+		if (str(s, "actor"))
+			gw_html(h, ", by %s", str(s, "actor"));
+		if (str(s, "role"))
+			gw_html(h, " (%s)", str(s, "role"));
+		json_object_foreach(s, k, v) {
+			if (skip(k, known))
+				continue;
+			gw_html(h, "<br><span class=\"muted\">%s:</span> ", k);
+			gw_html_value(h, v);
+		}
+		gw_html(h, "</li>\n");
+	}
+	gw_html(h, "</ol>\n");
+}
+
+static void receipt(gw_html_t *h, json_t *rc)
+{
+	json_t *ok = json_object_get(rc, "verified");
+
+	if (!json_is_object(rc)) {
+		gw_html(h, "<p class=\"muted\">No receipt held.</p>\n");
+		return;
+	}
+	gw_html(h, "<ol class=\"timeline\"><li><span class=\"when\">%s</span> "
+		"<span class=\"what\">receipt %s</span><br>signed by node "
+		"<b>%s</b> with key %s; signature <span class=\"%R\">%s</span>",
+		str(rc, "received_at"), str(rc, "status"), str(rc, "from"),
+		str(rc, "signed_by"), json_is_true(ok) ? "ok" : "bad",
+		json_is_true(ok) ? "verified" : "NOT verified");
+	if (str(rc, "detail") && *str(rc, "detail"))
+		gw_html(h, "<br><span class=\"muted\">detail:</span> %s",
+			str(rc, "detail"));
+	gw_html(h, "</li></ol>\n");
+}
+
+static void trail(gw_html_t *h, json_t *evs)
+{
+	size_t i;
+	json_t *e;
+
+	if (!json_array_size(evs)) {
+		gw_html(h, "<p class=\"muted\">No audit events.</p>\n");
+		return;
+	}
+	gw_html(h, "<table>\n<tr><th>#</th><th>Time</th><th>Event</th>"
+		"<th>Actor</th><th>Peer</th><th>Outcome</th><th>Message</th>"
+		"<th>Detail</th></tr>\n");
+	json_array_foreach(evs, i, e) {
+		gw_html(h, "<tr>");
+		num_cell(h, json_object_get(e, "seq"));
+		cell(h, e, "time");
+		cell(h, e, "event");
+		cell(h, e, "actor");
+		cell(h, e, "peer");
+		cell(h, e, "outcome");
+		cell(h, e, "msg_id");
+		cell(h, e, "detail");
+		gw_html(h, "</tr>\n");
+	}
+	gw_html(h, "</table>\n");
+}
+
+static void clocks(gw_html_t *h, json_t *ck)
+{
+	size_t i;
+	json_t *c;
+
+	if (!json_array_size(ck))
+		return;
+	gw_html(h, "<h2>Deadlines</h2>\n<table>\n<tr><th>Clock</th>"
+		"<th>Status</th><th>Due</th><th>Days left (paused)</th></tr>\n");
+	json_array_foreach(ck, i, c) {
+		bool late = json_is_true(json_object_get(c, "overdue"));
+		gw_html(h, "<tr>");
+		cell(h, c, "clock");
+		cell(h, c, "status");
+		gw_html(h, "%R", late ? "<td class=\"bad\">" : "<td>");
+		gw_html_value(h, json_object_get(c, "due"));
+		gw_html(h, "%R</td>", late ? " (overdue)" : "");
+		num_cell(h, json_object_get(c, "days_left"));
+		gw_html(h, "</tr>\n");
+	}
+	gw_html(h, "</table>\n");
+}
+
+int gw_console_pages_referral(gw_console_who_t *w, const char *id)
+{
+	static const char *const skips[] = { "application", "history",
+		"clocks", "receipt", "recommendation", NULL };
+	char err[ERRLEN], title[128];
+	json_t *rr = NULL, *t = NULL;
+	const char *delivery;
+	gw_html_t h;
+	int r;
+
+	snprintf(title, sizeof(title), "Referral %s", id);
+	if (gw_html_open(&h, title, w->name, w->session ? w->csrf : NULL))
+		return gw_http_send(w->q, 500, NULL, NULL, 0);
+	r = gw_console_pages_call(w, "show", id, NULL, &rr, err, sizeof(err));
+	if (r) {
+		failed(&h, "The referral cannot be read", r, err);
+		return gw_console_pages_send(w, &h, gw_node_http_status(r));
+	}
+	kv_table(&h, rr, skips);
+	delivery = str(rr, "delivery");
+	if (delivery && !strcmp(delivery, "dead"))
+		gw_html(&h, "<p class=\"note\">Its message is a dead letter. "
+			"<a href=\"/console/requeue?id=%U\">Requeue"
+			"\xe2\x80\xa6</a></p>\n", id);
+	clocks(&h, json_object_get(rr, "clocks"));
+	gw_html(&h, "<h2>Steps</h2>\n");
+	steps(&h, json_object_get(rr, "history"));
+	gw_html(&h, "<h2>Receipt</h2>\n");
+	receipt(&h, json_object_get(rr, "receipt"));
+	gw_html(&h, "<h2>Audit trail</h2>\n");
+	r = gw_console_pages_call(w, "trail", id, NULL, &t, err, sizeof(err));
+	if (r)
+		failed(&h, "The audit trail cannot be read", r, err);
+	else
+		trail(&h, json_object_get(t, "events"));
+	json_decref(rr);
+	json_decref(t);
+	return gw_console_pages_send(w, &h, 200);
+}
