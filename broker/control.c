@@ -915,7 +915,18 @@ int control_open(node_t *n, char *err, size_t errlen)
 	peers_socket_common(&n->peers, n->client);
 	zmq_setsockopt(n->client, ZMQ_MAXMSGSIZE, &cmax, sizeof(cmax));
 	zmq_setsockopt(n->client, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
-	snprintf(path, sizeof(path), "%s/referrald.sock", n->cfg.data_dir);
+	/* The socket has a folder of its own: a gateway's account, in the
+	 * node's group, reaches it (data folder 0710, sock/ 0750, the socket
+	 * 0660) and nothing else of the data folder (files 0600). */
+	snprintf(path, sizeof(path), "%s/sock", n->cfg.data_dir);
+	if (mkdir(path, 0750) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(err, errlen, "cannot make the socket folder %s: %s",
+			 path, strerror(errno));
+		return r;
+	}
+	chmod(path, 0750);
+	snprintf(path, sizeof(path), "%s/sock/referrald.sock", n->cfg.data_dir);
 	snprintf(ep, sizeof(ep), "ipc://%s", path);
 	if (zmq_bind(n->client, ep) < 0) {
 		r = -errno;

@@ -18,7 +18,8 @@
 
 #include "state.h"
 
-/* control_open: binds DATA/referrald.sock (mode 0660). */
+/* control_open: binds DATA/sock/referrald.sock (folder 0750, socket
+ * 0660: the node's group may connect). */
 int control_open(node_t *n, char *ret_err, size_t errlen);
 void control_close(node_t *n);
 /* control_drain: the requests waiting (a turn's worth). */

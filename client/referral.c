@@ -44,7 +44,7 @@ int ref_open(const char *data_dir, int timeout_ms, ref_client_t **ret)
 	/* Absolute, so the endpoint does not depend on the working folder. */
 	if (!realpath(data_dir, c->data_dir))
 		snprintf(c->data_dir, sizeof(c->data_dir), "%s", data_dir);
-	snprintf(c->endpoint, sizeof(c->endpoint), "ipc://%s/referrald.sock",
+	snprintf(c->endpoint, sizeof(c->endpoint), "ipc://%s/sock/referrald.sock",
 		 c->data_dir);
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
 	*ret = c;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "referral.c"
@@ -209,13 +210,20 @@ int main(void)
 		perror("test-referral: mkdtemp");
 		return 1;
 	}
-	snprintf(endpoint, sizeof(endpoint), "ipc://%s/referrald.sock", dir);
+	snprintf(endpoint, sizeof(endpoint), "ipc://%s/sock", dir);
+	if (mkdir(endpoint + 6, 0750) < 0) {
+		perror("test-referral: mkdir");
+		return 1;
+	}
+	snprintf(endpoint, sizeof(endpoint), "ipc://%s/sock/referrald.sock", dir);
 	test_replies_and_retry();
 	unlink(endpoint + 6);
 	test_no_node();
 	test_request_left_as_given();
 	test_out_of_descriptors();
 	unlink(endpoint + 6);
+	*strrchr(endpoint, '/') = '\0';
+	rmdir(endpoint + 6);
 	rmdir(dir);
 	return test_finish("test-referral");
 }

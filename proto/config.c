@@ -319,7 +319,7 @@ int config_write(const config_t *c, const char *path)
 							       s->off));
 	}
 	fclose(f);
-	r = util_write_file(path, buf, len, 0640);
+	r = util_write_file(path, buf, len, 0600);
 	free(buf);
 	return r;
 }
@@ -382,7 +382,7 @@ int config_set_key_id(const config_t *c)
 	}
 	fclose(f);
 	free(text);
-	r = done ? util_write_file(path, out, olen, 0640) : REF_E_NOT_FOUND;
+	r = done ? util_write_file(path, out, olen, 0600) : REF_E_NOT_FOUND;
 	free(out);
 	return r;
 }

@@ -28,7 +28,7 @@ mkdir -p "$T/restored"
 cp -a "$T/350581/." "$T/restored/"
 rm -rf "$T/restored/store"
 cp -a "$T/bk/store" "$T/restored/store"
-rm -f "$T/restored/referrald.sock" "$T/restored/referrald.lock"
+rm -rf "$T/restored/sock" "$T/restored/referrald.lock"
 check "the restored store passes store check" "$REFCTL" --data "$T/restored" store check
 stop 350581
 "$REFERRALD" --data "$T/restored" 2>> "$T/restored.log" &
