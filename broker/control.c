@@ -455,8 +455,8 @@ static const control_op_t ops[] = {
 	  S_CENTRE | S_AGENCY, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  call_whoami, "who the token stands for", SCHEMA("", "") },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "event", "event", ROLE_STAFF,
-	  S_AGENCY, WRITES | ONCE | NEEDS_ID, 0, NULL, NULL, NULL, NULL, NULL,
-	  NULL, events_call_send, "a court's or labour bureau's event",
+	  S_AGENCY, WRITES | ONCE | RECORD | NEEDS_ID, 0, NULL, NULL, NULL,
+	  NULL, NULL, NULL, events_call_send, "a court's or labour bureau's event",
 	  EVENTS_OPTIONS },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "events", "events", ROLE_STAFF,
 	  S_AGENCY | S_ADMIN, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL,
@@ -801,6 +801,10 @@ static int run_call(node_t *n, const request_t *req, reply_t *rep, char *err,
 		}
 		if (rep->error[0])
 			json_object_set_new(a, "note", json_string(rep->error));
+		/* A retried event: its id is the request's (events.c). */
+		if (!strcmp(o->kind, "event"))
+			json_object_set_new(a, "event_id",
+					    json_string(req->request_id));
 		rep->json = state_dump(a);
 	}
 	return r;

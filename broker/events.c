@@ -50,6 +50,23 @@ static bool type_allowed(int kind, int type)
 	}
 }
 
+/* Every text of an event is UTF-8: it goes into the audit trail and the
+ * feed as it came (the wire contract refuses other text as MALFORMED). */
+static bool texts_ok(const Referral__V1__CaseEvent *ev)
+{
+	const char *t[] = { ev->event_id, ev->case_ref, ev->body_name,
+			    ev->detail, ev->reason, ev->legal_basis,
+			    ev->assignment ? ev->assignment->firm : "",
+			    ev->assignment ? ev->assignment->lawyer : "",
+			    ev->assignment ? ev->assignment->licence_no : "",
+			    ev->assignment ? ev->assignment->contact : "" };
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (!util_utf8_valid(t[i], strlen(t[i])))
+			return false;
+	return true;
+}
+
 static bool opens(int type)
 {
 	return type == REFERRAL__V1__EVENT_TYPE__NOTIFY_DEFENCE ||
@@ -436,8 +453,11 @@ static int take_notice(node_t *n, const envelope_check_t *c,
 	}
 	if (r)
 		goto out;
+	/* The state follows the newest notice: one that overtook an older
+	 * one keeps its place (the centre numbers them, referral_seq). */
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		if (states[i].type == (int)ev->type)
+		if (states[i].type == (int)ev->type &&
+		    c->hdr->referral_seq > rr->seq_in)
 			r = referrals_set_str(&rr->state, states[i].state);
 	if (c->hdr->referral_seq > rr->seq_in)
 		rr->seq_in = c->hdr->referral_seq;
@@ -503,6 +523,16 @@ int events_receive(node_t *n, const envelope_check_t *c, const char *peer,
 				   detail);
 	}
 	type = (int)ev->type;
+	if (!texts_ok(ev) || !strcmp(feed_event_name(type), "unknown")) {
+		snprintf(detail, dlen, "the %s body %s", envelope_kind_name(kind),
+			 texts_ok(ev) ? "names no event type this node knows"
+				      : "holds text that is not UTF-8");
+		*ret_status = REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
+		r = state_audit(n, "rejected", c->hdr->referral_id,
+				c->hdr->msg_id.data, peer, "node", "MALFORMED",
+				detail);
+		goto out;
+	}
 	if (notice) {
 		if (type < REFERRAL__V1__EVENT_TYPE__AID_GRANTED) {
 			snprintf(detail, dlen, "a legal-aid centre sends notices "
@@ -524,7 +554,8 @@ int events_receive(node_t *n, const envelope_check_t *c, const char *peer,
 	if (r && r != REF_E_NOT_FOUND)
 		goto out;
 	if (!opens(type)) {
-		if (r == REF_E_NOT_FOUND || strcmp(rr->origin_node, peer)) {
+		if (r == REF_E_NOT_FOUND || strcmp(rr->origin_node, peer) ||
+		    !rr->origin_kind) {
 			snprintf(detail, dlen, "no matter %s from %s on this node",
 				 c->hdr->referral_id, peer);
 			r = refuse(n, c, peer, detail, ret_status);

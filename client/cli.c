@@ -76,8 +76,9 @@ int cli_usage(void)
 "        custody_changed, judgment_served, case_ended, arbitration_accepted,\n"
 "        hearing_scheduled, award_or_mediation)\n"
 "  events [--cursor C]               the notices owed, in order\n"
-"  call NAME [--referral ID] [--token T] [JSON]   any operation the node\n"
-"                                    lists (call ops), as a token's holder\n");
+"  call NAME [--referral ID] [--token T] [--request-id R] [JSON]   any\n"
+"                                    operation the node lists (call ops),\n"
+"                                    as a token's holder; R: a retry\n");
 	return 2;
 }
 

@@ -13,6 +13,7 @@
 
 /* One call; its JSON answer printed (--json) or handed to show. */
 static const char *token; /* refctl call --token: as a token's holder */
+static const char *request_id; /* refctl call --request-id: a retry */
 
 static int call(const char *name, const char *referral_id, json_t *opts,
 		void (*show)(json_t *answer))
@@ -29,7 +30,8 @@ static int call(const char *name, const char *referral_id, json_t *opts,
 		free(text);
 		return 1;
 	}
-	r = ref_call(c, name, token, cli_actor, NULL, referral_id, text, &out);
+	r = ref_call(c, name, token, cli_actor, request_id, referral_id, text,
+		     &out);
 	free(text);
 	if (r) {
 		cli_fail("%s", ref_last_error(c));
@@ -230,7 +232,8 @@ int refctl_call_events(int argc, char **argv)
 
 int refctl_call_any(int argc, char **argv)
 {
-	static const char *const with_value[] = { "--referral", "--token", NULL };
+	static const char *const with_value[] = { "--referral", "--token",
+		"--request-id", NULL };
 	const char *name = cli_positional(argc - 1, argv + 1, 0, with_value);
 	const char *text = cli_positional(argc - 1, argv + 1, 1, with_value);
 	json_t *o = text ? json_loads(text, 0, NULL) : json_object();
@@ -240,5 +243,6 @@ int refctl_call_any(int argc, char **argv)
 		return cli_fail("call NAME [--referral ID] [JSON options]");
 	}
 	token = cli_opt(argc, argv, "--token");
+	request_id = cli_opt(argc, argv, "--request-id");
 	return call(name, cli_opt(argc, argv, "--referral"), o, NULL);
 }

@@ -317,7 +317,7 @@ static void test_roundtrip(void)
 
 	snprintf(path, sizeof(path), "%s/referrald.conf", dir);
 	CHECK_EQ_INT(config_write(&c, path), 0);
-	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
 
 	memset(&back, 0, sizeof(back));
 	CHECK_EQ_INT(config_load(dir, &back, err, sizeof(err)), 0);

@@ -55,8 +55,11 @@ check "a labour token is made" test -n "$tok"
 expect_eq "the token is printed once: list shows no token" "" \
 	"$($J token list --json | "$PY" -c 'import json,sys; print("".join(t.get("token","") for t in json.load(sys.stdin)["tokens"]))')"
 app=$("$PY" -c 'import json,sys; print(json.dumps({"type":"forward_application","case_ref":"晋劳仲案字〔2026〕88号","application":json.load(open(sys.argv[1]))}))' "$T/app.json")
-out=$($J call event --token "$tok" "$app")
+out=$($J call event --token "$tok" --request-id bureau-88-forward "$app")
 lid=$(echo "$out" | json referral_id)
+again=$($J call event --token "$tok" --request-id bureau-88-forward "$app")
+expect_eq "a retried event (same request id) is applied once" "$lid" "$(echo "$again" | json referral_id)"
+expect_eq "and keeps its event id" "$(echo "$out" | json event_id)" "$(echo "$again" | json event_id)"
 check "forward_application opens a referral" test -n "$lid"
 expect_eq "at RECEIVED (the review clock)" RECEIVED "$(state_of 350582 "$lid")"
 expect_eq "the token's name is the sender on the record" "bureau-jj" \
