@@ -586,10 +586,11 @@ static int call_ops(node_t *n, const principal_t *who, const request_t *req,
 	(void)n, (void)who, (void)req, (void)opts, (void)err, (void)errlen;
 	for (size_t i = 0; i < N_OPS; i++) {
 		const control_op_t *o = &ops[i];
-		json_t *sc = json_array(), *opt;
+		json_t *sc, *opt;
 
 		if (!o->kind)
 			continue; /* local only */
+		sc = json_array();
 		for (int s = SCOPE_COURT; s <= SCOPE_ADMIN; s++)
 			if ((o->scopes & (1u << s)) &&
 			    (o->role != ROLE_ADMIN || s == SCOPE_ADMIN))
@@ -801,10 +802,19 @@ static int run_call(node_t *n, const request_t *req, reply_t *rep, char *err,
 		}
 		if (rep->error[0])
 			json_object_set_new(a, "note", json_string(rep->error));
-		/* A retried event: its id is the request's (events.c). */
-		if (!strcmp(o->kind, "event"))
+		/* A retried event: its id is the request's (events.c), and
+		 * it went where the matter is held. */
+		if (!strcmp(o->kind, "event")) {
 			json_object_set_new(a, "event_id",
 					    json_string(req->request_id));
+			if (!referrals_get(n, rep->referral_id, &rr)) {
+				json_object_set_new(a, "to", json_string(
+					rr->direction == DIR_OUTGOING
+					? rr->receiver_node : n->cfg.code));
+				referral__store__v1__referral_record__free_unpacked(
+					rr, NULL);
+			}
+		}
 		rep->json = state_dump(a);
 	}
 	return r;

@@ -319,17 +319,26 @@ static int count_outbox(void *ctx, const uint8_t *k, size_t kl,
 	(void)kl;
 	if (!ob)
 		return REF_E_CORRUPT;
-	if (ob->state < 3)
+	/* A dead letter sent again (requeued) is no longer one. */
+	if (ob->state < 3 && !(ob->state == OUT_DEAD && ob->requeued_as.len))
 		cc->by_state[ob->state]++;
 	referral__store__v1__outbox_record__free_unpacked(ob, NULL);
 	return 0;
 }
 
-static int count_any(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
-		     size_t vl)
+/* Referrals received (the inbox as staff see it), not messages. */
+static int count_incoming(void *ctx, const uint8_t *k, size_t kl,
+			  const uint8_t *v, size_t vl)
 {
-	(void)k; (void)kl; (void)v; (void)vl;
-	(*(size_t *)ctx)++;
+	Referral__Store__V1__ReferralRecord *rr =
+		referral__store__v1__referral_record__unpack(NULL, vl, v);
+
+	(void)k, (void)kl;
+	if (!rr)
+		return REF_E_CORRUPT;
+	if (rr->direction == DIR_INCOMING)
+		(*(size_t *)ctx)++;
+	referral__store__v1__referral_record__free_unpacked(rr, NULL);
 	return 0;
 }
 
@@ -368,7 +377,8 @@ int views_status(node_t *n, Referral__Local__V1__Reply *rep)
 
 	r = store_foreach(n->store, STORE_OUTBOX, count_outbox, &cc);
 	if (!r)
-		r = store_foreach(n->store, STORE_INBOX, count_any, &inbox);
+		r = store_foreach(n->store, STORE_REFERRALS, count_incoming,
+				  &inbox);
 	store_usage(n->store, &used, &map, &max);
 	json_object_set_new(o, "node", json_string(n->cfg.code));
 	json_object_set_new(o, "name", json_string(n->cfg.name));
@@ -646,7 +656,8 @@ int views_call_metrics(node_t *n, const principal_t *who,
 	(void)who, (void)req, (void)opts, (void)err, (void)errlen;
 	r = store_foreach(n->store, STORE_OUTBOX, count_outbox, &cc);
 	if (!r)
-		r = store_foreach(n->store, STORE_INBOX, count_any, &inbox);
+		r = store_foreach(n->store, STORE_REFERRALS, count_incoming,
+				  &inbox);
 	if (!r)
 		r = store_foreach(n->store, STORE_REFERRALS, count_overdue, &oc);
 	store_usage(n->store, &used, &map, &max);

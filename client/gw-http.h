@@ -49,6 +49,7 @@ typedef struct {
 	char *body;                /* NUL-terminated; NULL when empty */
 	size_t body_len, body_cap;
 	bool too_large;
+	size_t drained;     /* body bytes read and dropped (too large) */
 	uint64_t start_ms;
 	/* Set by the route: the path's {id} and {op}, the bearer token
 	 * (borrowed from the header or the console's session) and who the

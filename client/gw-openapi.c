@@ -31,6 +31,21 @@ static json_t *responses(const char *code, const char *desc, json_t *schema,
 	return r;
 }
 
+/* The console answers in HTML, errors included, and sends a browser
+ * without a session to its login form. */
+static json_t *console_responses(void)
+{
+	json_t *html = json_pack("{s:{s:{s:s}}}", "text/html", "schema", "type",
+				 "string");
+
+	return json_pack("{s:{s:s, s:O}, s:{s:s}, s:{s:s, s:O}, s:{s:s, s:o}}",
+			 "200", "description", "the console page", "content",
+			 html, "303", "description", "no session: to the login "
+			 "form", "403", "description", "not an admin's token",
+			 "content", html, "4XX", "description",
+			 "refused; the page says why", "content", html);
+}
+
 static json_t *first_of_kind(json_t *ops, const char *kind)
 {
 	size_t i;
@@ -134,7 +149,7 @@ static json_t *components(void)
 	return json_pack(
 		"{s:{s:{s:s, s:s, s:s}},"
 		" s:{s:{s:s, s:s, s:[s,s,s,s,s], s:{s:{s:s}, s:{s:s},"
-		"  s:{s:s}, s:{s:s}, s:{s:s, s:s}}}},"
+		"  s:{s:s}, s:{s:s}, s:{s:s, s:[s]}}}},"
 		" s:{s:{s:s, s:{s:{s:o}}}},"
 		" s:{s:{s:s, s:s, s:b, s:s, s:{s:s, s:s}},"
 		"    s:{s:s, s:s, s:b, s:s, s:{s:s, s:i, s:i}}}}",
@@ -290,8 +305,7 @@ json_t *gw_openapi_build(json_t *ops)
 		"console", "summary", "The admin console (HTML)", "tags",
 		"gateway", "description", "admin scope: a login form sets a "
 		"session cookie, or the Authorization header",
-		"responses", responses("200", "HTML", json_pack(
-			"{s:s}", "type", "string"), "text/html")));
+		"responses", console_responses()));
 
 	json_object_set_new(doc, "paths", paths);
 	json_object_set_new(doc, "components", components());

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "errors.h"
 #include "gw-api.h"
@@ -184,14 +185,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		peer_of(conn, s->peer, sizeof(s->peer));
 		q->peer = s->peer;
 		*con_cls = s;
-		/* Refused before a byte of it is read: MHD then closes the
-		 * connection rather than read the rest. */
+		/* Too large by its Content-Length. A client that waits for
+		 * "100 Continue", or one that announces more than a drain is
+		 * worth (64 MiB), is answered before a byte of the body is read
+		 * (MHD then closes the connection). Any other is answered once
+		 * its body has been read and dropped: closing under a client
+		 * still sending would reset its connection before it reads the
+		 * 413. */
 		cl = gw_http_header(q, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) >
 			  (unsigned long long)gw->conf.max_body_bytes) {
+			const char *ex = gw_http_header(q, MHD_HTTP_HEADER_EXPECT);
 			q->too_large = true;
-			too_large(q);
-			return q->queued ? MHD_YES : MHD_NO;
+			if ((ex && !strcasecmp(ex, "100-continue")) ||
+			    strtoull(cl, NULL, 10) > (64ull << 20)) {
+				too_large(q);
+				return q->queued ? MHD_YES : MHD_NO;
+			}
 		}
 		return MHD_YES;
 	}
@@ -199,10 +209,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (*upload_size) {
 		size_t n = *upload_size;
 		*upload_size = 0;
-		if (q->answered || q->too_large)
-			return MHD_YES;
+		if (q->too_large || q->answered) {
+			/* Dropped; past 64 MiB the connection is closed. */
+			q->drained += n;
+			return q->drained > (64u << 20) ? MHD_NO : MHD_YES;
+		}
 		if (q->body_len + n > (size_t)gw->conf.max_body_bytes) {
 			q->too_large = true;
+			q->drained = q->body_len + n;
 			return MHD_YES;
 		}
 		if (q->body_len + n + 1 > q->body_cap) {

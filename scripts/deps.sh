@@ -4,7 +4,9 @@
 REFERRAL_PACKAGES="build-essential meson ninja-build pkg-config libzmq3-dev
 libprotobuf-c-dev protobuf-c-compiler liblmdb-dev libssl-dev openssl
 libjansson-dev libinih-dev python3 strace
-libmicrohttpd-dev"
+libmicrohttpd-dev python3-jsonschema chromium"
+# The browser tests' node and npm: Debian's, unless a node is on PATH.
+type -P node >/dev/null || REFERRAL_PACKAGES="$REFERRAL_PACKAGES nodejs npm"
 # Only scripts/fuzz.sh asks for these (referral_deps $REFERRAL_FUZZ_PACKAGES):
 # clang with Debian's libFuzzer, ASan and UBSan runtimes.
 REFERRAL_FUZZ_PACKAGES="clang libclang-rt-14-dev"
