@@ -112,37 +112,6 @@ static void new_incoming(referral_rec_t *rr, const char *id, const char *origin,
 	rr->seq_in = 1;
 }
 
-/* Takes in a matter: the record, its history (REQUESTED, then GRANTED or
- * RECEIVED here), the notice back. rr is a stack record: a packed and
- * unpacked copy is worked on, as the lifecycle replaces its strings. */
-static int take_in(node_t *n, referral_rec_t *stack, const char *token,
-		   const Referral__V1__ReferralSubmit *a, int type,
-		   uint64_t created, const uint8_t *msg_id)
-{
-	size_t pl = referral__store__v1__referral_record__get_packed_size(stack);
-	uint8_t *pb = malloc(pl ? pl : 1);
-	referral_rec_t *rr = NULL;
-	int r = -ENOMEM;
-
-	if (pb) {
-		referral__store__v1__referral_record__pack(stack, pb);
-		rr = referral__store__v1__referral_record__unpack(NULL, pl, pb);
-	}
-	if (rr && token)
-		r = referrals_set_str(&rr->origin_token, token);
-	else if (rr)
-		r = 0;
-	if (!r)
-		r = referrals_receive_as(n, rr, a, created, msg_id,
-					 opening_state(type));
-	if (!r)
-		r = referrals_put(n, rr);
-	if (rr)
-		referral__store__v1__referral_record__free_unpacked(rr, NULL);
-	free(pb);
-	return r;
-}
-
 static Referral__V1__ReferralSubmit *application_in(json_t *opts,
 						    node_t *n, char *err,
 						    size_t errlen, int *ret)
@@ -341,7 +310,8 @@ static int apply_from_token(node_t *n, const principal_t *who, int kind,
 	if (!r) {
 		new_incoming(&rec, rid, n->cfg.code, n->cfg.code, msg_id, a, ev,
 			     kind, now);
-		r = take_in(n, &rec, who->name, a, type, now, msg_id);
+		r = referrals_take_in(n, &rec, who->name, a,
+				      opening_state(type), now, msg_id, NULL);
 	}
 	if (!r)
 		r = state_audit(n, "event_received", rid, msg_id, NULL, who->name,
@@ -604,8 +574,9 @@ int events_receive(node_t *n, const envelope_check_t *c, const char *peer,
 		new_incoming(&rec, c->hdr->referral_id, peer, n->cfg.code,
 			     c->hdr->msg_id.data, ev->application, ev, kind,
 			     util_now_ms());
-		r = take_in(n, &rec, NULL, ev->application, type,
-			    c->hdr->created_at_ms, c->hdr->msg_id.data);
+		r = referrals_take_in(n, &rec, NULL, ev->application,
+				      opening_state(type), c->hdr->created_at_ms,
+				      c->hdr->msg_id.data, NULL);
 	}
 	snprintf(detail, dlen, "stored");
 	*ret_status = REFERRAL__V1__RECEIPT_STATUS__STORED;

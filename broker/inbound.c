@@ -100,34 +100,9 @@ static int apply_submit(node_t *n, const envelope_check_t *c,
 	if (!r)
 		r = state_audit(n, "received", h->referral_id, h->msg_id.data, peer,
 			  "node", "STORED", envelope_kind_name(h->kind));
-	if (h->kind == REFERRAL__V1__KIND__REFERRAL_SUBMIT) {
-		/* receive_referral keeps pointers of its own in rr's strings:
-		 * work on an unpacked copy. */
-		referral_rec_t *copy = NULL;
-		size_t pl = referral__store__v1__referral_record__get_packed_size(&rr);
-		uint8_t *pb = malloc(pl ? pl : 1);
-		if (!r && !pb)
-			r = -ENOMEM;
-		if (!r) {
-			referral__store__v1__referral_record__pack(&rr, pb);
-			copy = referral__store__v1__referral_record__unpack(NULL, pl,
-									    pb);
-			if (!copy)
-				r = -ENOMEM;
-		}
-		if (!r)
-			r = referrals_receive(n, copy, body, h->created_at_ms,
-					     h->msg_id.data);
-		/* Changes from the origin that overtook the referral. */
-		if (!r)
-			r = referrals_drain_held(n, copy, peer);
-		if (!r)
-			r = referrals_put(n, copy);
-		if (copy)
-			referral__store__v1__referral_record__free_unpacked(copy,
-									    NULL);
-		free(pb);
-	}
+	if (!r && body)
+		r = referrals_take_in(n, &rr, NULL, body, "RECEIVED",
+				      h->created_at_ms, h->msg_id.data, peer);
 	if (body)
 		referral__v1__referral_submit__free_unpacked(body, NULL);
 	return r;

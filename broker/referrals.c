@@ -672,13 +672,6 @@ out:
 /* The receiver's side of a delivered referral: history REQUESTED (the
  * origin's) then RECEIVED (ours), the eligibility recommendation, and the
  * RECEIVED status change back to the origin. */
-int referrals_receive(node_t *n, referral_rec_t *rr,
-		      const Referral__V1__ReferralSubmit *a,
-		      uint64_t created_at, const uint8_t *msg_id)
-{
-	return referrals_receive_as(n, rr, a, created_at, msg_id, "RECEIVED");
-}
-
 int referrals_receive_as(node_t *n, referral_rec_t *rr,
 			 const Referral__V1__ReferralSubmit *a,
 			 uint64_t created_at, const uint8_t *msg_id,
@@ -718,5 +711,36 @@ int referrals_receive_as(node_t *n, referral_rec_t *rr,
 	if (!r)
 		r = referrals_send_about(n, rr, REFERRAL__V1__KIND__STATUS_CHANGE,
 					 &got.base, rr->priority, now);
+	return r;
+}
+
+int referrals_take_in(node_t *n, const referral_rec_t *rec, const char *token,
+		      const Referral__V1__ReferralSubmit *a, const char *state,
+		      uint64_t created_at, const uint8_t *msg_id,
+		      const char *held_from)
+{
+	/* The lifecycle replaces rec's strings, which point into the
+	 * caller's message: it works on an unpacked copy. */
+	size_t pl = referral__store__v1__referral_record__get_packed_size(rec);
+	uint8_t *pb = malloc(pl ? pl : 1);
+	referral_rec_t *rr = NULL;
+	int r = -ENOMEM;
+
+	if (pb) {
+		referral__store__v1__referral_record__pack(rec, pb);
+		rr = referral__store__v1__referral_record__unpack(NULL, pl, pb);
+	}
+	if (rr)
+		r = token ? referrals_set_str(&rr->origin_token, token) : 0;
+	if (!r)
+		r = referrals_receive_as(n, rr, a, created_at, msg_id, state);
+	/* Changes from the origin that overtook the referral. */
+	if (!r && held_from)
+		r = referrals_drain_held(n, rr, held_from);
+	if (!r)
+		r = referrals_put(n, rr);
+	if (rr)
+		referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	free(pb);
 	return r;
 }

@@ -77,18 +77,22 @@ Referral__V1__ReferralSubmit *referrals_application_of(node_t *n,
 int referrals_handle_change(node_t *n, const envelope_check_t *c,
 			    const uint8_t *buf, size_t len, const char *peer,
 			    char *detail, size_t dlen, int *ret_status);
-/* referrals_receive: the receiver's side of a delivered referral: the
- * history, the eligibility recommendation, RECEIVED sent back, and the
- * changes that overtook it. */
-int referrals_receive(node_t *n, referral_rec_t *rr,
-		      const Referral__V1__ReferralSubmit *a,
-		      uint64_t created_at, const uint8_t *msg_id);
-/* referrals_receive_as: the same, arriving in state (RECEIVED, or GRANTED
- * for a notified defence, which has no means test). */
+/* referrals_receive_as: the receiver's side of a delivered referral,
+ * arriving in state (RECEIVED, or GRANTED for a notified defence, which
+ * has no means test): the history, the eligibility recommendation
+ * (RECEIVED only), the move sent back. */
 int referrals_receive_as(node_t *n, referral_rec_t *rr,
 			 const Referral__V1__ReferralSubmit *a,
 			 uint64_t created_at, const uint8_t *msg_id,
 			 const char *state);
+/* referrals_take_in: a new referral from its first record rec (whose
+ * strings may point anywhere), opened by token (NULL: by a node),
+ * received as state, the changes of held_from that overtook it applied
+ * (NULL: none), and stored. In the open turn. */
+int referrals_take_in(node_t *n, const referral_rec_t *rec, const char *token,
+		      const Referral__V1__ReferralSubmit *a, const char *state,
+		      uint64_t created_at, const uint8_t *msg_id,
+		      const char *held_from);
 int referrals_drain_held(node_t *n, referral_rec_t *rr, const char *peer);
 
 #endif
