@@ -29,5 +29,11 @@ void control_drain(node_t *n);
  * REF_E_REFUSED (the role) with *ret_why saying so. For tests and for
  * tools that list what a caller may do. */
 int control_check(node_t *n, int op, const char *actor, const char **ret_why);
+/* control_check_call: the same for an operation by name and a caller
+ * (a token's holder or a local staff id): 0, REF_E_NOT_FOUND (no such
+ * operation), REF_E_FORBIDDEN (a token's scope) or REF_E_REFUSED (a local
+ * caller's role), with *ret_why saying so. */
+int control_check_call(node_t *n, const char *name, const principal_t *who,
+		       const char **ret_why);
 
 #endif

@@ -46,6 +46,32 @@ int main(void)
 	/* Not in the table. */
 	CHECK_EQ_INT(control_check(n, 0, "admin-01", &why), REF_E_INVALID);
 	CHECK_EQ_INT(control_check(n, 999, "admin-01", &why), REF_E_INVALID);
+	/* Through a token, by name: its scope decides. */
+	{
+		principal_t court = { SCOPE_COURT, "case-system", "350521", true, 0 };
+		principal_t staff = { SCOPE_STAFF, "reviewer-02", "", true, 0 };
+		principal_t admin = { SCOPE_ADMIN, "admin-01", "", true, 0 };
+
+		CHECK_EQ_INT(control_check_call(n, "event", &court, &why), 0);
+		CHECK_EQ_INT(control_check_call(n, "show", &court, &why), 0);
+		CHECK_EQ_INT(control_check_call(n, "accept", &court, &why),
+			     REF_E_FORBIDDEN);
+		CHECK_EQ_INT(control_check_call(n, "list", &court, &why),
+			     REF_E_FORBIDDEN);
+		CHECK_EQ_INT(control_check_call(n, "accept", &staff, &why), 0);
+		CHECK_EQ_INT(control_check_call(n, "reassign", &staff, &why), 0);
+		CHECK_EQ_INT(control_check_call(n, "event", &staff, &why),
+			     REF_E_FORBIDDEN);
+		CHECK_EQ_INT(control_check_call(n, "metrics", &staff, &why),
+			     REF_E_FORBIDDEN);
+		CHECK_EQ_INT(control_check_call(n, "metrics", &admin, &why), 0);
+		/* Local-only operations never through a token, even an
+		 * admin's: a token cannot make tokens. */
+		CHECK_EQ_INT(control_check_call(n, "token-create", &admin, &why),
+			     REF_E_FORBIDDEN);
+		CHECK_EQ_INT(control_check_call(n, "no-such-op", &admin, &why),
+			     REF_E_NOT_FOUND);
+	}
 	/* No admins configured: nobody holds the role. */
 	n->cfg.admins[0] = '\0';
 	CHECK_EQ_INT(control_check(n, REFERRAL__LOCAL__V1__OP__OP_ROTATE_DATA_KEY,
