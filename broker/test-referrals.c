@@ -36,6 +36,7 @@ static int change(testnode_t *t, uint64_t seq, int *st)
 	uint8_t *buf, id[16];
 	size_t len;
 	char detail[400];
+	bool was_held;
 	int r;
 
 	sc.state = "CANCELLED";
@@ -49,7 +50,7 @@ static int change(testnode_t *t, uint64_t seq, int *st)
 	*st = -1;
 	CHECK(!store_event_begin(t->n->store));
 	r = referrals_handle_change(t->n, &c, buf, len, TN_PEER, detail,
-				    sizeof(detail), st);
+				    sizeof(detail), st, &was_held);
 	if (r)
 		store_event_abort(t->n->store);
 	else
