@@ -260,6 +260,7 @@ static int show_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	struct show *s = ctx;
 	char peer[8];
 	uint64_t stored, limit = quota_limit(s->n);
+	size_t i;
 
 	if (kl <= strlen(META_QUOTA) || kl - strlen(META_QUOTA) >= sizeof(peer) ||
 	    memcmp(k, META_QUOTA, strlen(META_QUOTA)))
@@ -273,12 +274,15 @@ static int show_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	stored = get64(v + 16);
 	if (stored >= warn_at(s->n))
 		s->nearly++;
+	for (i = 0; i < s->n->n_quota_over &&
+		    strcmp(s->n->quota_over[i], peer); i++)
+		;
 	json_array_append_new(s->arr, json_pack(
 		"{s:s, s:I, s:I, s:I, s:I, s:b, s:b}", "peer", peer,
 		"stored_bytes", (json_int_t)stored, "quota_bytes",
 		(json_int_t)limit, "held", (json_int_t)get64(v),
 		"held_bytes", (json_int_t)get64(v + 8), "nearly_full",
-		stored >= warn_at(s->n), "over", stored >= limit));
+		stored >= warn_at(s->n), "over", i < s->n->n_quota_over));
 	return 0;
 }
 

@@ -41,8 +41,10 @@ bool quota_refuses(node_t *n, const char *peer, size_t len);
  * peer if this store has never been counted (a store of an older
  * release). */
 int quota_start(node_t *n);
-/* quota_json: every counted peer's use, quota and whether it is nearly
- * full or over; *ret_nearly: how many are past quota_warn_pct. */
+/* quota_json: every counted peer's use, quota, whether it is nearly full,
+ * and whether it is over (a message of it went unanswered for its quota
+ * since this node started, and it has not dropped under since);
+ * *ret_nearly: how many are past quota_warn_pct. */
 json_t *quota_json(node_t *n, size_t *ret_nearly);
 
 #endif
