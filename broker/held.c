@@ -71,13 +71,15 @@ void held_rec_free(held_rec_t *rec)
 }
 
 int held_check(node_t *n, const Referral__V1__Header *h, size_t len,
-	       const char *peer, char *detail, size_t dlen)
+	       const char *peer, char *detail, size_t dlen, bool *ret_refused,
+	       bool *ret_bound)
 {
 	uint8_t key[HELD_KEY_MAX], *v;
 	size_t klen, vl;
 	quota_use_t u;
 	int r;
 
+	*ret_refused = *ret_bound = false;
 	held_key(h->referral_id, h->referral_seq, key, &klen);
 	r = store_get(n->store, STORE_HELD, key, klen, &v, &vl);
 	if (!r) {
@@ -87,28 +89,28 @@ int held_check(node_t *n, const Referral__V1__Header *h, size_t len,
 		snprintf(detail, dlen, "referral_seq %llu of referral %s is "
 			 "already held under another message",
 			 (unsigned long long)h->referral_seq, h->referral_id);
-		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+		*ret_refused = true;
+		return 0;
 	}
 	if (r != REF_E_NOT_FOUND)
 		return r;
 	r = quota_get(n, peer, &u);
 	if (r)
 		return r;
-	if (u.held >= (uint64_t)n->cfg.held_per_peer) {
+	if (u.held >= (uint64_t)n->cfg.held_per_peer)
 		snprintf(detail, dlen, "%llu changes from %s are already held "
 			 "waiting for their referral or an earlier change "
 			 "([limits] held_per_peer = %lld)",
 			 (unsigned long long)u.held, peer,
 			 (long long)n->cfg.held_per_peer);
-		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
-	}
-	if (u.held_bytes + len > (uint64_t)n->cfg.held_bytes_per_peer) {
+	else if (u.held_bytes + len > (uint64_t)n->cfg.held_bytes_per_peer)
 		snprintf(detail, dlen, "changes held from %s would take %llu "
 			 "bytes ([limits] held_bytes_per_peer = %lld)", peer,
 			 (unsigned long long)(u.held_bytes + len),
 			 (long long)n->cfg.held_bytes_per_peer);
-		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
-	}
+	else
+		return 0;
+	*ret_refused = *ret_bound = true;
 	return 0;
 }
 

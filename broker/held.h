@@ -24,10 +24,13 @@
 /* held_key: the held table's key for id and seq (key: HELD_KEY_MAX). */
 void held_key(const char *id, uint64_t seq, uint8_t *key, size_t *ret_klen);
 
-/* held_check: may peer's change h (len bytes) be held? 0, or REFUSED with
- * detail saying why (the number already held, or a bound reached). */
+/* held_check: may peer's change h (len bytes) be held? 0 (a store error
+ * otherwise) with *ret_refused false, or true and detail saying why: the
+ * number is already held, or (*ret_bound) one of the sender's bounds is
+ * reached. */
 int held_check(node_t *n, const Referral__V1__Header *h, size_t len,
-	       const char *peer, char *detail, size_t dlen);
+	       const char *peer, char *detail, size_t dlen, bool *ret_refused,
+	       bool *ret_bound);
 /* held_put: holds the change (receipt: ours, or NULL before it is made;
  * a second call for the same change adds it). The first call counts it
  * against peer's bounds and quota. In the open turn. */

@@ -449,10 +449,14 @@ fail:
 	 * and newer, so the next start takes it) but is not switched to. */
 	dirsync_drop_pending(n);
 	/* No receipt: the sender resends, and the store may have room by
-	 * then. Deliveries already stored are untouched. */
-	log_msg(r == REF_E_STORE_FULL ? LOG_WARN : LOG_ERROR, "peer",
-		"peer=%s msg_id=%s not stored: %s (%s); the sender will resend",
-		peer, idhex, ref_strerror(r), store_last_error(n->store));
+	 * then. Deliveries already stored are untouched. REF_E_REFUSED: an
+	 * early change past its sender's held bounds, logged where it was
+	 * judged (referrals.c). */
+	if (r != REF_E_REFUSED)
+		log_msg(r == REF_E_STORE_FULL ? LOG_WARN : LOG_ERROR, "peer",
+			"peer=%s msg_id=%s not stored: %s (%s); the sender "
+			"will resend", peer, idhex, ref_strerror(r),
+			store_last_error(n->store));
 	envelope_check_free(&c);
 }
 

@@ -590,18 +590,30 @@ int referrals_drain_held(node_t *n, referral_rec_t *rr, const char *peer)
 }
 
 /* Holds an early change, within its sender's bounds (held.c): *ret_status
- * STORED (held) or REFUSED (audited), or an error. */
+ * STORED (held) or REFUSED (audited), or an error. Past a bound, a change
+ * for a referral this node holds (known) is not refused but left
+ * unanswered (REF_E_REFUSED): its sender resends it, and by then the gap
+ * before it has filled; one for a referral this node does not hold is
+ * refused, as nothing says it will ever come. */
 static int hold(node_t *n, const envelope_check_t *c, const uint8_t *buf,
-		size_t len, const char *peer, const char *why, char *detail,
-		size_t dlen, int *ret_status, bool *ret_held)
+		size_t len, const char *peer, bool known, const char *why,
+		char *detail, size_t dlen, int *ret_status, bool *ret_held)
 {
 	Referral__V1__Header *h = c->hdr;
-	int st = held_check(n, h, len, peer, detail, dlen), r;
+	bool refused, bound;
+	int r = held_check(n, h, len, peer, detail, dlen, &refused, &bound);
 
-	if (st < 0)
-		return st;
-	if (st) {
-		*ret_status = st;
+	if (r)
+		return r;
+	if (refused && bound && known) {
+		log_msg(LOG_WARN, "held", "peer=%s referral=%s seq=%llu not "
+			"held: %s; no receipt, the sender resends it", peer,
+			h->referral_id, (unsigned long long)h->referral_seq,
+			detail);
+		return REF_E_REFUSED;
+	}
+	if (refused) {
+		*ret_status = REFERRAL__V1__RECEIPT_STATUS__REFUSED;
 		return state_audit(n, "status_refused", h->referral_id,
 				   h->msg_id.data, peer, "node", "REFUSED",
 				   detail);
@@ -632,8 +644,8 @@ int referrals_handle_change(node_t *n, const envelope_check_t *c,
 	if (r == REF_E_NOT_FOUND) {
 		/* Ahead of the referral itself (refuse_reason let only the
 		 * origin's own changes through to here). */
-		r = hold(n, c, buf, len, peer, "waiting for the referral",
-			 detail, dlen, ret_status, ret_held);
+		r = hold(n, c, buf, len, peer, false, "waiting for the "
+			 "referral", detail, dlen, ret_status, ret_held);
 		if (!r && *ret_held)
 			snprintf(detail, dlen, "stored; applies when the "
 				 "referral arrives");
@@ -653,7 +665,7 @@ int referrals_handle_change(node_t *n, const envelope_check_t *c,
 		goto out;
 	}
 	if (h->referral_seq > rr->seq_in + 1) {
-		r = hold(n, c, buf, len, peer, "waiting for an earlier "
+		r = hold(n, c, buf, len, peer, true, "waiting for an earlier "
 			 "status change", detail, dlen, &st, ret_held);
 		if (!r && *ret_held)
 			snprintf(detail, dlen, "stored; applies after seq %llu",

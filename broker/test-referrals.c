@@ -91,6 +91,15 @@ int main(void)
 	CHECK_EQ_INT(st, REFERRAL__V1__RECEIPT_STATUS__STORED);
 	CHECK(held(t.n, 3));
 
+	/* Past its sender's held bound (one change here), another early
+	 * change of a referral this node holds gets no receipt, not a
+	 * refusal: it comes again once the gap has filled. */
+	t.n->cfg.held_per_peer = 1;
+	CHECK_EQ_INT(change(&t, 4, &st), REF_E_REFUSED);
+	CHECK_EQ_INT(st, -1);
+	CHECK(!held(t.n, 4));
+	t.n->cfg.held_per_peer = 64;
+
 	/* Now the store has no room: the next change cannot be applied. */
 	CHECK_EQ_INT(testnode_fill(t.n), REF_E_STORE_FULL);
 	r = change(&t, 2, &st);
