@@ -199,6 +199,22 @@ static int pick_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 		held_rec_free(&rec);
 		return 0;
 	}
+	if (p->older_than && !p->list) {
+		/* A gap in a referral this node holds fills while the change
+		 * before it may still come (its lifetime): kept until then,
+		 * within the sender's bounds. */
+		uint8_t *rv;
+		size_t rl;
+		if (!store_get(p->n->store, STORE_REFERRALS, id, strlen(id), &rv,
+			       &rl)) {
+			free(rv);
+			if (rec.received_at_ms + (uint64_t)p->n->cfg.
+			    message_lifetime_ms >= util_now_ms()) {
+				held_rec_free(&rec);
+				return 0;
+			}
+		}
+	}
 	if (p->list) {
 		json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:I}",
 				      "referral_id", id, "referral_seq",

@@ -4,8 +4,10 @@
  * becomes when it is applied (envelope, sender, time, our receipt), under
  * referral_id || referral_seq (8 bytes big-endian). A change is held only
  * within its sender's bounds ([limits] held_per_peer, held_bytes_per_peer)
- * and for [delivery] held_ttl_ms; a second message for the same number is
- * refused, never put in place of the first. Expired held changes are
+ * and for [delivery] held_ttl_ms (a gap in a referral this node holds:
+ * for the message lifetime, while the change before it may still come); a
+ * second message for the same number is refused, never put in place of
+ * the first. Expired held changes are
  * dropped and audited (held_expired), and an admin can list and drop them
  * (refctl list --held, refctl held drop), audited (held_dropped). Records
  * written by an older release (the bare envelope, also in the inbox) are

@@ -78,8 +78,9 @@ static const setting_t settings[] = {
 	I("delivery", "future_skew_ms", future_skew_ms, 300000, 0, 3600000,
 	  "how far ahead of this node's clock a message may be"),
 	I("delivery", "held_ttl_ms", held_ttl_ms, 86400000, 10000,
-	  365LL * 86400000, "how long a held change waits for its referral "
-	  "or the change before it; then it is dropped (audited)"),
+	  365LL * 86400000, "how long a change held for a referral not on "
+	  "this node waits for it; then it is dropped (audited). A change "
+	  "waiting for an earlier one waits the message lifetime"),
 	I("store", "map_initial_mb", map_initial_mb, 16, 1, 1 << 20,
 	  "initial LMDB map size"),
 	I("store", "map_max_mb", map_max_mb, 4096, 1, 1 << 24,
