@@ -14,6 +14,7 @@
 #include "delivery.h"
 #include "dirsync.h"
 #include "events.h"
+#include "held.h"
 #include "inbound.h"
 #include "keys.h"
 #include "lifecycle.h"
@@ -470,6 +471,15 @@ static const control_op_t ops[] = {
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "audit", "read", ROLE_STAFF,
 	  S_ADMIN, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, views_call_audit,
 	  "the audit chain's last check and its witnesses", SCHEMA("", "") },
+	/* Held changes (held.c): the node's admin, on the node's machine. */
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "held-list", NULL, ROLE_STAFF, 0,
+	  LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL, held_call_list,
+	  NULL, NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "held-drop", NULL, ROLE_ADMIN, 0,
+	  WRITES | LOCAL_ONLY, 0, "dropping held changes needs the admin role "
+	  "at this node ([roles] admins); the refusal is recorded",
+	  "held_drop_refused", NULL, NULL, NULL, NULL, held_call_drop, NULL,
+	  NULL },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "token-create", NULL, ROLE_STAFF, 0,
 	  WRITES | LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  call_token, NULL, NULL },

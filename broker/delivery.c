@@ -30,7 +30,11 @@ static uint64_t backoff_ms(const node_t *n, uint32_t attempts)
 }
 
 /* The pending message whose envelope has this SHA-256: receipts for
- * envelopes the peer could not read carry no msg_id, only the digest. */
+ * envelopes the peer could not read carry no msg_id, only the digest.
+ * Only messages sent and not yet receipted can be answered, so only they
+ * are hashed: at most [limits] peer_in_flight per such receipt, whatever
+ * the peer's backlog (a receipt for an older send is answered again when
+ * the message is resent). */
 struct by_sha {
 	node_t *n;
 	const char *peer;
@@ -45,7 +49,7 @@ static bool sha_one(void *ctx, sched_t *e)
 	Referral__Store__V1__OutboxRecord *ob = NULL;
 	uint8_t d[32];
 
-	if (strcmp(e->to, b->peer) ||
+	if (strcmp(e->to, b->peer) || !e->in_flight ||
 	    store_get_msg(b->n->store, STORE_OUTBOX, e->msg_id, 16,
 			  &referral__store__v1__outbox_record__descriptor,
 			  (ProtobufCMessage **)&ob))

@@ -10,10 +10,12 @@
 #include "delivery.h"
 #include "dirsync.h"
 #include "events.h"
+#include "held.h"
 #include "inbound.h"
 #include "keys.h"
 #include "log.h"
 #include "pblimits.h"
+#include "quota.h"
 #include "referrals.h"
 #include "util.h"
 
@@ -43,9 +45,13 @@ static int make_receipt(node_t *n, const envelope_check_t *c, const char *peer,
 	return r;
 }
 
+/* Keeps a STORED message: its inbox record (or, for a held change, the
+ * held record, kept once), its seen record and its audit event, counted
+ * against peer's quota. */
 static int apply_submit(node_t *n, const envelope_check_t *c,
 			const uint8_t *buf, size_t len, const char *peer,
-			uint64_t now, const uint8_t *receipt, size_t rlen)
+			uint64_t now, const uint8_t *receipt, size_t rlen,
+			bool held)
 {
 	Referral__V1__Header *h = c->hdr;
 	Referral__Store__V1__InboxRecord in = REFERRAL__STORE__V1__INBOX_RECORD__INIT;
@@ -92,8 +98,14 @@ static int apply_submit(node_t *n, const envelope_check_t *c,
 	seen.received_at_ms = now;
 	seen.envelope_sha256.data = (uint8_t *)c->sha256;
 	seen.envelope_sha256.len = 32;
-	r = store_put_msg(n->store, STORE_INBOX, h->msg_id.data, 16,
-			  &in.base);
+	if (held) {
+		r = held_put(n, h, buf, len, peer, now, receipt, rlen);
+	} else {
+		r = store_put_msg(n->store, STORE_INBOX, h->msg_id.data, 16,
+				  &in.base);
+		if (!r)
+			r = quota_add(n, peer, 0, 0, (int64_t)len);
+	}
 	if (!r)
 		r = store_put_msg(n->store, STORE_SEEN, h->msg_id.data, 16,
 				  &seen.base);
@@ -108,8 +120,9 @@ static int apply_submit(node_t *n, const envelope_check_t *c,
 	return r;
 }
 
-/* [limits] max_string_bytes and max_list_items on a body of kind: 0, or
- * REF_E_TOO_LARGE with detail naming the field (never its value). */
+/* [limits] max_string_bytes and max_list_items on a body of kind, and
+ * max_document_bytes and max_message_document_bytes on its bytes fields:
+ * 0, or REF_E_TOO_LARGE with detail naming the field (never its value). */
 int inbound_body_limits(node_t *n, uint32_t kind, const uint8_t *body,
 		       size_t len, char *detail, size_t dlen)
 {
@@ -134,10 +147,18 @@ int inbound_body_limits(node_t *n, uint32_t kind, const uint8_t *body,
 		return 0; /* the body check reports what does not parse */
 	r = pblimits_check(m, (size_t)n->cfg.max_string_bytes,
 			   (size_t)n->cfg.max_list_items, where, sizeof(where));
-	protobuf_c_message_free_unpacked(m, NULL);
-	if (r)
+	if (r) {
 		snprintf(detail, dlen, "%s ([limits] max_string_bytes, "
 			 "max_list_items)", where);
+	} else {
+		r = pblimits_check_bytes(m, (size_t)n->cfg.max_document_bytes,
+				(size_t)n->cfg.max_message_document_bytes,
+				where, sizeof(where));
+		if (r)
+			snprintf(detail, dlen, "%s ([limits] max_document_bytes, "
+				 "max_message_document_bytes)", where);
+	}
+	protobuf_c_message_free_unpacked(m, NULL);
 	return r;
 }
 
@@ -284,7 +305,7 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 	char detail[400], idhex[33] = "-";
 	const char *rid_str;
 	turn_mark_t mark;
-	bool change_audited = false;
+	bool change_audited = false, held = false;
 	int st, r;
 
 	checkpoint_talked(n, peer);
@@ -348,6 +369,16 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 			st = why;
 		else
 			snprintf(detail, sizeof(detail), "stored");
+		/* Past its quota, a peer's messages wait at the sender, which
+		 * resends later (quota.h): nothing of it is refused. */
+		if (!why && c.hdr->kind != REFERRAL__V1__KIND__AUDIT_CHECKPOINT &&
+		    c.hdr->kind != REFERRAL__V1__KIND__DIRECTORY_UPDATE &&
+		    quota_refuses(n, peer, len)) {
+			store_event_abort(n->store);
+			turn_rollback(&n->turn, mark);
+			envelope_check_free(&c);
+			return;
+		}
 		if (!why && c.hdr->kind == REFERRAL__V1__KIND__DIRECTORY_UPDATE) {
 			r = dirsync_update(n, &c, peer, detail, sizeof(detail),
 					   &st);
@@ -368,7 +399,8 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 			/* handle_change records its own refusals. */
 			change_audited = true;
 			r = referrals_handle_change(n, &c, buf, len, peer,
-						    detail, sizeof(detail), &st);
+						    detail, sizeof(detail), &st,
+						    &held);
 			if (r)
 				goto fail;
 		}
@@ -384,7 +416,7 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 		r = 0; /* directory_update recorded it */
 	else if (st == REFERRAL__V1__RECEIPT_STATUS__STORED)
 		r = apply_submit(n, &c, buf, len, peer, pol.now_ms, receipt,
-				 rlen);
+				 rlen, held);
 	else if (st == REFERRAL__V1__RECEIPT_STATUS__DUPLICATE)
 		r = state_audit(n, "duplicate", rid_str,
 			  c.hdr->msg_id.data, peer, "node", "DUPLICATE",
@@ -417,10 +449,14 @@ fail:
 	 * and newer, so the next start takes it) but is not switched to. */
 	dirsync_drop_pending(n);
 	/* No receipt: the sender resends, and the store may have room by
-	 * then. Deliveries already stored are untouched. */
-	log_msg(r == REF_E_STORE_FULL ? LOG_WARN : LOG_ERROR, "peer",
-		"peer=%s msg_id=%s not stored: %s (%s); the sender will resend",
-		peer, idhex, ref_strerror(r), store_last_error(n->store));
+	 * then. Deliveries already stored are untouched. REF_E_REFUSED: an
+	 * early change past its sender's held bounds, logged where it was
+	 * judged (referrals.c). */
+	if (r != REF_E_REFUSED)
+		log_msg(r == REF_E_STORE_FULL ? LOG_WARN : LOG_ERROR, "peer",
+			"peer=%s msg_id=%s not stored: %s (%s); the sender "
+			"will resend", peer, idhex, ref_strerror(r),
+			store_last_error(n->store));
 	envelope_check_free(&c);
 }
 

@@ -26,7 +26,9 @@
 #include "keys.h"
 #include "log.h"
 #include "node.h"
+#include "held.h"
 #include "overdue.h"
+#include "quota.h"
 #include "setup.h"
 #include "state.h"
 #include "util.h"
@@ -57,6 +59,8 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 				NULL);
 	if (!r)
 		r = checkpoint_announce_restore(n);
+	if (!r)
+		r = quota_start(n);
 	if (!r)
 		r = turn_commit(&n->turn, n->store, &n->sched);
 	else
@@ -129,6 +133,7 @@ static int turn(node_t *n, zmq_pollitem_t *items, bool reload)
 		n->next_deadline_check = util_mono_ms() +
 					 (uint64_t)n->cfg.deadline_check_ms;
 		overdue_check(n);
+		held_sweep(n);
 		checkpoint_maybe(n);
 		/* A rotated key whose window opens later. */
 		keys_maybe_switch(n);

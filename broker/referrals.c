@@ -9,6 +9,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "feed.h"
+#include "held.h"
 #include "outbox.h"
 #include "referrals.h"
 #include "util.h"
@@ -543,51 +544,44 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 	return r;
 }
 
-static void held_key(const char *id, uint64_t seq, uint8_t *key, size_t *klen)
-{
-	size_t l = strlen(id);
-
-	memcpy(key, id, l);
-	for (int i = 0; i < 8; i++)
-		key[l + i] = (uint8_t)(seq >> (56 - 8 * i));
-	*klen = l + 8;
-}
-
-/* Applies, in order, the held changes that now follow rr->seq_in. */
+/* Applies, in order, the held changes that now follow rr->seq_in; each
+ * goes into the inbox, applied or refused now. */
 int referrals_drain_held(node_t *n, referral_rec_t *rr, const char *peer)
 {
-	uint8_t key[80];
+	uint8_t key[HELD_KEY_MAX];
 	size_t klen;
 	int r = 0;
 
 	for (;;) {
 		uint8_t *hv;
 		size_t hl;
+		held_rec_t rec;
 		Referral__V1__Envelope *e;
-		Referral__V1__Header *hh;
 		char d2[200];
 		int s2;
 
 		held_key(rr->referral_id, rr->seq_in + 1, key, &klen);
 		if (store_get(n->store, STORE_HELD, key, klen, &hv, &hl))
 			break;
-		e = referral__v1__envelope__unpack(NULL, hl, hv);
-		hh = e ? referral__v1__header__unpack(NULL, e->header.len,
-						      e->header.data) : NULL;
-		/* A held change that fails to apply (the store, not the
-		 * change) stays held: the event aborts, and it is applied
-		 * when the referral's next message comes. */
-		if (hh)
-			r = apply_remote(n, rr, hh->kind, &e->body, peer,
-					 hh->msg_id.data, hh->created_at_ms, d2,
-					 sizeof(d2), &s2);
-		if (hh)
-			referral__v1__header__free_unpacked(hh, NULL);
-		if (e)
-			referral__v1__envelope__free_unpacked(e, NULL);
-		free(hv);
-		if (!r)
+		if (held_read(hv, hl, &rec)) {
+			/* Unreadable: dropped, as nothing can apply it. */
 			r = store_del(n->store, STORE_HELD, key, klen);
+		} else {
+			e = referral__v1__envelope__unpack(NULL, rec.env_len,
+							   rec.env);
+			/* A held change that fails to apply (the store, not
+			 * the change) stays held: the event aborts, and it
+			 * is applied when the referral's next message comes. */
+			r = e ? apply_remote(n, rr, rec.kind, &e->body, peer,
+					     rec.msg_id, rec.created_at_ms, d2,
+					     sizeof(d2), &s2) : 0;
+			if (e)
+				referral__v1__envelope__free_unpacked(e, NULL);
+			if (!r)
+				r = held_release(n, key, klen, &rec, e != NULL);
+		}
+		held_rec_free(&rec);
+		free(hv);
 		if (r)
 			break;
 		rr->seq_in++;
@@ -595,30 +589,66 @@ int referrals_drain_held(node_t *n, referral_rec_t *rr, const char *peer)
 	return r;
 }
 
+/* Holds an early change, within its sender's bounds (held.c): *ret_status
+ * STORED (held) or REFUSED (audited), or an error. Past a bound, a change
+ * for a referral this node holds (known) is not refused but left
+ * unanswered (REF_E_REFUSED): its sender resends it, and by then the gap
+ * before it has filled; one for a referral this node does not hold is
+ * refused, as nothing says it will ever come. */
+static int hold(node_t *n, const envelope_check_t *c, const uint8_t *buf,
+		size_t len, const char *peer, bool known, const char *why,
+		char *detail, size_t dlen, int *ret_status, bool *ret_held)
+{
+	Referral__V1__Header *h = c->hdr;
+	bool refused, bound;
+	int r = held_check(n, h, len, peer, detail, dlen, &refused, &bound);
+
+	if (r)
+		return r;
+	if (refused && bound && known) {
+		log_msg(LOG_WARN, "held", "peer=%s referral=%s seq=%llu not "
+			"held: %s; no receipt, the sender resends it", peer,
+			h->referral_id, (unsigned long long)h->referral_seq,
+			detail);
+		return REF_E_REFUSED;
+	}
+	if (refused) {
+		*ret_status = REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+		return state_audit(n, "status_refused", h->referral_id,
+				   h->msg_id.data, peer, "node", "REFUSED",
+				   detail);
+	}
+	r = held_put(n, h, buf, len, peer, util_now_ms(), NULL, 0);
+	if (!r)
+		r = state_audit(n, "held", h->referral_id, h->msg_id.data, peer,
+				"node", "STORED", why);
+	*ret_status = REFERRAL__V1__RECEIPT_STATUS__STORED;
+	*ret_held = true;
+	return r;
+}
+
 /* Status changes apply in referral_seq order: an early one is held (and
  * receipted STORED: it is stored) until the gap before it is filled. */
 int referrals_handle_change(node_t *n, const envelope_check_t *c,
 			    const uint8_t *buf, size_t len, const char *peer,
-			    char *detail, size_t dlen, int *ret_status)
+			    char *detail, size_t dlen, int *ret_status,
+			    bool *ret_held)
 {
 	Referral__V1__Header *h = c->hdr;
 	referral_rec_t *rr = NULL;
-	uint8_t key[80];
-	size_t klen;
 	int st, r;
+
+	*ret_held = false;
 
 	r = referrals_get(n, h->referral_id, &rr);
 	if (r == REF_E_NOT_FOUND) {
 		/* Ahead of the referral itself (refuse_reason let only the
 		 * origin's own changes through to here). */
-		held_key(h->referral_id, h->referral_seq, key, &klen);
-		r = store_put(n->store, STORE_HELD, key, klen, buf, len);
-		if (!r)
-			r = state_audit(n, "held", h->referral_id, h->msg_id.data, peer,
-				  "node", "STORED", "waiting for the referral");
-		snprintf(detail, dlen, "stored; applies when the referral "
-			 "arrives");
-		*ret_status = REFERRAL__V1__RECEIPT_STATUS__STORED;
+		r = hold(n, c, buf, len, peer, false, "waiting for the "
+			 "referral", detail, dlen, ret_status, ret_held);
+		if (!r && *ret_held)
+			snprintf(detail, dlen, "stored; applies when the "
+				 "referral arrives");
 		return r;
 	}
 	if (r)
@@ -635,15 +665,11 @@ int referrals_handle_change(node_t *n, const envelope_check_t *c,
 		goto out;
 	}
 	if (h->referral_seq > rr->seq_in + 1) {
-		held_key(rr->referral_id, h->referral_seq, key, &klen);
-		r = store_put(n->store, STORE_HELD, key, klen, buf, len);
-		if (!r)
-			r = state_audit(n, "held", rr->referral_id, h->msg_id.data, peer,
-				  "node", "STORED", "waiting for an earlier "
-				  "status change");
-		snprintf(detail, dlen, "stored; applies after seq %llu",
-			 (unsigned long long)(h->referral_seq - 1));
-		st = REFERRAL__V1__RECEIPT_STATUS__STORED;
+		r = hold(n, c, buf, len, peer, true, "waiting for an earlier "
+			 "status change", detail, dlen, &st, ret_held);
+		if (!r && *ret_held)
+			snprintf(detail, dlen, "stored; applies after seq %llu",
+				 (unsigned long long)(h->referral_seq - 1));
 		goto out;
 	}
 	if (h->referral_seq <= rr->seq_in) {

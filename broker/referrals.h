@@ -71,12 +71,14 @@ Referral__V1__ReferralSubmit *referrals_application_of(node_t *n,
 						       uint8_t **ret_body,
 						       size_t *ret_len);
 /* referrals_handle_change: a status change or supplement from a peer,
- * applied in referral_seq order (an early one is held). 0 with the
+ * applied in referral_seq order (an early one is held: *ret_held, and
+ * inbound keeps it in the held table instead of the inbox). 0 with the
  * receipt's status in *ret_status, or a store error or -errno (then no
  * receipt: the event aborts and the sender resends). */
 int referrals_handle_change(node_t *n, const envelope_check_t *c,
 			    const uint8_t *buf, size_t len, const char *peer,
-			    char *detail, size_t dlen, int *ret_status);
+			    char *detail, size_t dlen, int *ret_status,
+			    bool *ret_held);
 /* referrals_receive_as: the receiver's side of a delivered referral,
  * arriving in state (RECEIVED, or GRANTED for a notified defence, which
  * has no means test): the history, the eligibility recommendation

@@ -107,6 +107,11 @@ struct node {
 	uint64_t receipts_by_status[12];   /* first receipts, by status */
 	uint64_t latency_buckets[DELIVERY_LATENCY_BUCKETS + 1];
 	uint64_t latency_count, latency_sum_ms;
+	/* quota.c: peers logged as over their store quota (logged once
+	 * until they are back under it). held.c: the next held sweep. */
+	char quota_over[64][8];
+	size_t n_quota_over;
+	uint64_t next_held_sweep;
 };
 
 /* state_audit: appends an audit event to the open turn (audit.h). */

@@ -3,8 +3,11 @@
  * error comes back as the error (the event aborts, no receipt, the sender
  * resends), never as a status; the code it used to share a value with
  * (REF_E_STORE_FULL = 11 = REFUSED) made it a REFUSED receipt, and made
- * drain_held drop a held change it had failed to apply. */
+ * drain_held drop a held change it had failed to apply. Also: a held
+ * record is read whether it is this release's (an inbox record) or an
+ * older one's (the bare envelope). */
 #include "../proto/testutil.h"
+#include "held.h"
 #include "referrals.h"
 #include "testnode.h"
 
@@ -36,6 +39,7 @@ static int change(testnode_t *t, uint64_t seq, int *st)
 	uint8_t *buf, id[16];
 	size_t len;
 	char detail[400];
+	bool was_held;
 	int r;
 
 	sc.state = "CANCELLED";
@@ -49,7 +53,7 @@ static int change(testnode_t *t, uint64_t seq, int *st)
 	*st = -1;
 	CHECK(!store_event_begin(t->n->store));
 	r = referrals_handle_change(t->n, &c, buf, len, TN_PEER, detail,
-				    sizeof(detail), st);
+				    sizeof(detail), st, &was_held);
 	if (r)
 		store_event_abort(t->n->store);
 	else
@@ -89,6 +93,42 @@ int main(void)
 	CHECK_EQ_INT(change(&t, 3, &st), 0);
 	CHECK_EQ_INT(st, REFERRAL__V1__RECEIPT_STATUS__STORED);
 	CHECK(held(t.n, 3));
+
+	/* A held record of this release, and one of an older release. */
+	{
+		Referral__V1__StatusChange sc = REFERRAL__V1__STATUS_CHANGE__INIT;
+		uint8_t key[HELD_KEY_MAX], *v, *env, id[16];
+		size_t kl, vl, el;
+		held_rec_t rec;
+
+		held_key(RID, 3, key, &kl);
+		CHECK(!store_get(t.n->store, STORE_HELD, key, kl, &v, &vl));
+		CHECK(!held_read(v, vl, &rec));
+		CHECK(rec.ib != NULL && !strcmp(rec.from, TN_PEER) &&
+		      rec.kind == REFERRAL__V1__KIND__STATUS_CHANGE &&
+		      rec.received_at_ms > 0);
+		held_rec_free(&rec);
+		free(v);
+		sc.state = "CANCELLED";
+		env = testnode_envelope(&t, false,
+					REFERRAL__V1__KIND__STATUS_CHANGE, RID, 9,
+					&sc.base, &el, id);
+		CHECK(env && !held_read(env, el, &rec));
+		CHECK(rec.ib == NULL && rec.env == env && rec.env_len == el &&
+		      !strcmp(rec.from, TN_PEER) && !memcmp(rec.msg_id, id, 16) &&
+		      rec.kind == REFERRAL__V1__KIND__STATUS_CHANGE);
+		held_rec_free(&rec);
+		free(env);
+	}
+
+	/* Past its sender's held bound (one change here), another early
+	 * change of a referral this node holds gets no receipt, not a
+	 * refusal: it comes again once the gap has filled. */
+	t.n->cfg.held_per_peer = 1;
+	CHECK_EQ_INT(change(&t, 4, &st), REF_E_REFUSED);
+	CHECK_EQ_INT(st, -1);
+	CHECK(!held(t.n, 4));
+	t.n->cfg.held_per_peer = 64;
 
 	/* Now the store has no room: the next change cannot be applied. */
 	CHECK_EQ_INT(testnode_fill(t.n), REF_E_STORE_FULL);

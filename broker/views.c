@@ -8,6 +8,7 @@
 #include "audit.h"
 #include "delivery.h"
 #include "lifecycle.h"
+#include "quota.h"
 #include "referrals.h"
 #include "util.h"
 #include "views.h"
@@ -410,6 +411,12 @@ int views_status(node_t *n, Referral__Local__V1__Reply *rep)
 	json_object_set_new(o, "outbox", ob);
 	json_object_set_new(o, "inbox", json_integer((json_int_t)inbox));
 	{
+		size_t nearly;
+		json_object_set_new(o, "peer_quota", quota_json(n, &nearly));
+		json_object_set_new(o, "quota_nearly_full",
+				    json_integer((json_int_t)nearly));
+	}
+	{
 		uint8_t *k = NULL, *v = NULL;
 		size_t kl, vl;
 		uint64_t seq = 0;
@@ -682,6 +689,12 @@ int views_call_metrics(node_t *n, const principal_t *who,
 		      "delivery_latency_ms", "buckets", buckets, "count",
 		      (json_int_t)n->latency_count, "sum_ms",
 		      (json_int_t)n->latency_sum_ms);
+	{
+		size_t nearly;
+		json_decref(quota_json(n, &nearly));
+		json_object_set_new(o, "peers_quota_nearly_full",
+				    json_integer((json_int_t)nearly));
+	}
 	json_decref(peers);
 	rep->json = state_dump(o);
 	return r;

@@ -128,6 +128,9 @@ void gw_metrics_render(FILE *f, json_t *m, _Atomic uint64_t *requests)
 	gauge(f, "referral_store_used_bytes", "Bytes the store uses.", used);
 	gauge(f, "referral_store_max_bytes", "The store never grows past "
 	      "this.", max);
+	gauge(f, "referral_peers_quota_nearly_full", "Peers past "
+	      "[store] quota_warn_pct of their store quota.",
+	      json_object_get(m, "peers_quota_nearly_full"));
 	if (json_is_number(used) && json_is_number(max)) {
 		json_t *room = json_real(json_number_value(max) -
 					 json_number_value(used));

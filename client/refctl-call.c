@@ -106,6 +106,57 @@ int refctl_call_token(int argc, char **argv)
 	return cli_usage();
 }
 
+static void show_held(json_t *a)
+{
+	json_t *arr = json_object_get(a, "held"), *it;
+	size_t i;
+
+	json_array_foreach(arr, i, it)
+		printf("%s seq %lld from %s: %s, %lld bytes, held since %s, "
+		       "dropped at %s\n", cli_js(it, "referral_id"),
+		       json_integer_value(json_object_get(it, "referral_seq")),
+		       cli_js(it, "from"), cli_js(it, "kind"),
+		       json_integer_value(json_object_get(it, "bytes")),
+		       cli_js(it, "received_at"), cli_js(it, "expires_at"));
+	if (!i)
+		printf("no held changes\n");
+}
+
+int refctl_call_held_list(void)
+{
+	return call("held-list", NULL, json_object(), show_held);
+}
+
+static void show_dropped(json_t *a)
+{
+	printf("%lld held changes dropped (audited)\n",
+	       json_integer_value(json_object_get(a, "dropped")));
+}
+
+int refctl_call_held(int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+	const char *from = cli_opt(argc, argv, "--from");
+	const char *seq = cli_opt(argc, argv, "--seq");
+	json_t *o;
+
+	if (!strcmp(sub, "list"))
+		return refctl_call_held_list();
+	if (strcmp(sub, "drop") || (!from) == (argc < 3 || argv[2][0] == '-'))
+		return cli_fail("held drop needs a referral id or --from CODE "
+				"(one of them)");
+	o = json_object();
+	if (from) {
+		set_opt(o, "from", from);
+	} else {
+		set_opt(o, "referral_id", argv[2]);
+		if (seq)
+			json_object_set_new(o, "referral_seq",
+					    json_integer(atoll(seq)));
+	}
+	return call("held-drop", NULL, o, show_dropped);
+}
+
 static void show_move(json_t *a)
 {
 	printf("%s now %s\n", cli_js(a, "referral_id"), cli_js(a, "state"));

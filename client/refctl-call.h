@@ -13,6 +13,10 @@ int refctl_call_reassign(int argc, char **argv);
 int refctl_call_event(int argc, char **argv);
 /* refctl_call_events: events [--cursor C]: the feed. */
 int refctl_call_events(int argc, char **argv);
+/* refctl_call_held: held list | held drop ID [--seq N] | held drop --from
+ * CODE (admin); refctl_call_held_list: list --held. */
+int refctl_call_held(int argc, char **argv);
+int refctl_call_held_list(void);
 /* refctl_call_any: call NAME [--referral ID] [JSON]. */
 int refctl_call_any(int argc, char **argv);
 

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "refctl-call.h"
 #include "refctl-node.h"
 #include "referral.h"
 #include "util.h"
@@ -49,6 +50,23 @@ static void human_status(json_t *o)
 	       json_integer_value(json_object_get(st, "max_bytes")),
 	       json_is_true(json_object_get(st, "accepting_submissions"))
 	       ? "" : " (FULL: new submissions refused)");
+	{
+		json_t *q = json_object_get(o, "peer_quota"), *it;
+		size_t i;
+		json_array_foreach(q, i, it)
+			if (json_is_true(json_object_get(it, "nearly_full")))
+				printf("peer %s: %lld of %lld bytes of its store "
+				       "quota used%s; %lld changes held\n",
+				       cli_js(it, "peer"), json_integer_value(
+				       json_object_get(it, "stored_bytes")),
+				       json_integer_value(json_object_get(it,
+				       "quota_bytes")), json_is_true(
+				       json_object_get(it, "over"))
+				       ? " (OVER: its messages wait at the "
+					 "sender)" : " (nearly full)",
+				       json_integer_value(json_object_get(it,
+				       "held")));
+	}
 	{
 		json_t *dk = json_object_get(o, "data_key");
 		printf("signing key %s; personal data sealed under data key "
@@ -430,6 +448,9 @@ int refctl_node_list(int argc, char **argv)
 	ref_client_t *c = NULL;
 	char *text = NULL;
 	int r;
+
+	if (cli_flag(argc, argv, "--held") && in + out + dead == 0)
+		return refctl_call_held_list();
 
 	if (in + out + dead != 1)
 		return cli_usage();

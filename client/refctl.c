@@ -66,6 +66,7 @@ static const struct {
 	{ "list", refctl_node_list },
 	{ "requeue", refctl_node_requeue },
 	{ "token", refctl_call_token },
+	{ "held", refctl_call_held },
 	{ "reassign", refctl_call_reassign },
 	{ "event", refctl_call_event },
 	{ "events", refctl_call_events },

@@ -50,6 +50,14 @@ static const setting_t settings[] = {
 	  "longest text field in any message (names, reasons, addresses)"),
 	I("limits", "max_list_items", max_list_items, 100, 1, 100000,
 	  "most items in any list field (addresses, missing items...)"),
+	I("limits", "max_message_document_bytes", max_message_document_bytes,
+	  12 << 20, 0, 256 << 20, "most bytes of documents (all bytes fields "
+	  "together) in one message; max_document_bytes bounds each one"),
+	I("limits", "held_per_peer", held_per_peer, 64, 0, 100000,
+	  "changes held from one peer that arrived before their referral or "
+	  "an earlier change; more are refused"),
+	I("limits", "held_bytes_per_peer", held_bytes_per_peer, 32 << 20, 0,
+	  1 << 30, "bytes of changes held from one peer; more are refused"),
 	I("limits", "peer_in_flight", peer_in_flight, 256, 1, 1000000,
 	  "messages sent to one peer and not yet receipted; more wait"),
 	I("limits", "peer_rate_per_s", peer_rate_per_s, 500, 1, 1000000,
@@ -69,12 +77,23 @@ static const setting_t settings[] = {
 	  "how long a message is retried, and how old a received one may be"),
 	I("delivery", "future_skew_ms", future_skew_ms, 300000, 0, 3600000,
 	  "how far ahead of this node's clock a message may be"),
+	I("delivery", "held_ttl_ms", held_ttl_ms, 86400000, 10000,
+	  365LL * 86400000, "how long a change held for a referral not on "
+	  "this node waits for it; then it is dropped (audited). A change "
+	  "waiting for an earlier one waits the message lifetime"),
 	I("store", "map_initial_mb", map_initial_mb, 16, 1, 1 << 20,
 	  "initial LMDB map size"),
 	I("store", "map_max_mb", map_max_mb, 4096, 1, 1 << 24,
 	  "the store never grows past this"),
 	I("store", "submit_limit_pct", submit_limit_pct, 90, 10, 99,
 	  "refuse new submissions past this share of map_max_mb"),
+	I("store", "peer_quota_pct", peer_quota_pct, 40, 1, 98,
+	  "share of map_max_mb the messages received from one peer may take "
+	  "(below submit_limit_pct); past it the peer gets no receipt and "
+	  "resends later"),
+	I("store", "quota_warn_pct", quota_warn_pct, 80, 10, 100,
+	  "a peer past this share of its quota shows as nearly full in "
+	  "status, the log and the metrics"),
 	S("store", "data_key", data_key, "data.keys", 0,
 	  "key ring sealing personal data at rest (mode 0600; made at first "
 	  "start: aes-256-gcm, or sm4-gcm for alg = sm2-sm3)"),
@@ -223,6 +242,15 @@ static int validate(config_t *c, struct parse *p)
 	if (c->retry_first_ms > c->retry_cap_ms) {
 		snprintf(p->err, p->errlen,
 			 "[delivery] retry_first_ms is larger than retry_cap_ms");
+		return REF_E_CONFIG;
+	}
+	if (c->peer_quota_pct >= c->submit_limit_pct) {
+		snprintf(p->err, p->errlen,
+			 "[store] peer_quota_pct (%lld) must be smaller than "
+			 "submit_limit_pct (%lld): the room above a peer's quota "
+			 "is kept for the other peers' deliveries and receipts",
+			 (long long)c->peer_quota_pct,
+			 (long long)c->submit_limit_pct);
 		return REF_E_CONFIG;
 	}
 	if (c->max_document_bytes >= c->max_message_bytes) {

@@ -27,6 +27,9 @@ typedef struct {
 	int64_t max_documents;
 	int64_t max_string_bytes;
 	int64_t max_list_items;
+	int64_t max_message_document_bytes; /* all bytes fields of one message */
+	int64_t held_per_peer;     /* early changes held from one peer */
+	int64_t held_bytes_per_peer;
 	int64_t peer_in_flight;
 	int64_t peer_rate_per_s;
 	int64_t max_connections;
@@ -36,10 +39,13 @@ typedef struct {
 	int64_t retry_cap_ms;
 	int64_t message_lifetime_ms;
 	int64_t future_skew_ms;
+	int64_t held_ttl_ms;       /* how long an early change is held */
 	/* [store] */
 	int64_t map_initial_mb;
 	int64_t map_max_mb;
 	int64_t submit_limit_pct;
+	int64_t peer_quota_pct;    /* one peer's share of map_max_mb */
+	int64_t quota_warn_pct;    /* of its quota: shown as nearly full */
 	char data_key[512];        /* the data key ring (seal.h) */
 	/* [deadlines] */
 	char holidays[512];        /* holiday calendar file, "" for none */

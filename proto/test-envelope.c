@@ -607,6 +607,36 @@ static void test_limits(void)
 		     REF_E_TOO_LARGE);
 	CHECK(strstr(where, "applicant.name: 5000 bytes") == where);
 	CHECK(strstr(where, "xxxx") == NULL); /* never the value */
+
+	/* Bytes fields: each one, then all of them together. */
+	{
+		Referral__V1__Document d1 = REFERRAL__V1__DOCUMENT__INIT,
+				       d2 = REFERRAL__V1__DOCUMENT__INIT,
+				       *docs[2] = { &d1, &d2 };
+		static uint8_t content[3000];
+
+		ap.name = "Invented Person";
+		d1.content.data = content;
+		d1.content.len = 2000;
+		d2.content.data = content;
+		d2.content.len = 3000;
+		a.documents = docs;
+		a.n_documents = 2;
+		CHECK(pblimits_check_bytes(&a.base, 3000, 5000, where,
+					   sizeof(where)) == 0);
+		CHECK_EQ_INT(pblimits_check_bytes(&a.base, 2999, 5000, where,
+						  sizeof(where)),
+			     REF_E_TOO_LARGE);
+		CHECK(!strcmp(where, "documents[1].content: 3000 bytes, over "
+			      "the limit of 2999"));
+		CHECK_EQ_INT(pblimits_check_bytes(&a.base, 3000, 4999, where,
+						  sizeof(where)),
+			     REF_E_TOO_LARGE);
+		CHECK(!strcmp(where, "bytes fields: 5000 bytes in all, over "
+			      "the limit of 4999"));
+		a.documents = NULL;
+		a.n_documents = 0;
+	}
 }
 
 int main(int argc, char **argv)

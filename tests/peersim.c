@@ -10,7 +10,17 @@
  *   NO_RECEIPT
  *
  * Integration tests use it to show that every bad envelope is answered
- * with its reason code and changes nothing. Test-only: never installed. */
+ * with its reason code and changes nothing. --case flood sends --count
+ * MATERIALS_SUPPLEMENTs (a --size byte document each, referral_seq --seq,
+ * default 2) for referrals that do not exist, each under a fresh id with
+ * the sender's prefix (or all for --referral), as a hostile county with
+ * valid keys would, and prints one line per message and a total:
+ *
+ *   FLOOD 3 STORED detail="stored; applies when the referral arrives"
+ *   FLOOD 4 NO_RECEIPT
+ *   FLOOD_TOTAL stored=3 refused=0 no_receipt=1
+ *
+ * Test-only: never installed. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +46,7 @@ static const char *const cases[] = {
 	"bad-version", "garbage", "oversized", "unknown-kind", "multipart",
 	"not-origin", "reused-id", "status", "receipt", "bad-receipt",
 	"directory-update", "session", "long-field", "not-party", "seq-zero",
-	NULL };
+	"flood", "receipt-no-id", NULL };
 
 /* What the connection went through, from libzmq's monitor: printed as
  * DISCONNECTED / HANDSHAKE_REFUSED lines for the "session" case. */
@@ -143,6 +153,101 @@ static int print_receipt(const uint8_t *buf, size_t len, const char *self,
 	return 0;
 }
 
+/* --case flood: count supplements on one connection, each waited for
+ * (timeout ms) before the next. */
+static void flood(EVP_PKEY *key, const config_t *cfg, directory_t *dir,
+		  const dir_node_t *dest, const char *pub, const char *sec,
+		  const char *to, int count, size_t size, const char *referral,
+		  uint64_t seq, int timeout)
+{
+	Referral__V1__MaterialsSupplement ms =
+		REFERRAL__V1__MATERIALS_SUPPLEMENT__INIT;
+	Referral__V1__Document doc = REFERRAL__V1__DOCUMENT__INIT, *docs[1];
+	uint8_t *content = calloc(1, size ? size : 1), dsha[32];
+	void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
+	int zero = 0, none = 0;
+	uint8_t *body;
+	size_t blen;
+
+	util_sha256(content, size, dsha);
+	doc.type = "other";
+	doc.name = "padding.bin";
+	doc.sha256.data = dsha;
+	doc.sha256.len = 32;
+	doc.size = size;
+	doc.content.data = content;
+	doc.content.len = size;
+	docs[0] = &doc;
+	ms.documents = docs;
+	ms.n_documents = 1;
+	ms.note = "flood (test)";
+	ms.actor = "peersim";
+	blen = referral__v1__materials_supplement__get_packed_size(&ms);
+	body = malloc(blen);
+	referral__v1__materials_supplement__pack(&ms, body);
+	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, dest->curve_public, 40);
+	zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, 40);
+	zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, 40);
+	if (zmq_connect(s, dest->endpoint) < 0)
+		die("connect failed");
+	for (int i = 0; i < count; i++) {
+		Referral__V1__Header h = REFERRAL__V1__HEADER__INIT;
+		uint8_t msg_id[16], digest[32], sha[32], *env;
+		size_t elen;
+		char rid[48];
+		uint64_t deadline;
+		bool got = false;
+
+		util_uuid7(msg_id);
+		if (referral)
+			snprintf(rid, sizeof(rid), "%s", referral);
+		else
+			util_referral_id(cfg->code, rid, sizeof(rid));
+		h.version = 1;
+		h.msg_id.data = msg_id;
+		h.msg_id.len = 16;
+		h.from_node = (char *)cfg->code;
+		h.to_node = (char *)to;
+		h.created_at_ms = util_now_ms();
+		h.kind = REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT;
+		h.key_id = (char *)cfg->key_id;
+		h.referral_id = rid;
+		h.referral_seq = seq;
+		sign_digest(sign_key_alg(key), body, blen, digest);
+		h.body_digest.data = digest;
+		h.body_digest.len = 32;
+		env = build(&h, NULL, 0, body, blen, key, &elen);
+		util_sha256(env, elen, sha);
+		zmq_send(s, env, elen, 0);
+		deadline = util_mono_ms() + (uint64_t)timeout;
+		while (!got && util_mono_ms() < deadline) {
+			zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
+			if (zmq_poll(&it, 1, 100) > 0) {
+				zmq_msg_t m;
+				zmq_msg_init(&m);
+				zmq_msg_recv(&m, s, 0);
+				printf("FLOOD %d ", i + 1);
+				print_receipt(zmq_msg_data(&m), zmq_msg_size(&m),
+					      cfg->code, to, dir, sha, msg_id);
+				zmq_msg_close(&m);
+				got = true;
+			}
+		}
+		if (!got) {
+			printf("FLOOD %d NO_RECEIPT\n", i + 1);
+			none++;
+		}
+		fflush(stdout);
+		free(env);
+	}
+	zmq_close(s);
+	zmq_ctx_term(ctx);
+	free(body);
+	free(content);
+	printf("FLOOD_TOTAL no_receipt=%d\n", none);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -159,13 +264,14 @@ int main(int argc, char **argv)
 		{ "role", required_argument, NULL, 'R' },
 		{ "file", required_argument, NULL, 'D' },
 		{ "hold-until", required_argument, NULL, 'H' },
+		{ "count", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *data = NULL, *to = NULL, *kase = "good";
 	const char *referral = NULL, *state = NULL, *from_state = "", *role = "";
 	const char *dfile = NULL, *hold = NULL;
 	uint64_t seq = 0;
-	int timeout = 3000, fresh = 0, c, known = 0;
+	int timeout = 3000, fresh = 0, c, known = 0, count = 1;
 	size_t size = 0;
 	config_t cfg = { 0 };
 	char err[1024], path[4096], pub[41], sec[41];
@@ -189,6 +295,7 @@ int main(int argc, char **argv)
 		case 'R': role = optarg; break;
 		case 'D': dfile = optarg; break;
 		case 'H': hold = optarg; break;
+		case 'n': count = atoi(optarg); break;
 		default: die("usage: peersim --data DIR --to CODE --case CASE "
 			     "[--timeout MS] [--size BYTES] [--fresh-curve]");
 		}
@@ -216,6 +323,14 @@ int main(int argc, char **argv)
 	json_decref(cj);
 	if (fresh)
 		zmq_curve_keypair(pub, sec);
+	if (!strcmp(kase, "flood")) {
+		flood(key, &cfg, dir, dest, pub, sec, to, count, size, referral,
+		      seq ? seq : 2, timeout);
+		EVP_PKEY_free(key);
+		EVP_PKEY_free(auth);
+		directory_free(&dir);
+		return 0;
+	}
 
 	/* The body: the sample application, plus padding for "oversized". */
 	uint8_t *body = NULL, *env = NULL;
@@ -320,14 +435,17 @@ int main(int argc, char **argv)
 		h.kind = REFERRAL__V1__KIND__STATUS_CHANGE;
 		h.referral_id = (char *)referral;
 		h.referral_seq = seq;
-	} else if (!strcmp(kase, "receipt") || !strcmp(kase, "bad-receipt")) {
+	} else if (!strcmp(kase, "receipt") || !strcmp(kase, "bad-receipt") ||
+		   !strcmp(kase, "receipt-no-id")) {
 		/* A receipt, on the ROUTER, for a message the node never sent:
 		 * receipts are never answered, whatever they hold. */
 		Referral__V1__Receipt rc = REFERRAL__V1__RECEIPT__INIT;
 		uint8_t other[16], sha0[32] = { 0 };
 		util_uuid7(other);
 		rc.msg_id.data = other;
-		rc.msg_id.len = 16;
+		/* "receipt-no-id": as for an envelope that could not be read,
+		 * only a digest, which the node looks for among its sends. */
+		rc.msg_id.len = strcmp(kase, "receipt-no-id") ? 16 : 0;
 		rc.envelope_sha256.data = sha0;
 		rc.envelope_sha256.len = 32;
 		rc.status = REFERRAL__V1__RECEIPT_STATUS__STORED;

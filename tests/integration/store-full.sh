@@ -2,6 +2,9 @@
 # submissions with "store full" while what it holds is still delivered.
 . "$(dirname "$0")/../lib.sh"
 two_nodes "[store]" "map_initial_mb = 1" "map_max_mb = 2" "submit_limit_pct = 50"
+# The receiver takes all of one peer's referrals: its per-peer quota
+# (quota.sh) set just under the submit limit.
+printf '\n[store]\npeer_quota_pct = 49\n' >> "$T/350582/referrald.conf"
 start 350581
 head -c 200000 /dev/urandom > "$T/scan.bin"
 "$PY" - "$T/app.json" "$T/big.json" <<'PY'
