@@ -244,6 +244,14 @@ static int validate(config_t *c, struct parse *p)
 			 "[delivery] retry_first_ms is larger than retry_cap_ms");
 		return REF_E_CONFIG;
 	}
+	/* A config written before peer quotas existed may hold a low
+	 * submit_limit_pct: the quota left unset follows it down, so such a
+	 * node still starts; only a quota set by hand at or over it is
+	 * refused. */
+	for (size_t i = 0; i < N_SETTINGS; i++)
+		if (!strcmp(settings[i].name, "peer_quota_pct") && !p->seen[i] &&
+		    c->peer_quota_pct >= c->submit_limit_pct)
+			c->peer_quota_pct = c->submit_limit_pct / 2;
 	if (c->peer_quota_pct >= c->submit_limit_pct) {
 		snprintf(p->err, p->errlen,
 			 "[store] peer_quota_pct (%lld) must be smaller than "

@@ -78,6 +78,24 @@ static void test_minimal(void)
 	CHECK(!strcmp(c.key_id, "350581-k2"));
 }
 
+/* A config from before peer quotas, with a low submit_limit_pct, still
+ * loads: the unset quota follows it; a quota set by hand over it does not. */
+static void test_peer_quota_follows(void)
+{
+	config_t c;
+	char err[256];
+
+	CHECK_EQ_INT(parse(MINIMAL "[store]\nsubmit_limit_pct = 30\n", &c, err,
+			   sizeof(err)), 0);
+	CHECK_EQ_INT(c.peer_quota_pct, 15);
+	CHECK_EQ_INT(parse(MINIMAL "[store]\nsubmit_limit_pct = 30\n"
+			   "peer_quota_pct = 35\n", &c, err, sizeof(err)),
+		     REF_E_CONFIG);
+	CHECK(strstr(err, "peer_quota_pct (35) must be smaller") != NULL);
+	CHECK_EQ_INT(parse(MINIMAL, &c, err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.peer_quota_pct, 40);
+}
+
 static void test_required(void)
 {
 	static const struct {
@@ -375,6 +393,7 @@ int main(void)
 		return 1;
 	}
 	test_minimal();
+	test_peer_quota_follows();
 	test_required();
 	test_refusals();
 	test_accepted();
