@@ -20,6 +20,7 @@
 #include "log.h"
 #include "overdue.h"
 #include "peer.h"
+#include "principal.h"
 #include "referrals.h"
 #include "tokens.h"
 #include "util.h"
@@ -821,7 +822,7 @@ static int run_call(node_t *n, const request_t *req, reply_t *rep, char *err,
 }
 
 static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
-			  const uint8_t *buf, size_t len)
+			  const uint8_t *buf, size_t len, const char *peer)
 {
 	request_t *req;
 	reply_t rep = REFERRAL__LOCAL__V1__REPLY__INIT;
@@ -831,6 +832,7 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 	char err[512] = "";
 	uint8_t *data, *fdata;
 	size_t dlen, flen;
+	char *given = NULL;
 	int r = 0;
 
 	req = referral__local__v1__request__unpack(NULL, len, buf);
@@ -847,6 +849,17 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 				 "control or other invisible characters");
 		goto reply;
 	}
+	/* Who calls is the OS account (principal.c); the records name the
+	 * staff id it maps to, whatever the client said. */
+	r = principal_local(n, peer, req->actor, req->token[0] &&
+			    req->op == REFERRAL__LOCAL__V1__OP__OP_CALL, &who,
+			    err, sizeof(err));
+	if (r) {
+		state_fail_as(&rep, r, err);
+		goto reply;
+	}
+	given = req->actor;
+	req->actor = who.name;
 	if (req->op == REFERRAL__LOCAL__V1__OP__OP_CALL) {
 		r = run_call(n, req, &rep, err, sizeof(err));
 		goto reply;
@@ -857,7 +870,6 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 				 "unknown request %d", (int)req->op);
 		goto reply;
 	}
-	snprintf(who.name, sizeof(who.name), "%s", req->actor);
 	n->caller = &who;
 	r = run(n, o, req, &who, NULL, &rep, err, sizeof(err));
 	n->caller = NULL;
@@ -878,6 +890,8 @@ reply:
 	}
 	if (rep.json != protobuf_c_empty_string)
 		free(rep.json);
+	if (given)
+		req->actor = given; /* the request's own, freed with it */
 	if (req)
 		referral__local__v1__request__free_unpacked(req, NULL);
 }
@@ -906,7 +920,8 @@ void control_drain(node_t *n)
 		/* A REQ client sends routing id, empty delimiter, request. */
 		if (nf == 3 && zmq_msg_size(&f[1]) == 0)
 			handle_client(n, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]),
-				      zmq_msg_data(&f[2]), zmq_msg_size(&f[2]));
+				      zmq_msg_data(&f[2]), zmq_msg_size(&f[2]),
+				      zmq_msg_gets(&f[2], "Peer-Address"));
 		for (int k = 0; k < nf; k++)
 			zmq_msg_close(&f[k]);
 	}
