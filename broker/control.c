@@ -222,6 +222,7 @@ enum {
 	AID_FIRST = 1 << 5, /* a move: Art 44's aid first */
 	AS_ADMIN = 1 << 6,  /* a move: the justice bureau admin's */
 	LOCAL_ONLY = 1 << 7, /* never through a token */
+	OPERATOR = 1 << 8,  /* the node's own account, or an admin (tokens) */
 };
 
 enum { ROLE_STAFF = 0, ROLE_ADMIN = 1 };
@@ -406,7 +407,7 @@ static const control_op_t ops[] = {
 	  "recorded", "export_refused", export_detail, op_audit_export, NULL,
 	  NULL, NULL, NULL, NULL },
 	{ REFERRAL__LOCAL__V1__OP__OP_PUBLISH, "publish", NULL, ROLE_STAFF, 0,
-	  WRITES | LOCAL_ONLY, 0, NULL, NULL, NULL, dirsync_op_publish, NULL,
+	  WRITES | LOCAL_ONLY | OPERATOR, 0, NULL, NULL, NULL, dirsync_op_publish, NULL,
 	  NULL, NULL, NULL, NULL },
 	{ REFERRAL__LOCAL__V1__OP__OP_ROTATE_DATA_KEY, "rotate-data-key", NULL,
 	  ROLE_ADMIN, 0, WRITES | LOCAL_ONLY, 0, "rotating the data key needs "
@@ -472,13 +473,13 @@ static const control_op_t ops[] = {
 	  S_ADMIN, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, views_call_audit,
 	  "the audit chain's last check and its witnesses", SCHEMA("", "") },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "token-create", NULL, ROLE_STAFF, 0,
-	  WRITES | LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  WRITES | LOCAL_ONLY | OPERATOR, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  call_token, NULL, NULL },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "token-list", NULL, ROLE_STAFF, 0,
-	  LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL, call_token, NULL,
+	  LOCAL_ONLY | OPERATOR, 0, NULL, NULL, NULL, NULL, NULL, NULL, call_token, NULL,
 	  NULL },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "token-revoke", NULL, ROLE_STAFF, 0,
-	  WRITES | LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  WRITES | LOCAL_ONLY | OPERATOR, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  call_token, NULL, NULL },
 };
 
@@ -518,6 +519,14 @@ static int allowed(node_t *n, const control_op_t *o, const principal_t *who,
 	}
 	if (o->role == ROLE_ADMIN && !state_is_admin(n, who)) {
 		*ret_why = o->refused;
+		return REF_E_REFUSED;
+	}
+	/* A staff account (principal.c) minting itself an admin token would
+	 * be an admin: tokens and directories are the operator's. */
+	if ((o->flags & OPERATOR) && who->scope != SCOPE_LOCAL &&
+	    !state_is_admin(n, who)) {
+		*ret_why = "tokens and directories are managed by the node's "
+			   "own OS account or an admin ([roles] admins)";
 		return REF_E_REFUSED;
 	}
 	return 0;
@@ -745,11 +754,11 @@ static int run(node_t *n, const control_op_t *o, const request_t *req,
 
 /* OP_CALL: the caller (a token's holder, or the local actor), the named
  * operation, its options checked, then the classic path. */
-static int run_call(node_t *n, const request_t *req, reply_t *rep, char *err,
-		    size_t errlen)
+static int run_call(node_t *n, const principal_t *local, const request_t *req,
+		    reply_t *rep, char *err, size_t errlen)
 {
 	const control_op_t *o = op_named(req->name);
-	principal_t who = { SCOPE_LOCAL, "", "", false, 0 };
+	principal_t who = *local;
 	request_t r2 = *req;
 	uint8_t *body = NULL;
 	size_t blen = 0;
@@ -760,8 +769,6 @@ static int run_call(node_t *n, const request_t *req, reply_t *rep, char *err,
 		r = tokens_check(n, req->token, &who, err, errlen);
 		if (r)
 			return state_fail_as(rep, r, err);
-	} else {
-		snprintf(who.name, sizeof(who.name), "%s", req->actor);
 	}
 	/* Local-only operations are not named to token holders at all. */
 	if (!o || (!o->kind && who.token) ||
@@ -861,7 +868,7 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 	given = req->actor;
 	req->actor = who.name;
 	if (req->op == REFERRAL__LOCAL__V1__OP__OP_CALL) {
-		r = run_call(n, req, &rep, err, sizeof(err));
+		r = run_call(n, &who, req, &rep, err, sizeof(err));
 		goto reply;
 	}
 	o = op_find(req->op);

@@ -234,6 +234,7 @@ int principal_local(node_t *n, const char *peer, const char *actor,
 			return REF_E_FORBIDDEN;
 		}
 		snprintf(ret->name, sizeof(ret->name), "%s", a->id);
+		ret->scope = SCOPE_STAFF; /* not the node's own account */
 		return 0;
 	}
 	if (token)
