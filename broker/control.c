@@ -223,6 +223,7 @@ enum {
 	AS_ADMIN = 1 << 6,  /* a move: the justice bureau admin's */
 	LOCAL_ONLY = 1 << 7, /* never through a token */
 	OPERATOR = 1 << 8,  /* the node's own account, or an admin (tokens) */
+	ANYONE = 1 << 9,    /* any account reaching the socket (the gateway) */
 };
 
 enum { ROLE_STAFF = 0, ROLE_ADMIN = 1 };
@@ -451,7 +452,7 @@ static const control_op_t ops[] = {
 	     "\"enum\":[\"uphold\",\"grant\"]}," O_REASON, "\"decision\"")),
 	/* Operations that exist only by name. */
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "ops", "read", ROLE_STAFF,
-	  S_CENTRE | S_AGENCY, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  S_CENTRE | S_AGENCY, ANYONE, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  call_ops, "the operations this node offers", SCHEMA("", "") },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "whoami", "read", ROLE_STAFF,
 	  S_CENTRE | S_AGENCY, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL,
@@ -857,10 +858,12 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 		goto reply;
 	}
 	/* Who calls is the OS account (principal.c); the records name the
-	 * staff id it maps to, whatever the client said. */
-	r = principal_local(n, peer, req->actor, req->token[0] &&
-			    req->op == REFERRAL__LOCAL__V1__OP__OP_CALL, &who,
-			    err, sizeof(err));
+	 * staff id it maps to, whatever the client said. A gateway's own
+	 * account passes tokens, and reads the operations list. */
+	o = req->op == REFERRAL__LOCAL__V1__OP__OP_CALL ? op_named(req->name)
+							: NULL;
+	r = principal_local(n, peer, req->actor, o && (req->token[0] ||
+			    (o->flags & ANYONE)), &who, err, sizeof(err));
 	if (r) {
 		state_fail_as(&rep, r, err);
 		goto reply;

@@ -202,7 +202,7 @@ long principal_peer_uid(const char *peer)
 }
 
 int principal_local(node_t *n, const char *peer, const char *actor,
-		    bool token, principal_t *ret, char *err, size_t errlen)
+		    bool pass, principal_t *ret, char *err, size_t errlen)
 {
 	long uid = principal_peer_uid(peer);
 	char name[64];
@@ -237,8 +237,10 @@ int principal_local(node_t *n, const char *peer, const char *actor,
 		ret->scope = SCOPE_STAFF; /* not the node's own account */
 		return 0;
 	}
-	if (token)
+	if (pass) {
+		ret->scope = SCOPE_STAFF; /* never the node's own account */
 		return 0;
+	}
 	snprintf(err, errlen, "nothing was done: the OS account %s is not a "
 		 "staff account of this node ([staff] accounts); ask the "
 		 "node's admin to map it to your staff id, or use the gateway "

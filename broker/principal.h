@@ -14,7 +14,8 @@
  *   admins) is judged on the mapped id;
  * - any other account is refused, unless it passes a gateway token on a
  *   named call (referral-gw's account): then the token, checked by
- *   tokens.c, says who acts;
+ *   tokens.c, says who acts; or asks for the operations list ("ops"),
+ *   which the gateway reads without a token;
  * - with [staff] group set, the data folder (0710) and the socket folder
  *   (0750) and socket (0660) belong to that group: its members reach the
  *   socket and read nothing of the data folder (its files are 0600, its
@@ -40,15 +41,16 @@ int principal_share(node_t *n, char *err, size_t errlen);
 void principal_close(node_t *n);
 /* principal_local: who a request on the client socket is for. peer is
  * the message's Peer-Address (NULL if libzmq gave none), actor the staff
- * id the client named ("" for none), token whether the request is a named
- * call with a gateway token. On success ret->name is the id the records
+ * id the client named ("" for none), pass whether the request may come
+ * from any account (a named call with a gateway token, or "ops"). On
+ * success ret->name is the id the records
  * will name ("" for a token call: the token names it; the --actor as
  * given for the node's own account or root). Refusals:
  * REF_E_UNAUTHENTICATED (no credentials, or an account that is not
  * staff here), REF_E_FORBIDDEN (--actor names another person); err says
  * which, naming the account and the ids. */
 int principal_local(node_t *n, const char *peer, const char *actor,
-		    bool token, principal_t *ret, char *err, size_t errlen);
+		    bool pass, principal_t *ret, char *err, size_t errlen);
 /* principal_peer_uid: the uid in a Peer-Address; -1 if it holds none. */
 long principal_peer_uid(const char *peer);
 

@@ -150,6 +150,32 @@ out=$(setpriv --reuid="$XU" --regid="$XU" --groups="$G" -- "$REFCTL" --data "$T/
 expect_eq "with a token, the unmapped account acts as the token's holder" "clerk-09 staff" \
 	"$(echo "$out" | json name) $(echo "$out" | json scope)"
 
+# The gateway itself under that account: it reads the operations list
+# without a token, and each HTTP caller's token says who acts.
+port=$(free_port)
+printf '[daemon]\nlog_level = info\n' > "$T/gw.conf"
+setpriv --reuid="$XU" --regid="$XU" --groups="$G" -- "$BUILD/client/referral-gw" \
+	--data "$T/350581" --listen "127.0.0.1:$port" --config "$T/gw.conf" 2>> "$T/gw.log" &
+PIDS+=($!)
+get() { "$PY" - "http://127.0.0.1:$port$1" "$2" <<'PY'
+import sys, urllib.request, urllib.error
+req = urllib.request.Request(sys.argv[1])
+if sys.argv[2]: req.add_header("Authorization", "Bearer " + sys.argv[2])
+try:
+    r = urllib.request.urlopen(req, timeout=10); print(r.status); print(r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code); print(e.read().decode())
+PY
+}
+gw_up() { [ "$(get /openapi.json "" | head -1)" = 200 ]; }
+check "referral-gw runs under an unmapped account of the staff group" wait_for 20 gw_up
+out=$(get "/v1/referrals/$id" "$tok")
+expect_eq "through it, clerk-09's token reads the referral" 200 "$(echo "$out" | head -1)"
+expect_eq "with its state" "$(state_of 350581 "$id")" "$(echo "$out" | tail -n +2 | json state)"
+expect_eq "without a token: 401" 401 "$(get "/v1/referrals/$id" "" | head -1)"
+"$REFCTL" --data "$T/350581" audit export --out "$T/audit.jsonl" >/dev/null
+expect_eq "the read is on record as clerk-09's, the token's name" "clerk-09" "$(by read)"
+
 # ---- the node's own account (root here) is the trusted local caller
 expect_eq "root's --actor is taken as given" "someone-01" \
 	"$("$REFCTL" --data "$T/350581" --actor someone-01 call whoami --json | json name)"
