@@ -91,7 +91,7 @@ check "a staff account submits through the socket" test -n "$id"
 actor=$("$REFCTL" --data "$T/350581" show "$id" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["history"][0].get("actor",""))')
 expect_eq "the history names the account's staff id" "reviewer-07" "$actor"
 check "and the referral is delivered" wait_for 30 is_delivered 350581 "$id"
-expect_eq "as the owner said: no --actor needed" "reviewer-07" \
+expect_eq "its own id given as --actor: accepted" "reviewer-07" \
 	"$(as "$SU" --actor reviewer-07 call whoami --json | json name)"
 
 # ---- --actor naming someone else: refused, nothing changed
@@ -143,7 +143,7 @@ check "an account not in [staff] accounts: refused" test "$rc" -ne 0
 expect_contains "naming the account" "the OS account uid $XU is not a staff account of this node" "$out"
 out=$(setpriv --reuid="$XU" --regid="$XU" --groups="$G" -- "$REFCTL" --data "$T/350581" --actor admin-07 submit --to 350582 "$T/staff/app.json" 2>&1); rc=$?
 check "nor can it submit as admin-07" test "$rc" -ne 0
-expect_eq "nothing was stored" "$before_out" \
+expect_eq "the unmapped account stored nothing" "$before_out" \
 	"$("$REFCTL" --data "$T/350581" list --outbox --json | json referrals | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 # The gateway's case: an account of its own, each caller's token passed on.
 out=$(setpriv --reuid="$XU" --regid="$XU" --groups="$G" -- "$REFCTL" --data "$T/350581" call whoami --token "$tok" --json)
