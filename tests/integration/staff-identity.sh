@@ -150,6 +150,33 @@ out=$(setpriv --reuid="$XU" --regid="$XU" --groups="$G" -- "$REFCTL" --data "$T/
 expect_eq "with a token, the unmapped account acts as the token's holder" "clerk-09 staff" \
 	"$(echo "$out" | json name) $(echo "$out" | json scope)"
 
+# A client that names itself in the ZMTP handshake (a "Peer-Address" of
+# root in its READY command) is still the account the kernel names.
+cat > "$T/staff/forge.py" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(20)
+s.connect(sys.argv[1])
+s.sendall(b"\xff" + b"\0" * 8 + b"\x7f" + bytes([3, 1]) + b"NULL".ljust(20, b"\0") + b"\0" * 32)
+def prop(n, v): return bytes([len(n)]) + n + struct.pack(">I", len(v)) + v
+ready = b"\x05READY" + prop(b"Socket-Type", b"REQ") + prop(b"Peer-Address", b":0:0:1")
+s.sendall(bytes([0x04, len(ready)]) + ready)
+req = b"\x10\x01" + b"\x3a\x08admin-07"      # op = OP_STATUS, actor = admin-07
+s.sendall(b"\x01\x00" + bytes([0x00, len(req)]) + req)
+got = b""
+try:
+    while b"staff account" not in got:
+        chunk = s.recv(4096)
+        if not chunk: break
+        got += chunk
+except socket.timeout:
+    pass
+sys.stdout.write(got.decode("utf-8", "replace"))
+PY
+out=$(setpriv --reuid="$XU" --regid="$XU" --groups="$G" -- "$PY" "$T/staff/forge.py" "$T/350581/sock/referrald.sock" 2>&1)
+expect_contains "a client claiming root in its handshake is still refused as uid $XU" \
+	"the OS account uid $XU is not a staff account" "$out"
+
 # The gateway itself under that account: it reads the operations list
 # without a token, and each HTTP caller's token says who acts.
 port=$(free_port)
