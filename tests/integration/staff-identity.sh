@@ -157,10 +157,22 @@ import socket, struct, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.settimeout(20)
 s.connect(sys.argv[1])
+def read(k):
+    b = b""
+    while len(b) < k:
+        c = s.recv(k - len(b))
+        if not c: sys.exit("the node closed the connection")
+        b += c
+    return b
+# As a ZMTP 3.1 REQ with the NULL mechanism, step by step: the greetings,
+# then each side's READY (ours with the forged property), then a request.
 s.sendall(b"\xff" + b"\0" * 8 + b"\x7f" + bytes([3, 1]) + b"NULL".ljust(20, b"\0") + b"\0" * 32)
+read(64)
 def prop(n, v): return bytes([len(n)]) + n + struct.pack(">I", len(v)) + v
 ready = b"\x05READY" + prop(b"Socket-Type", b"REQ") + prop(b"Peer-Address", b":0:0:1")
 s.sendall(bytes([0x04, len(ready)]) + ready)
+flags, size = read(2)
+read(size if not flags & 0x02 else struct.unpack(">Q", bytes([size]) + read(7))[0])
 req = b"\x10\x01" + b"\x3a\x08admin-07"      # op = OP_STATUS, actor = admin-07
 s.sendall(b"\x01\x00" + bytes([0x00, len(req)]) + req)
 got = b""
