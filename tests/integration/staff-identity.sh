@@ -91,6 +91,8 @@ check "a staff account submits through the socket" test -n "$id"
 actor=$("$REFCTL" --data "$T/350581" show "$id" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["history"][0].get("actor",""))')
 expect_eq "the history names the account's staff id" "reviewer-07" "$actor"
 check "and the referral is delivered" wait_for 30 is_delivered 350581 "$id"
+expect_eq "the staff account reads it back through the socket" "$(state_of 350581 "$id")" \
+	"$(as "$SU" show "$id" --json | json state)"
 expect_eq "its own id given as --actor: accepted" "reviewer-07" \
 	"$(as "$SU" --actor reviewer-07 call whoami --json | json name)"
 
