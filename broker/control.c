@@ -21,6 +21,7 @@
 #include "log.h"
 #include "overdue.h"
 #include "peer.h"
+#include "principal.h"
 #include "referrals.h"
 #include "tokens.h"
 #include "util.h"
@@ -222,6 +223,8 @@ enum {
 	AID_FIRST = 1 << 5, /* a move: Art 44's aid first */
 	AS_ADMIN = 1 << 6,  /* a move: the justice bureau admin's */
 	LOCAL_ONLY = 1 << 7, /* never through a token */
+	OPERATOR = 1 << 8,  /* the node's own account, or an admin (tokens) */
+	ANYONE = 1 << 9,    /* any account reaching the socket (the gateway) */
 };
 
 enum { ROLE_STAFF = 0, ROLE_ADMIN = 1 };
@@ -406,8 +409,8 @@ static const control_op_t ops[] = {
 	  "recorded", "export_refused", export_detail, op_audit_export, NULL,
 	  NULL, NULL, NULL, NULL },
 	{ REFERRAL__LOCAL__V1__OP__OP_PUBLISH, "publish", NULL, ROLE_STAFF, 0,
-	  WRITES | LOCAL_ONLY, 0, NULL, NULL, NULL, dirsync_op_publish, NULL,
-	  NULL, NULL, NULL, NULL },
+	  WRITES | LOCAL_ONLY | OPERATOR, 0, NULL, NULL, NULL,
+	  dirsync_op_publish, NULL, NULL, NULL, NULL, NULL },
 	{ REFERRAL__LOCAL__V1__OP__OP_ROTATE_DATA_KEY, "rotate-data-key", NULL,
 	  ROLE_ADMIN, 0, WRITES | LOCAL_ONLY, 0, "rotating the data key needs "
 	  "the admin role at this node ([roles] admins)", NULL, NULL,
@@ -450,7 +453,7 @@ static const control_op_t ops[] = {
 	     "\"enum\":[\"uphold\",\"grant\"]}," O_REASON, "\"decision\"")),
 	/* Operations that exist only by name. */
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "ops", "read", ROLE_STAFF,
-	  S_CENTRE | S_AGENCY, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  S_CENTRE | S_AGENCY, ANYONE, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  call_ops, "the operations this node offers", SCHEMA("", "") },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "whoami", "read", ROLE_STAFF,
 	  S_CENTRE | S_AGENCY, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL,
@@ -481,13 +484,13 @@ static const control_op_t ops[] = {
 	  "held_drop_refused", NULL, NULL, NULL, NULL, held_call_drop, NULL,
 	  NULL },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "token-create", NULL, ROLE_STAFF, 0,
-	  WRITES | LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  WRITES | LOCAL_ONLY | OPERATOR, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  call_token, NULL, NULL },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "token-list", NULL, ROLE_STAFF, 0,
-	  LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL, call_token, NULL,
-	  NULL },
+	  LOCAL_ONLY | OPERATOR, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  call_token, NULL, NULL },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "token-revoke", NULL, ROLE_STAFF, 0,
-	  WRITES | LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  WRITES | LOCAL_ONLY | OPERATOR, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  call_token, NULL, NULL },
 };
 
@@ -527,6 +530,14 @@ static int allowed(node_t *n, const control_op_t *o, const principal_t *who,
 	}
 	if (o->role == ROLE_ADMIN && !state_is_admin(n, who)) {
 		*ret_why = o->refused;
+		return REF_E_REFUSED;
+	}
+	/* A staff account (principal.c) minting itself an admin token would
+	 * be an admin: tokens and directories are the operator's. */
+	if ((o->flags & OPERATOR) && who->scope != SCOPE_LOCAL &&
+	    !state_is_admin(n, who)) {
+		*ret_why = "tokens and directories are managed by the node's "
+			   "own OS account or an admin ([roles] admins)";
 		return REF_E_REFUSED;
 	}
 	return 0;
@@ -754,11 +765,11 @@ static int run(node_t *n, const control_op_t *o, const request_t *req,
 
 /* OP_CALL: the caller (a token's holder, or the local actor), the named
  * operation, its options checked, then the classic path. */
-static int run_call(node_t *n, const request_t *req, reply_t *rep, char *err,
-		    size_t errlen)
+static int run_call(node_t *n, const principal_t *local, const request_t *req,
+		    reply_t *rep, char *err, size_t errlen)
 {
 	const control_op_t *o = op_named(req->name);
-	principal_t who = { SCOPE_LOCAL, "", "", false, 0 };
+	principal_t who = *local;
 	request_t r2 = *req;
 	uint8_t *body = NULL;
 	size_t blen = 0;
@@ -769,8 +780,6 @@ static int run_call(node_t *n, const request_t *req, reply_t *rep, char *err,
 		r = tokens_check(n, req->token, &who, err, errlen);
 		if (r)
 			return state_fail_as(rep, r, err);
-	} else {
-		snprintf(who.name, sizeof(who.name), "%s", req->actor);
 	}
 	/* Local-only operations are not named to token holders at all. */
 	if (!o || (!o->kind && who.token) ||
@@ -831,7 +840,7 @@ static int run_call(node_t *n, const request_t *req, reply_t *rep, char *err,
 }
 
 static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
-			  const uint8_t *buf, size_t len)
+			  const uint8_t *buf, size_t len, const char *peer)
 {
 	request_t *req;
 	reply_t rep = REFERRAL__LOCAL__V1__REPLY__INIT;
@@ -841,6 +850,7 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 	char err[512] = "";
 	uint8_t *data, *fdata;
 	size_t dlen, flen;
+	char *given = NULL;
 	int r = 0;
 
 	req = referral__local__v1__request__unpack(NULL, len, buf);
@@ -857,8 +867,21 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 				 "control or other invisible characters");
 		goto reply;
 	}
+	/* Who calls is the OS account (principal.c); the records name the
+	 * staff id it maps to, whatever the client said. A gateway's own
+	 * account passes tokens, and reads the operations list. */
+	o = req->op == REFERRAL__LOCAL__V1__OP__OP_CALL ? op_named(req->name)
+							: NULL;
+	r = principal_local(n, peer, req->actor, o && (req->token[0] ||
+			    (o->flags & ANYONE)), &who, err, sizeof(err));
+	if (r) {
+		state_fail_as(&rep, r, err);
+		goto reply;
+	}
+	given = req->actor;
+	req->actor = who.name;
 	if (req->op == REFERRAL__LOCAL__V1__OP__OP_CALL) {
-		r = run_call(n, req, &rep, err, sizeof(err));
+		r = run_call(n, &who, req, &rep, err, sizeof(err));
 		goto reply;
 	}
 	o = op_find(req->op);
@@ -867,7 +890,6 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 				 "unknown request %d", (int)req->op);
 		goto reply;
 	}
-	snprintf(who.name, sizeof(who.name), "%s", req->actor);
 	n->caller = &who;
 	r = run(n, o, req, &who, NULL, &rep, err, sizeof(err));
 	n->caller = NULL;
@@ -888,6 +910,8 @@ reply:
 	}
 	if (rep.json != protobuf_c_empty_string)
 		free(rep.json);
+	if (given)
+		req->actor = given; /* the request's own, freed with it */
 	if (req)
 		referral__local__v1__request__free_unpacked(req, NULL);
 }
@@ -916,7 +940,8 @@ void control_drain(node_t *n)
 		/* A REQ client sends routing id, empty delimiter, request. */
 		if (nf == 3 && zmq_msg_size(&f[1]) == 0)
 			handle_client(n, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]),
-				      zmq_msg_data(&f[2]), zmq_msg_size(&f[2]));
+				      zmq_msg_data(&f[2]), zmq_msg_size(&f[2]),
+				      zmq_msg_gets(&f[2], "Peer-Address"));
 		for (int k = 0; k < nf; k++)
 			zmq_msg_close(&f[k]);
 	}

@@ -19,6 +19,7 @@
 #include "dirsync.h"
 #include "keys.h"
 #include "log.h"
+#include "principal.h"
 #include "setup.h"
 #include "util.h"
 #include "zap.h"
@@ -45,6 +46,9 @@ int setup_open(node_t *n, const char *data_dir, uint64_t *ret_held,
 		return r;
 	log_set_level(log_level_from_name(n->cfg.log_level));
 	keys_init(n);
+	r = principal_open(n, err, errlen);
+	if (r)
+		return r;
 
 	snprintf(path, sizeof(path), "%s/referrald.lock", data_dir);
 	n->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -199,6 +203,8 @@ int setup_open(node_t *n, const char *data_dir, uint64_t *ret_held,
 	if (r)
 		return r;
 	r = control_open(n, err, errlen);
+	if (!r)
+		r = principal_share(n, err, errlen);
 	if (r)
 		return r;
 	*ret_held = held;
@@ -213,6 +219,7 @@ void setup_close(node_t *n)
 		turn_abort(&n->turn, n->store);
 	peers_free(&n->peers);
 	control_close(n);
+	principal_close(n);
 	zap_close(&n->zap);
 	if (n->ctx)
 		zmq_ctx_term(n->ctx);

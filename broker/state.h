@@ -83,6 +83,8 @@ struct node {
 	/* control.c */
 	void *client;             /* the local clients' ROUTER */
 	const principal_t *caller; /* who the request being handled is for */
+	/* principal.c: [staff] accounts, resolved at start */
+	struct principal_map *staff;
 	/* dirsync.c */
 	directory_t *dir;         /* in force */
 	directory_t *pending_dir; /* applied in this turn; in force after it */

@@ -105,6 +105,13 @@ static const setting_t settings[] = {
 	  3600000, "how often running deadlines are checked"),
 	S("roles", "admins", admins, "", 0,
 	  "staff ids with the justice bureau's admin role, comma-separated"),
+	S("staff", "accounts", staff_accounts, "", 0,
+	  "OS accounts (name or uid) that may use the client socket, each "
+	  "as one staff id: \"alice:reviewer-01, 1001:admin-01\" (the "
+	  "node's own account and root act as any --actor they name)"),
+	S("staff", "group", staff_group, "", 0,
+	  "OS group given the data folder (0710) and the socket folder, so "
+	  "its members reach the client socket and nothing else"),
 	S("eligibility", "rules", rules, "", 0,
 	  "the county's eligibility rule pack (rules.ini)"),
 	I("audit", "checkpoint_records", checkpoint_records, 100, 1, 1000000,

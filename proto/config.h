@@ -54,6 +54,9 @@ typedef struct {
 	/* [roles] */
 	char admins[512];          /* staff ids holding the justice bureau's
 				      admin role, comma-separated */
+	/* [staff] (broker/principal.c) */
+	char staff_accounts[8192]; /* "account:staff-id, ..." */
+	char staff_group[64];      /* the socket's group, "" for the node's */
 	/* [eligibility] */
 	char rules[512];           /* the county's rule pack, "" for none */
 	/* [audit] */

@@ -22,6 +22,7 @@ has "runs as its own account" "User=referral"
 has "with the store in /var/lib/referral" "ExecStart=/.*/referrald --data /var/lib/referral"
 has "reload puts a new directory in force" 'ExecReload=/bin/kill -HUP \$MAINPID'
 has "files it makes are its own" "UMask=0077"
+has "its group may only pass through the data folder to the socket" "StateDirectoryMode=0710"
 has "restarted after a failure" "Restart=on-failure"
 # The checker must be able to fail: a unit with a typo is reported.
 sed 's/^Restart=on-failure/Restart=on-falure/' "$T/referrald.service" > "$T/bad.service"
