@@ -90,6 +90,7 @@ static int apply_submit(node_t *n, const envelope_check_t *c,
 	}
 	seen.from_node = (char *)peer;
 	seen.received_at_ms = now;
+	seen.created_at_ms = h->created_at_ms; /* what prune.c ages by */
 	seen.envelope_sha256.data = (uint8_t *)c->sha256;
 	seen.envelope_sha256.len = 32;
 	r = store_put_msg(n->store, STORE_INBOX, h->msg_id.data, 16,

@@ -75,6 +75,9 @@ static const setting_t settings[] = {
 	  "the store never grows past this"),
 	I("store", "submit_limit_pct", submit_limit_pct, 90, 10, 99,
 	  "refuse new submissions past this share of map_max_mb"),
+	I("store", "seen_prune_batch", seen_prune_batch, 256, 1, 100000,
+	  "dedup entries past the replay window deleted per turn at most "
+	  "(4 times as many looked at)"),
 	S("store", "data_key", data_key, "data.keys", 0,
 	  "key ring sealing personal data at rest (mode 0600; made at first "
 	  "start: aes-256-gcm, or sm4-gcm for alg = sm2-sm3)"),

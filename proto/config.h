@@ -40,6 +40,7 @@ typedef struct {
 	int64_t map_initial_mb;
 	int64_t map_max_mb;
 	int64_t submit_limit_pct;
+	int64_t seen_prune_batch;
 	char data_key[512];        /* the data key ring (seal.h) */
 	/* [deadlines] */
 	char holidays[512];        /* holiday calendar file, "" for none */
