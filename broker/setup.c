@@ -77,6 +77,9 @@ int setup_open(node_t *n, const char *data_dir, uint64_t *ret_held,
 	}
 	if (r)
 		return r;
+	/* A directory that revoked the current key for the next one: switch
+	 * before the first turn signs anything. */
+	keys_maybe_switch(n);
 
 	if (n->cfg.holidays[0] || n->cfg.rules[0]) {
 		uint8_t *text;
