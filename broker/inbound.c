@@ -14,6 +14,7 @@
 #include "keys.h"
 #include "log.h"
 #include "pblimits.h"
+#include "prune.h"
 #include "referrals.h"
 #include "util.h"
 
@@ -288,6 +289,7 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 	bool change_audited = false;
 	int st, r;
 
+	prune_policy(n, &pol); /* nothing older than a pruned dedup entry */
 	checkpoint_talked(n, peer);
 	st = envelope_verify(&pol, buf, len, &c);
 	if (st < 0) {

@@ -18,8 +18,13 @@
  * [deadlines] deadline_check_ms. An aborted turn loses only that step's
  * deletes: the next pass finds them again.
  *
+ * The newest message time pruned is kept in the store (meta
+ * "seen_pruned_through") and any message created at or before it is
+ * refused STALE (prune_policy): so raising message_lifetime_ms later can
+ * never let a message whose entry is gone be applied again.
+ *
  * Writes: prune_from, prune_from_set, prune_next_ms, prune_passes,
- * prune_deleted (state.h). */
+ * prune_deleted, prune_horizon_ms (state.h). */
 #ifndef REF_PRUNE_H
 #define REF_PRUNE_H
 
@@ -30,6 +35,11 @@
  * [delivery] settings. */
 bool prune_seen_due(const Referral__Store__V1__SeenRecord *sr, uint64_t now_ms,
 		    uint64_t lifetime_ms, uint64_t skew_ms);
+/* prune_open: reads the pruned horizon from the store, at a start. */
+int prune_open(node_t *n);
+/* prune_policy: narrows a peer message policy's replay window so that a
+ * message created at or before the pruned horizon is STALE. */
+void prune_policy(node_t *n, envelope_policy_t *pol);
 /* prune_step: one bounded step, in the open turn (node.c's turn()). */
 void prune_step(node_t *n);
 /* prune_status: the dedup table's figures for `refctl status`: entries

@@ -19,6 +19,7 @@
 #include "dirsync.h"
 #include "keys.h"
 #include "log.h"
+#include "prune.h"
 #include "setup.h"
 #include "util.h"
 #include "zap.h"
@@ -147,6 +148,12 @@ int setup_open(node_t *n, const char *data_dir, uint64_t *ret_held,
 			 "its checks (%s); it was not changed: restore it from "
 			 "a backup", path,
 			 r == REF_E_CORRUPT && inner[0] ? inner : ref_strerror(r));
+		return r;
+	}
+	r = prune_open(n);
+	if (r) {
+		snprintf(err, errlen, "refusing to start: the dedup horizon "
+			 "cannot be read from the store (%s)", ref_strerror(r));
 		return r;
 	}
 	r = dirsync_version_held(n, &held);

@@ -2,7 +2,7 @@
 # while a replay could still pass the replay window (message lifetime,
 # plus the allowed skew as a margin for this node's clock) and pruned
 # after; a replay of a pruned message is refused STALE by the window and
-# never applied twice. The test clock (REFERRAL_CLOCK_OFFSET_MS) moves the
+# never applied twice, even once the lifetime is raised. The test clock (REFERRAL_CLOCK_OFFSET_MS) moves the
 # receiver's time, and peersim's with it so that it can check the receipts.
 . "$(dirname "$0")/../lib.sh"
 LIFE=60000 SKEW=300000   # the window: 360 s
@@ -56,4 +56,18 @@ expect_eq "after a restart the replay is still refused STALE" STALE "$(echo "$ou
 expect_eq "and still applied once" 1 "$(events_of 350582 "$rid" received)"
 expect_contains "the store checks clean after pruning" "store intact" \
 	"$("$REFCTL" --data "$T/350582" store check 2>&1)"
+
+# The lifetime raised past A's age: A's entry is gone, so the window stays
+# shut below the newest message time pruned; B, still held, is DUPLICATE,
+# and a new message is stored.
+stop 350582
+sed -i "s/^message_lifetime_ms = .*/message_lifetime_ms = 900000/" "$T/350582/referrald.conf"
+start 350582
+out=$(sim --case good --replay "$T/a.env")
+expect_eq "lifetime raised past A's age: its replay is still STALE" STALE "$(echo "$out" | status_of)"
+out=$(sim --case good --replay "$T/b.env")
+expect_eq "B, still held, is DUPLICATE" DUPLICATE "$(echo "$out" | status_of)"
+out=$(sim --case good)
+expect_eq "a new message is stored" STORED "$(echo "$out" | status_of)"
+expect_eq "and A still applied once" 1 "$(events_of 350582 "$rid" received)"
 finish
