@@ -147,8 +147,9 @@ void prune_step(node_t *n)
 		store_event_abort(n->store);
 		turn_rollback(&n->turn, mark);
 		free(w.del);
-		/* Tried again after a pause; nothing else depends on it. */
-		log_msg(LOG_WARN, "store", "dedup pruning paused: %s (%s)",
+		/* Tried again after a pause; nothing else depends on it. A
+		 * full store is reported where it stops deliveries. */
+		log_msg(r == REF_E_STORE_FULL ? LOG_DEBUG : LOG_WARN, "store", "dedup pruning paused: %s (%s)",
 			ref_strerror(r), store_last_error(n->store));
 		n->prune_next_ms = mono + (uint64_t)n->cfg.deadline_check_ms;
 		return;
