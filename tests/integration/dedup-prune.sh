@@ -19,6 +19,8 @@ expect_eq "message A is stored" STORED "$(echo "$out" | status_of)"
 out=$(sim --case good --replay "$T/a.env")
 expect_eq "its replay inside the lifetime is a duplicate" DUPLICATE "$(echo "$out" | status_of)"
 expect_eq "one dedup entry" 1 "$(seen_of)"
+expect_contains "refctl status shows it" "dedup: 1 message ids held for the 360000 ms replay window" \
+	"$("$REFCTL" --data "$T/350582" status)"
 rid=$("$REFCTL" --data "$T/350582" list --inbox --json | json referrals.0.referral_id)
 
 # 200 s later: past A's lifetime (60 s) but inside the margin: A is kept.
