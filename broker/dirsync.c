@@ -12,7 +12,9 @@
 #include "sign.h"
 #include "util.h"
 
-/* The directory must list this node as it is: same keys. */
+/* The directory must list this node as it is: same CURVE key, and its
+ * signing key (or the next one, made by refctl rotate-keys, in place of a
+ * revoked one). */
 int dirsync_check_self(node_t *n, const directory_t *d, char *err, size_t errlen)
 {
 	const dir_node_t *me = directory_node(d, n->cfg.code);
@@ -39,10 +41,19 @@ int dirsync_check_self(node_t *n, const directory_t *d, char *err, size_t errlen
 		}
 	free(mine);
 	free(listed);
+	/* The key this node signs with was revoked, and the directory
+	 * lists the one rotate-keys made next: taken, and the node switches
+	 * to it as the directory is put in force (dirsync_switch, and at a
+	 * start setup.c), before it signs anything more. */
+	if (!ok && keys_next_listed(n, d))
+		return 0;
 	if (!ok) {
 		snprintf(err, errlen, "the directory does not list key %s of "
-			 "this node (%s) with the public half of signing.key",
-			 n->key_id, n->cfg.code);
+			 "this node (%s) with the public half of signing.key: "
+			 "if the authority revoked that key, make a new one "
+			 "(refctl rotate-keys --switch-after 0s) and have the "
+			 "authority list it; the node switches to it when that "
+			 "directory comes", n->key_id, n->cfg.code);
 		return REF_E_DIRECTORY;
 	}
 	return 0;

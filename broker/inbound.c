@@ -16,6 +16,7 @@
 #include "log.h"
 #include "pblimits.h"
 #include "quota.h"
+#include "prune.h"
 #include "referrals.h"
 #include "util.h"
 
@@ -96,6 +97,7 @@ static int apply_submit(node_t *n, const envelope_check_t *c,
 	}
 	seen.from_node = (char *)peer;
 	seen.received_at_ms = now;
+	seen.created_at_ms = h->created_at_ms; /* what prune.c ages by */
 	seen.envelope_sha256.data = (uint8_t *)c->sha256;
 	seen.envelope_sha256.len = 32;
 	if (held) {
@@ -308,6 +310,7 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 	bool change_audited = false, held = false;
 	int st, r;
 
+	prune_policy(n, &pol); /* nothing older than a pruned dedup entry */
 	checkpoint_talked(n, peer);
 	st = envelope_verify(&pol, buf, len, &c);
 	if (st < 0) {

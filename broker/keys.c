@@ -140,6 +140,21 @@ static const char *listed_key_id(const dir_node_t *me, EVP_PKEY *key,
 	return NULL;
 }
 
+bool keys_next_listed(node_t *n, const directory_t *d)
+{
+	char next[PATH_MAX + 64];
+	EVP_PKEY *key = NULL;
+	bool listed;
+
+	config_path(&n->cfg, "signing.next.key", next, sizeof(next));
+	if (access(next, F_OK) < 0 || sign_key_load_private(next, &key))
+		return false;
+	listed = listed_key_id(directory_node(d, n->cfg.code), key,
+			       util_now_ms()) != NULL;
+	EVP_PKEY_free(key);
+	return listed;
+}
+
 /* The key this node signs with next, once the directory lists it and its
  * window has opened: refctl rotate-keys leaves it as signing.next.key.
  * The old key is kept as signing.<key_id>.key, since messages signed with

@@ -28,6 +28,11 @@ int keys_finish_switch(node_t *n, bool *ret_done, char *ret_err,
 /* keys_maybe_switch: switches to signing.next.key once the directory in
  * force lists it with its window open. */
 void keys_maybe_switch(node_t *n);
+/* keys_next_listed: signing.next.key (refctl rotate-keys) exists and d
+ * lists it for this node with its window open now: a directory that
+ * drops the key this node signs with can still be taken, and the node
+ * switches to the next key as it puts d in force. */
+bool keys_next_listed(node_t *n, const directory_t *d);
 /* keys_open_data: the data key ring (made at the first start). */
 int keys_open_data(node_t *n, char *ret_err, size_t errlen);
 /* keys_turn: in the open turn, records the key events not yet recorded. */

@@ -29,6 +29,7 @@
 #include "held.h"
 #include "overdue.h"
 #include "quota.h"
+#include "prune.h"
 #include "setup.h"
 #include "state.h"
 #include "util.h"
@@ -129,6 +130,7 @@ static int turn(node_t *n, zmq_pollitem_t *items, bool reload)
 		control_drain(n);
 	delivery_run(n);
 	keys_reseal_step(n);
+	prune_step(n);
 	if (util_mono_ms() >= n->next_deadline_check) {
 		n->next_deadline_check = util_mono_ms() +
 					 (uint64_t)n->cfg.deadline_check_ms;

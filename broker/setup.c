@@ -20,6 +20,7 @@
 #include "keys.h"
 #include "log.h"
 #include "principal.h"
+#include "prune.h"
 #include "setup.h"
 #include "util.h"
 #include "zap.h"
@@ -81,6 +82,9 @@ int setup_open(node_t *n, const char *data_dir, uint64_t *ret_held,
 	}
 	if (r)
 		return r;
+	/* A directory that revoked the current key for the next one: switch
+	 * before the first turn signs anything. */
+	keys_maybe_switch(n);
 
 	if (n->cfg.holidays[0] || n->cfg.rules[0]) {
 		uint8_t *text;
@@ -148,6 +152,12 @@ int setup_open(node_t *n, const char *data_dir, uint64_t *ret_held,
 			 "its checks (%s); it was not changed: restore it from "
 			 "a backup", path,
 			 r == REF_E_CORRUPT && inner[0] ? inner : ref_strerror(r));
+		return r;
+	}
+	r = prune_open(n);
+	if (r) {
+		snprintf(err, errlen, "refusing to start: the dedup horizon "
+			 "cannot be read from the store (%s)", ref_strerror(r));
 		return r;
 	}
 	r = dirsync_version_held(n, &held);

@@ -104,6 +104,14 @@ struct node {
 	char talked[64][8];
 	size_t n_talked;
 	uint64_t last_cp_seq, last_cp_ms;
+	/* prune.c: where the walk over `seen` goes on, when the next step
+	 * is due (util_mono_ms), its figures since the start, and the
+	 * newest message time pruned (kept in the store's meta). */
+	uint8_t prune_from[16];
+	bool prune_from_set;
+	uint64_t prune_next_ms;
+	uint64_t prune_passes, prune_deleted;
+	uint64_t prune_horizon_ms;  /* the latest created_at pruned */
 	/* delivery.c */
 	bool store_nudge;         /* a write found the store full this turn */
 	uint64_t receipts_by_status[12];   /* first receipts, by status */

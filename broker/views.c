@@ -9,6 +9,7 @@
 #include "delivery.h"
 #include "lifecycle.h"
 #include "quota.h"
+#include "prune.h"
 #include "referrals.h"
 #include "util.h"
 #include "views.h"
@@ -435,6 +436,7 @@ int views_status(node_t *n, Referral__Local__V1__Reply *rep)
 	json_object_set_new(st, "accepting_submissions",
 			    json_boolean(store_submit_allowed(n->store)));
 	json_object_set_new(o, "store", st);
+	json_object_set_new(o, "dedup", prune_status(n));
 	json_object_set_new(o, "uptime_s", json_integer(
 		(json_int_t)((util_now_ms() - n->started_ms) / 1000)));
 	rep->json = state_dump(o);

@@ -50,6 +50,14 @@ static void human_status(json_t *o)
 	       json_integer_value(json_object_get(st, "max_bytes")),
 	       json_is_true(json_object_get(st, "accepting_submissions"))
 	       ? "" : " (FULL: new submissions refused)");
+	if (json_object_get(o, "dedup")) {
+		json_t *dd = json_object_get(o, "dedup");
+		printf("dedup: %lld message ids held for the %lld ms replay "
+		       "window; %lld pruned since the start\n",
+		       json_integer_value(json_object_get(dd, "seen")),
+		       json_integer_value(json_object_get(dd, "window_ms")),
+		       json_integer_value(json_object_get(dd, "pruned")));
+	}
 	{
 		json_t *q = json_object_get(o, "peer_quota"), *it;
 		size_t i;

@@ -94,6 +94,9 @@ static const setting_t settings[] = {
 	I("store", "quota_warn_pct", quota_warn_pct, 80, 10, 100,
 	  "a peer past this share of its quota shows as nearly full in "
 	  "status, the log and the metrics"),
+	I("store", "seen_prune_batch", seen_prune_batch, 256, 1, 100000,
+	  "dedup entries past the replay window deleted per turn at most "
+	  "(4 times as many looked at)"),
 	S("store", "data_key", data_key, "data.keys", 0,
 	  "key ring sealing personal data at rest (mode 0600; made at first "
 	  "start: aes-256-gcm, or sm4-gcm for alg = sm2-sm3)"),

@@ -46,6 +46,7 @@ typedef struct {
 	int64_t submit_limit_pct;
 	int64_t peer_quota_pct;    /* one peer's share of map_max_mb */
 	int64_t quota_warn_pct;    /* of its quota: shown as nearly full */
+	int64_t seen_prune_batch;
 	char data_key[512];        /* the data key ring (seal.h) */
 	/* [deadlines] */
 	char holidays[512];        /* holiday calendar file, "" for none */

@@ -16,6 +16,8 @@ trap 'git worktree remove --force "$old/src" >/dev/null 2>&1; rm -rf "$old"' EXI
 git worktree add --detach "$old/src" "$rev" >/dev/null
 # The old tree finds ../shared beside itself, as CI lays it out.
 ln -s "$top/../shared" "$old/shared"
-referral_build "$old/src/build"
+# meson setup takes its source from the working folder: build the old
+# tree from inside it, or this tree would be built in its place.
+(cd "$old/src" && referral_build build) || exit 1
 REFERRAL_SOURCE=$top REFERRAL_BUILD=$old/src/build NEW=$top/build \
 	bash tests/upgrade/stores.sh

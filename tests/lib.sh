@@ -79,6 +79,11 @@ node() {
 		echo "[delivery]"
 		echo "retry_first_ms = 500"
 		echo "retry_cap_ms = 2000"
+		# A short replay window, for scripts/soak.sh's dedup horizon.
+		[ -n "${REFERRAL_LIFETIME_MS:-}" ] &&
+			echo "message_lifetime_ms = $REFERRAL_LIFETIME_MS"
+		[ -n "${REFERRAL_SKEW_MS:-}" ] &&
+			echo "future_skew_ms = $REFERRAL_SKEW_MS"
 		for line in "$@"; do echo "$line"; done
 	} >> "$T/$code/referrald.conf"
 }

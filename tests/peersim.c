@@ -20,7 +20,10 @@
  *   FLOOD 4 NO_RECEIPT
  *   FLOOD_TOTAL stored=3 refused=0 no_receipt=1
  *
- * Test-only: never installed. */
+ * --save FILE keeps the bytes
+ * sent, --replay FILE sends such bytes again as they are; --key PEM with
+ * --key-id ID signs with another key (a retired one) and --back-ms N
+ * dates the message N ms in the past. Test-only: never installed. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,11 +268,18 @@ int main(int argc, char **argv)
 		{ "file", required_argument, NULL, 'D' },
 		{ "hold-until", required_argument, NULL, 'H' },
 		{ "count", required_argument, NULL, 'n' },
+		{ "save", required_argument, NULL, 'W' },
+		{ "replay", required_argument, NULL, 'P' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "key-id", required_argument, NULL, 'I' },
+		{ "back-ms", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *data = NULL, *to = NULL, *kase = "good";
 	const char *referral = NULL, *state = NULL, *from_state = "", *role = "";
 	const char *dfile = NULL, *hold = NULL;
+	const char *save = NULL, *replay = NULL, *keyfile = NULL, *key_id = NULL;
+	uint64_t back_ms = 0;
 	uint64_t seq = 0;
 	int timeout = 3000, fresh = 0, c, known = 0, count = 1;
 	size_t size = 0;
@@ -296,6 +306,11 @@ int main(int argc, char **argv)
 		case 'D': dfile = optarg; break;
 		case 'H': hold = optarg; break;
 		case 'n': count = atoi(optarg); break;
+		case 'W': save = optarg; break;
+		case 'P': replay = optarg; break;
+		case 'K': keyfile = optarg; break;
+		case 'I': key_id = optarg; break;
+		case 'B': back_ms = (uint64_t)atoll(optarg); break;
 		default: die("usage: peersim --data DIR --to CODE --case CASE "
 			     "[--timeout MS] [--size BYTES] [--fresh-curve]");
 		}
@@ -307,8 +322,8 @@ int main(int argc, char **argv)
 	if (config_load(data, &cfg, err, sizeof(err)))
 		die(err);
 	snprintf(path, sizeof(path), "%s/signing.key", data);
-	if (sign_key_load_private(path, &key))
-		die("cannot load signing.key");
+	if (sign_key_load_private(keyfile ? keyfile : path, &key))
+		die("cannot load the signing key");
 	config_path(&cfg, cfg.authority_key, path, sizeof(path));
 	if (sign_key_load_public(path, &auth) ||
 	    directory_load(data, auth, &dir, err, sizeof(err)))
@@ -375,7 +390,7 @@ int main(int argc, char **argv)
 	h.to_node = (char *)to;
 	h.created_at_ms = util_now_ms();
 	h.kind = REFERRAL__V1__KIND__REFERRAL_SUBMIT;
-	h.key_id = cfg.key_id;
+	h.key_id = key_id ? (char *)key_id : cfg.key_id;
 	h.referral_id = rid;
 	h.referral_seq = 1;
 	sign_digest(sign_key_alg(key), body, blen, digest);
@@ -514,7 +529,13 @@ int main(int argc, char **argv)
 		extra[2] = 0x01;
 		extra_len = 3;
 	}
+	h.created_at_ms -= back_ms;
 	env = build(&h, extra, extra_len, body, blen, key, &elen);
+	if (replay) {
+		free(env);
+		if (util_read_file(replay, 1u << 28, &env, &elen))
+			die("cannot read --replay");
+	}
 	if (!strcmp(kase, "bad-signature") || !strcmp(kase, "bad-receipt")) {
 		/* The signature is the last field: flip a bit in it. */
 		env[elen - 10] ^= 0x04;
@@ -532,6 +553,11 @@ int main(int argc, char **argv)
 		elen = 64 < elen ? 64 : elen;
 	}
 	util_sha256(env, elen, sha);
+	if (save) {
+		FILE *f = fopen(save, "wb");
+		if (!f || fwrite(env, 1, elen, f) != elen || fclose(f))
+			die("cannot write --save");
+	}
 
 	void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
 	int zero = 0;

@@ -24,7 +24,23 @@ load &
 loadpid=$!
 PIDS+=("$loadpid")   # stopped with the nodes if the test ends early
 kills_s=0; kills_r=0
+# FAULT_SIZES=N: every N rounds, each node's store (bytes in use) and
+# dedup entries, to show the dedup table flat once its horizon has passed
+# (scripts/soak.sh with SOAK_LIFETIME_MS).
+t_start=$(date +%s)
+sizes() {
+	local o r
+	o=$("$REFCTL" --data "$T/350581" status --json 2>/dev/null) || return 0
+	r=$("$REFCTL" --data "$T/350582" status --json 2>/dev/null) || return 0
+	echo "sizes round=$1 t=$(( $(date +%s) - t_start ))s" \
+		"sender_bytes=$(echo "$o" | json store.used_bytes)" \
+		"sender_seen=$(echo "$o" | json dedup.seen)" \
+		"receiver_bytes=$(echo "$r" | json store.used_bytes)" \
+		"receiver_seen=$(echo "$r" | json dedup.seen)" \
+		"receiver_inbox=$(echo "$r" | json inbox)"
+}
 for r in $(seq "$ROUNDS"); do
+	[ -n "${FAULT_SIZES:-}" ] && [ $((r % FAULT_SIZES)) -eq 0 ] && sizes "$r"
 	sleep "0.$((RANDOM % 9 + 1))"
 	if [ $((RANDOM % 2)) -eq 0 ]; then victim=350581; kills_s=$((kills_s + 1))
 	else victim=350582; kills_r=$((kills_r + 1)); fi

@@ -22,6 +22,8 @@ BUILD=$NEW; REFCTL=$NEW/client/refctl; REFERRALD=$NEW/broker/referrald
 check "new refctl: store check of an old store, read-only" "$REFCTL" --data "$T/350582" store check
 check "new refctl: audit verify of an old store" "$REFCTL" --data "$T/350581" audit verify
 start 350581; start 350582
+seen_of() { "$REFCTL" --data "$T/$1" status --json | json dedup.seen; }
+old_seen=$(seen_of 350582)   # the old release's dedup entries (no created_at)
 for id in "${ids[@]}"; do check "new release: still delivered $id" is_delivered 350581 "$id"; done
 expect_eq "new release: state kept" GRANTED "$(state_of 350581 "${ids[0]}")"
 "$REFCTL" --data "$T/350581" --actor staff-0107 supplement "${ids[1]}" --doc "$T/app.json" >/dev/null
@@ -34,4 +36,22 @@ expect_eq "new release: inbox holds all four" 4 "$(inbox_count 350582)"
 check "new release: audit chain verifies at the origin" "$REFCTL" --data "$T/350581" audit verify
 check "new release: audit chain verifies at the receiver" "$REFCTL" --data "$T/350582" audit verify
 check "new release: store check at the origin" "$REFCTL" --data "$T/350581" store check
+
+# The dedup table: the old release's entries carry no created_at_ms and
+# age from their receipt + skew, so they outlive the new ones by the skew.
+# The test clock moves the receiver past lifetime + skew (+ 60 s), then
+# past lifetime + 2 x skew (+ 60 s).
+L=$((14 * 86400000)) S=300000
+passes2() { [ "$("$REFCTL" --data "$T/350582" status --json | json dedup.passes)" -ge 2 ]; }
+expect_eq "new release: new dedup entries written beside the old" yes \
+	"$([ "$(seen_of 350582)" -gt "$old_seen" ] && echo yes)"
+stop 350582
+REFERRAL_CLOCK_OFFSET_MS=$((L + S + 60000)) start 350582
+check "new release: a pruning pass ran" wait_for 60 passes2
+expect_eq "new release: past lifetime + skew, the old entries are kept, the new pruned" \
+	"$old_seen" "$(seen_of 350582)"
+stop 350582
+REFERRAL_CLOCK_OFFSET_MS=$((L + 2 * S + 60000)) start 350582
+none_seen() { [ "$(seen_of 350582)" = 0 ]; }
+check "new release: past lifetime + 2 x skew, the old entries are pruned too" wait_for 60 none_seen
 finish
