@@ -21,6 +21,7 @@
 #include "overdue.h"
 #include "peer.h"
 #include "referrals.h"
+#include "retention.h"
 #include "tokens.h"
 #include "util.h"
 #include "views.h"
@@ -470,6 +471,20 @@ static const control_op_t ops[] = {
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "audit", "read", ROLE_STAFF,
 	  S_ADMIN, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, views_call_audit,
 	  "the audit chain's last check and its witnesses", SCHEMA("", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "purge", NULL, ROLE_ADMIN, 0,
+	  WRITES | LOCAL_ONLY, 0, RETENTION_REFUSED, "purge_refused", NULL, NULL,
+	  NULL, NULL, retention_call, NULL, NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "legal-hold-set", NULL, ROLE_ADMIN, 0,
+	  WRITES | LOCAL_ONLY | NEEDS_REF, 0, RETENTION_REFUSED,
+	  "legal_hold_refused", NULL, NULL, NULL, NULL, retention_call, NULL,
+	  NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "legal-hold-clear", NULL, ROLE_ADMIN,
+	  0, WRITES | LOCAL_ONLY | NEEDS_REF, 0, RETENTION_REFUSED,
+	  "legal_hold_refused", NULL, NULL, NULL, NULL, retention_call, NULL,
+	  NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "legal-hold-list", NULL, ROLE_STAFF,
+	  0, LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL, retention_call,
+	  NULL, NULL },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "token-create", NULL, ROLE_STAFF, 0,
 	  WRITES | LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  call_token, NULL, NULL },

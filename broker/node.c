@@ -27,6 +27,7 @@
 #include "log.h"
 #include "node.h"
 #include "overdue.h"
+#include "retention.h"
 #include "setup.h"
 #include "state.h"
 #include "util.h"
@@ -132,6 +133,7 @@ static int turn(node_t *n, zmq_pollitem_t *items, bool reload)
 		checkpoint_maybe(n);
 		/* A rotated key whose window opens later. */
 		keys_maybe_switch(n);
+		retention_step(n);
 	}
 	keys_turn(n);
 	if (n->store_nudge)

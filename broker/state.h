@@ -102,6 +102,8 @@ struct node {
 	char talked[64][8];
 	size_t n_talked;
 	uint64_t last_cp_seq, last_cp_ms;
+	/* retention.c: when the node's own purge looks again (mono ms). */
+	uint64_t next_purge_check;
 	/* delivery.c */
 	bool store_nudge;         /* a write found the store full this turn */
 	uint64_t receipts_by_status[12];   /* first receipts, by status */

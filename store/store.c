@@ -32,6 +32,7 @@ static const char *const table_names[STORE__N] = {
 	[STORE_WITNESSED] = "witnessed",
 	[STORE_META] = "meta",
 	[STORE_TOKENS] = "tokens",      [STORE_FEED] = "feed",
+	[STORE_RETENTION] = "retention",
 };
 
 struct store {

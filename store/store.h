@@ -41,6 +41,7 @@ typedef enum {
 	STORE_META,
 	STORE_TOKENS,       /* gateway tokens (hashes), by name */
 	STORE_FEED,         /* what courts' and bureaus' systems are owed */
+	STORE_RETENTION,    /* legal holds and purges, by referral id */
 	STORE__N
 } store_table_t;
 

@@ -1,0 +1,47 @@
+/* retention.h: how long a referral's personal data is kept, and its end.
+ *
+ * A referral in a final state (CLOSED, TERMINATED, UPHELD: after
+ * [retention] days_after_closed; DENIED, WITHDRAWN, CANCELLED,
+ * REFERRED_ONWARD: after days_after_refused) is purged: the envelopes
+ * that carried it (outbox and inbox) lose their bytes, its held changes
+ * go, and each history step keeps only its states, who, when and the
+ * message id (reasons, reports, assignments and missing items go). The
+ * referral record (id, states, times, digests in the audit chain) stays,
+ * so the audit chain, its checkpoints and exports still verify.
+ *
+ * Never purged: a referral with an open objection (OBJECTION, or any
+ * state not final), one under a legal hold (legal-hold set/clear, admin,
+ * audited), one with a message about it still being delivered.
+ *
+ * A purge rotates the data key in the same turn (keys_rotate_data): the
+ * records that remain are sealed again under the new key, and the old
+ * keys are dropped from the key file once that is done, so what the
+ * purged records left in LMDB's free pages is ciphertext under keys the
+ * node no longer holds.
+ *
+ * Writes only the store's retention table, through the open turn; the
+ * key ring through keys.c. */
+#ifndef REF_RETENTION_H
+#define REF_RETENTION_H
+
+#include "state.h"
+
+/* retention_step: the node's own purge, from the loop's housekeeping: at
+ * most [retention] purge_batch expired referrals in the open turn, and
+ * only while no re-sealing is under way (one rotation at a time). */
+void retention_step(node_t *n);
+
+/* What a caller without the admin role is told (and the refusal is
+ * audited). */
+#define RETENTION_REFUSED "purging personal data, and legal holds, need " \
+	"the admin role at this node ([roles] admins); the refusal is recorded"
+
+/* The named operations (control.c's table; admin, local only):
+ * "purge" {before: "YYYY-MM-DD" or RFC 3339, dry_run: bool},
+ * "legal-hold-set" {reason} and "legal-hold-clear" for the referral id,
+ * "legal-hold-list". */
+int retention_call(node_t *n, const principal_t *who,
+		   const Referral__Local__V1__Request *req, json_t *opts,
+		   Referral__Local__V1__Reply *rep, char *err, size_t errlen);
+
+#endif

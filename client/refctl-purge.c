@@ -1,0 +1,128 @@
+/* refctl-purge.c: see refctl-purge.h. One named call each ("purge",
+ * "legal-hold-set", "legal-hold-clear", "legal-hold-list"); the node
+ * checks the role and the options, and audits what it did. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "refctl-purge.h"
+
+static int call(const char *name, const char *referral_id, json_t *opts,
+		void (*show)(json_t *answer))
+{
+	ref_client_t *c = NULL;
+	char *text = json_dumps(opts, JSON_COMPACT), *out = NULL;
+	json_t *ans;
+	int r;
+
+	json_decref(opts);
+	if (!text)
+		return cli_fail("out of memory");
+	if (cli_client(&c)) {
+		free(text);
+		return 1;
+	}
+	r = ref_call(c, name, NULL, cli_actor, NULL, referral_id, text, &out);
+	free(text);
+	if (r) {
+		cli_fail("%s", ref_last_error(c));
+		ref_close(&c);
+		return 1;
+	}
+	ans = json_loads(out, 0, NULL);
+	if (cli_want_json || !show)
+		cli_print_json(ans);
+	else
+		show(ans);
+	json_decref(ans);
+	free(out);
+	ref_close(&c);
+	return 0;
+}
+
+static void show_list(json_t *arr, const char *what)
+{
+	json_t *it;
+	size_t i;
+
+	json_array_foreach(arr, i, it) {
+		bool kept = json_object_get(it, "kept") != NULL;
+		printf("%-24s %-16s since %s%s%s\n", cli_js(it, "referral_id"),
+		       cli_js(it, "state"), cli_js(it, "since"),
+		       kept ? "  kept: " : "", kept ? cli_js(it, "kept") : "");
+	}
+	if (!i)
+		printf("(%s: none)\n", what);
+}
+
+static void show_purge(json_t *a)
+{
+	bool dry = json_is_true(json_object_get(a, "dry_run"));
+
+	printf(dry ? "Would purge (nothing was changed):\n" : "Purged:\n");
+	show_list(json_object_get(a, dry ? "would_purge" : "purged"),
+		  dry ? "would purge" : "purged");
+	printf("Kept:\n");
+	show_list(json_object_get(a, "kept"), "kept");
+	if (json_is_true(json_object_get(a, "more")))
+		printf("More referrals are past the date: run purge again.\n");
+	if (!dry)
+		printf("The data key rotates: every record is sealed again and "
+		       "the old key dropped (refctl status shows when).\n");
+}
+
+int refctl_purge(int argc, char **argv)
+{
+	const char *before = cli_opt(argc, argv, "--before");
+	json_t *o;
+
+	if (!before)
+		return cli_fail("purge needs --before DATE (2020-12-31 or RFC "
+				"3339); --dry-run lists what would go");
+	o = json_pack("{s:s, s:b}", "before", before, "dry_run",
+		      cli_flag(argc, argv, "--dry-run"));
+	return call("purge", NULL, o, show_purge);
+}
+
+static void show_holds(json_t *a)
+{
+	json_t *it;
+	size_t i;
+
+	json_array_foreach(json_object_get(a, "holds"), i, it)
+		printf("%-24s since %s by %s: %s\n", cli_js(it, "referral_id"),
+		       cli_js(it, "since"), cli_js(it, "by"),
+		       cli_js(it, "reason"));
+	if (!i)
+		printf("no legal holds\n");
+}
+
+static void show_hold(json_t *a)
+{
+	printf("%s: %s\n", cli_js(a, "referral_id"),
+	       json_is_true(json_object_get(a, "legal_hold"))
+	       ? "under a legal hold: its personal data is not purged"
+	       : "legal hold cleared");
+}
+
+int refctl_legal_hold(int argc, char **argv)
+{
+	static const char *const with_value[] = { "--reason", NULL };
+	const char *sub = argc > 1 ? argv[1] : "";
+	const char *id = cli_positional(argc - 1, argv + 1, 1, with_value);
+
+	if (!strcmp(sub, "list"))
+		return call("legal-hold-list", NULL, json_object(), show_holds);
+	if (!strcmp(sub, "set") && id) {
+		const char *reason = cli_opt(argc, argv, "--reason");
+		if (!reason)
+			return cli_fail("legal-hold set needs --reason TEXT (the "
+					"court case or order)");
+		return call("legal-hold-set", id,
+			    json_pack("{s:s}", "reason", reason), show_hold);
+	}
+	if (!strcmp(sub, "clear") && id)
+		return call("legal-hold-clear", id, json_object(), show_hold);
+	return cli_usage();
+}
