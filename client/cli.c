@@ -57,6 +57,8 @@ int cli_usage(void)
 "                                   DATE; the data key rotates after it\n"
 "  legal-hold set ID --reason TEXT  keep a referral's data (a court case...)\n"
 "  legal-hold clear ID              legal-hold list\n"
+"  compact                          (node stopped) the store without its free\n"
+"                                   pages, and what deleted records left there\n"
 "\n"
 "The lifecycle (--actor STAFF_ID names who acts; REFERRAL_ACTOR also works):\n"
 "  accept ID                         deny ID --basis TEXT --reason TEXT\n"

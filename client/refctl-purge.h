@@ -9,4 +9,7 @@ int refctl_purge(int argc, char **argv);
 /* refctl_legal_hold: legal-hold set ID --reason TEXT | clear ID | list. */
 int refctl_legal_hold(int argc, char **argv);
 
+/* refctl_compact: compact (node stopped): the store without free pages. */
+int refctl_compact(int argc, char **argv);
+
 #endif

@@ -72,6 +72,7 @@ static const struct {
 	{ "events", refctl_call_events },
 	{ "purge", refctl_purge },
 	{ "legal-hold", refctl_legal_hold },
+	{ "compact", refctl_compact },
 	{ "call", refctl_call_any },
 };
 

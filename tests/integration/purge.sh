@@ -6,8 +6,9 @@
 # purge; once the data key has rotated, the canary is neither in the raw
 # data.mdb nor in any sealed value of it (live or in a free page) opened
 # with any key the node still holds (tests/sealscan), while a kept
-# referral's canary still is (the scan works). Then the node's own purge,
-# on the test clock moved past [retention] days_after_refused.
+# referral's canary still is (the scan works). `refctl compact` drops the
+# free pages. Then the node's own purge, on the test clock moved past
+# [retention] days_after_refused.
 . "$(dirname "$0")/../lib.sh"
 SCAN=$BUILD/tests/sealscan
 two_nodes "[roles]" "admins = admin-01"
@@ -124,6 +125,22 @@ check "re-sealed again" wait_for 30 resealed 350582
 out=$(scan 350582 CanaryAPurgeApplicant CanaryBPurgeApplicant); rc=$?
 check "neither A's nor B's canary can be read ($out)" test "$rc" -eq 0
 check "the chain still verifies" "$REFCTL" --data "$T/350582" audit verify
+
+# ---- compaction: the free pages themselves go
+out=$("$REFCTL" --data "$T/350582" compact 2>&1); rc=$?
+check "compact while the node runs: non-zero exit" test "$rc" -ne 0
+expect_contains "and says to stop it" "stop it before compacting" "$out"
+sealed() { scan "$1" NoSuchCanaryInThisStore | sed -n 's/^sealed=\([0-9]*\) .*/\1/p'; }
+n_before=$(sealed 350582)
+stop 350582
+out=$("$REFCTL" --data "$T/350582" compact); rc=$?
+expect_eq "compact with the node stopped: exit 0" 0 "$rc"
+n_after=$(sealed 350582)
+check "the file holds fewer sealed values: those of free pages are gone ($n_before -> $n_after)" test "$n_after" -lt "$n_before"
+check "the compacted store passes store check" "$REFCTL" --data "$T/350582" store check
+start 350582
+expect_eq "the node starts on it and A's skeleton reads" DENIED "$(state_of 350582 "$a")"
+expect_contains "and C's application" CanaryCPurgeApplicant "$($JA show "$c" --json)"
 
 # ---- the node's own purge, one day past days_after_refused
 stop 350581
