@@ -18,6 +18,7 @@
 
 #define DAY_MS 86400000ULL
 #define PURGE_CHECK_MS 600000ULL /* the node's own purge looks this often */
+#define PURGE_LOOK 2000          /* referrals one step looks at */
 #define MAX_MANUAL 1000  /* referrals one refctl purge takes; run it again */
 
 typedef struct {
@@ -35,6 +36,10 @@ typedef struct {
 	uint64_t before;    /* manual: final before this; 0: by the settings */
 	uint64_t now;
 	const config_t *cfg;
+	size_t looked, look_max; /* the node's own purge: a bounded walk */
+	char last[72];           /* the last referral id looked at */
+	bool stopped;            /* the walk stopped before the end */
+	const char *after;       /* resumed: this one was looked at already */
 } scan_t;
 
 /* Days a final state is kept, 0 if the state is not final or not purged
@@ -66,10 +71,14 @@ static int scan_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	uint64_t cutoff;
 	int r = 0;
 
-	(void)k, (void)kl;
+	if (sc->after && kl == strlen(sc->after) && !memcmp(k, sc->after, kl))
+		return 0;
 	rr = referral__store__v1__referral_record__unpack(NULL, vl, v);
 	if (!rr)
 		return REF_E_CORRUPT;
+	snprintf(sc->last, sizeof(sc->last), "%.*s", (int)(kl < 64 ? kl : 64),
+		 (const char *)k);
+	sc->looked++;
 	days = keep_days(sc->cfg, rr->state, &final);
 	if (sc->before)
 		cutoff = sc->before;
@@ -107,6 +116,13 @@ static int scan_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	}
 out:
 	referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	/* The node's own purge stops with a full batch or after look_max:
+	 * the next step goes on from sc->last. */
+	if (!r && sc->look_max && (sc->looked >= sc->look_max ||
+				   sc->n == sc->max)) {
+		sc->stopped = true;
+		return STORE_STOP;
+	}
 	return r;
 }
 
@@ -361,8 +377,8 @@ static int drop_held(node_t *n, cand_t *c)
 }
 
 /* Purges every candidate not skipped, in the open turn; then the key. */
-static int purge(node_t *n, scan_t *sc, const char *actor, size_t *ret_done,
-		 char *err, size_t errlen)
+static int purge(node_t *n, scan_t *sc, const char *actor, bool rotate,
+		 size_t *ret_done, char *err, size_t errlen)
 {
 	env_t e = { sc, NULL, 0, 0, true };
 	size_t done = 0, outn;
@@ -412,7 +428,7 @@ static int purge(node_t *n, scan_t *sc, const char *actor, size_t *ret_done,
 	/* What the purge freed is sealed under the keys in the ring now: a
 	 * fresh key, everything else sealed again under it, and the old ones
 	 * dropped from the key file (keys_after_commit). */
-	if (!r && done) {
+	if (!r && done && rotate) {
 		char why[80];
 		snprintf(why, sizeof(why), "after a purge of %zu referrals", done);
 		r = keys_rotate_data(n, actor, why, err, errlen);
@@ -428,47 +444,72 @@ static void scan_free(scan_t *sc)
 	sc->n = sc->cap = 0;
 }
 
+/* The node's own purge goes in cycles: a walk of the referrals, a batch
+ * purged per turn, and at the walk's end one data-key rotation for all
+ * of them (a rotation re-seals the whole store: once per cycle, not per
+ * batch). No purge while a re-seal is under way: what it purged could be
+ * sealed under the key that re-seal keeps. */
 void retention_step(node_t *n)
 {
 	scan_t sc = { 0 };
 	char err[300] = "";
 	size_t done = 0;
+	bool end;
 	int r;
 
 	if (n->resealing || !n->seal ||
 	    (!n->cfg.days_after_closed && !n->cfg.days_after_refused) ||
 	    util_mono_ms() < n->next_purge_check)
 		return;
-	/* Every referral is looked at: not at every turn. */
-	n->next_purge_check = util_mono_ms() + PURGE_CHECK_MS;
 	sc.cfg = &n->cfg;
 	sc.now = util_now_ms();
-	/* Looked at a few more than a batch: some may be held. */
-	sc.max = (size_t)n->cfg.purge_batch * 4;
+	sc.max = (size_t)n->cfg.purge_batch;
+	sc.look_max = PURGE_LOOK;
+	sc.after = n->purge_cursor[0] ? n->purge_cursor : NULL;
 	if (store_event_begin(n->store))
 		return;
-	r = store_foreach(n->store, STORE_REFERRALS, scan_one, &sc);
+	r = n->purge_cursor[0]
+		? store_foreach_from(n->store, STORE_REFERRALS, n->purge_cursor,
+				     strlen(n->purge_cursor), scan_one, &sc)
+		: store_foreach(n->store, STORE_REFERRALS, scan_one, &sc);
+	end = !sc.stopped;
 	if (!r)
 		r = mark_skips(n, &sc);
-	if (!r) {
-		size_t take = 0;
-		for (size_t i = 0; i < sc.n; i++)
-			if (!sc.c[i].skip && ++take > (size_t)n->cfg.purge_batch)
-				sc.c[i].skip = "next turn";
-		if (take)
-			r = purge(n, &sc, "node", &done, err, sizeof(err));
-		if (take > (size_t)n->cfg.purge_batch || sc.more)
-			n->next_purge_check = 0; /* the rest after the re-seal */
+	if (!r)
+		r = purge(n, &sc, "node", false, &done, err, sizeof(err));
+	if (!r && end && (n->purge_pending || done)) {
+		char why[80];
+		snprintf(why, sizeof(why), "after a purge of %zu referrals",
+			 n->purge_pending + done);
+		r = keys_rotate_data(n, "node", why, err, sizeof(err));
 	}
 	if (r || (r = store_event_commit(n->store))) {
 		store_event_abort(n->store);
+		if (!err[0])
+			snprintf(err, sizeof(err), "%s", store_last_error(n->store));
 		log_msg(LOG_WARN, "retention", "the purge of expired referrals "
 			"paused: %s%s%s; it is tried again later", ref_strerror(r),
 			err[0] ? ": " : "", err);
-	} else if (done) {
+		n->next_purge_check = util_mono_ms() + PURGE_CHECK_MS;
+		scan_free(&sc);
+		return;
+	}
+	if (done)
 		log_msg(LOG_INFO, "retention", "purged the personal data of %zu "
-			"referrals past their retention; the data key rotates",
-			done);
+			"referrals past their retention", done);
+	if (end) {
+		if (n->purge_pending + done)
+			log_msg(LOG_INFO, "retention", "a purge cycle ended (%zu "
+				"referrals): the data key rotates, and the old one "
+				"is dropped once the store is sealed again",
+				n->purge_pending + done);
+		n->purge_pending = 0;
+		n->purge_cursor[0] = '\0';
+		n->next_purge_check = util_mono_ms() + PURGE_CHECK_MS;
+	} else {
+		/* The rest of the walk at the next turn. */
+		n->purge_pending += done;
+		snprintf(n->purge_cursor, sizeof(n->purge_cursor), "%s", sc.last);
 	}
 	scan_free(&sc);
 }
@@ -528,8 +569,8 @@ static int call_purge(node_t *n, const principal_t *who, json_t *opts,
 		r = mark_skips(n, &sc);
 	if (!r && !dry) {
 		char why[300] = "";
-		r = purge(n, &sc, who->name[0] ? who->name : "local", &done, why,
-			  sizeof(why));
+		r = purge(n, &sc, who->name[0] ? who->name : "local", true, &done,
+			  why, sizeof(why));
 		if (r && why[0]) {
 			scan_free(&sc);
 			return state_fail_reply(rep, r, err, errlen, "nothing was "

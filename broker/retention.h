@@ -13,7 +13,8 @@
  * state not final), one under a legal hold (legal-hold set/clear, admin,
  * audited), one with a message about it still being delivered.
  *
- * A purge rotates the data key in the same turn (keys_rotate_data): the
+ * A purge rotates the data key (keys_rotate_data: refctl purge in its
+ * own turn; the node's own purge once at the end of a cycle): the
  * records that remain are sealed again under the new key, and the old
  * keys are dropped from the key file once that is done, so what the
  * purged records left in LMDB's free pages is ciphertext under keys the
@@ -27,8 +28,10 @@
 #include "state.h"
 
 /* retention_step: the node's own purge, from the loop's housekeeping: at
- * most [retention] purge_batch expired referrals in the open turn, and
- * only while no re-sealing is under way (one rotation at a time). */
+ * most [retention] purge_batch expired referrals in the open turn, found
+ * by a walk of the referrals that goes on turn by turn; at the walk's
+ * end one data-key rotation for the whole cycle. Never while a re-seal
+ * is under way. */
 void retention_step(node_t *n);
 
 /* What a caller without the admin role is told (and the refusal is

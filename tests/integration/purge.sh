@@ -144,14 +144,20 @@ expect_contains "and C's application" CanaryCPurgeApplicant "$($JA show "$c" --j
 
 # ---- the node's own purge, one day past days_after_refused
 stop 350581
-printf '\n[retention]\ndays_after_refused = 1\n' >> "$T/350581/referrald.conf"
+# One referral a turn: the cycle goes on over turns, one rotation at its end.
+printf '\n[retention]\ndays_after_refused = 1\npurge_batch = 1\n' >> "$T/350581/referrald.conf"
 out=$(scan 350581 CanaryAPurgeApplicant); rc=$?
 check "at Shishi, A's canary opens before its retention ends ($out)" test "$rc" -eq 1
 REFERRAL_CLOCK_OFFSET_MS=$((2 * 86400000)) start 350581
 purged_at_shishi() { "$REFCTL" --data "$T/350581" audit export --out "$T/s.jsonl" >/dev/null &&
 	[ "$(grep -c personal_data_purged "$T/s.jsonl")" = 2 ]; }
 check "Shishi purges A and B by itself" wait_for 60 purged_at_shishi
-check "and re-seals under a fresh key" wait_for 30 resealed 350581
+rotated() { "$REFCTL" --data "$T/350581" audit export --out "$T/s.jsonl" >/dev/null &&
+	grep -q 'data_key_rotated.*after a purge of 2 referrals' "$T/s.jsonl"; }
+check "one batch a turn, one key rotation at the cycle's end" wait_for 60 rotated
+shishi_key() { [ "$(grep -v '^#' "$T/350581/data.keys" | cut -d' ' -f1)" = 2 ]; }
+check "re-sealed under the fresh key, the old one dropped" wait_for 30 shishi_key
+check "and no re-seal left" wait_for 30 resealed 350581
 expect_eq "C, under objection, keeps its application" CanaryCPurgeApplicant \
 	"$("$REFCTL" --data "$T/350581" --actor admin-01 show "$c" --json | json application.applicant.name)"
 out=$(scan 350581 CanaryAPurgeApplicant CanaryBPurgeApplicant); rc=$?
