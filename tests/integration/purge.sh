@@ -109,6 +109,9 @@ check "and the legal hold" grep -q legal_hold_set "$T/j.jsonl"
 check "and the refused purge" grep -q purge_refused "$T/j.jsonl"
 check "refctl store check passes" "$REFCTL" --data "$T/350582" store check
 expect_contains "the trail shows the purge" personal_data_purged "$($JA trail "$a")"
+out=$("$REFCTL" --data "$T/350582" audit trail "$a" 2>&1); rc=$?
+expect_eq "refctl audit trail of a purged referral: exit 0" 0 "$rc"
+expect_contains "its application's place says purged" "purged" "$(echo "$out" | grep referral_submit)"
 
 # ---- unrecoverable
 out=$(scan 350582 CanaryAPurgeApplicant "CanaryA Test Road"); rc=$?
