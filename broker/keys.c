@@ -11,6 +11,7 @@
 
 #include "datakey.h"
 #include "keys.h"
+#include "retention.h"
 #include "log.h"
 #include "sign.h"
 #include "util.h"
@@ -216,6 +217,8 @@ int keys_open_data(node_t *n, char *err, size_t errlen)
 		snprintf(err, errlen, "refusing to start: %s", inner);
 		return r;
 	}
+	/* Each referral's personal data under a key of its own. */
+	store_set_owner(n->store, retention_owner);
 	datakey_path(&n->cfg, path, sizeof(path));
 	if (created)
 		log_msg(LOG_INFO, "store", "made a new data key file %s; keep "

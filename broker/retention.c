@@ -42,6 +42,88 @@ typedef struct {
 	const char *after;       /* resumed: this one was looked at already */
 } scan_t;
 
+/* Field 3 (referral_id, a string) of an OutboxRecord or InboxRecord, read
+ * off the wire format without unpacking the envelope it carries. */
+static size_t wire_field3(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint64_t tag = 0, len = 0;
+		int sh = 0;
+		while (i < n && sh < 64) {
+			tag |= (uint64_t)(p[i] & 0x7f) << sh;
+			sh += 7;
+			if (!(p[i++] & 0x80))
+				break;
+		}
+		switch (tag & 7) {
+		case 0:
+			while (i < n && (p[i++] & 0x80))
+				;
+			break;
+		case 2:
+			sh = 0;
+			while (i < n && sh < 64) {
+				len |= (uint64_t)(p[i] & 0x7f) << sh;
+				sh += 7;
+				if (!(p[i++] & 0x80))
+					break;
+			}
+			if (len > n - i)
+				return 0;
+			if (tag >> 3 == 3) {
+				if (!len || len >= cap)
+					return 0;
+				memcpy(out, p + i, len);
+				out[len] = '\0';
+				return len;
+			}
+			i += len;
+			break;
+		case 1:
+			i += 8;
+			break;
+		case 5:
+			i += 4;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return 0;
+}
+
+size_t retention_owner(store_t *s, store_table_t t, const uint8_t *key,
+		       size_t klen, const uint8_t *val, size_t vlen, char *out,
+		       size_t cap)
+{
+	size_t l = 0;
+	uint8_t *v;
+	size_t vl;
+
+	if (t == STORE_OUTBOX || t == STORE_INBOX) {
+		l = wire_field3(val, vlen, out, cap);
+	} else if (t == STORE_HISTORY || t == STORE_HELD) {
+		size_t tail = t == STORE_HISTORY ? 4 : 8;
+		if (klen > tail && klen - tail < cap) {
+			l = klen - tail;
+			memcpy(out, key, l);
+			out[l] = '\0';
+		}
+	}
+	if (!l || !util_referral_id_valid(out))
+		return 0;
+	/* Purged: what remains of it is sealed under the ring. */
+	if (!store_get(s, STORE_RETENTION, out, l, &v, &vl)) {
+		bool purged = strstr((const char *)v, "purged_at_ms") != NULL;
+		free(v);
+		if (purged)
+			return 0;
+	}
+	return l;
+}
+
 /* Days a final state is kept, 0 if the state is not final or not purged
  * by the node itself; *ret_final says whether it is final at all. */
 static int64_t keep_days(const config_t *c, const char *state, bool *ret_final)
@@ -390,21 +472,16 @@ static int purge(node_t *n, scan_t *sc, const char *actor, bool rotate,
 	e.outbox = false;
 	if (!r)
 		r = store_foreach(n->store, STORE_INBOX, env_one, &e);
-	for (size_t i = 0; !r && i < e.n; i++)
-		r = blank(n, i < outn ? STORE_OUTBOX : STORE_INBOX, e.ids[i], sc);
-	free(e.ids);
+	/* Marked purged first: what is written back below is no longer
+	 * sealed under the referral's own key (retention_owner), which goes
+	 * last. */
 	for (size_t i = 0; !r && i < sc->n; i++) {
 		cand_t *c = &sc->c[i];
-		char detail[200];
 		json_t *o;
 
 		if (c->skip)
 			continue;
-		r = strip_history(n, c);
-		if (!r)
-			r = drop_held(n, c);
-		if (!r)
-			r = rec_get(n, c->id, &o);
+		r = rec_get(n, c->id, &o);
 		if (r)
 			break;
 		if (!o)
@@ -415,19 +492,41 @@ static int purge(node_t *n, scan_t *sc, const char *actor, bool rotate,
 		json_object_set_new(o, "purged_by", json_string(actor));
 		r = rec_put(n, c->id, o);
 		json_decref(o);
+	}
+	for (size_t i = 0; !r && i < e.n; i++)
+		r = blank(n, i < outn ? STORE_OUTBOX : STORE_INBOX, e.ids[i], sc);
+	free(e.ids);
+	for (size_t i = 0; !r && i < sc->n; i++) {
+		cand_t *c = &sc->c[i];
+		char detail[200];
+
+		if (c->skip)
+			continue;
+		r = strip_history(n, c);
+		if (!r)
+			r = drop_held(n, c);
+		if (!r) {
+			r = store_del(n->store, STORE_REFKEYS, c->id,
+				      strlen(c->id));
+			if (r == REF_E_NOT_FOUND)
+				r = 0; /* sealed under the ring only */
+		}
+		if (r)
+			break;
 		snprintf(detail, sizeof(detail), "%s since %llu: %zu envelopes "
 			 "emptied, %zu history steps kept without their text, "
-			 "%zu held changes dropped", c->state,
+			 "%zu held changes dropped, its key destroyed", c->state,
 			 (unsigned long long)c->at_ms, c->blanked, c->steps,
 			 c->held);
-		if (!r)
-			r = state_audit(n, "personal_data_purged", c->id, NULL, NULL,
-					actor, "ok", detail);
+		r = state_audit(n, "personal_data_purged", c->id, NULL, NULL,
+				actor, "ok", detail);
 		done++;
 	}
-	/* What the purge freed is sealed under the keys in the ring now: a
-	 * fresh key, everything else sealed again under it, and the old ones
-	 * dropped from the key file (keys_after_commit). */
+	/* The referral's key, gone from the table, lingers in a free page
+	 * sealed under the ring as it is now: a fresh ring key, the other
+	 * referral keys (and what is sealed under the ring) sealed again
+	 * under it, the old ones dropped from the key file
+	 * (keys_after_commit). */
 	if (!r && done && rotate) {
 		char why[80];
 		snprintf(why, sizeof(why), "after a purge of %zu referrals", done);

@@ -34,6 +34,14 @@
  * is under way. */
 void retention_step(node_t *n);
 
+/* retention_owner: the store's owner function (store_set_owner): the
+ * referral an outbox, inbox, history or held record belongs to, so that
+ * it is sealed under that referral's own key; none once the referral is
+ * purged (what remains is sealed under the ring). */
+size_t retention_owner(store_t *s, store_table_t t, const uint8_t *key,
+		       size_t klen, const uint8_t *val, size_t vlen, char *out,
+		       size_t cap);
+
 /* What a caller without the admin role is told (and the refusal is
  * audited). */
 #define RETENTION_REFUSED "purging personal data, and legal holds, need " \

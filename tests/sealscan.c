@@ -1,13 +1,17 @@
 /* sealscan.c: what an attacker holding the store file and the node's key
- * file could read. Every sealed value anywhere in data.mdb (live records
- * and LMDB's free pages alike: found by its magic, 00 'R' 'S' 01) is
- * decrypted with every key in the key file, whatever key id it names,
- * as counter mode without the tag (so a torn or moved value still gives
- * up what it holds), and the result searched for each canary; the raw
- * file is searched in clear too.
+ * file could read. Every value sealed under the ring anywhere in data.mdb
+ * (live records and LMDB's free pages alike: found by its magic,
+ * 00 'R' 'S' 01) is decrypted with every key in the key file, whatever
+ * key id it names, as counter mode without the tag (so a torn or moved
+ * value still gives up what it holds), and the result searched for each
+ * canary. What such a value begins with, read as a referral key (an
+ * algorithm byte and the key), is then tried on every value sealed under
+ * a referral's key (00 'R' 'S' 02), wherever it lies. The raw file is
+ * searched in clear too.
  *
  * usage: sealscan DATA.MDB DATA.KEYS CANARY...
- * Prints "sealed=N keys=K clear=C opened=O", O the sealed values in which
+ * Prints "sealed=N refsealed=R keys=K refkeys=F clear=C opened=O" (F:
+ * what was tried as a referral key), O the sealed values in which
  * some canary was read; exits 0 if neither C nor O, 1 if a canary was
  * found, 2 on bad usage or unreadable files. A test tool: never built
  * into the node. */
@@ -65,6 +69,9 @@ static int unhex(const char *h, unsigned char *out, size_t n)
 int main(int argc, char **argv)
 {
 	static const unsigned char magic[4] = { 0x00, 'R', 'S', 0x01 };
+	static const unsigned char ref_magic[4] = { 0x00, 'R', 'S', 0x02 };
+	key_t_ *cands = NULL;
+	size_t ncand = 0, capc = 0, refsealed = 0;
 	key_t_ keys[MAX_KEYS];
 	size_t nkeys = 0, len, sealed = 0, clear = 0, opened = 0;
 	unsigned char *db, *out;
@@ -126,6 +133,55 @@ int main(int argc, char **argv)
 					? EVP_sm4_ctr() : EVP_aes_256_ctr(), NULL,
 					keys[k].key, iv) == 1 &&
 			    EVP_EncryptUpdate(ctx, out, &outl, v + 20,
+					      (int)n) == 1) {
+				for (int c = 3; c < argc && !found; c++)
+					found = memmem(out, (size_t)outl, argv[c],
+						       strlen(argv[c])) != NULL;
+				/* Maybe a referral key: alg 1 (32) or 2 (16). */
+				if (outl >= 33 && (out[0] == 1 || out[0] == 2)) {
+					if (ncand == capc) {
+						key_t_ *p = realloc(cands, (capc = capc
+							? capc * 2 : 64) * sizeof(*p));
+						if (!p)
+							return 2;
+						cands = p;
+					}
+					cands[ncand].sm4 = out[0] == 2;
+					memcpy(cands[ncand++].key, out + 1, 32);
+				}
+			}
+			EVP_CIPHER_CTX_free(ctx);
+		}
+		opened += found;
+	}
+	/* Values under a referral's key: 00 'R' 'S' 02 | id length | id |
+	 * nonce (12) | ciphertext. */
+	for (size_t off = 0; out && off + 40 <= len; off++) {
+		const unsigned char *v = db + off;
+		size_t il, n;
+		int found = 0;
+
+		if (memcmp(v, ref_magic, 4))
+			continue;
+		il = v[4];
+		if (!il || off + 5 + il + 12 + 16 > len)
+			continue;
+		refsealed++;
+		n = len - off - 5 - il - 12;
+		if (n > 16384)
+			n = 16384;
+		for (size_t k = 0; k < ncand && !found; k++) {
+			EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+			unsigned char iv[16];
+			int outl = 0;
+
+			memcpy(iv, v + 5 + il, 12);
+			iv[12] = iv[13] = iv[14] = 0;
+			iv[15] = 2;
+			if (ctx && EVP_EncryptInit_ex(ctx, cands[k].sm4
+					? EVP_sm4_ctr() : EVP_aes_256_ctr(), NULL,
+					cands[k].key, iv) == 1 &&
+			    EVP_EncryptUpdate(ctx, out, &outl, v + 5 + il + 12,
 					      (int)n) == 1)
 				for (int c = 3; c < argc && !found; c++)
 					found = memmem(out, (size_t)outl, argv[c],
@@ -134,8 +190,9 @@ int main(int argc, char **argv)
 		}
 		opened += found;
 	}
-	printf("sealed=%zu keys=%zu clear=%zu opened=%zu\n", sealed, nkeys,
-	       clear, opened);
+	printf("sealed=%zu refsealed=%zu keys=%zu refkeys=%zu clear=%zu "
+	       "opened=%zu\n", sealed, refsealed, nkeys, ncand, clear, opened);
+	free(cands);
 	free(out);
 	free(db);
 	return clear || opened ? 1 : 0;

@@ -54,6 +54,8 @@ scan() { "$SCAN" "$T/$1/store/data.mdb" "$T/$1/data.keys" "${@:2}"; }
 out=$(scan 350582 CanaryAPurgeApplicant); rc=$?
 check "before the purge, the scan opens A's canary with the node's key ($out)" test "$rc" -eq 1
 expect_contains "and only sealed: not in clear" "clear=0" "$out"
+check "the referrals' records are sealed under keys of their own ($out)" \
+	bash -c "echo '$out' | grep -q 'refsealed=[1-9]'"
 
 # ---- refusals and the dry run
 sleep 1.2
@@ -133,7 +135,7 @@ check "the chain still verifies" "$REFCTL" --data "$T/350582" audit verify
 out=$("$REFCTL" --data "$T/350582" compact 2>&1); rc=$?
 check "compact while the node runs: non-zero exit" test "$rc" -ne 0
 expect_contains "and says to stop it" "stop it before compacting" "$out"
-sealed() { scan "$1" NoSuchCanaryInThisStore | sed -n 's/^sealed=\([0-9]*\) .*/\1/p'; }
+sealed() { scan "$1" NoSuchCanaryInThisStore | awk -F'[= ]' '{ print $2 + $4 }'; }
 n_before=$(sealed 350582)
 stop 350582
 out=$("$REFCTL" --data "$T/350582" compact); rc=$?
