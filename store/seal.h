@@ -1,6 +1,7 @@
 /* seal.h: personal data encrypted before it reaches LMDB (DESIGN.md,
  * Durability): LMDB keeps deleted values in free pages, so only
- * ciphertext may ever be written.
+ * ciphertext may ever be written, and a purged referral's own key
+ * (below) is what makes what it left there unreadable.
  *
  * A key ring lives in one file (mode 0600, refused otherwise), one key a
  * line, "ID ALG HEX", the last line the current key:

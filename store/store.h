@@ -4,7 +4,9 @@
  * audit (hash-chained), requests (client request ids), receipts (every
  * receipt held for what we sent), history (each referral's states),
  * held (status changes that arrived before their predecessors),
- * witnessed (peers' signed audit checkpoints), meta.
+ * witnessed (peers' signed audit checkpoints), meta, tokens, feed,
+ * retention (legal holds and purges), refkeys (each referral's own key,
+ * sealed under the ring).
  *
  * Promises:
  * - One writer. Writes happen only inside the turn transaction opened by
@@ -115,8 +117,9 @@ int store_last(store_t *s, store_table_t t, uint8_t **ret_key, size_t *ret_klen,
 	       uint8_t **ret_val, size_t *ret_vlen);
 
 /* store_set_seal: from now on, the tables that hold personal data
- * (outbox, inbox, held, history) are written sealed under seal's current
- * key, and read through it (seal is borrowed; NULL: written in clear).
+ * (outbox, inbox, held, history) and refkeys are written sealed under
+ * seal's current key, or a referral's own key (store_set_owner), and read
+ * through it (seal is borrowed; NULL: written in clear).
  * Records written before stay readable as they are. */
 struct seal;
 void store_set_seal(store_t *s, struct seal *seal);
