@@ -270,52 +270,41 @@ typedef struct {
 	uint8_t (*ids)[16];
 	size_t n, cap;
 	bool outbox;
+	store_t *n_store;
 } env_t;
 
-static int env_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
-		   size_t vl)
+static int env_one(void *ctx, const uint8_t *k, size_t kl, const char *rid)
 {
 	env_t *e = ctx;
-	const char *rid;
 	cand_t *c;
-	uint32_t state = 0;
-	void *un;
 
-	if (kl != 16)
+	if (kl != 16 || !rid[0] || !(c = find(e->sc, rid)))
 		return 0;
 	if (e->outbox) {
-		Referral__Store__V1__OutboxRecord *ob =
-			referral__store__v1__outbox_record__unpack(NULL, vl, v);
-		if (!ob)
-			return REF_E_CORRUPT;
-		un = ob;
-		rid = ob->referral_id;
-		state = ob->state;
-	} else {
-		Referral__Store__V1__InboxRecord *ib =
-			referral__store__v1__inbox_record__unpack(NULL, vl, v);
-		if (!ib)
-			return REF_E_CORRUPT;
-		un = ib;
-		rid = ib->referral_id;
-	}
-	c = rid[0] ? find(e->sc, rid) : NULL;
-	if (c && state == OUT_PENDING && e->outbox) {
-		c->skip = "a message about it is still being delivered";
-	} else if (c) {
-		if (e->n == e->cap) {
-			size_t cap = e->cap ? e->cap * 2 : 32;
-			void *p = realloc(e->ids, cap * 16);
-			if (!p) {
-				protobuf_c_message_free_unpacked(un, NULL);
-				return -ENOMEM;
-			}
-			e->ids = p;
-			e->cap = cap;
+		Referral__Store__V1__OutboxRecord *ob = NULL;
+		int r = store_get_msg(e->n_store, STORE_OUTBOX, k, 16,
+				      &referral__store__v1__outbox_record__descriptor,
+				      (ProtobufCMessage **)&ob);
+		bool pending;
+
+		if (r)
+			return r;
+		pending = ob->state == OUT_PENDING;
+		referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+		if (pending) {
+			c->skip = "a message about it is still being delivered";
+			return 0;
 		}
-		memcpy(e->ids[e->n++], k, 16);
 	}
-	protobuf_c_message_free_unpacked(un, NULL);
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 32;
+		void *p = realloc(e->ids, cap * 16);
+		if (!p)
+			return -ENOMEM;
+		e->ids = p;
+		e->cap = cap;
+	}
+	memcpy(e->ids[e->n++], k, 16);
 	return 0;
 }
 
@@ -462,16 +451,18 @@ static int drop_held(node_t *n, cand_t *c)
 static int purge(node_t *n, scan_t *sc, const char *actor, bool rotate,
 		 size_t *ret_done, char *err, size_t errlen)
 {
-	env_t e = { sc, NULL, 0, 0, true };
+	env_t e = { sc, NULL, 0, 0, true, n->store };
 	size_t done = 0, outn;
 	int r;
 
 	*ret_done = 0;
-	r = store_foreach(n->store, STORE_OUTBOX, env_one, &e);
+	/* Walked by the ids the sealed values carry: only the old records
+	 * sealed under the ring are opened to find theirs. */
+	r = store_foreach_owner(n->store, STORE_OUTBOX, env_one, &e);
 	outn = e.n;
 	e.outbox = false;
 	if (!r)
-		r = store_foreach(n->store, STORE_INBOX, env_one, &e);
+		r = store_foreach_owner(n->store, STORE_INBOX, env_one, &e);
 	/* Marked purged first: what is written back below is no longer
 	 * sealed under the referral's own key (retention_owner), which goes
 	 * last. */
@@ -677,8 +668,8 @@ static int call_purge(node_t *n, const principal_t *who, json_t *opts,
 		}
 	} else if (!r) {
 		/* What a purge would find now: the outbox is looked at too. */
-		env_t e = { &sc, NULL, 0, 0, true };
-		r = store_foreach(n->store, STORE_OUTBOX, env_one, &e);
+		env_t e = { &sc, NULL, 0, 0, true, n->store };
+		r = store_foreach_owner(n->store, STORE_OUTBOX, env_one, &e);
 		free(e.ids);
 	}
 	if (r) {

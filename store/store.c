@@ -788,6 +788,66 @@ static int walk(store_t *s, store_table_t t, const void *from, size_t flen,
 	return r;
 }
 
+int store_foreach_owner(store_t *s, store_table_t t, store_owner_walk_fn fn,
+			void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	bool own;
+	int r, rc;
+
+	if (s->absent[t])
+		return 0;
+	r = rtxn(s, &txn, &own);
+	if (r)
+		return r;
+	rc = mdb_cursor_open(txn, s->dbi[t], &cur);
+	if (rc) {
+		if (own)
+			mdb_txn_abort(txn);
+		return lmdb_err(s, rc, "cursor");
+	}
+	if (own)
+		s->walk = txn;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char rid[SEAL_REF_ID_MAX + 1] = "";
+		uint8_t *plain = NULL;
+		size_t pl, vl;
+
+		r = checked(s, t, &k, &v);
+		if (r)
+			break;
+		vl = v.mv_size - DIGEST_LEN;
+		if (!sealed_table(t) || t == STORE_REFKEYS ||
+		    !seal_ref_id(v.mv_data, vl, rid, sizeof(rid))) {
+			rid[0] = '\0';
+			r = open_value(s, txn, t, &k, v.mv_data, vl, &plain, &pl);
+			if (r)
+				break;
+			if (s->owner && s->owner(s, t, k.mv_data, k.mv_size,
+						 plain ? plain : v.mv_data, pl, rid,
+						 sizeof(rid)) == 0)
+				rid[0] = '\0';
+			free(plain);
+		}
+		r = fn(ctx, k.mv_data, k.mv_size, rid);
+		if (r)
+			break;
+	}
+	if (!r && rc != MDB_NOTFOUND)
+		r = lmdb_err(s, rc, "cursor get");
+	if (r == STORE_STOP)
+		r = 0;
+	mdb_cursor_close(cur);
+	if (own) {
+		s->walk = NULL;
+		mdb_txn_abort(txn);
+	}
+	return r;
+}
+
 int store_foreach(store_t *s, store_table_t t, store_foreach_fn fn, void *ctx)
 {
 	return walk(s, t, NULL, 0, fn, ctx);

@@ -136,6 +136,14 @@ typedef size_t (*store_owner_fn)(store_t *s, store_table_t t,
 				 const uint8_t *val, size_t vlen, char *out,
 				 size_t cap);
 void store_set_owner(store_t *s, store_owner_fn fn);
+/* store_foreach_owner: every record of t (checked) with the id of the
+ * referral it belongs to, "" for none: read off a value sealed under a
+ * referral's key without opening it; any other value opened and named
+ * by the owner function. fn as store_foreach's. */
+typedef int (*store_owner_walk_fn)(void *ctx, const uint8_t *key,
+				   size_t klen, const char *referral_id);
+int store_foreach_owner(store_t *s, store_table_t t, store_owner_walk_fn fn,
+			void *ctx);
 /* store_reseal_some: inside a turn, rewrites up to max records of those
  * tables (and the referral keys) that are not sealed under the current
  * key (a record under its referral's key is left as it is), from where the last
