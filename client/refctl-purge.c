@@ -152,7 +152,8 @@ static int fsync_file(const char *path)
 }
 
 /* refctl compact: with the node stopped, the store copied by LMDB's
- * compacting copy (only the pages in use: free pages, and what deleted or
+ * compacting copy (only the pages in use, each copied whole: free pages,
+ * and what deleted or
  * re-sealed records left in them, stay behind), checked, then renamed
  * over data.mdb (one rename: the old file or the new one, never half). */
 int refctl_compact(int argc, char **argv)
