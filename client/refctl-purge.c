@@ -153,9 +153,9 @@ static int fsync_file(const char *path)
 
 /* refctl compact: with the node stopped, the store copied by LMDB's
  * compacting copy (only the pages in use, each copied whole: free pages,
- * and what deleted or
- * re-sealed records left in them, stay behind), checked, then renamed
- * over data.mdb (one rename: the old file or the new one, never half). */
+ * and what deleted or re-sealed records left in them, stay behind),
+ * checked, then renamed over data.mdb (one rename: the old file or the
+ * new one, never half). */
 int refctl_compact(int argc, char **argv)
 {
 	store_opts_t rw = { .map_initial = 1 << 20, .map_max = (size_t)1 << 40 };
