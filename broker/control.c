@@ -23,6 +23,7 @@
 #include "peer.h"
 #include "principal.h"
 #include "referrals.h"
+#include "retention.h"
 #include "tokens.h"
 #include "util.h"
 #include "views.h"
@@ -342,8 +343,6 @@ static int call_ops(node_t *n, const principal_t *who, const request_t *req,
 		    json_t *opts, reply_t *rep, char *err, size_t errlen);
 static int call_whoami(node_t *n, const principal_t *who, const request_t *req,
 		       json_t *opts, reply_t *rep, char *err, size_t errlen);
-static int call_token(node_t *n, const principal_t *who, const request_t *req,
-		      json_t *opts, reply_t *rep, char *err, size_t errlen);
 
 #define MOVE(nm, st, fl, sum, opt) \
 	{ REFERRAL__LOCAL__V1__OP__OP_MOVE, nm, "move", ROLE_STAFF, S_CENTRE, \
@@ -483,15 +482,29 @@ static const control_op_t ops[] = {
 	  "at this node ([roles] admins); the refusal is recorded",
 	  "held_drop_refused", NULL, NULL, NULL, NULL, held_call_drop, NULL,
 	  NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "purge", NULL, ROLE_ADMIN, 0,
+	  WRITES | LOCAL_ONLY, 0, RETENTION_REFUSED, "purge_refused", NULL, NULL,
+	  NULL, NULL, retention_call, NULL, NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "legal-hold-set", NULL, ROLE_ADMIN, 0,
+	  WRITES | LOCAL_ONLY | NEEDS_REF, 0, RETENTION_REFUSED,
+	  "legal_hold_refused", NULL, NULL, NULL, NULL, retention_call, NULL,
+	  NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "legal-hold-clear", NULL, ROLE_ADMIN,
+	  0, WRITES | LOCAL_ONLY | NEEDS_REF, 0, RETENTION_REFUSED,
+	  "legal_hold_refused", NULL, NULL, NULL, NULL, retention_call, NULL,
+	  NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "legal-hold-list", NULL, ROLE_STAFF,
+	  0, LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL, retention_call,
+	  NULL, NULL },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "token-create", NULL, ROLE_STAFF, 0,
 	  WRITES | LOCAL_ONLY | OPERATOR, 0, NULL, NULL, NULL, NULL, NULL, NULL,
-	  call_token, NULL, NULL },
+	  tokens_call, NULL, NULL },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "token-list", NULL, ROLE_STAFF, 0,
 	  LOCAL_ONLY | OPERATOR, 0, NULL, NULL, NULL, NULL, NULL, NULL,
-	  call_token, NULL, NULL },
+	  tokens_call, NULL, NULL },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "token-revoke", NULL, ROLE_STAFF, 0,
 	  WRITES | LOCAL_ONLY | OPERATOR, 0, NULL, NULL, NULL, NULL, NULL, NULL,
-	  call_token, NULL, NULL },
+	  tokens_call, NULL, NULL },
 };
 
 #define N_OPS (sizeof(ops) / sizeof(ops[0]))
@@ -643,58 +656,6 @@ static int call_whoami(node_t *n, const principal_t *who, const request_t *req,
 		views_time(o, "expires_at", who->expires_at_ms);
 	rep->json = state_dump(o);
 	return 0;
-}
-
-/* refctl token create|list|revoke (local only). */
-static int call_token(node_t *n, const principal_t *who, const request_t *req,
-		      json_t *opts, reply_t *rep, char *err, size_t errlen)
-{
-	const char *name = calls_str(opts, "name");
-	int r;
-
-	if (!strcmp(req->name, "token-list")) {
-		json_t *arr;
-		r = tokens_list(n, &arr);
-		if (!r)
-			rep->json = state_dump(json_pack("{s:o}", "tokens", arr));
-		return r;
-	}
-	if (!strcmp(req->name, "token-revoke")) {
-		r = tokens_revoke(n, name, who->name[0] ? who->name : "local", err,
-				  errlen);
-		if (r)
-			return state_fail_as(rep, r, err);
-		rep->json = state_dump(json_pack("{s:s, s:b}", "name", name,
-						 "revoked", 1));
-		return 0;
-	}
-	{
-		char token[64];
-		int scope = tokens_scope_from_name(calls_str(opts, "scope"));
-		uint64_t expires = 0;
-		const char *exp = calls_str(opts, "expires");
-
-		char when[40];
-
-		/* A date is the end of that day, Beijing time (UTC+8). */
-		snprintf(when, sizeof(when), strlen(exp) == 10
-			 ? "%sT15:59:59Z" : "%s", exp);
-		if (exp[0] && util_rfc3339_parse(when, &expires))
-			return state_fail_reply(rep, REF_E_INVALID, err, errlen,
-						"--expires is a date or time "
-						"(2027-01-31 or RFC 3339)");
-		r = tokens_create(n, name, scope < 0 ? SCOPE_LOCAL
-						      : (scope_t)scope,
-				  calls_str(opts, "code"), expires,
-				  who->name[0] ? who->name : "local", token,
-				  err, errlen);
-		if (r)
-			return state_fail_as(rep, r, err);
-		rep->json = state_dump(json_pack("{s:s, s:s, s:s}", "name", name,
-						 "scope", calls_str(opts, "scope"),
-						 "token", token));
-		return 0;
-	}
 }
 
 /* ---- one request ------------------------------------------------------------- */

@@ -11,6 +11,7 @@
 
 #include "datakey.h"
 #include "keys.h"
+#include "retention.h"
 #include "log.h"
 #include "sign.h"
 #include "util.h"
@@ -231,6 +232,8 @@ int keys_open_data(node_t *n, char *err, size_t errlen)
 		snprintf(err, errlen, "refusing to start: %s", inner);
 		return r;
 	}
+	/* Each referral's personal data under a key of its own. */
+	store_set_owner(n->store, retention_owner);
 	datakey_path(&n->cfg, path, sizeof(path));
 	if (created)
 		log_msg(LOG_INFO, "store", "made a new data key file %s; keep "
@@ -296,30 +299,47 @@ void keys_after_commit(node_t *n)
 	log_msg(LOG_INFO, "store", "%s", detail);
 }
 
-/* refctl rotate-data-key: a new data key, current at once; every record
- * is sealed again under it in the background, then the old one dropped. */
-int keys_op_rotate(node_t *n, const Referral__Local__V1__Request *req,
-			      Referral__Local__V1__Reply *rep, char *err,
-			      size_t errlen)
+/* A new data key, current at once; every record is sealed again under it
+ * in the background, then the old ones dropped (keys_after_commit). */
+int keys_rotate_data(node_t *n, const char *actor, const char *why,
+		     char *err, size_t errlen)
 {
-	char path[PATH_MAX + 64], detail[80];
+	char path[PATH_MAX + 64], detail[160];
 	int r;
 
 	data_key_path(n, path, sizeof(path));
 	r = seal_rotate(n->seal, path, seal_current_alg(n->seal));
 	if (r) {
-		state_fail_reply(rep, r, err, errlen, "the data key file %s cannot be "
-			   "written (%s); nothing changed", path, ref_strerror(r));
-		return 0;
+		snprintf(err, errlen, "the data key file %s cannot be written "
+			 "(%s)", path, ref_strerror(r));
+		return r;
 	}
 	store_set_seal(n->store, n->seal);
 	n->resealing = true;
 	n->retire_keys = false;
-	snprintf(detail, sizeof(detail), "key %u (%s); re-sealing begins",
+	snprintf(detail, sizeof(detail), "key %u (%s); re-sealing begins%s%s",
 		 seal_current_id(n->seal),
-		 seal_alg_name(seal_current_alg(n->seal)));
-	r = state_audit(n, "data_key_rotated", NULL, NULL, NULL, req->actor, "ok",
-		  detail);
+		 seal_alg_name(seal_current_alg(n->seal)), why ? ": " : "",
+		 why ? why : "");
+	return state_audit(n, "data_key_rotated", NULL, NULL, NULL, actor, "ok",
+			   detail);
+}
+
+/* refctl rotate-data-key. */
+int keys_op_rotate(node_t *n, const Referral__Local__V1__Request *req,
+			      Referral__Local__V1__Reply *rep, char *err,
+			      size_t errlen)
+{
+	char why[400];
+	int r;
+
+	why[0] = '\0';
+	r = keys_rotate_data(n, req->actor, NULL, why, sizeof(why));
+	if (r && why[0]) {
+		/* The key file: a refusal the caller reads, not a failed turn. */
+		state_fail_reply(rep, r, err, errlen, "%s; nothing changed", why);
+		return 0;
+	}
 	if (!r)
 		rep->json = state_dump(json_pack("{s:I, s:s}", "key",
 					   (json_int_t)seal_current_id(n->seal),

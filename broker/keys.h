@@ -44,6 +44,13 @@ void keys_reseal_step(node_t *n);
 void keys_after_commit(node_t *n);
 /* keys_free: the keys held in memory; safe twice. */
 void keys_free(node_t *n);
+/* keys_rotate_data: in the open turn, a fresh data key becomes current
+ * and is audited (with why, may be NULL); the re-sealing follows turn by
+ * turn, and the old keys are dropped from the key file once every record
+ * is under the new one. A key file that cannot be written: err says so
+ * and nothing changed. */
+int keys_rotate_data(node_t *n, const char *actor, const char *why,
+		     char *err, size_t errlen);
 /* keys_op_rotate: refctl rotate-data-key (control.c checked the role). */
 int keys_op_rotate(node_t *n, const Referral__Local__V1__Request *req,
 		   Referral__Local__V1__Reply *rep, char *err, size_t errlen);

@@ -30,6 +30,7 @@
 #include "overdue.h"
 #include "quota.h"
 #include "prune.h"
+#include "retention.h"
 #include "setup.h"
 #include "state.h"
 #include "util.h"
@@ -139,6 +140,7 @@ static int turn(node_t *n, zmq_pollitem_t *items, bool reload)
 		checkpoint_maybe(n);
 		/* A rotated key whose window opens later. */
 		keys_maybe_switch(n);
+		retention_step(n);
 	}
 	keys_turn(n);
 	if (n->store_nudge)

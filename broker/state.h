@@ -112,6 +112,12 @@ struct node {
 	uint64_t prune_next_ms;
 	uint64_t prune_passes, prune_deleted;
 	uint64_t prune_horizon_ms;  /* the latest created_at pruned */
+	/* retention.c: when the node's own purge looks again (mono ms),
+	 * where its walk of the referrals goes on, and how many it purged
+	 * in this cycle (one data-key rotation at the cycle's end). */
+	uint64_t next_purge_check;
+	char purge_cursor[72];
+	size_t purge_pending;
 	/* delivery.c */
 	bool store_nudge;         /* a write found the store full this turn */
 	uint64_t receipts_by_status[12];   /* first receipts, by status */

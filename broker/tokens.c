@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "calls.h"
 #include "log.h"
 #include "tokens.h"
 #include "util.h"
@@ -260,4 +261,58 @@ int tokens_check(node_t *n, const char *token, principal_t *ret, char *err,
 	}
 	referral__store__v1__token_record__free_unpacked(f.hit, NULL);
 	return r;
+}
+
+/* ---- the token-create, token-list and token-revoke calls -------------------- */
+
+int tokens_call(node_t *n, const principal_t *who,
+		const Referral__Local__V1__Request *req, json_t *opts,
+		Referral__Local__V1__Reply *rep, char *err, size_t errlen)
+{
+	const char *name = calls_str(opts, "name");
+	int r;
+
+	if (!strcmp(req->name, "token-list")) {
+		json_t *arr;
+		r = tokens_list(n, &arr);
+		if (!r)
+			rep->json = state_dump(json_pack("{s:o}", "tokens", arr));
+		return r;
+	}
+	if (!strcmp(req->name, "token-revoke")) {
+		r = tokens_revoke(n, name, who->name[0] ? who->name : "local", err,
+				  errlen);
+		if (r)
+			return state_fail_as(rep, r, err);
+		rep->json = state_dump(json_pack("{s:s, s:b}", "name", name,
+						 "revoked", 1));
+		return 0;
+	}
+	{
+		char token[64];
+		int scope = tokens_scope_from_name(calls_str(opts, "scope"));
+		uint64_t expires = 0;
+		const char *exp = calls_str(opts, "expires");
+
+		char when[40];
+
+		/* A date is the end of that day, Beijing time (UTC+8). */
+		snprintf(when, sizeof(when), strlen(exp) == 10
+			 ? "%sT15:59:59Z" : "%s", exp);
+		if (exp[0] && util_rfc3339_parse(when, &expires))
+			return state_fail_reply(rep, REF_E_INVALID, err, errlen,
+						"--expires is a date or time "
+						"(2027-01-31 or RFC 3339)");
+		r = tokens_create(n, name, scope < 0 ? SCOPE_LOCAL
+						      : (scope_t)scope,
+				  calls_str(opts, "code"), expires,
+				  who->name[0] ? who->name : "local", token,
+				  err, errlen);
+		if (r)
+			return state_fail_as(rep, r, err);
+		rep->json = state_dump(json_pack("{s:s, s:s, s:s}", "name", name,
+						 "scope", calls_str(opts, "scope"),
+						 "token", token));
+		return 0;
+	}
 }

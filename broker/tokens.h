@@ -34,4 +34,10 @@ int tokens_list(node_t *n, json_t **ret);
 int tokens_check(node_t *n, const char *token, principal_t *ret, char *err,
 		 size_t errlen);
 
+/* tokens_call: the "token-create", "token-list" and "token-revoke" operations
+ * (broker/control.c's table; local only). */
+int tokens_call(node_t *n, const principal_t *who,
+		const Referral__Local__V1__Request *req, json_t *opts,
+		Referral__Local__V1__Reply *rep, char *err, size_t errlen);
+
 #endif

@@ -624,12 +624,23 @@ static int trail_inbox_one(void *ctx, const uint8_t *k, size_t kl,
 		referral__store__v1__inbox_record__free_unpacked(ib, NULL);
 		return 0;
 	}
-	ok = cli_trust_signed_ok(tr->t, ib->envelope.data, ib->envelope.len, &c);
-	describe(&c, detail, sizeof(detail), &outcome);
 	snprintf(event, sizeof(event), "%s",
 		 enum_name(&referral__v1__kind__descriptor, (int)ib->kind));
 	for (char *p = event; *p; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	if (!ib->envelope.len) {
+		/* Purged (broker/retention.c): the chain keeps its digest. */
+		o = entry(ib->received_at_ms, ib->from_node, event, "PURGED");
+		json_object_set_new(o, "detail", json_string(
+			"personal data purged: the envelope is no longer held"));
+		json_object_set_new(o, "recorded_in", json_string("purged"));
+		json_object_set_new(o, "signature", json_string("purged"));
+		json_array_append_new(tr->arr, o);
+		referral__store__v1__inbox_record__free_unpacked(ib, NULL);
+		return 0;
+	}
+	ok = cli_trust_signed_ok(tr->t, ib->envelope.data, ib->envelope.len, &c);
+	describe(&c, detail, sizeof(detail), &outcome);
 	o = entry(ib->received_at_ms, ib->from_node, event,
 		  *outcome ? outcome : "STORED");
 	json_object_set_new(o, "detail", json_string(detail));
@@ -741,9 +752,13 @@ static int audit_trail(store_t *s, int argc, char **argv)
 					 json_integer_value(json_object_get(it,
 									    "seq")));
 			else
-				snprintf(mark, sizeof(mark), "signed %s%s",
-					 js(it, "signed_by"),
-					 strcmp(js(it, "signature"), "good")
+				snprintf(mark, sizeof(mark), "%s%s%s",
+					 strcmp(js(it, "signature"), "purged")
+					 ? "signed " : "purged",
+					 strcmp(js(it, "signature"), "purged")
+					 ? js(it, "signed_by") : "",
+					 !strcmp(js(it, "signature"), "purged")
+					 ? "" : strcmp(js(it, "signature"), "good")
 					 ? " BAD" : " ok");
 			printf("  %s  %s  %-22s %-20s %-18s %s\n", js(it, "time"),
 			       js(it, "by"), mark, js(it, "event"),

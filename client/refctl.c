@@ -16,6 +16,7 @@
 #include "refctl-call.h"
 #include "refctl-directory.h"
 #include "refctl-node.h"
+#include "refctl-purge.h"
 #include "refctl-setup.h"
 #include "refctl-store.h"
 
@@ -70,6 +71,9 @@ static const struct {
 	{ "reassign", refctl_call_reassign },
 	{ "event", refctl_call_event },
 	{ "events", refctl_call_events },
+	{ "purge", refctl_purge },
+	{ "legal-hold", refctl_legal_hold },
+	{ "compact", refctl_compact },
 	{ "call", refctl_call_any },
 };
 

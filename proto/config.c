@@ -121,6 +121,14 @@ static const setting_t settings[] = {
 	  "sign and send the chain head to peers after this many records"),
 	I("audit", "checkpoint_minutes", checkpoint_minutes, 60, 1, 10080,
 	  "or after this many minutes, if anything was recorded"),
+	I("retention", "days_after_closed", days_after_closed, 3650, 0, 36500,
+	  "days after CLOSED, TERMINATED or UPHELD before the node purges a "
+	  "referral's personal data (0: only refctl purge does)"),
+	I("retention", "days_after_refused", days_after_refused, 1095, 0, 36500,
+	  "days after DENIED, WITHDRAWN, CANCELLED or REFERRED_ONWARD before "
+	  "the node purges it (0: only refctl purge does)"),
+	I("retention", "purge_batch", purge_batch, 16, 1, 1000,
+	  "referrals purged at most in one turn of the node's own purge"),
 	I("daemon", "linger_ms", linger_ms, 1000, 0, 60000,
 	  "how long unsent frames may hold up shutdown"),
 	I("daemon", "heartbeat_ms", heartbeat_ms, 5000, 100, 600000,

@@ -63,6 +63,10 @@ typedef struct {
 	/* [audit] */
 	int64_t checkpoint_records;
 	int64_t checkpoint_minutes;
+	/* [retention] */
+	int64_t days_after_closed;
+	int64_t days_after_refused;
+	int64_t purge_batch;
 	/* [daemon] */
 	int64_t linger_ms;
 	int64_t heartbeat_ms;

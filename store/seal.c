@@ -436,3 +436,117 @@ int seal_decrypt(const seal_t *s, const uint8_t *aad, size_t aadlen,
 	*ret_len = n;
 	return 0;
 }
+
+/* ---- per-referral keys ---------------------------------------------------- */
+
+static const uint8_t ref_magic[4] = { 0x00, 'R', 'S', 0x02 };
+
+int seal_refkey_new(const seal_t *s, uint8_t out[SEAL_REFKEY_MAX],
+		    size_t *ret_len)
+{
+	seal_alg_t alg = seal_current_alg(s);
+
+	out[0] = (uint8_t)alg;
+	if (RAND_bytes(out + 1, (int)key_len(alg)) != 1)
+		return -EIO;
+	*ret_len = 1 + key_len(alg);
+	return 0;
+}
+
+static int refkey_of(const uint8_t *rk, size_t rklen, seal_key_t *k)
+{
+	if (rklen < 1 || (rk[0] != SEAL_AES_256_GCM && rk[0] != SEAL_SM4_GCM) ||
+	    rklen != 1 + key_len((seal_alg_t)rk[0]))
+		return REF_E_CORRUPT;
+	k->id = 0;
+	k->alg = (seal_alg_t)rk[0];
+	memcpy(k->key, rk + 1, rklen - 1);
+	return 0;
+}
+
+bool seal_ref_id(const uint8_t *v, size_t len, char *out, size_t cap)
+{
+	size_t il;
+
+	if (len < 5 || memcmp(v, ref_magic, 4))
+		return false;
+	il = v[4];
+	if (!il || il > SEAL_REF_ID_MAX || il >= cap ||
+	    len < 5 + il + 12 + SEAL_TAG)
+		return false;
+	memcpy(out, v + 5, il);
+	out[il] = '\0';
+	return true;
+}
+
+int seal_ref_encrypt(const uint8_t *refkey, size_t rklen, const char *id,
+		     const uint8_t *aad, size_t aadlen, const uint8_t *pt,
+		     size_t len, uint8_t **ret, size_t *ret_len)
+{
+	size_t il = strlen(id), hl = 5 + il + 12;
+	seal_key_t k;
+	uint8_t *out;
+	int r = refkey_of(refkey, rklen, &k);
+
+	if (r)
+		return r;
+	if (!il || il > SEAL_REF_ID_MAX)
+		return REF_E_INVALID;
+	out = malloc(hl + len + SEAL_TAG + 16);
+	if (!out) {
+		OPENSSL_cleanse(&k, sizeof(k));
+		return -ENOMEM;
+	}
+	memcpy(out, ref_magic, 4);
+	out[4] = (uint8_t)il;
+	memcpy(out + 5, id, il);
+	if (RAND_bytes(out + 5 + il, 12) != 1)
+		r = -EIO;
+	if (!r)
+		r = crypt(&k, out + 5 + il, aad, aadlen, pt, len, out + hl,
+			  out + hl + len, true);
+	OPENSSL_cleanse(&k, sizeof(k));
+	if (r) {
+		free(out);
+		return r;
+	}
+	*ret = out;
+	*ret_len = hl + len + SEAL_TAG;
+	return 0;
+}
+
+int seal_ref_decrypt(const uint8_t *refkey, size_t rklen, const uint8_t *aad,
+		     size_t aadlen, const uint8_t *ct, size_t len, uint8_t **ret,
+		     size_t *ret_len)
+{
+	char id[SEAL_REF_ID_MAX + 1];
+	size_t hl, n;
+	seal_key_t k;
+	uint8_t *out, tag[16];
+	int r;
+
+	if (!seal_ref_id(ct, len, id, sizeof(id)))
+		return REF_E_MALFORMED;
+	r = refkey_of(refkey, rklen, &k);
+	if (r)
+		return r;
+	hl = 5 + strlen(id) + 12;
+	n = len - hl - SEAL_TAG;
+	out = malloc(n + 16 + 1);
+	if (!out) {
+		OPENSSL_cleanse(&k, sizeof(k));
+		return -ENOMEM;
+	}
+	memcpy(tag, ct + hl + n, 16);
+	r = crypt(&k, ct + hl - 12, aad, aadlen, ct + hl, n, out, tag, false);
+	OPENSSL_cleanse(&k, sizeof(k));
+	if (r) {
+		OPENSSL_cleanse(out, n);
+		free(out);
+		return REF_E_CORRUPT;
+	}
+	out[n] = 0;
+	*ret = out;
+	*ret_len = n;
+	return 0;
+}

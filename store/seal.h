@@ -1,6 +1,7 @@
 /* seal.h: personal data encrypted before it reaches LMDB (DESIGN.md,
  * Durability): LMDB keeps deleted values in free pages, so only
- * ciphertext may ever be written.
+ * ciphertext may ever be written, and a purged referral's own key
+ * (below) is what makes what it left there unreadable.
  *
  * A key ring lives in one file (mode 0600, refused otherwise), one key a
  * line, "ID ALG HEX", the last line the current key:
@@ -61,6 +62,27 @@ int seal_encrypt(const seal_t *s, const uint8_t *aad, size_t aadlen,
 		 const uint8_t *pt, size_t len, uint8_t **ret, size_t *ret_len);
 int seal_decrypt(const seal_t *s, const uint8_t *aad, size_t aadlen,
 		 const uint8_t *ct, size_t len, uint8_t **ret, size_t *ret_len);
+
+/* Per-referral keys. Each referral's personal data is sealed under a key
+ * of its own (seal_refkey_new: an algorithm byte and the key, itself kept
+ * sealed under the ring by the store, in its refkeys table), so that a
+ * purge that deletes the key leaves nothing any remaining key opens. A
+ * value sealed under one is 00 'R' 'S' 02 | id length (1) | referral id |
+ * nonce (12) | ciphertext | tag (16). */
+#define SEAL_REFKEY_MAX 33
+#define SEAL_REF_ID_MAX 64
+int seal_refkey_new(const seal_t *s, uint8_t out[SEAL_REFKEY_MAX],
+		    size_t *ret_len);
+/* seal_ref_id: v is sealed under a referral's key; its id (NUL-ended) in
+ * out, which holds cap bytes. */
+bool seal_ref_id(const uint8_t *v, size_t len, char *out, size_t cap);
+int seal_ref_encrypt(const uint8_t *refkey, size_t rklen, const char *id,
+		     const uint8_t *aad, size_t aadlen, const uint8_t *pt,
+		     size_t len, uint8_t **ret, size_t *ret_len);
+/* seal_ref_decrypt: REF_E_CORRUPT when the tag does not verify. */
+int seal_ref_decrypt(const uint8_t *refkey, size_t rklen, const uint8_t *aad,
+		     size_t aadlen, const uint8_t *ct, size_t len, uint8_t **ret,
+		     size_t *ret_len);
 
 /* seal_gcm: the GCM mode built here, over SM4 or AES-256 as block
  * function (exposed for its tests). out gets len bytes; tag 16. */

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <lmdb.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "errors.h"
@@ -32,6 +33,7 @@ static const char *const table_names[STORE__N] = {
 	[STORE_WITNESSED] = "witnessed",
 	[STORE_META] = "meta",
 	[STORE_TOKENS] = "tokens",      [STORE_FEED] = "feed",
+	[STORE_RETENTION] = "retention", [STORE_REFKEYS] = "refkeys",
 };
 
 struct store {
@@ -47,6 +49,7 @@ struct store {
 	size_t map_size, map_max, page, reserve;
 	unsigned submit_pct;
 	seal_t *seal;      /* borrowed; NULL: nothing is sealed */
+	store_owner_fn owner; /* whose record: sealed under its referral's key */
 	bool failed;       /* LMDB reported a fatal error: reopen to go on */
 	int reseal_t;      /* background re-sealing: table and key reached */
 	uint8_t reseal_key[512];
@@ -59,7 +62,48 @@ struct store {
 static bool sealed_table(store_table_t t)
 {
 	return t == STORE_OUTBOX || t == STORE_INBOX || t == STORE_HELD ||
-	       t == STORE_HISTORY;
+	       t == STORE_HISTORY || t == STORE_REFKEYS;
+}
+
+static int checked(store_t *s, store_table_t t, const MDB_val *k,
+		   const MDB_val *v);
+static int lmdb_err(store_t *s, int rc, const char *what);
+static int open_value(store_t *s, MDB_txn *txn, store_table_t t,
+		      const MDB_val *k, const void *v, size_t vl,
+		      uint8_t **ret_buf, size_t *ret_len);
+
+/* A referral's own key, from the refkeys table in txn: REF_E_NOT_FOUND if
+ * it has none. */
+static int refkey_read(store_t *s, MDB_txn *txn, const char *id,
+		       uint8_t out[SEAL_REFKEY_MAX], size_t *ret_len)
+{
+	MDB_val k = { strlen(id), (void *)id }, v;
+	uint8_t *plain;
+	size_t pl;
+	int rc, r;
+
+	if (s->absent[STORE_REFKEYS])
+		return REF_E_NOT_FOUND;
+	rc = mdb_get(txn, s->dbi[STORE_REFKEYS], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return REF_E_NOT_FOUND;
+	if (rc)
+		return lmdb_err(s, rc, "get");
+	r = checked(s, STORE_REFKEYS, &k, &v);
+	if (!r)
+		r = open_value(s, txn, STORE_REFKEYS, &k, v.mv_data,
+			       v.mv_size - DIGEST_LEN, &plain, &pl);
+	if (r)
+		return r;
+	if (!plain || pl > SEAL_REFKEY_MAX) {
+		free(plain);
+		return REF_E_CORRUPT;
+	}
+	memcpy(out, plain, pl);
+	*ret_len = pl;
+	OPENSSL_cleanse(plain, pl);
+	free(plain);
+	return 0;
 }
 
 static size_t aad_of(store_table_t t, const void *key, size_t klen,
@@ -77,20 +121,25 @@ static size_t aad_of(store_table_t t, const void *key, size_t klen,
 
 /* The plaintext of a checked record: *ret_buf is NULL when v itself is
  * the plaintext (an unsealed table, or a record written before the node
- * had a data key), else malloc'd. */
-static int open_value(store_t *s, store_table_t t, const MDB_val *k,
-		      const void *v, size_t vl, uint8_t **ret_buf,
-		      size_t *ret_len)
+ * had a data key), else malloc'd. txn: the one v was read in (a referral's
+ * key is read there). */
+static int open_value(store_t *s, MDB_txn *txn, store_table_t t,
+		      const MDB_val *k, const void *v, size_t vl,
+		      uint8_t **ret_buf, size_t *ret_len)
 {
-	uint8_t aad[600];
-	size_t al;
+	uint8_t aad[600], rk[SEAL_REFKEY_MAX];
+	char kh[2 * 40 + 1], rid[SEAL_REF_ID_MAX + 1];
+	size_t al, rkl;
 	uint32_t id;
-	char kh[2 * 40 + 1];
+	bool ref;
 	int r;
 
 	*ret_buf = NULL;
 	*ret_len = vl;
-	if (!sealed_table(t) || !seal_is_sealed(v, vl, &id))
+	if (!sealed_table(t))
+		return 0;
+	ref = t != STORE_REFKEYS && seal_ref_id(v, vl, rid, sizeof(rid));
+	if (!ref && !seal_is_sealed(v, vl, &id))
 		return 0;
 	util_hex(k->mv_data, k->mv_size < 40 ? k->mv_size : 40, kh);
 	if (!s->seal) {
@@ -100,6 +149,24 @@ static int open_value(store_t *s, store_table_t t, const MDB_val *k,
 		return REF_E_CONFIG;
 	}
 	al = aad_of(t, k->mv_data, k->mv_size, aad, sizeof(aad));
+	if (ref) {
+		r = refkey_read(s, txn, rid, rk, &rkl);
+		if (r == REF_E_NOT_FOUND) {
+			snprintf(s->err, sizeof(s->err), "%s record of referral "
+				 "%.64s: its key is no longer held (purged)",
+				 table_names[t], rid);
+			return REF_E_CORRUPT;
+		}
+		if (!r)
+			r = seal_ref_decrypt(rk, rkl, aad, al, v, vl, ret_buf,
+					     ret_len);
+		OPENSSL_cleanse(rk, sizeof(rk));
+		if (r)
+			snprintf(s->err, sizeof(s->err), "%s record with key %s "
+				 "does not decrypt: its ciphertext was changed or "
+				 "moved", table_names[t], kh);
+		return r;
+	}
 	r = seal_decrypt(s->seal, aad, al, v, vl, ret_buf, ret_len);
 	if (r == REF_E_UNKNOWN_KEY)
 		snprintf(s->err, sizeof(s->err), "%s record with key %s is "
@@ -110,6 +177,11 @@ static int open_value(store_t *s, store_table_t t, const MDB_val *k,
 			 "not decrypt: its ciphertext was changed or moved",
 			 table_names[t], kh);
 	return r == REF_E_UNKNOWN_KEY ? REF_E_CORRUPT : r;
+}
+
+void store_set_owner(store_t *s, store_owner_fn fn)
+{
+	s->owner = fn;
 }
 
 void store_set_seal(store_t *s, seal_t *seal)
@@ -471,6 +543,21 @@ bool store_submit_allowed(store_t *s)
 	return used < s->map_max / 100 * s->submit_pct;
 }
 
+/* A referral's own key, made and kept (sealed under the ring) if it has
+ * none yet. */
+static int refkey_get_or_make(store_t *s, MDB_txn *txn, const char *id,
+			      uint8_t out[SEAL_REFKEY_MAX], size_t *ret_len)
+{
+	int r = refkey_read(s, txn, id, out, ret_len);
+
+	if (r != REF_E_NOT_FOUND)
+		return r;
+	r = seal_refkey_new(s->seal, out, ret_len);
+	if (!r)
+		r = store_put(s, STORE_REFKEYS, id, strlen(id), out, *ret_len);
+	return r;
+}
+
 int store_put(store_t *s, store_table_t t, const void *key, size_t klen,
 	      const void *val, size_t vlen)
 {
@@ -482,9 +569,25 @@ int store_put(store_t *s, store_table_t t, const void *key, size_t klen,
 	if (!txn)
 		return -EINVAL;
 	if (s->seal && sealed_table(t)) {
-		uint8_t aad[600];
-		size_t al = aad_of(t, key, klen, aad, sizeof(aad));
-		int r = seal_encrypt(s->seal, aad, al, val, vlen, &sealed, &vlen);
+		uint8_t aad[600], rk[SEAL_REFKEY_MAX];
+		char rid[SEAL_REF_ID_MAX + 1];
+		size_t al = aad_of(t, key, klen, aad, sizeof(aad)), il = 0, rkl;
+		int r;
+
+		if (t != STORE_REFKEYS && s->owner)
+			il = s->owner(s, t, key, klen, val, vlen, rid,
+				      sizeof(rid));
+		if (il && il < sizeof(rid)) {
+			rid[il] = '\0';
+			r = refkey_get_or_make(s, txn, rid, rk, &rkl);
+			if (!r)
+				r = seal_ref_encrypt(rk, rkl, rid, aad, al, val,
+						     vlen, &sealed, &vlen);
+			OPENSSL_cleanse(rk, sizeof(rk));
+		} else {
+			r = seal_encrypt(s->seal, aad, al, val, vlen, &sealed,
+					 &vlen);
+		}
 		if (r)
 			return r;
 		val = sealed;
@@ -566,8 +669,8 @@ int store_get(store_t *s, store_table_t t, const void *key, size_t klen,
 	if (!r)
 		r = checked(s, t, &k, &v);
 	if (!r)
-		r = open_value(s, t, &k, v.mv_data, v.mv_size - DIGEST_LEN, &out,
-			       ret_len);
+		r = open_value(s, txn, t, &k, v.mv_data, v.mv_size - DIGEST_LEN,
+			       &out, ret_len);
 	if (!r && out) {
 		*ret_val = out;
 	} else if (!r) {
@@ -664,12 +767,72 @@ static int walk(store_t *s, store_table_t t, const void *from, size_t flen,
 
 		r = checked(s, t, &k, &v);
 		if (!r)
-			r = open_value(s, t, &k, v.mv_data, v.mv_size - DIGEST_LEN,
-				       &plain, &pl);
+			r = open_value(s, txn, t, &k, v.mv_data,
+				       v.mv_size - DIGEST_LEN, &plain, &pl);
 		if (r)
 			break;
 		r = fn(ctx, k.mv_data, k.mv_size, plain ? plain : v.mv_data, pl);
 		free(plain);
+		if (r)
+			break;
+	}
+	if (!r && rc != MDB_NOTFOUND)
+		r = lmdb_err(s, rc, "cursor get");
+	if (r == STORE_STOP)
+		r = 0;
+	mdb_cursor_close(cur);
+	if (own) {
+		s->walk = NULL;
+		mdb_txn_abort(txn);
+	}
+	return r;
+}
+
+int store_foreach_owner(store_t *s, store_table_t t, store_owner_walk_fn fn,
+			void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	bool own;
+	int r, rc;
+
+	if (s->absent[t])
+		return 0;
+	r = rtxn(s, &txn, &own);
+	if (r)
+		return r;
+	rc = mdb_cursor_open(txn, s->dbi[t], &cur);
+	if (rc) {
+		if (own)
+			mdb_txn_abort(txn);
+		return lmdb_err(s, rc, "cursor");
+	}
+	if (own)
+		s->walk = txn;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char rid[SEAL_REF_ID_MAX + 1] = "";
+		uint8_t *plain = NULL;
+		size_t pl, vl;
+
+		r = checked(s, t, &k, &v);
+		if (r)
+			break;
+		vl = v.mv_size - DIGEST_LEN;
+		if (!sealed_table(t) || t == STORE_REFKEYS ||
+		    !seal_ref_id(v.mv_data, vl, rid, sizeof(rid))) {
+			rid[0] = '\0';
+			r = open_value(s, txn, t, &k, v.mv_data, vl, &plain, &pl);
+			if (r)
+				break;
+			if (s->owner && s->owner(s, t, k.mv_data, k.mv_size,
+						 plain ? plain : v.mv_data, pl, rid,
+						 sizeof(rid)) == 0)
+				rid[0] = '\0';
+			free(plain);
+		}
+		r = fn(ctx, k.mv_data, k.mv_size, rid);
 		if (r)
 			break;
 	}
@@ -802,7 +965,12 @@ static int reseal_table(store_t *s, store_table_t t, size_t max,
 	}
 	/* Gather first, rewrite after: a put moves the cursor's page. */
 	for (size_t seen = 0; !rc && n < max && seen < max * 8; seen++) {
+		char rid[SEAL_REF_ID_MAX + 1];
+
 		if (k.mv_size <= sizeof(keys[0]) && v.mv_size >= DIGEST_LEN &&
+		    (t == STORE_REFKEYS ||
+		     !seal_ref_id(v.mv_data, v.mv_size - DIGEST_LEN, rid,
+				  sizeof(rid))) &&
 		    (!seal_is_sealed(v.mv_data, v.mv_size - DIGEST_LEN, &id) ||
 		     id != cur_id)) {
 			memcpy(keys[n], k.mv_data, k.mv_size);
@@ -836,8 +1004,10 @@ static int reseal_table(store_t *s, store_table_t t, size_t max,
 
 int store_reseal_some(store_t *s, size_t max, size_t *ret_done, bool *ret_all)
 {
-	static const store_table_t order[] = { STORE_OUTBOX, STORE_INBOX,
-		STORE_HELD, STORE_HISTORY };
+	/* The referral keys first: a purge's rotation needs only them. */
+	static const store_table_t order[] = { STORE_REFKEYS, STORE_OUTBOX,
+		STORE_INBOX, STORE_HELD, STORE_HISTORY };
+	const int n_order = (int)(sizeof(order) / sizeof(order[0]));
 	size_t done = 0;
 	int r = 0;
 
@@ -845,7 +1015,7 @@ int store_reseal_some(store_t *s, size_t max, size_t *ret_done, bool *ret_all)
 	*ret_done = 0;
 	if (!s->seal || !wtxn(s))
 		return -EINVAL;
-	while (s->reseal_t < 4 && done < max) {
+	while (s->reseal_t < n_order && done < max) {
 		size_t n = 0;
 		bool end = false;
 		r = reseal_table(s, order[s->reseal_t], max - done, &n, &end);
@@ -858,7 +1028,7 @@ int store_reseal_some(store_t *s, size_t max, size_t *ret_done, bool *ret_all)
 		s->reseal_klen = 0;
 	}
 	*ret_done = done;
-	*ret_all = s->reseal_t >= 4;
+	*ret_all = s->reseal_t >= n_order;
 	return 0;
 }
 

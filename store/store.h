@@ -4,7 +4,9 @@
  * audit (hash-chained), requests (client request ids), receipts (every
  * receipt held for what we sent), history (each referral's states),
  * held (status changes that arrived before their predecessors),
- * witnessed (peers' signed audit checkpoints), meta.
+ * witnessed (peers' signed audit checkpoints), meta, tokens, feed,
+ * retention (legal holds and purges), refkeys (each referral's own key,
+ * sealed under the ring).
  *
  * Promises:
  * - One writer. Writes happen only inside the turn transaction opened by
@@ -41,6 +43,8 @@ typedef enum {
 	STORE_META,
 	STORE_TOKENS,       /* gateway tokens (hashes), by name */
 	STORE_FEED,         /* what courts' and bureaus' systems are owed */
+	STORE_RETENTION,    /* legal holds and purges, by referral id */
+	STORE_REFKEYS,      /* each referral's own key, sealed by the ring */
 	STORE__N
 } store_table_t;
 
@@ -113,13 +117,36 @@ int store_last(store_t *s, store_table_t t, uint8_t **ret_key, size_t *ret_klen,
 	       uint8_t **ret_val, size_t *ret_vlen);
 
 /* store_set_seal: from now on, the tables that hold personal data
- * (outbox, inbox, held, history) are written sealed under seal's current
- * key, and read through it (seal is borrowed; NULL: written in clear).
+ * (outbox, inbox, held, history) and refkeys are written sealed under
+ * seal's current key, or a referral's own key (store_set_owner), and read
+ * through it (seal is borrowed; NULL: written in clear).
  * Records written before stay readable as they are. */
 struct seal;
 void store_set_seal(store_t *s, struct seal *seal);
+/* store_set_owner: fn names the referral a record of a sealed table
+ * belongs to (its id in out, which holds cap bytes; returns the id's
+ * length, 0 for none): such a record is sealed under that referral's own
+ * key (seal.h), made on first use and kept in the refkeys table, sealed
+ * under the ring. Deleting a referral's key (store_del on STORE_REFKEYS)
+ * leaves its records unreadable: rewrite them first. Records of no
+ * referral, and every record when fn is NULL, are sealed under the ring.
+ * Reads need no owner: a sealed value names its referral. */
+typedef size_t (*store_owner_fn)(store_t *s, store_table_t t,
+				 const uint8_t *key, size_t klen,
+				 const uint8_t *val, size_t vlen, char *out,
+				 size_t cap);
+void store_set_owner(store_t *s, store_owner_fn fn);
+/* store_foreach_owner: every record of t (checked) with the id of the
+ * referral it belongs to, "" for none: read off a value sealed under a
+ * referral's key without opening it; any other value opened and named
+ * by the owner function. fn as store_foreach's. */
+typedef int (*store_owner_walk_fn)(void *ctx, const uint8_t *key,
+				   size_t klen, const char *referral_id);
+int store_foreach_owner(store_t *s, store_table_t t, store_owner_walk_fn fn,
+			void *ctx);
 /* store_reseal_some: inside a turn, rewrites up to max records of those
- * tables that are not sealed under the current key, from where the last
+ * tables (and the referral keys) that are not sealed under the current
+ * key (a record under its referral's key is left as it is), from where the last
  * call stopped; *ret_all once every table has been walked. A rotation
  * (store_set_seal again) starts the walk over. */
 int store_reseal_some(store_t *s, size_t max, size_t *ret_done, bool *ret_all);

@@ -563,6 +563,89 @@ static void test_sealed(void)
 	seal_free(&seal);
 }
 
+/* History-like keys "ID" || 4 bytes belong to referral ID. */
+static size_t owner_of(store_t *s, store_table_t t, const uint8_t *key,
+		       size_t klen, const uint8_t *val, size_t vlen, char *out,
+		       size_t cap)
+{
+	(void)s, (void)val, (void)vlen;
+	if (t != STORE_HISTORY || klen <= 4 || klen - 4 >= cap)
+		return 0;
+	memcpy(out, key, klen - 4);
+	out[klen - 4] = '\0';
+	return klen - 4;
+}
+
+/* Per-referral keys: each referral's records sealed under a key of its
+ * own, kept sealed under the ring; its key deleted, its records no longer
+ * open; a rotation re-seals the keys, not the records under them. */
+static void test_refkeys(void)
+{
+	const char *canary = "Canary applicant of a per-referral key";
+	char kpath[4200], err[300], where[300], id[8];
+	uint8_t key[8], *v;
+	seal_t *seal = NULL;
+	store_t *s;
+	size_t n, done = 0, total = 0;
+	bool all = false;
+
+	snprintf(kpath, sizeof(kpath), "%s/data.keys", dir);
+	CHECK(seal_keyfile_create(kpath, SEAL_AES_256_GCM) == 0);
+	CHECK(seal_load(kpath, &seal, err, sizeof(err)) == 0);
+	s = open_store(1 << 20);
+	store_set_seal(s, seal);
+	store_set_owner(s, owner_of);
+	CHECK(store_begin(s) == 0);
+	for (int r = 0; r < 3; r++)
+		for (int i = 0; i < 4; i++) {
+			snprintf(id, sizeof(id), "ref%d", r);
+			memcpy(key, id, 4);
+			memset(key + 4, 0, 3);
+			key[7] = (uint8_t)i;
+			CHECK(store_put(s, STORE_HISTORY, key, 8, canary,
+					strlen(canary)) == 0);
+		}
+	CHECK(store_put(s, STORE_OUTBOX, "none", 4, canary, strlen(canary)) == 0);
+	CHECK(store_commit(s) == 0);
+	memcpy(key, "ref1", 4);
+	memset(key + 4, 0, 4);
+	CHECK(store_get(s, STORE_HISTORY, key, 8, &v, &n) == 0);
+	CHECK(n == strlen(canary) && !memcmp(v, canary, n));
+	free(v);
+	CHECK(store_get(s, STORE_REFKEYS, "ref1", 4, &v, &n) == 0);
+	CHECK_EQ_INT(n, 33); /* the algorithm byte and an AES-256 key */
+	free(v);
+	CHECK_EQ_INT(store_get(s, STORE_REFKEYS, "none", 4, &v, &n),
+		     REF_E_NOT_FOUND);
+	/* Rotation: the three referral keys and the one record under the
+	 * ring are sealed again; the twelve under referral keys are not. */
+	CHECK(seal_rotate(seal, kpath, SEAL_AES_256_GCM) == 0);
+	store_set_seal(s, seal);
+	for (int turn = 0; turn < 20 && !all; turn++) {
+		CHECK(store_begin(s) == 0);
+		CHECK(store_reseal_some(s, 8, &done, &all) == 0);
+		total += done;
+		CHECK(store_commit(s) == 0);
+	}
+	CHECK(all);
+	CHECK_EQ_INT(total, 4);
+	CHECK(seal_retire(seal, kpath) == 0);
+	CHECK(store_get(s, STORE_HISTORY, key, 8, &v, &n) == 0);
+	free(v);
+	CHECK(store_check(s, where, sizeof(where)) == 0);
+	/* The key deleted: its records no longer open, and say why. */
+	CHECK(store_begin(s) == 0);
+	CHECK(store_del(s, STORE_REFKEYS, "ref1", 4) == 0);
+	CHECK(store_commit(s) == 0);
+	CHECK_EQ_INT(store_get(s, STORE_HISTORY, key, 8, &v, &n), REF_E_CORRUPT);
+	CHECK(strstr(store_last_error(s), "no longer held") != NULL);
+	memcpy(key, "ref2", 4);
+	CHECK(store_get(s, STORE_HISTORY, key, 8, &v, &n) == 0);
+	free(v);
+	store_close(&s);
+	seal_free(&seal);
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -586,6 +669,9 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s", dir, dir);
 	CHECK(system(cmd) == 0);
 	test_sealed();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s", dir, dir);
+	CHECK(system(cmd) == 0);
+	test_refkeys();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);
 	return test_finish("store");

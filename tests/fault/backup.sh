@@ -38,14 +38,29 @@ kill -TERM "$rpid"; wait "$rpid"
 
 # ---- a corrupt store, and a truncated one
 # The backup is compacted (no free pages), so a byte changed in a record's
-# key is in a record the node would read: a referral id's last hex digit.
+# key is in a record the node would read: a referral id's last hex digit,
+# in a key of its own (LMDB's node header gives the key's length, 39, just
+# before it) on a leaf page, above the page's free gap (between its
+# header's lower and upper bounds), where a stale copy may lie that no
+# record covers. Sealed values carry the id too.
 cp -a "$T/restored" "$T/corrupt"
 rm -rf "$T/corrupt/store"
 cp -a "$T/bk/store" "$T/corrupt/store"
 "$PY" - "$T/corrupt/store/data.mdb" <<'PY'
 import sys
 p = sys.argv[1]; b = bytearray(open(p, "rb").read())
-i = b.rfind(b"350581-01")
+import os, struct
+page = os.sysconf("SC_PAGE_SIZE")
+i = len(b)
+while True:
+    i = b.rfind(b"\x27\x00350581-01", 0, i)
+    if i < 0:
+        sys.exit("no referral id in a key")
+    start = i - i % page
+    flags, lower, upper = struct.unpack_from("<HHH", b, start + 10)
+    if flags & 0x02 and i % page >= upper:
+        break
+i += 2
 b[i + 38] ^= 0x01
 open(p, "wb").write(b)
 PY
