@@ -9,6 +9,7 @@
 #include "checkpoint.h"
 #include "log.h"
 #include "outbox.h"
+#include "restoresync.h"
 #include "util.h"
 
 void checkpoint_init(node_t *n)
@@ -49,8 +50,12 @@ static int lost_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	ob = referral__store__v1__outbox_record__unpack(NULL, vl, v);
 	if (!ob)
 		return REF_E_CORRUPT;
+	/* The referrals the restored peer originated come back to it in
+	 * RESTORE_SYNC (restoresync.c), original bytes: not here. */
 	if (ob->state == OUT_DELIVERED && !strcmp(ob->to_node, lc->peer) &&
 	    ob->kind != REFERRAL__V1__KIND__AUDIT_CHECKPOINT &&
+	    ob->kind != REFERRAL__V1__KIND__RESTORE_SYNC &&
+	    !restoresync_originated_by(ob->referral_id, lc->peer) &&
 	    ob->receipt.len &&
 	    (e = referral__v1__envelope__unpack(NULL, ob->receipt.len,
 						ob->receipt.data)) &&
@@ -67,7 +72,7 @@ static int lost_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 }
 
 /* A peer started from a backup lost what it received after the backup:
- * each such message of ours goes again, signed anew (same kind, referral,
+ * for the referrals we originated, each such message of ours goes again, signed anew (same kind, referral,
  * seq and body), so it is applied there once more, and only once. */
 static int resend_after_restore(node_t *n, const char *peer, uint64_t after_ms)
 {
@@ -128,6 +133,8 @@ int checkpoint_witness(node_t *n, const envelope_check_t *c, const uint8_t *buf,
 	if (!r)
 		r = state_audit(n, "witnessed", NULL, c->hdr->msg_id.data, peer, "node",
 			  "STORED", detail);
+	if (!r && cp->restored)
+		r = restoresync_answer(n, peer, cp->seq, cp->at_ms);
 	if (!r && cp->restored)
 		r = resend_after_restore(n, peer, cp->at_ms);
 	referral__v1__audit_checkpoint__free_unpacked(cp, NULL);
@@ -192,7 +199,7 @@ int checkpoint_announce_restore(node_t *n)
 	unsigned long long mseq = 0, mat = 0;
 	uint8_t *v, hash[32];
 	size_t vl, sent = 0;
-	char detail[120], text[64];
+	char detail[200], text[64];
 	int r;
 
 	if (store_get(n->store, STORE_META, META_RESTORED, strlen(META_RESTORED),
@@ -223,9 +230,14 @@ int checkpoint_announce_restore(node_t *n)
 	if (!r)
 		r = store_del(n->store, STORE_META, META_RESTORED,
 			      strlen(META_RESTORED));
+	/* Kept for the report each peer's RESTORE_SYNC brings. */
+	if (!r)
+		r = store_put(n->store, STORE_META, RESTORESYNC_META_POINT,
+			      strlen(RESTORESYNC_META_POINT), text,
+			      strlen(text));
 	snprintf(detail, sizeof(detail), "chain ends at seq %llu; %zu peer(s) "
-		 "asked to send again what came after", mseq,
-		 sent);
+		 "asked to send again what came after (the count of what "
+		 "comes back follows with each peer's answer)", mseq, sent);
 	if (!r)
 		r = state_audit(n, "restored", NULL, NULL, NULL, "node", "ok", detail);
 	if (!r)

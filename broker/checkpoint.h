@@ -5,7 +5,9 @@
  * anything was recorded, the chain head goes, signed, to each peer talked
  * with since; peers keep ours (witnessed) and we keep theirs. A node
  * started from a backup announces it once, and each peer sends again what
- * that node had receipted after the backup (docs/AUDIT.md).
+ * that node had receipted after the backup (docs/AUDIT.md): RESTORE_SYNC
+ * for the referrals that node originated (restoresync.h), signed anew
+ * for the peer's own.
  *
  * Writes the node's talked, n_talked, last_cp_seq and last_cp_ms. */
 #ifndef REF_CHECKPOINT_H
