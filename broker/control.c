@@ -10,6 +10,7 @@
 #include "application.h"
 #include "calls.h"
 #include "casework.h"
+#include "checkpoint.h"
 #include "control.h"
 #include "delivery.h"
 #include "dirsync.h"
@@ -470,6 +471,10 @@ static const control_op_t ops[] = {
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "audit", "read", ROLE_STAFF,
 	  S_ADMIN, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, views_call_audit,
 	  "the audit chain's last check and its witnesses", SCHEMA("", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "restore-acknowledge", NULL,
+	  ROLE_ADMIN, 0, WRITES | LOCAL_ONLY, 0, "acknowledging a rolled-back "
+	  "store needs the admin role at this node ([roles] admins)", NULL,
+	  NULL, NULL, NULL, NULL, checkpoint_call_acknowledge, NULL, NULL },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "token-create", NULL, ROLE_STAFF, 0,
 	  WRITES | LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  call_token, NULL, NULL },

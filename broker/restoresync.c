@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "application.h"
+#include "audit.h"
+#include "checkpoint.h"
 #include "log.h"
 #include "outbox.h"
 #include "referrals.h"
@@ -279,11 +281,24 @@ int restoresync_answer(node_t *n, const char *peer, uint64_t seq,
 	return r;
 }
 
+int restoresync_proof(node_t *n, const char *peer, const uint8_t *cp,
+		      size_t len)
+{
+	Referral__V1__RestoreSync rs = REFERRAL__V1__RESTORE_SYNC__INIT;
+	ProtobufCBinaryData one = { len, (uint8_t *)cp };
+
+	rs.envelopes = &one;
+	rs.n_envelopes = 1;
+	return outbox_node_level(n, peer, REFERRAL__V1__KIND__RESTORE_SYNC,
+				 &rs.base, 2, util_now_ms());
+}
+
 /* ---- the restored node's side ------------------------------------------ */
 
 struct tally {
 	size_t submits, ours, theirs, known, bad;
 	uint64_t proven; /* the highest seq of our chain a checkpoint proves */
+	uint8_t proven_hash[32];
 };
 
 /* A receipt among rs's for our envelope env (msg_id, its bytes' SHA-256),
@@ -523,8 +538,11 @@ static void proven(const envelope_check_t *ic, struct tally *t)
 	Referral__V1__AuditCheckpoint *cp = referral__v1__audit_checkpoint__unpack(
 		NULL, ic->env->body.len, ic->env->body.data);
 
-	if (cp && !cp->restored && cp->seq > t->proven)
+	if (cp && !cp->restored && cp->seq > t->proven &&
+	    cp->head_hash.len == 32) {
 		t->proven = cp->seq;
+		memcpy(t->proven_hash, cp->head_hash.data, 32);
+	}
 	if (cp)
 		referral__v1__audit_checkpoint__free_unpacked(cp, NULL);
 }
@@ -592,14 +610,31 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 		if (sscanf(point, "%llu %llu", &pseq, &pat) != 2)
 			pseq = 0;
 	}
+	/* No restore announced up to what the peer witnessed, and our chain
+	 * does not hold it: this store was rolled back in secret. */
+	if (t.proven && !(pseq && pseq < t.proven)) {
+		uint8_t hh[32], at[32];
+		uint64_t head = 0;
+		r = audit_head(n->store, &head, hh);
+		if (!r && (t.proven > head ||
+			   (audit_hash_at(n->store, t.proven, at) == 0 &&
+			    memcmp(at, t.proven_hash, 32))))
+			r = checkpoint_rollback_found(n, peer, t.proven, head);
+		if (r)
+			return r;
+	}
 	if (t.proven > pseq && pseq)
 		snprintf(past, sizeof(past), "its checkpoints prove %llu audit "
 			 "record(s) past the backup (seq %llu to %llu)",
 			 (unsigned long long)(t.proven - pseq), pseq + 1,
 			 (unsigned long long)t.proven);
-	else
+	else if (pseq)
 		snprintf(past, sizeof(past), "it witnessed no checkpoint of ours "
-			 "past the backup%s", pseq ? "" : " (no restore announced)");
+			 "past the backup");
+	else
+		snprintf(past, sizeof(past), "it witnessed our chain up to seq "
+			 "%llu (no restore announced)",
+			 (unsigned long long)t.proven);
 	snprintf(detail, dlen, "restore sync from %s: %s; %zu message(s) came "
 		 "back: %zu referral(s) of ours, %zu other message(s) of ours, "
 		 "%zu change(s) of %s; %zu already held, %zu not applied",
@@ -617,8 +652,9 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 				peer, "node", "STORED", detail);
 	if (r)
 		return r;
-	log_msg(LOG_WARN, "node", "%s; referrals acknowledged after the backup "
-		"that never reached a peer are gone", detail);
+	log_msg(LOG_WARN, "node", "%s%s", detail, pseq ? "; referrals "
+		"acknowledged after the backup that never reached a peer are "
+		"gone" : "");
 	*ret_status = REFERRAL__V1__RECEIPT_STATUS__STORED;
 	return 0;
 }

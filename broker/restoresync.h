@@ -34,6 +34,12 @@
  * max_message_bytes. In the open turn. */
 int restoresync_answer(node_t *n, const char *peer, uint64_t seq,
 		       uint64_t at_ms);
+/* restoresync_proof: peer's own checkpoint cp (len bytes, as witnessed
+ * here) sent back to it in a RESTORE_SYNC: its chain is behind what we
+ * witnessed, with no restore announced (a store rolled back in secret).
+ * In the open turn. */
+int restoresync_proof(node_t *n, const char *peer, const uint8_t *cp,
+		      size_t len);
 /* restoresync_receive: a checked RESTORE_SYNC from peer, applied in the
  * open turn. 0 with the receipt's status in *ret_status (and detail), or
  * a store error (then no receipt: the peer resends). Records its own

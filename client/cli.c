@@ -51,6 +51,7 @@ int cli_usage(void)
 "  store check                      every record's digest and seal, the chain\n"
 "  backup DIR                       a hot, checked copy of the store\n"
 "  restore DIR                      (node stopped) peers resend what came after\n"
+"  restore --acknowledge            (admin) a store found rolled back: send again\n"
 "\n"
 "The lifecycle (--actor STAFF_ID names who acts; REFERRAL_ACTOR also works):\n"
 "  accept ID                         deny ID --basis TEXT --reason TEXT\n"

@@ -23,6 +23,7 @@
 #include "cli-store.h"
 #include "datakey.h"
 #include "errors.h"
+#include "referral.h"
 #include "refctl-store.h"
 #include "store.h"
 #include "util.h"
@@ -242,6 +243,50 @@ static int set_leftover_aside(const char *tmp, const char *ts)
 	return util_sync_dir(cli_data_dir);
 }
 
+/* refctl restore --acknowledge (admin, the node running): a peer proved
+ * that this store was rolled back without refctl restore (it witnessed
+ * more of the node's audit chain), and the node holds every send until
+ * an admin says so. Then it is taken as a restore from where the node's
+ * run began: announced, and each peer sends back what it holds. */
+static int acknowledge(void)
+{
+	ref_client_t *c = NULL;
+	char *out = NULL;
+	json_t *ans;
+	int r;
+
+	if (cli_client(&c))
+		return 1;
+	r = ref_call(c, "restore-acknowledge", NULL, cli_actor, NULL, NULL,
+		     "{}", &out);
+	if (r) {
+		cli_fail("%s", ref_last_error(c));
+		ref_close(&c);
+		return 1;
+	}
+	ans = json_loads(out, 0, NULL);
+	if (cli_want_json)
+		cli_print_json(ans);
+	else
+		printf("acknowledged: the store, rolled back, is taken as a "
+		       "restore from audit sequence %lld (%s witnessed up to "
+		       "%lld); sending resumes, every peer is told, and each "
+		       "sends back what it holds from after. The log and the "
+		       "audit chain say how much came back; referrals "
+		       "acknowledged after that point that never reached a "
+		       "peer are gone.\n",
+		       (long long)json_integer_value(json_object_get(ans,
+				"restore_point_seq")),
+		       json_string_value(json_object_get(ans, "witnessed_by"))
+				?: "a peer",
+		       (long long)json_integer_value(json_object_get(ans,
+				"witnessed_seq")));
+	json_decref(ans);
+	free(out);
+	ref_close(&c);
+	return 0;
+}
+
 /* refctl restore BACKUP: with the node stopped, the checked backup is
  * copied into store.restoring, marked there (so that the node, at its
  * next start, asks every peer to send again what it had receipted after
@@ -266,6 +311,8 @@ int refctl_store_restore(int argc, char **argv)
 	uint64_t n;
 	int fd, r;
 
+	if (bk && !strcmp(bk, "--acknowledge"))
+		return acknowledge();
 	if (!bk || !cli_data_dir || !*cli_data_dir)
 		return cli_usage();
 	snprintf(path, sizeof(path), "%s/referrald.lock", cli_data_dir);
