@@ -383,11 +383,17 @@ int checkpoint_announce_restore(node_t *n)
 	if (!r)
 		r = store_del(n->store, STORE_META, META_RESTORED,
 			      strlen(META_RESTORED));
-	/* Kept for the report each peer's RESTORE_SYNC brings. */
-	if (!r)
+	/* Kept for the report each peer's RESTORE_SYNC brings, with when it
+	 * was announced: a checkpoint of ours made after that is not
+	 * explained by this restore. */
+	if (!r) {
+		char point[96];
+		snprintf(point, sizeof(point), "%llu %llu %llu", mseq, mat,
+			 (unsigned long long)util_now_ms());
 		r = store_put(n->store, STORE_META, RESTORESYNC_META_POINT,
-			      strlen(RESTORESYNC_META_POINT), text,
-			      strlen(text));
+			      strlen(RESTORESYNC_META_POINT), point,
+			      strlen(point));
+	}
 	snprintf(detail, sizeof(detail), "chain ends at seq %llu; %zu peer(s) "
 		 "asked to send again what came after (the count of what "
 		 "comes back follows with each peer's answer)", mseq, sent);

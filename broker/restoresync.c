@@ -298,7 +298,9 @@ int restoresync_proof(node_t *n, const char *peer, const uint8_t *cp,
 struct tally {
 	size_t submits, ours, theirs, known, bad;
 	uint64_t proven; /* the highest seq of our chain a checkpoint proves */
+	uint64_t proven_at; /* when we made that checkpoint (our clock) */
 	uint8_t proven_hash[32];
+	bool restoring;  /* a restore was announced: messages are applied */
 };
 
 /* A receipt among rs's for our envelope env (msg_id, its bytes' SHA-256),
@@ -541,6 +543,7 @@ static void proven(const envelope_check_t *ic, struct tally *t)
 	if (cp && !cp->restored && cp->seq > t->proven &&
 	    cp->head_hash.len == 32) {
 		t->proven = cp->seq;
+		t->proven_at = cp->at_ms;
 		memcpy(t->proven_hash, cp->head_hash.data, 32);
 	}
 	if (cp)
@@ -555,10 +558,11 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 		NULL, c->env->body.len, c->env->body.data);
 	Referral__Store__V1__SeenRecord seen = REFERRAL__STORE__V1__SEEN_RECORD__INIT;
 	struct tally t = { 0 };
-	unsigned long long pseq = 0, pat = 0;
+	unsigned long long pseq = 0, pat = 0, announced = 0;
 	char point[64] = "", past[160];
 	uint8_t *v;
 	size_t vl;
+	bool explained;
 	int r = 0;
 
 	if (!rs) {
@@ -567,6 +571,22 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 		return state_audit(n, "rejected", NULL, c->hdr->msg_id.data,
 				   peer, "node", "MALFORMED", detail);
 	}
+	/* "SEQ TIME_MS ANNOUNCED_MS" of the restore this node announced. */
+	if (store_get(n->store, STORE_META, RESTORESYNC_META_POINT,
+		      strlen(RESTORESYNC_META_POINT), &v, &vl) == 0) {
+		snprintf(point, sizeof(point), "%.*s", (int)(vl < 63 ? vl : 63),
+			 (char *)v);
+		free(v);
+		switch (sscanf(point, "%llu %llu %llu", &pseq, &pat, &announced)) {
+		case 2: announced = ~0ULL; break;
+		case 3: break;
+		default: pseq = 0;
+		}
+	}
+	/* Messages are taken back only by a node that announced a restore:
+	 * otherwise a peer could bring back what the node has since given
+	 * up (a purge). A checkpoint of ours is read either way. */
+	t.restoring = pseq != 0;
 	for (size_t i = 0; !r && i < rs->n_envelopes; i++) {
 		const ProtobufCBinaryData *b = &rs->envelopes[i];
 		envelope_check_t ic;
@@ -581,11 +601,13 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 
 		if (mine && ic.hdr->kind == REFERRAL__V1__KIND__AUDIT_CHECKPOINT)
 			proven(&ic, &t);
-		else if (mine && restoresync_originated_by(ic.hdr->referral_id,
-							   n->cfg.code))
+		else if (mine && t.restoring &&
+			 restoresync_originated_by(ic.hdr->referral_id,
+						   n->cfg.code))
 			r = restore_ours(n, rs, &ic, b, peer, &t);
-		else if (theirs && restoresync_originated_by(ic.hdr->referral_id,
-							     n->cfg.code))
+		else if (theirs && t.restoring &&
+			 restoresync_originated_by(ic.hdr->referral_id,
+						   n->cfg.code))
 			r = restore_theirs(n, &ic, b, peer, &t);
 		else {
 			/* Not ours nor the peer's to us, or a bad signature:
@@ -593,26 +615,21 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 			t.bad++;
 			log_msg(LOG_WARN, "peer", "peer=%s restore sync item %zu "
 				"not applied: %s", peer, i,
-				st == REFERRAL__V1__RECEIPT_STATUS__STORED
-				? "not between this node and the peer"
-				: envelope_status_name(st));
+				st != REFERRAL__V1__RECEIPT_STATUS__STORED
+				? envelope_status_name(st)
+				: !t.restoring ? "this node announced no restore"
+				: "not between this node and the peer");
 		}
 		envelope_check_free(&ic);
 	}
 	referral__v1__restore_sync__free_unpacked(rs, NULL);
 	if (r)
 		return r;
-	if (store_get(n->store, STORE_META, RESTORESYNC_META_POINT,
-		      strlen(RESTORESYNC_META_POINT), &v, &vl) == 0) {
-		snprintf(point, sizeof(point), "%.*s", (int)(vl < 63 ? vl : 63),
-			 (char *)v);
-		free(v);
-		if (sscanf(point, "%llu %llu", &pseq, &pat) != 2)
-			pseq = 0;
-	}
-	/* No restore announced up to what the peer witnessed, and our chain
-	 * does not hold it: this store was rolled back in secret. */
-	if (t.proven && !(pseq && pseq < t.proven)) {
+	/* Our chain does not hold what the peer witnessed, and no restore
+	 * announced explains it (none, or the checkpoint was made after the
+	 * announcement): this store was rolled back in secret. */
+	explained = pseq && pseq < t.proven && t.proven_at <= announced;
+	if (t.proven && !explained) {
 		uint8_t hh[32], at[32];
 		uint64_t head = 0;
 		r = audit_head(n->store, &head, hh);
@@ -623,12 +640,12 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 		if (r)
 			return r;
 	}
-	if (t.proven > pseq && pseq)
+	if (explained)
 		snprintf(past, sizeof(past), "its checkpoints prove %llu audit "
 			 "record(s) past the backup (seq %llu to %llu)",
 			 (unsigned long long)(t.proven - pseq), pseq + 1,
 			 (unsigned long long)t.proven);
-	else if (pseq)
+	else if (pseq && !t.proven)
 		snprintf(past, sizeof(past), "it witnessed no checkpoint of ours "
 			 "past the backup");
 	else
