@@ -11,8 +11,10 @@
 # many messages came back, in its log and its audit chain.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"
-# Checkpoints often, so Jinjiang witnesses Shishi's chain past the backup.
-two_nodes "[audit]" "checkpoint_records = 5"
+# Checkpoints often, so Jinjiang witnesses Shishi's chain past the backup;
+# a small message limit, so the sync must be split into several.
+two_nodes "[audit]" "checkpoint_records = 5" "[limits]" "max_message_bytes = 6144" \
+	"max_document_bytes = 2048"
 start 350581
 start 350582
 J="$REFCTL --data $T/350582 --actor reviewer-02"
@@ -49,6 +51,9 @@ has_all() {
 	done < "$T/late.txt"
 }
 check "the 3 referrals are back at Shishi, in Jinjiang's states" wait_for 60 has_all
+parts=$(sed -n 's/.*was restored from a backup: .* in \([0-9]*\) RESTORE_SYNC.*/\1/p' "$T/350582.log" | head -1)
+echo "# Jinjiang's answer went in ${parts:-?} RESTORE_SYNC message(s) under max_message_bytes = 6144"
+check "split into several RESTORE_SYNC under the message limit" test "${parts:-0}" -ge 2
 while read -r id; do
 	expect_eq "$id: history at Shishi" "REQUESTED RECEIVED GRANTED" "$(states_of 350581 "$id")"
 	expect_eq "$id: delivered, with Jinjiang's receipt" delivered "$(delivery_of 350581 "$id")"
@@ -65,8 +70,10 @@ check "nothing left pending at either node" wait_for 30 nothing_pending
 "$REFCTL" --data "$T/350581" audit export --out "$T/s.jsonl" >/dev/null
 check "the restore is in Shishi's audit chain" grep -q '"event":"restored"' "$T/s.jsonl"
 check "and the restore sync, with its count" grep -q '"event":"restore_sync".*message(s) came back' "$T/s.jsonl"
-sync=$(grep '"event":"restore_sync"' "$T/s.jsonl" | head -1)
-echo "# $(echo "$sync" | "$PY" -c 'import json,sys; print(json.loads(sys.stdin.read())["detail"])')"
+sync=$(grep '"event":"restore_sync"' "$T/s.jsonl")
+grep '"event":"restore_sync"' "$T/s.jsonl" | "$PY" -c 'import json,sys
+for l in sys.stdin: print("# " + json.loads(l)["detail"])'
+
 expect_contains "it says what Jinjiang's checkpoints prove" "past the backup" "$sync"
 expect_contains "the log says it too" "message(s) came back" "$(cat "$T/350581.log")"
 expect_contains "and that what reached no peer is gone" "never reached a peer are gone" "$(cat "$T/350581.log")"
