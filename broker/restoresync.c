@@ -646,8 +646,9 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 			 (unsigned long long)(t.proven - pseq), pseq + 1,
 			 (unsigned long long)t.proven);
 	else if (pseq && !t.proven)
-		snprintf(past, sizeof(past), "it witnessed no checkpoint of ours "
-			 "past the backup");
+		snprintf(past, sizeof(past), "no checkpoint of ours past the "
+			 "backup in this message (a peer's answer may come in "
+			 "several)");
 	else
 		snprintf(past, sizeof(past), "it witnessed our chain up to seq "
 			 "%llu (no restore announced)",
