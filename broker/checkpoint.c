@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "audit.h"
 #include "checkpoint.h"
@@ -347,6 +348,18 @@ int checkpoint_announce_restore(node_t *n)
 	char detail[200], text[64];
 	int r;
 
+	{
+		/* A refctl restore cut short: the store in force is the old
+		 * one or the marked copy, and what it left is never used. */
+		char left[600];
+		struct stat st;
+		snprintf(left, sizeof(left), "%s/store.restoring", n->cfg.data_dir);
+		if (stat(left, &st) == 0)
+			log_msg(LOG_WARN, "node", "%s was left by a refctl restore "
+				"cut short: it is not in force; the next refctl "
+				"restore puts it aside, or remove it once "
+				"checked", left);
+	}
 	if (store_get(n->store, STORE_META, META_ROLLBACK, strlen(META_ROLLBACK),
 		      &v, &vl) == 0) {
 		free(v);

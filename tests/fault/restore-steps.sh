@@ -57,7 +57,13 @@ for call in "${steps[@]}"; do
 	rc=$?
 	check "step $k ($call #$when): the restore was killed there" test "$rc" -ne 0
 	if [ -d "$T/350582/store.restoring" ]; then left=yes; else left=no; fi
+	lines=$(wc -l < "$T/350582.log")
 	start 350582
+	if [ "$left" = yes ]; then
+		expect_contains "step $k left store.restoring: the node's start reports it" \
+			"store.restoring was left by a refctl restore cut short" \
+			"$(tail -n +"$((lines + 1))" "$T/350582.log")"
+	fi
 	check "after the kill at step $k: Jinjiang holds all 10 (old store, or restored and sent again)" \
 		wait_for 30 has10
 	stop 350582
