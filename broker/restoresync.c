@@ -249,8 +249,12 @@ int restoresync_answer(node_t *n, const char *peer, uint64_t seq,
 		}
 		if (i == g.n_items || used + sz > limit) {
 			if (i > from || (parts == 0 && g.cp.len)) {
+				/* One ms apart: the schedule sends them in
+				 * order (a part resent after a loss can still
+				 * come later: the peer's changes are then held
+				 * for their referral). */
 				r = send_part(n, peer, g.items, from, i,
-					      parts ? NULL : &g.cp, now);
+					      parts ? NULL : &g.cp, now + parts);
 				parts++;
 			}
 			from = i;
@@ -439,13 +443,21 @@ static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
 		sc.changed_at_ms = h->created_at_ms;
 		r = referrals_history_append(n, &nr, &sc, n->cfg.code,
 					     h->created_at_ms, h->msg_id.data);
-		/* The peer's changes that came before it in this sync, or an
-		 * earlier one, were held for it. */
-		if (!r)
-			r = referrals_drain_held(n, &nr, peer);
 		if (!r)
 			r = store_put_msg(n->store, STORE_REFERRALS, h->referral_id,
 					  strlen(h->referral_id), &nr.base);
+		/* The peer's changes that came before it (a later part of the
+		 * sync can arrive first) were held for it. The lifecycle
+		 * replaces the record's strings: on an unpacked copy. */
+		if (!r)
+			r = referrals_get(n, h->referral_id, &rr);
+		if (!r)
+			r = referrals_drain_held(n, rr, peer);
+		if (!r)
+			r = referrals_put(n, rr);
+		if (rr)
+			referral__store__v1__referral_record__free_unpacked(rr, NULL);
+		rr = NULL;
 		t->submits += !r;
 	} else if (!r && referrals_get(n, h->referral_id, &rr) == 0) {
 		if (rr->seq_out < h->referral_seq) {
