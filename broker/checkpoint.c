@@ -4,16 +4,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "audit.h"
 #include "checkpoint.h"
 #include "log.h"
 #include "outbox.h"
+#include "restoresync.h"
 #include "util.h"
 
 void checkpoint_init(node_t *n)
 {
 	n->n_talked = 0;
+	n->n_greeted = 0;
+	n->rolled_back = false;
 	n->last_cp_seq = 0;
 	n->last_cp_ms = util_now_ms();
 }
@@ -49,8 +53,12 @@ static int lost_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	ob = referral__store__v1__outbox_record__unpack(NULL, vl, v);
 	if (!ob)
 		return REF_E_CORRUPT;
+	/* The referrals the restored peer originated come back to it in
+	 * RESTORE_SYNC (restoresync.c), original bytes: not here. */
 	if (ob->state == OUT_DELIVERED && !strcmp(ob->to_node, lc->peer) &&
 	    ob->kind != REFERRAL__V1__KIND__AUDIT_CHECKPOINT &&
+	    ob->kind != REFERRAL__V1__KIND__RESTORE_SYNC &&
+	    !restoresync_originated_by(ob->referral_id, lc->peer) &&
 	    ob->receipt.len &&
 	    (e = referral__v1__envelope__unpack(NULL, ob->receipt.len,
 						ob->receipt.data)) &&
@@ -67,7 +75,7 @@ static int lost_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 }
 
 /* A peer started from a backup lost what it received after the backup:
- * each such message of ours goes again, signed anew (same kind, referral,
+ * for the referrals we originated, each such message of ours goes again, signed anew (same kind, referral,
  * seq and body), so it is applied there once more, and only once. */
 static int resend_after_restore(node_t *n, const char *peer, uint64_t after_ms)
 {
@@ -106,6 +114,58 @@ static int resend_after_restore(node_t *n, const char *peer, uint64_t after_ms)
 	return r;
 }
 
+
+#define META_ROLLBACK "rollback_hold"
+#define META_PEER_RESTORED "peer_restored:"
+
+struct wmax {
+	const char *peer;
+	uint64_t seq;
+	uint8_t *env;
+	size_t len;
+};
+
+/* The highest witnessed checkpoint of peer's chain (its envelope copied). */
+static int wmax_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
+		    size_t vl)
+{
+	struct wmax *w = ctx;
+	uint64_t seq = 0;
+
+	if (kl != 14 || memcmp(k, w->peer, 6))
+		return 0;
+	for (int i = 0; i < 8; i++)
+		seq = seq << 8 | k[6 + i];
+	if (seq >= w->seq) {
+		free(w->env);
+		w->env = malloc(vl ? vl : 1);
+		if (!w->env)
+			return -ENOMEM;
+		memcpy(w->env, v, vl);
+		w->len = vl;
+		w->seq = seq;
+	}
+	return 0;
+}
+
+/* Where peer's chain stood, as witnessed here, when it announced its last
+ * restore (0: never): its later checkpoints below it are its new chain. */
+static uint64_t peer_restored_at(node_t *n, const char *peer)
+{
+	char key[32], text[32];
+	uint8_t *v;
+	size_t vl;
+	unsigned long long at = 0;
+
+	snprintf(key, sizeof(key), META_PEER_RESTORED "%s", peer);
+	if (store_get(n->store, STORE_META, key, strlen(key), &v, &vl))
+		return 0;
+	snprintf(text, sizeof(text), "%.*s", (int)(vl < 31 ? vl : 31),
+		 (char *)v);
+	free(v);
+	return sscanf(text, "%llu", &at) == 1 ? at : 0;
+}
+
 /* A peer's signed checkpoint of its audit chain, kept as received (the
  * envelope is the proof): key = node code || seq (8 bytes). */
 int checkpoint_witness(node_t *n, const envelope_check_t *c, const uint8_t *buf,
@@ -119,6 +179,56 @@ int checkpoint_witness(node_t *n, const envelope_check_t *c, const uint8_t *buf,
 
 	if (!cp)
 		return REF_E_MALFORMED;
+	if (!cp->restored) {
+		/* A chain behind what we witnessed, with no restore announced:
+		 * its store was rolled back in secret. Our witness stays as
+		 * it is, and goes back to it, its own signed checkpoint, in a
+		 * RESTORE_SYNC: it holds its sends until an admin knows. */
+		struct wmax w = { peer, 0, NULL, 0 };
+		r = store_foreach(n->store, STORE_WITNESSED, wmax_one, &w);
+		if (!r && w.seq > cp->seq && w.seq > peer_restored_at(n, peer)) {
+			snprintf(detail, sizeof(detail), "seq %llu, behind %llu "
+				 "witnessed", (unsigned long long)cp->seq,
+				 (unsigned long long)w.seq);
+			r = state_audit(n, "rollback_seen", NULL,
+					c->hdr->msg_id.data, peer, "node",
+					"STORED", detail);
+			if (!r)
+				r = restoresync_proof(n, peer, w.env, w.len);
+			if (!r)
+				log_msg(LOG_WARN, "delivery", "peer=%s sent a "
+					"checkpoint of its audit chain at seq "
+					"%llu, behind seq %llu witnessed here, "
+					"without a restore: its store was rolled "
+					"back; its own checkpoint is sent back to "
+					"it", peer, (unsigned long long)cp->seq,
+					(unsigned long long)w.seq);
+			free(w.env);
+			referral__v1__audit_checkpoint__free_unpacked(cp, NULL);
+			return r;
+		}
+		free(w.env);
+		if (r) {
+			referral__v1__audit_checkpoint__free_unpacked(cp, NULL);
+			return r;
+		}
+	} else {
+		/* Its checkpoints from here on start a new chain below what
+		 * we witnessed: not a rollback. */
+		struct wmax w = { peer, 0, NULL, 0 };
+		char mkey[32], text[24];
+		r = store_foreach(n->store, STORE_WITNESSED, wmax_one, &w);
+		free(w.env);
+		snprintf(mkey, sizeof(mkey), META_PEER_RESTORED "%s", peer);
+		snprintf(text, sizeof(text), "%llu", (unsigned long long)w.seq);
+		if (!r)
+			r = store_put(n->store, STORE_META, mkey, strlen(mkey),
+				      text, strlen(text));
+		if (r) {
+			referral__v1__audit_checkpoint__free_unpacked(cp, NULL);
+			return r;
+		}
+	}
 	memcpy(key, peer, 6);
 	for (int i = 0; i < 8; i++)
 		key[6 + i] = (uint8_t)(cp->seq >> (56 - 8 * i));
@@ -129,9 +239,49 @@ int checkpoint_witness(node_t *n, const envelope_check_t *c, const uint8_t *buf,
 		r = state_audit(n, "witnessed", NULL, c->hdr->msg_id.data, peer, "node",
 			  "STORED", detail);
 	if (!r && cp->restored)
+		r = restoresync_answer(n, peer, cp->seq, cp->at_ms);
+	if (!r && cp->restored)
 		r = resend_after_restore(n, peer, cp->at_ms);
 	referral__v1__audit_checkpoint__free_unpacked(cp, NULL);
 	return r;
+}
+
+/* The first contact with a peer in this run: our chain head goes to it at
+ * once, so a peer that witnessed more of our chain (a store rolled back
+ * in secret) tells us now, not checkpoint_records later. Not itself an
+ * audit event: the peer records what it witnessed. */
+static void greet(node_t *n)
+{
+	Referral__V1__AuditCheckpoint cp = REFERRAL__V1__AUDIT_CHECKPOINT__INIT;
+	uint8_t hash[32];
+	uint64_t seq;
+	turn_mark_t mark;
+
+	for (size_t i = 0; i < n->n_talked && n->n_greeted < 64; i++) {
+		const char *p = n->talked[i];
+		bool done = false;
+		for (size_t j = 0; j < n->n_greeted && !done; j++)
+			done = !strcmp(n->greeted[j], p);
+		if (done || !strcmp(p, n->cfg.code) || !directory_node(n->dir, p))
+			continue;
+		if (audit_head(n->store, &seq, hash))
+			return;
+		cp.seq = seq;
+		cp.head_hash.data = hash;
+		cp.head_hash.len = 32;
+		cp.at_ms = util_now_ms();
+		mark = turn_mark(&n->turn);
+		if (store_event_begin(n->store))
+			return;
+		if (outbox_node_level(n, p, REFERRAL__V1__KIND__AUDIT_CHECKPOINT,
+				      &cp.base, 2, cp.at_ms) ||
+		    store_event_commit(n->store)) {
+			store_event_abort(n->store);
+			turn_rollback(&n->turn, mark);
+			return;
+		}
+		snprintf(n->greeted[n->n_greeted++], 8, "%s", p);
+	}
 }
 
 /* Every checkpoint_records records, or checkpoint_minutes if anything was
@@ -144,6 +294,9 @@ void checkpoint_maybe(node_t *n)
 	turn_mark_t mark;
 	int r;
 
+	if (n->rolled_back)
+		return; /* nothing goes out until an admin acknowledges */
+	greet(n);
 	if (audit_head(n->store, &seq, hash) || seq <= n->last_cp_seq ||
 	    !n->n_talked)
 		return;
@@ -192,9 +345,29 @@ int checkpoint_announce_restore(node_t *n)
 	unsigned long long mseq = 0, mat = 0;
 	uint8_t *v, hash[32];
 	size_t vl, sent = 0;
-	char detail[120], text[64];
+	char detail[200], text[64];
 	int r;
 
+	{
+		/* A refctl restore cut short: the store in force is the old
+		 * one or the marked copy, and what it left is never used. */
+		char left[600];
+		struct stat st;
+		snprintf(left, sizeof(left), "%s/store.restoring", n->cfg.data_dir);
+		if (stat(left, &st) == 0)
+			log_msg(LOG_WARN, "node", "%s was left by a refctl restore "
+				"cut short: it is not in force; the next refctl "
+				"restore puts it aside, or remove it once "
+				"checked", left);
+	}
+	if (store_get(n->store, STORE_META, META_ROLLBACK, strlen(META_ROLLBACK),
+		      &v, &vl) == 0) {
+		free(v);
+		n->rolled_back = true;
+		log_msg(LOG_ERROR, "node", "this store was found rolled back "
+			"(a peer witnessed more of its audit chain): nothing is "
+			"sent until an admin runs refctl restore --acknowledge");
+	}
 	if (store_get(n->store, STORE_META, META_RESTORED, strlen(META_RESTORED),
 		      &v, &vl))
 		return 0;
@@ -223,12 +396,124 @@ int checkpoint_announce_restore(node_t *n)
 	if (!r)
 		r = store_del(n->store, STORE_META, META_RESTORED,
 			      strlen(META_RESTORED));
+	/* Kept for the report each peer's RESTORE_SYNC brings, with when it
+	 * was announced: a checkpoint of ours made after that is not
+	 * explained by this restore. */
+	if (!r) {
+		char point[96];
+		snprintf(point, sizeof(point), "%llu %llu %llu", mseq, mat,
+			 (unsigned long long)util_now_ms());
+		r = store_put(n->store, STORE_META, RESTORESYNC_META_POINT,
+			      strlen(RESTORESYNC_META_POINT), point,
+			      strlen(point));
+	}
 	snprintf(detail, sizeof(detail), "chain ends at seq %llu; %zu peer(s) "
-		 "asked to send again what came after", mseq,
-		 sent);
+		 "asked to send again what came after (the count of what "
+		 "comes back follows with each peer's answer)", mseq, sent);
 	if (!r)
 		r = state_audit(n, "restored", NULL, NULL, NULL, "node", "ok", detail);
 	if (!r)
 		log_msg(LOG_WARN, "node", "started from a backup: %s", detail);
 	return r;
+}
+
+struct before_start {
+	uint64_t started_ms, seq, at_ms;
+};
+
+static int before_one(void *ctx, const Referral__Store__V1__AuditRecord *a)
+{
+	struct before_start *b = ctx;
+
+	if (a->time_ms < b->started_ms && a->seq >= b->seq) {
+		b->seq = a->seq;
+		b->at_ms = a->time_ms;
+	}
+	return 0;
+}
+
+int checkpoint_rollback_found(node_t *n, const char *peer, uint64_t witnessed,
+			      uint64_t head)
+{
+	struct before_start b = { n->started_ms, 0, 0 };
+	char text[120], detail[300];
+	int r;
+
+	if (n->rolled_back)
+		return 0;
+	/* Where this run's store began: what the rolled-back store held.
+	 * Peers send again what they hold from after it, once acknowledged. */
+	r = audit_foreach(n->store, before_one, &b);
+	if (r)
+		return r;
+	snprintf(text, sizeof(text), "%s %llu %llu %llu", peer,
+		 (unsigned long long)witnessed, (unsigned long long)b.seq,
+		 (unsigned long long)b.at_ms);
+	r = store_put(n->store, STORE_META, META_ROLLBACK, strlen(META_ROLLBACK),
+		      text, strlen(text));
+	snprintf(detail, sizeof(detail), "%s witnessed this node's audit chain "
+		 "up to seq %llu, which this store does not hold (its head: seq "
+		 "%llu): the store was rolled back without refctl restore; "
+		 "nothing is sent until an admin runs refctl restore "
+		 "--acknowledge", peer, (unsigned long long)witnessed,
+		 (unsigned long long)head);
+	if (!r)
+		r = state_audit(n, "rollback_detected", NULL, NULL, peer, "node",
+				"held", detail);
+	if (r)
+		return r;
+	n->rolled_back = true;
+	log_msg(LOG_ERROR, "node", "%s", detail);
+	return 0;
+}
+
+int checkpoint_call_acknowledge(node_t *n, const principal_t *who,
+				const Referral__Local__V1__Request *req,
+				json_t *opts, Referral__Local__V1__Reply *rep,
+				char *err, size_t errlen)
+{
+	char text[120], peer[16] = "", mark[64], detail[200];
+	unsigned long long w = 0, seq = 0, at = 0;
+	uint8_t *v;
+	size_t vl;
+	int r;
+
+	(void)req, (void)opts;
+	if (store_get(n->store, STORE_META, META_ROLLBACK, strlen(META_ROLLBACK),
+		      &v, &vl))
+		return state_fail_reply(rep, REF_E_CONFLICT, err, errlen,
+					"no rolled-back store was detected on "
+					"this node: nothing to acknowledge");
+	snprintf(text, sizeof(text), "%.*s", (int)(vl < 119 ? vl : 119),
+		 (char *)v);
+	free(v);
+	if (sscanf(text, "%15s %llu %llu %llu", peer, &w, &seq, &at) != 4)
+		return REF_E_CORRUPT;
+	/* From here it is a restore like refctl restore's: announced, and
+	 * each peer sends back what it holds from after where it began. */
+	snprintf(mark, sizeof(mark), "%llu %llu", seq, at);
+	r = store_del(n->store, STORE_META, META_ROLLBACK, strlen(META_ROLLBACK));
+	if (!r)
+		r = store_put(n->store, STORE_META, META_RESTORED,
+			      strlen(META_RESTORED), mark, strlen(mark));
+	snprintf(detail, sizeof(detail), "the rolled-back store (chain from "
+		 "seq %llu; %s witnessed up to %llu) taken as a restore from "
+		 "that point; sending resumes", seq, peer, w);
+	if (!r)
+		r = state_audit(n, "rollback_acknowledged", NULL, NULL, NULL,
+				who && who->name[0] ? who->name : "admin", "ok",
+				detail);
+	n->rolled_back = false;
+	if (!r)
+		r = checkpoint_announce_restore(n);
+	if (r) {
+		n->rolled_back = true;
+		return r;
+	}
+	log_msg(LOG_WARN, "node", "%s", detail);
+	rep->json = state_dump(json_pack("{s:b, s:I, s:s, s:I}", "acknowledged",
+					 1, "restore_point_seq",
+					 (json_int_t)seq, "witnessed_by", peer,
+					 "witnessed_seq", (json_int_t)w));
+	return 0;
 }

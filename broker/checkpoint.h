@@ -5,9 +5,17 @@
  * anything was recorded, the chain head goes, signed, to each peer talked
  * with since; peers keep ours (witnessed) and we keep theirs. A node
  * started from a backup announces it once, and each peer sends again what
- * that node had receipted after the backup (docs/AUDIT.md).
+ * that node had receipted after the backup (docs/AUDIT.md): RESTORE_SYNC
+ * for the referrals that node originated (restoresync.h), signed anew
+ * for the peer's own.
  *
- * Writes the node's talked, n_talked, last_cp_seq and last_cp_ms. */
+ * A node whose peer witnessed more of its chain than its store holds, with
+ * no restore announced (a store rolled back in secret), learns it at the
+ * first contact (each peer gets our chain head then), holds every send
+ * and waits for an admin's refctl restore --acknowledge.
+ *
+ * Writes the node's talked, n_talked, greeted, n_greeted, rolled_back,
+ * last_cp_seq and last_cp_ms. */
 #ifndef REF_CHECKPOINT_H
 #define REF_CHECKPOINT_H
 
@@ -24,6 +32,20 @@ void checkpoint_maybe(node_t *n);
  * received; a restored peer's gets our messages it lost, again. */
 int checkpoint_witness(node_t *n, const envelope_check_t *c,
 		       const uint8_t *buf, size_t len, const char *peer);
+/* checkpoint_rollback_found: peer's witness proves our chain reached
+ * seq witnessed, which this store (head: seq head) does not hold, with no
+ * restore announced: held (nothing sent) until an admin acknowledges;
+ * recorded in the store, so a restart stays held. In the open turn. */
+int checkpoint_rollback_found(node_t *n, const char *peer, uint64_t witnessed,
+			      uint64_t head);
+/* checkpoint_call_acknowledge: the "restore-acknowledge" operation
+ * (refctl restore --acknowledge, admin): the rolled-back store is taken as
+ * a restore from where this run began, announced to every peer, and
+ * sending resumes. */
+int checkpoint_call_acknowledge(node_t *n, const principal_t *who,
+				const Referral__Local__V1__Request *req,
+				json_t *opts, Referral__Local__V1__Reply *rep,
+				char *err, size_t errlen);
 /* checkpoint_announce_restore: at start, in the open turn: if refctl
  * restore marked the store, every peer is told where the chain ends. */
 int checkpoint_announce_restore(node_t *n);

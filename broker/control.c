@@ -10,6 +10,7 @@
 #include "application.h"
 #include "calls.h"
 #include "casework.h"
+#include "checkpoint.h"
 #include "control.h"
 #include "delivery.h"
 #include "dirsync.h"
@@ -473,6 +474,10 @@ static const control_op_t ops[] = {
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "audit", "read", ROLE_STAFF,
 	  S_ADMIN, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, views_call_audit,
 	  "the audit chain's last check and its witnesses", SCHEMA("", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "restore-acknowledge", NULL,
+	  ROLE_ADMIN, 0, WRITES | LOCAL_ONLY, 0, "acknowledging a rolled-back "
+	  "store needs the admin role at this node ([roles] admins)", NULL,
+	  NULL, NULL, NULL, NULL, checkpoint_call_acknowledge, NULL, NULL },
 	/* Held changes (held.c): the node's admin, on the node's machine. */
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "held-list", NULL, ROLE_STAFF, 0,
 	  LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL, held_call_list,

@@ -338,6 +338,12 @@ static void attempt(node_t *n, sched_t *s, uint64_t now)
 
 	memcpy(ob_id, s->msg_id, 16);
 	state_msg_hex(s->msg_id, idhex);
+	/* A store rolled back in secret sends nothing until an admin has
+	 * acknowledged it (checkpoint.h): due again later, in order. */
+	if (n->rolled_back) {
+		schedule_set_next(&n->sched, s, now + 2000);
+		return;
+	}
 	/* A peer known down and still not reachable: only the in-memory
 	 * schedule moves. Reading and rewriting every record of a week's
 	 * backlog at each retry would cost the disk for nothing; the record

@@ -18,6 +18,7 @@
 #include "quota.h"
 #include "prune.h"
 #include "referrals.h"
+#include "restoresync.h"
 #include "util.h"
 
 /* Builds the signed receipt for a checked envelope (*ret malloc'd). */
@@ -210,7 +211,8 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 	size_t vl;
 
 	if (h->kind == REFERRAL__V1__KIND__AUDIT_CHECKPOINT ||
-	    h->kind == REFERRAL__V1__KIND__DIRECTORY_UPDATE)
+	    h->kind == REFERRAL__V1__KIND__DIRECTORY_UPDATE ||
+	    h->kind == REFERRAL__V1__KIND__RESTORE_SYNC)
 		return 0; /* node-level: no referral */
 	if (h->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT &&
 	    h->kind != REFERRAL__V1__KIND__STATUS_CHANGE &&
@@ -388,6 +390,14 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 			if (r)
 				goto fail;
 		} else if (!why &&
+			   c.hdr->kind == REFERRAL__V1__KIND__RESTORE_SYNC) {
+			/* restoresync_receive records its own events. */
+			change_audited = true;
+			r = restoresync_receive(n, &c, peer, detail,
+						sizeof(detail), &st);
+			if (r)
+				goto fail;
+		} else if (!why &&
 			   (c.hdr->kind == REFERRAL__V1__KIND__COURT_EVENT ||
 			    c.hdr->kind == REFERRAL__V1__KIND__LABOUR_EVENT)) {
 			/* events_receive records its own refusals. */
@@ -415,8 +425,9 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 	    c.hdr->kind == REFERRAL__V1__KIND__AUDIT_CHECKPOINT)
 		r = checkpoint_witness(n, &c, buf, len, peer);
 	else if (st == REFERRAL__V1__RECEIPT_STATUS__STORED &&
-		 c.hdr->kind == REFERRAL__V1__KIND__DIRECTORY_UPDATE)
-		r = 0; /* directory_update recorded it */
+		 (c.hdr->kind == REFERRAL__V1__KIND__DIRECTORY_UPDATE ||
+		  c.hdr->kind == REFERRAL__V1__KIND__RESTORE_SYNC))
+		r = 0; /* directory_update, restoresync_receive recorded it */
 	else if (st == REFERRAL__V1__RECEIPT_STATUS__STORED)
 		r = apply_submit(n, &c, buf, len, peer, pol.now_ms, receipt,
 				 rlen, held);

@@ -118,6 +118,12 @@ struct node {
 	uint64_t next_purge_check;
 	char purge_cursor[72];
 	size_t purge_pending;
+	/* checkpoint.c: peers sent our chain head in this run (the first
+	 * contact: a peer that witnessed more learns of a rollback), and a
+	 * rolled-back store found and not yet acknowledged: nothing is sent. */
+	char greeted[64][8];
+	size_t n_greeted;
+	bool rolled_back;
 	/* delivery.c */
 	bool store_nudge;         /* a write found the store full this turn */
 	uint64_t receipts_by_status[12];   /* first receipts, by status */

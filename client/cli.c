@@ -53,6 +53,7 @@ int cli_usage(void)
 "  store check                      every record's digest and seal, the chain\n"
 "  backup DIR                       a hot, checked copy of the store\n"
 "  restore DIR                      (node stopped) peers resend what came after\n"
+"  restore --acknowledge            (admin) a store found rolled back: send again\n"
 "\n"
 "Retention (admin; audited):\n"
 "  purge --before DATE [--dry-run]  personal data of referrals final before\n"

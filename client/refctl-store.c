@@ -9,6 +9,7 @@
  * is called good. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "cli-store.h"
 #include "datakey.h"
 #include "errors.h"
+#include "referral.h"
 #include "refctl-store.h"
 #include "store.h"
 #include "util.h"
@@ -197,23 +199,120 @@ static int backup_head(store_t *b, char *out, size_t len)
 	return r;
 }
 
-/* refctl restore BACKUP: with the node stopped, its store is put aside
- * (store.replaced-TIME, never deleted) and the checked backup copied in,
- * marked so that the node, at its next start, asks every peer to send
- * again what it had receipted after the backup. */
+/* fsync of one file, by path. */
+static int sync_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* dir/BASE-TS, or dir/BASE-TS.N if taken (two restores in one second):
+ * a name for a store put aside, never one already used. */
+static void aside_name(const char *base, const char *ts, char *out, size_t len)
+{
+	struct stat st;
+
+	snprintf(out, len, "%s/%s-%.19s", cli_data_dir, base, ts);
+	for (int i = 2; stat(out, &st) == 0 && i < 1000; i++)
+		snprintf(out, len, "%s/%s-%.19s.%d", cli_data_dir, base, ts, i);
+}
+
+/* A restore cut short leaves store.restoring behind: before the switch a
+ * partial or marked copy, after it the store that was replaced. Either
+ * way it is never in force and never deleted: it is put aside under a
+ * name that says what it is, and the admin is told. */
+static int set_leftover_aside(const char *tmp, const char *ts)
+{
+	char aside[4300];
+	struct stat st;
+
+	if (stat(tmp, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	aside_name("store.unfinished", ts, aside, sizeof(aside));
+	if (rename(tmp, aside) < 0)
+		return -errno;
+	fprintf(stderr, "refctl: a restore cut short earlier left %s: put "
+		"aside as %s (it is not in force; remove it once you have "
+		"checked it)\n", tmp, aside);
+	return util_sync_dir(cli_data_dir);
+}
+
+/* refctl restore --acknowledge (admin, the node running): a peer proved
+ * that this store was rolled back without refctl restore (it witnessed
+ * more of the node's audit chain), and the node holds every send until
+ * an admin says so. Then it is taken as a restore from where the node's
+ * run began: announced, and each peer sends back what it holds. */
+static int acknowledge(void)
+{
+	ref_client_t *c = NULL;
+	char *out = NULL;
+	json_t *ans;
+	int r;
+
+	if (cli_client(&c))
+		return 1;
+	r = ref_call(c, "restore-acknowledge", NULL, cli_actor, NULL, NULL,
+		     "{}", &out);
+	if (r) {
+		cli_fail("%s", ref_last_error(c));
+		ref_close(&c);
+		return 1;
+	}
+	ans = json_loads(out, 0, NULL);
+	if (cli_want_json)
+		cli_print_json(ans);
+	else
+		printf("acknowledged: the store, rolled back, is taken as a "
+		       "restore from audit sequence %lld (%s witnessed up to "
+		       "%lld); sending resumes, every peer is told, and each "
+		       "sends back what it holds from after. The log and the "
+		       "audit chain say how much came back; referrals "
+		       "acknowledged after that point that never reached a "
+		       "peer are gone.\n",
+		       (long long)json_integer_value(json_object_get(ans,
+				"restore_point_seq")),
+		       json_string_value(json_object_get(ans, "witnessed_by"))
+				?: "a peer",
+		       (long long)json_integer_value(json_object_get(ans,
+				"witnessed_seq")));
+	json_decref(ans);
+	free(out);
+	ref_close(&c);
+	return 0;
+}
+
+/* refctl restore BACKUP: with the node stopped, the checked backup is
+ * copied into store.restoring, marked there (so that the node, at its
+ * next start, asks every peer to send again what it had receipted after
+ * the backup), synced, and only then switched with the live store in one
+ * rename (RENAME_EXCHANGE); the store that was there is put aside
+ * (store.replaced-TIME, never deleted). A kill at any step leaves either
+ * the old store in force or the marked restored one, never an unmarked
+ * old store: the mark is in the copy before the copy can be in force. */
 int refctl_store_restore(int argc, char **argv)
 {
 	const char *bk = argc > 1 ? argv[1] : NULL;
 	store_opts_t ro = { .map_initial = 1 << 20, .map_max = (size_t)1 << 40,
 			    .readonly = true };
 	store_opts_t rw = { .map_initial = 1 << 20, .map_max = (size_t)1 << 40 };
-	char path[4096], aside[4200], where[300] = "", ts[32], mark[64];
+	char path[4096], tmp[4200], aside[4200], file[4300], where[300] = "";
+	char ts[32], mark[64];
 	store_t *b = NULL, *s = NULL;
 	seal_t *ring = NULL;
+	struct stat st;
+	bool had_store;
 	config_t c;
 	uint64_t n;
 	int fd, r;
 
+	if (bk && !strcmp(bk, "--acknowledge"))
+		return acknowledge();
 	if (!bk || !cli_data_dir || !*cli_data_dir)
 		return cli_usage();
 	snprintf(path, sizeof(path), "%s/referrald.lock", cli_data_dir);
@@ -252,19 +351,25 @@ int refctl_store_restore(int argc, char **argv)
 	}
 	util_rfc3339(util_now_ms(), ts);
 	snprintf(path, sizeof(path), "%s/store", cli_data_dir);
-	snprintf(aside, sizeof(aside), "%s/store.replaced-%.19s", cli_data_dir,
-		 ts);
-	if (rename(path, aside) < 0 && errno != ENOENT) {
+	snprintf(tmp, sizeof(tmp), "%s/store.restoring", cli_data_dir);
+	r = set_leftover_aside(tmp, ts);
+	if (r) {
 		store_close(&b);
 		seal_free(&ring);
 		close(fd);
-		return cli_fail("cannot put the current store aside: %s",
-				strerror(errno));
+		return cli_fail("cannot put aside %s, left by a restore cut "
+				"short: %s; nothing was changed", tmp,
+				strerror(-r));
 	}
-	r = store_copy(b, path);
+	/* 1. The copy, in a folder that is never opened as the store. */
+	r = store_copy(b, tmp);
 	store_close(&b);
-	if (!r)
-		r = store_open(path, &rw, &s);
+	snprintf(where, sizeof(where), "copying the backup");
+	/* 2. The mark, committed (and synced) in the copy itself. */
+	if (!r) {
+		snprintf(where, sizeof(where), "marking the copy restored");
+		r = store_open(tmp, &rw, &s);
+	}
 	if (!r) {
 		store_set_seal(s, ring);
 		r = store_begin(s);
@@ -276,14 +381,60 @@ int refctl_store_restore(int argc, char **argv)
 		r = store_commit(s);
 	store_close(&s);
 	seal_free(&ring);
+	/* 3. The copy's files and its folder on disk before it can be in
+	 * force (LMDB's copy writes without a sync of its own). */
+	if (!r) {
+		snprintf(where, sizeof(where), "syncing the copy");
+		snprintf(file, sizeof(file), "%s/data.mdb", tmp);
+		r = sync_file(file);
+	}
+	if (!r)
+		r = util_sync_dir(tmp);
+	/* 4. The switch: one rename, so the store in force is the old one
+	 * or the marked copy, never neither. */
+	had_store = stat(path, &st) == 0;
+	if (!r && had_store) {
+		snprintf(where, sizeof(where), "switching the stores");
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path,
+			      RENAME_EXCHANGE) < 0)
+			r = -errno;
+	} else if (!r) {
+		snprintf(where, sizeof(where), "moving the copy in");
+		if (rename(tmp, path) < 0)
+			r = -errno;
+	}
+	if (!r)
+		r = util_sync_dir(cli_data_dir);
+	/* 5. The replaced store, now in store.restoring, put aside. */
+	if (!r && had_store) {
+		aside_name("store.replaced", ts, aside, sizeof(aside));
+		snprintf(where, sizeof(where), "putting the replaced store aside");
+		if (rename(tmp, aside) < 0)
+			r = -errno;
+		if (!r)
+			r = util_sync_dir(cli_data_dir);
+	}
 	close(fd);
+	if (r && !strcmp(where, "putting the replaced store aside"))
+		return cli_fail("the backup is in force, but the store it "
+				"replaced is still in %s (%s): move it aside "
+				"yourself", tmp, r < 0 ? strerror(-r)
+						       : ref_strerror(r));
 	if (r)
-		return cli_fail("the restore into %s failed (%s); the store "
-				"that was there is in %s", path,
-				ref_strerror(r), aside);
-	printf("restored %llu records from %s; the store that was there is in "
-	       "%s. At its next start the node asks its peers to send again "
-	       "what it received after the backup.\n", (unsigned long long)n,
-	       bk, aside);
+		return cli_fail("the restore failed while %s (%s); the store "
+				"in %s is unchanged and still in force",
+				where, r < 0 ? strerror(-r) : ref_strerror(r),
+				path);
+	printf("restored %llu records from %s (audit chain up to sequence "
+	       "%.*s); the store that was there is in %s.\n"
+	       "At its next start the node announces the restore to its "
+	       "peers; each sends again what it holds from after the backup, "
+	       "and the node's log and audit chain then say how many audit "
+	       "records past the backup its peers' checkpoints prove and how "
+	       "many messages came back. Referrals acknowledged after the "
+	       "backup that never reached a peer are gone: only their "
+	       "senders can submit them again.\n", (unsigned long long)n, bk,
+	       (int)strcspn(mark, " "), mark,
+	       had_store ? aside : "(no store)");
 	return 0;
 }

@@ -323,7 +323,7 @@ static int body_check(envelope_check_t *c)
 	/* DESIGN.md's last check, "the body parses as the kind says": a
 	 * kind this contract does not define has no body to parse as. */
 	if (c->hdr->kind <= REFERRAL__V1__KIND__KIND_UNSPECIFIED ||
-	    c->hdr->kind > REFERRAL__V1__KIND__RECEIPT_BATCH)
+	    c->hdr->kind > REFERRAL__V1__KIND__RESTORE_SYNC)
 		return fail(c, REFERRAL__V1__RECEIPT_STATUS__MALFORMED,
 			    "kind %d is unknown", (int)c->hdr->kind);
 	switch (c->hdr->kind) {
@@ -349,6 +349,10 @@ static int body_check(envelope_check_t *c)
 		break;
 	case REFERRAL__V1__KIND__AUDIT_CHECKPOINT:
 		m = (ProtobufCMessage *)referral__v1__audit_checkpoint__unpack(
+			NULL, b->len, b->data);
+		break;
+	case REFERRAL__V1__KIND__RESTORE_SYNC:
+		m = (ProtobufCMessage *)referral__v1__restore_sync__unpack(
 			NULL, b->len, b->data);
 		break;
 	default:

@@ -39,7 +39,7 @@ head -c 60000 /dev/zero > "$T/big.bin"
 "$PY" - "$T/app.json" "$T/big.json" <<'PY'
 import json,sys; a=json.load(open(sys.argv[1])); a["documents"].append({"type":"scan","file":"big.bin"}); json.dump(a,open(sys.argv[2],"w"))
 PY
-refused "oversized document" "more than the limit of 50000" submit --to 350582 "$T/big.json"
+refused "oversized document" "over the limit of 50000" submit --to 350582 "$T/big.json"
 "$PY" - "$T/app.json" "$T/many.json" <<'PY'
 import json,sys,base64; a=json.load(open(sys.argv[1]))
 for i in range(2): a["documents"].append({"type":"scan","content_base64":base64.b64encode(bytes(40000)).decode()})

@@ -1,0 +1,54 @@
+/* restoresync.h: RESTORE_SYNC (kind 10, DESIGN.md "Objection decisions
+ * and restore sync"): what a peer holds of a node restored from a backup
+ * goes back to it, original bytes, and the restored node applies each
+ * message once.
+ *
+ * The split with checkpoint.c's re-signed resend is by referral: a
+ * referral the restored node originated comes back through RESTORE_SYNC
+ * (its own signed submits and changes, as the peer holds them, with the
+ * peer's receipts, and the peer's changes sent after the backup point);
+ * a referral the peer originated is sent again by the peer, signed anew,
+ * as before (the restored node lost the submit, which only the peer can
+ * stand behind). Nothing is sent twice either way.
+ *
+ * The restored node checks each inner envelope as an archived one (parse,
+ * key valid at its created_at_ms, signature, digest), never the replay
+ * window or the transport identity; its own verify with its own key. It
+ * reports, in the log and the audit chain, how many audit records past
+ * the backup its peers' witnessed checkpoints prove existed and how many
+ * messages came back.
+ *
+ * Writes no field of the node: everything goes to the open turn. */
+#ifndef REF_RESTORESYNC_H
+#define REF_RESTORESYNC_H
+
+#include "state.h"
+
+/* The restore point a restored node announced ("SEQ TIME_MS"), kept in
+ * the store's meta table for the report that follows the peers' syncs. */
+#define RESTORESYNC_META_POINT "restore_point"
+
+/* restoresync_answer: peer announced a restore (its chain ends at seq,
+ * recorded at at_ms, its clock): queues the RESTORE_SYNC messages that
+ * carry what this node holds of it, split under [limits]
+ * max_message_bytes. In the open turn. */
+int restoresync_answer(node_t *n, const char *peer, uint64_t seq,
+		       uint64_t at_ms);
+/* restoresync_proof: peer's own checkpoint cp (len bytes, as witnessed
+ * here) sent back to it in a RESTORE_SYNC: its chain is behind what we
+ * witnessed, with no restore announced (a store rolled back in secret).
+ * In the open turn. */
+int restoresync_proof(node_t *n, const char *peer, const uint8_t *cp,
+		      size_t len);
+/* restoresync_receive: a checked RESTORE_SYNC from peer, applied in the
+ * open turn. 0 with the receipt's status in *ret_status (and detail), or
+ * a store error (then no receipt: the peer resends). Records its own
+ * audit events. */
+int restoresync_receive(node_t *n, const envelope_check_t *c,
+			const char *peer, char *detail, size_t dlen,
+			int *ret_status);
+/* restoresync_originated_by: is referral_id one that peer originated (its code is
+ * the id's prefix)? Then a restore of peer is answered by RESTORE_SYNC. */
+bool restoresync_originated_by(const char *referral_id, const char *peer);
+
+#endif
