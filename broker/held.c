@@ -9,7 +9,17 @@
 #include "log.h"
 #include "quota.h"
 #include "util.h"
-#include "views.h"
+
+/* A time as RFC 3339 in o (none for 0). */
+static void put_time(json_t *o, const char *key, uint64_t ms)
+{
+	char ts[32];
+
+	if (!ms)
+		return;
+	util_rfc3339(ms, ts);
+	json_object_set_new(o, key, json_string(ts));
+}
 
 void held_key(const char *id, uint64_t seq, uint8_t *key, size_t *klen)
 {
@@ -222,8 +232,8 @@ static int pick_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 				      "msg_id", state_msg_hex(rec.msg_id, hex),
 				      "kind", envelope_kind_name(rec.kind),
 				      "bytes", (json_int_t)rec.env_len);
-		views_time(o, "received_at", rec.received_at_ms);
-		views_time(o, "expires_at", rec.received_at_ms +
+		put_time(o, "received_at", rec.received_at_ms);
+		put_time(o, "expires_at", rec.received_at_ms +
 			   (uint64_t)p->n->cfg.held_ttl_ms);
 		json_array_append_new(p->list, o);
 	} else {
@@ -263,6 +273,68 @@ static int drop_picked(node_t *n, struct pick *p, const char *event,
 		(*ret_n)++;
 	}
 	return 0;
+}
+
+/* ---- the first count ----------------------------------------------------- */
+
+struct first_count {
+	char (*from)[8];
+	uint64_t *bytes;
+	bool *in_inbox;
+	size_t n, cap;
+	int err;
+};
+
+static int first_one(void *ctx, const uint8_t *k, size_t kl,
+		     const uint8_t *v, size_t vl)
+{
+	struct first_count *fc = ctx;
+	held_rec_t rec;
+
+	(void)k, (void)kl;
+	if (held_read(v, vl, &rec))
+		return 0;
+	if (fc->n == fc->cap) {
+		size_t cap = fc->cap ? fc->cap * 2 : 64;
+		char (*f)[8] = realloc(fc->from, cap * 8);
+		uint64_t *b = f ? realloc(fc->bytes, cap * 8) : NULL;
+		bool *ib = b ? realloc(fc->in_inbox, cap) : NULL;
+
+		if (f)
+			fc->from = f;
+		if (b)
+			fc->bytes = b;
+		if (!ib) {
+			held_rec_free(&rec);
+			fc->err = -ENOMEM;
+			return STORE_STOP;
+		}
+		fc->in_inbox = ib;
+		fc->cap = cap;
+	}
+	snprintf(fc->from[fc->n], 8, "%s", rec.from);
+	fc->bytes[fc->n] = rec.env_len;
+	/* An older record's envelope is in the inbox too, counted there. */
+	fc->in_inbox[fc->n++] = rec.ib == NULL;
+	held_rec_free(&rec);
+	return 0;
+}
+
+int held_start(node_t *n)
+{
+	struct first_count fc = { 0 };
+	int r = store_foreach(n->store, STORE_HELD, first_one, &fc);
+
+	if (r == STORE_STOP)
+		r = fc.err;
+	/* Counted after the walk: quota_add writes the store's meta. */
+	for (size_t i = 0; !r && i < fc.n; i++)
+		r = quota_add(n, fc.from[i], 1, (int64_t)fc.bytes[i],
+			      fc.in_inbox[i] ? 0 : (int64_t)fc.bytes[i]);
+	free(fc.from);
+	free(fc.bytes);
+	free(fc.in_inbox);
+	return r;
 }
 
 void held_sweep(node_t *n)

@@ -61,6 +61,9 @@ void held_rec_free(held_rec_t *rec);
 int held_release(node_t *n, const uint8_t *key, size_t klen,
 		 const held_rec_t *rec, bool into_inbox);
 
+/* held_start: with quota_start's first count of an older store, adds
+ * what the held table keeps from each peer. In the start's turn. */
+int held_start(node_t *n);
 /* held_sweep: drops held changes older than [delivery] held_ttl_ms, a
  * few per call, in their own store event (audited held_expired). */
 void held_sweep(node_t *n);

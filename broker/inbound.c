@@ -393,8 +393,14 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 			   c.hdr->kind == REFERRAL__V1__KIND__RESTORE_SYNC) {
 			/* restoresync_receive records its own events. */
 			change_audited = true;
+			restoresync_rollback_t rb = { 0, 0 };
+
 			r = restoresync_receive(n, &c, peer, detail,
-						sizeof(detail), &st);
+						sizeof(detail), &st, &rb);
+			if (!r && rb.witnessed)
+				r = checkpoint_rollback_found(n, peer,
+							      rb.witnessed,
+							      rb.head);
 			if (r)
 				goto fail;
 		} else if (!why &&

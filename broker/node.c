@@ -40,6 +40,7 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 {
 	node_t *n = calloc(1, sizeof(*n));
 	uint64_t held = 0, count = 0;
+	bool counted = false;
 	int r;
 
 	if (!n)
@@ -62,7 +63,9 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 	if (!r)
 		r = checkpoint_announce_restore(n);
 	if (!r)
-		r = quota_start(n);
+		r = quota_start(n, &counted);
+	if (!r && counted)
+		r = held_start(n);
 	if (!r)
 		r = turn_commit(&n->turn, n->store, &n->sched);
 	else

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "held.h"
 #include "log.h"
 #include "quota.h"
 #include "util.h"
@@ -192,28 +191,7 @@ static int count_inbox(void *ctx, const uint8_t *k, size_t kl,
 	return 0;
 }
 
-static int count_held(void *ctx, const uint8_t *k, size_t kl,
-		      const uint8_t *v, size_t vl)
-{
-	held_rec_t rec;
-	quota_use_t *u;
-
-	(void)k, (void)kl;
-	if (held_read(v, vl, &rec))
-		return 0;
-	u = count_of(ctx, rec.from);
-	if (u) {
-		u->held++;
-		u->held_bytes += rec.env_len;
-		/* An older record is in the inbox too, counted there. */
-		if (rec.ib)
-			u->stored += rec.env_len;
-	}
-	held_rec_free(&rec);
-	return 0;
-}
-
-int quota_start(node_t *n)
+int quota_start(node_t *n, bool *ret_fresh)
 {
 	struct count *c;
 	uint8_t *v;
@@ -222,6 +200,7 @@ int quota_start(node_t *n)
 
 	r = store_get(n->store, STORE_META, META_COUNTED, strlen(META_COUNTED),
 		      &v, &vl);
+	*ret_fresh = false;
 	if (!r) {
 		free(v);
 		return 0;
@@ -231,9 +210,8 @@ int quota_start(node_t *n)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	/* The held table is counted by held_start, which adds to these. */
 	r = store_foreach(n->store, STORE_INBOX, count_inbox, c);
-	if (!r)
-		r = store_foreach(n->store, STORE_HELD, count_held, c);
 	for (size_t i = 0; !r && i < c->n; i++)
 		r = quota_put(n, c->peer[i], &c->use[i]);
 	if (!r)
@@ -242,6 +220,7 @@ int quota_start(node_t *n)
 	if (!r)
 		log_msg(LOG_INFO, "quota", "counted what the store holds from "
 			"%zu peers", c->n);
+	*ret_fresh = !r;
 	free(c);
 	return r;
 }

@@ -37,10 +37,11 @@ uint64_t quota_limit(const node_t *n);
 /* quota_refuses: true if keeping len more bytes from peer would pass its
  * quota (then the message gets no receipt); logged once while it lasts. */
 bool quota_refuses(node_t *n, const char *peer, size_t len);
-/* quota_start: in the start's turn, counts what the store holds from each
+/* quota_start: in the start's turn, counts the inbox's bytes from each
  * peer if this store has never been counted (a store of an older
- * release). */
-int quota_start(node_t *n);
+ * release); *ret_fresh says it did, and then held_start adds the held
+ * changes. */
+int quota_start(node_t *n, bool *ret_fresh);
 /* quota_json: every counted peer's use, quota, whether it is nearly full,
  * and whether it is over (a message of it went unanswered for its quota
  * since this node started, and it has not dropped under since);

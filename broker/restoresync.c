@@ -6,7 +6,6 @@
 
 #include "application.h"
 #include "audit.h"
-#include "checkpoint.h"
 #include "held.h"
 #include "log.h"
 #include "outbox.h"
@@ -578,7 +577,7 @@ static void proven(const envelope_check_t *ic, struct tally *t)
 
 int restoresync_receive(node_t *n, const envelope_check_t *c,
 			const char *peer, char *detail, size_t dlen,
-			int *ret_status)
+			int *ret_status, restoresync_rollback_t *ret_rollback)
 {
 	Referral__V1__RestoreSync *rs = referral__v1__restore_sync__unpack(
 		NULL, c->env->body.len, c->env->body.data);
@@ -661,8 +660,11 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 		r = audit_head(n->store, &head, hh);
 		if (!r && (t.proven > head ||
 			   (audit_hash_at(n->store, t.proven, at) == 0 &&
-			    memcmp(at, t.proven_hash, 32))))
-			r = checkpoint_rollback_found(n, peer, t.proven, head);
+			    memcmp(at, t.proven_hash, 32)))) {
+			/* The caller has checkpoint.c hold every send. */
+			ret_rollback->witnessed = t.proven;
+			ret_rollback->head = head;
+		}
 		if (r)
 			return r;
 	}

@@ -43,10 +43,17 @@ int restoresync_proof(node_t *n, const char *peer, const uint8_t *cp,
 /* restoresync_receive: a checked RESTORE_SYNC from peer, applied in the
  * open turn. 0 with the receipt's status in *ret_status (and detail), or
  * a store error (then no receipt: the peer resends). Records its own
- * audit events. */
+ * audit events. *ret_rollback (zeroed by the caller) says when the peer's
+ * witness proves our chain went further than this store holds with no
+ * restore announced: a store rolled back in secret, for the caller to
+ * hand to checkpoint_rollback_found. */
+typedef struct {
+	uint64_t witnessed;  /* 0: none found */
+	uint64_t head;       /* our chain's head when it was found */
+} restoresync_rollback_t;
 int restoresync_receive(node_t *n, const envelope_check_t *c,
 			const char *peer, char *detail, size_t dlen,
-			int *ret_status);
+			int *ret_status, restoresync_rollback_t *ret_rollback);
 /* restoresync_originated_by: is referral_id one that peer originated (its code is
  * the id's prefix)? Then a restore of peer is answered by RESTORE_SYNC. */
 bool restoresync_originated_by(const char *referral_id, const char *peer);

@@ -101,7 +101,8 @@ static uint8_t *build(Referral__V1__Header *h, const uint8_t *extra,
 	uint8_t *hb = malloc(hl + extra_len), *in, sig[SIGN_MAX_SIG], *out;
 
 	referral__v1__header__pack(h, hb);
-	memcpy(hb + hl, extra, extra_len);
+	if (extra_len) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(hb + hl, extra, extra_len);
 	hl += extra_len;
 	in = malloc(hl + 21);
 	memcpy(in, ENVELOPE_SIGN_PREFIX, 21);

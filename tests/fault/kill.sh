@@ -32,7 +32,12 @@ sizes() {
 	local o r
 	o=$("$REFCTL" --data "$T/350581" status --json 2>/dev/null) || return 0
 	r=$("$REFCTL" --data "$T/350582" status --json 2>/dev/null) || return 0
+	# Bytes per referral held: level when all that grows is the
+	# referrals themselves (each kept whole: retention purges them).
+	local rb ri
+	rb=$(echo "$r" | json store.used_bytes); ri=$(echo "$r" | json inbox)
 	echo "sizes round=$1 t=$(( $(date +%s) - t_start ))s" \
+		"receiver_bytes_per_referral=$(( ri > 0 ? rb / ri : 0 ))" \
 		"sender_bytes=$(echo "$o" | json store.used_bytes)" \
 		"sender_seen=$(echo "$o" | json dedup.seen)" \
 		"receiver_bytes=$(echo "$r" | json store.used_bytes)" \

@@ -24,6 +24,10 @@ check "new refctl: audit verify of an old store" "$REFCTL" --data "$T/350581" au
 start 350581; start 350582
 seen_of() { "$REFCTL" --data "$T/$1" status --json | json dedup.seen; }
 old_seen=$(seen_of 350582)   # the old release's dedup entries (no created_at)
+# The old store had no per-peer counts: the first start counts what it
+# holds from Shishi (quota_start and held_start).
+quota_bytes() { "$REFCTL" --data "$T/$1" status --json | "$PY" -c 'import json,sys; print(sum(p["stored_bytes"] for p in json.load(sys.stdin).get("peer_quota",[]) if p["peer"]==sys.argv[1]))' "$2"; }
+check "new release: the old store's messages from Shishi are counted against its quota" test "$(quota_bytes 350582 350581)" -gt 0
 for id in "${ids[@]}"; do check "new release: still delivered $id" is_delivered 350581 "$id"; done
 expect_eq "new release: state kept" GRANTED "$(state_of 350581 "${ids[0]}")"
 "$REFCTL" --data "$T/350581" --actor staff-0107 supplement "${ids[1]}" --doc "$T/app.json" >/dev/null
