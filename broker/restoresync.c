@@ -14,9 +14,6 @@
 #include "restoresync.h"
 #include "util.h"
 
-/* What one RESTORE_SYNC may carry besides its items: the header, the
- * signature, the body's own tags. */
-#define SYNC_OVERHEAD 2048
 
 bool restoresync_originated_by(const char *referral_id, const char *peer)
 {
@@ -182,17 +179,42 @@ static int gather_witness(void *ctx, const uint8_t *k, size_t kl,
 	return 0;
 }
 
-/* One RESTORE_SYNC of items[from, to) (the checkpoint first, if given). */
+size_t restoresync_plan(const size_t *sizes, size_t count, size_t first,
+			size_t limit, size_t *part_of)
+{
+	size_t used = first + 8, cur = 0;
+	bool open = first > 0;
+
+	for (size_t i = 0; i < count; i++) {
+		if (sizes[i] + RESTORESYNC_OVERHEAD > limit) {
+			/* Cannot go inside any sync: it stays with us, and
+			 * in no part. */
+			part_of[i] = RESTORESYNC_KEPT;
+			continue;
+		}
+		if (open && used + sizes[i] > limit) {
+			cur++;
+			used = 8;
+		}
+		part_of[i] = cur;
+		used += sizes[i];
+		open = true;
+	}
+	return open ? cur + 1 : 0;
+}
+
+/* One RESTORE_SYNC of the items in part p (the checkpoint first, if
+ * given). */
 static int send_part(node_t *n, const char *peer, const item_t *items,
-		     size_t from, size_t to, const ProtobufCBinaryData *cp,
-		     uint64_t now)
+		     size_t count, const size_t *part_of, size_t p,
+		     const ProtobufCBinaryData *cp, uint64_t now)
 {
 	Referral__V1__RestoreSync rs = REFERRAL__V1__RESTORE_SYNC__INIT;
 	size_t ne = 0, nr = 0;
 	int r;
 
-	rs.envelopes = calloc(to - from + 1, sizeof(*rs.envelopes));
-	rs.receipts = calloc(to - from + 1, sizeof(*rs.receipts));
+	rs.envelopes = calloc(count + 1, sizeof(*rs.envelopes));
+	rs.receipts = calloc(count + 1, sizeof(*rs.receipts));
 	if (!rs.envelopes || !rs.receipts) {
 		free(rs.envelopes);
 		free(rs.receipts);
@@ -200,7 +222,9 @@ static int send_part(node_t *n, const char *peer, const item_t *items,
 	}
 	if (cp && cp->len)
 		rs.envelopes[ne++] = *cp;
-	for (size_t i = from; i < to; i++) {
+	for (size_t i = 0; i < count; i++) {
+		if (part_of[i] != p)
+			continue;
 		rs.envelopes[ne++] = items[i].env;
 		if (items[i].receipt.len)
 			rs.receipts[nr++] = items[i].receipt;
@@ -219,10 +243,10 @@ int restoresync_answer(node_t *n, const char *peer, uint64_t seq,
 {
 	struct gather g = { .n = n, .peer = peer, .seq = seq,
 			    .after_ms = at_ms };
-	size_t limit = (size_t)n->cfg.max_message_bytes > 2 * SYNC_OVERHEAD
-			? (size_t)n->cfg.max_message_bytes - SYNC_OVERHEAD
-			: SYNC_OVERHEAD;
-	size_t from = 0, used, parts = 0, skipped = 0;
+	size_t limit = (size_t)n->cfg.max_message_bytes > 2 * RESTORESYNC_OVERHEAD
+			? (size_t)n->cfg.max_message_bytes - RESTORESYNC_OVERHEAD
+			: RESTORESYNC_OVERHEAD;
+	size_t parts = 0, skipped = 0, *sizes = NULL, *part_of = NULL;
 	uint64_t now = util_now_ms();
 	char detail[240];
 	int r;
@@ -232,37 +256,34 @@ int restoresync_answer(node_t *n, const char *peer, uint64_t seq,
 		r = store_foreach(n->store, STORE_INBOX, gather_inbox, &g);
 	if (!r)
 		r = store_foreach(n->store, STORE_OUTBOX, gather_outbox, &g);
-	used = g.cp.len + 8;
 	/* Items in store order (msg_ids are UUIDv7: time order), its own
-	 * messages before ours; cut where the next would pass the limit. */
-	for (size_t i = 0; !r && i <= g.n_items; i++) {
-		size_t sz = i < g.n_items ? g.items[i].env.len +
-				g.items[i].receipt.len + 16 : 0;
-		if (i < g.n_items && sz + SYNC_OVERHEAD > limit) {
-			/* Cannot go inside any sync: it stays with us. */
-			skipped++;
-			log_msg(LOG_WARN, "delivery", "peer=%s: one message of "
-				"%zu bytes is too large to send back in a "
-				"restore sync", peer, g.items[i].env.len);
-			if (from == i)
-				from = i + 1;
-			continue;
-		}
-		if (i == g.n_items || used + sz > limit) {
-			if (i > from || (parts == 0 && g.cp.len)) {
-				/* One ms apart: the schedule sends them in
-				 * order (a part resent after a loss can still
-				 * come later: the peer's changes are then held
-				 * for their referral). */
-				r = send_part(n, peer, g.items, from, i,
-					      parts ? NULL : &g.cp, now + parts);
-				parts++;
-			}
-			from = i;
-			used = 8;
-		}
-		used += sz;
+	 * messages before ours, cut where the next would pass the limit;
+	 * one too large for any part stays with us and in no part. */
+	if (!r && g.n_items) {
+		sizes = calloc(g.n_items, sizeof(*sizes));
+		part_of = calloc(g.n_items, sizeof(*part_of));
+		if (!sizes || !part_of)
+			r = -ENOMEM;
 	}
+	for (size_t i = 0; !r && i < g.n_items; i++)
+		sizes[i] = g.items[i].env.len + g.items[i].receipt.len + 16;
+	if (!r)
+		parts = restoresync_plan(sizes, g.n_items, g.cp.len, limit,
+					 part_of);
+	for (size_t i = 0; !r && i < g.n_items; i++) {
+		if (part_of[i] != RESTORESYNC_KEPT)
+			continue;
+		skipped++;
+		log_msg(LOG_WARN, "delivery", "peer=%s: one message of %zu "
+			"bytes is too large to send back in a restore sync",
+			peer, g.items[i].env.len);
+	}
+	/* One ms apart: the schedule sends them in order (a part resent
+	 * after a loss can still come later: the peer's changes are then
+	 * held for their referral). */
+	for (size_t p = 0; !r && p < parts; p++)
+		r = send_part(n, peer, g.items, g.n_items, part_of, p,
+			      p ? NULL : &g.cp, now + p);
 	if (!r) {
 		snprintf(detail, sizeof(detail), "%zu message(s) of %s's and "
 			 "%zu of ours sent after its backup point (seq %llu), "
@@ -283,6 +304,8 @@ int restoresync_answer(node_t *n, const char *peer, uint64_t seq,
 	}
 	free(g.items);
 	free(g.cp.data);
+	free(sizes);
+	free(part_of);
 	return r;
 }
 
