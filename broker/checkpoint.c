@@ -18,6 +18,7 @@ void checkpoint_init(node_t *n)
 	n->n_talked = 0;
 	n->n_greeted = 0;
 	n->rolled_back = false;
+	n->rolled_back_next = -1;
 	n->last_cp_seq = 0;
 	n->last_cp_ms = util_now_ms();
 }
@@ -462,9 +463,29 @@ int checkpoint_rollback_found(node_t *n, const char *peer, uint64_t witnessed,
 				"held", detail);
 	if (r)
 		return r;
-	n->rolled_back = true;
+	n->rolled_back_next = 1; /* once the mark is on disk */
 	log_msg(LOG_ERROR, "node", "%s", detail);
 	return 0;
+}
+
+void checkpoint_after_commit(node_t *n, bool committed)
+{
+	uint8_t *v;
+	size_t vl;
+	int r;
+
+	if (committed && n->rolled_back_next >= 0) {
+		/* What the disk holds now: the event that set it may have
+		 * been aborted inside a turn that committed. */
+		r = store_get(n->store, STORE_META, META_ROLLBACK,
+			      strlen(META_ROLLBACK), &v, &vl);
+		if (!r)
+			free(v);
+		n->rolled_back = r == 0 ? true
+			       : r == REF_E_NOT_FOUND ? false
+			       : n->rolled_back_next == 1;
+	}
+	n->rolled_back_next = -1;
 }
 
 int checkpoint_call_acknowledge(node_t *n, const principal_t *who,
@@ -503,13 +524,12 @@ int checkpoint_call_acknowledge(node_t *n, const principal_t *who,
 		r = state_audit(n, "rollback_acknowledged", NULL, NULL, NULL,
 				who && who->name[0] ? who->name : "admin", "ok",
 				detail);
-	n->rolled_back = false;
 	if (!r)
 		r = checkpoint_announce_restore(n);
-	if (r) {
-		n->rolled_back = true;
+	if (r)
 		return r;
-	}
+	/* Sending resumes once the turn is on disk. */
+	n->rolled_back_next = 0;
 	log_msg(LOG_WARN, "node", "%s", detail);
 	rep->json = state_dump(json_pack("{s:b, s:I, s:s, s:I}", "acknowledged",
 					 1, "restore_point_seq",

@@ -38,6 +38,11 @@ int checkpoint_witness(node_t *n, const envelope_check_t *c,
  * recorded in the store, so a restart stays held. In the open turn. */
 int checkpoint_rollback_found(node_t *n, const char *peer, uint64_t witnessed,
 			      uint64_t head);
+/* checkpoint_after_commit: the loop, after each turn (committed: it
+ * reached the disk): a rollback found or acknowledged in it takes effect
+ * in memory as its mark is on disk (read back); a turn that failed leaves
+ * rolled_back as it was, like the store. */
+void checkpoint_after_commit(node_t *n, bool committed);
 /* checkpoint_call_acknowledge: the "restore-acknowledge" operation
  * (refctl restore --acknowledge, admin): the rolled-back store is taken as
  * a restore from where this run began, announced to every peer, and

@@ -324,20 +324,40 @@ int restoresync_proof(node_t *n, const char *peer, const uint8_t *cp,
 /* ---- the restored node's side ------------------------------------------ */
 
 struct tally {
-	size_t submits, ours, theirs, known, bad;
+	size_t submits, ours, theirs, known, refused, bad;
 	uint64_t proven; /* the highest seq of our chain a checkpoint proves */
 	uint64_t proven_at; /* when we made that checkpoint (our clock) */
 	uint8_t proven_hash[32];
 	bool restoring;  /* a restore was announced: messages are applied */
 };
 
-/* A receipt among rs's for our envelope env (msg_id, its bytes' SHA-256),
- * signed by peer and addressed to us: its index, or -1. */
-static int find_receipt(node_t *n, const Referral__V1__RestoreSync *rs,
-			const char *peer, const uint8_t *msg_id,
-			const uint8_t sha[32], Referral__V1__Receipt **ret_rc,
-			uint8_t ret_rid[16])
+/* One of the peer's receipts in a sync, verified once. */
+typedef struct {
+	uint8_t msg_id[16], sha[32], rid[16]; /* what it receipts; its own id */
+	int status;
+	uint64_t received_at_ms;
+	size_t index;                         /* in rs->receipts */
+} rcpt_t;
+
+static int rcpt_cmp(const void *a, const void *b)
 {
+	return memcmp(((const rcpt_t *)a)->msg_id,
+		      ((const rcpt_t *)b)->msg_id, 16);
+}
+
+/* The receipts among rs's signed by peer, addressed to us, saying STORED
+ * or DUPLICATE: each verified once (a sync carries thousands), sorted by
+ * the msg_id it receipts. *ret malloc'd (NULL when none). */
+static int receipts_index(node_t *n, const Referral__V1__RestoreSync *rs,
+			  const char *peer, rcpt_t **ret, size_t *ret_n)
+{
+	rcpt_t *x = rs->n_receipts ? calloc(rs->n_receipts, sizeof(*x)) : NULL;
+	size_t k = 0;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (rs->n_receipts && !x)
+		return -ENOMEM;
 	for (size_t i = 0; i < rs->n_receipts; i++) {
 		envelope_check_t rc_c;
 		Referral__V1__Receipt *rc = NULL;
@@ -353,27 +373,55 @@ static int find_receipt(node_t *n, const Referral__V1__RestoreSync *rs,
 							   rc_c.env->body.len,
 							   rc_c.env->body.data);
 		if (rc && rc->msg_id.len == 16 &&
-		    !memcmp(rc->msg_id.data, msg_id, 16) &&
 		    rc->envelope_sha256.len == 32 &&
-		    !memcmp(rc->envelope_sha256.data, sha, 32) &&
 		    (rc->status == REFERRAL__V1__RECEIPT_STATUS__STORED ||
 		     rc->status == REFERRAL__V1__RECEIPT_STATUS__DUPLICATE)) {
-			memcpy(ret_rid, rc_c.hdr->msg_id.data, 16);
-			*ret_rc = rc;
-			envelope_check_free(&rc_c);
-			return (int)i;
+			memcpy(x[k].msg_id, rc->msg_id.data, 16);
+			memcpy(x[k].sha, rc->envelope_sha256.data, 32);
+			memcpy(x[k].rid, rc_c.hdr->msg_id.data, 16);
+			x[k].status = rc->status;
+			x[k].received_at_ms = rc->received_at_ms;
+			x[k].index = i;
+			k++;
 		}
 		if (rc)
 			referral__v1__receipt__free_unpacked(rc, NULL);
 		envelope_check_free(&rc_c);
 	}
-	return -1;
+	if (k)
+		qsort(x, k, sizeof(*x), rcpt_cmp);
+	*ret = x;
+	*ret_n = k;
+	return 0;
+}
+
+/* The receipt for our envelope (msg_id, its bytes' SHA-256), or NULL. */
+static const rcpt_t *find_receipt(const rcpt_t *x, size_t nx,
+				  const uint8_t *msg_id, const uint8_t sha[32])
+{
+	rcpt_t key;
+	const rcpt_t *f;
+
+	if (!nx)
+		return NULL;
+	memcpy(key.msg_id, msg_id, 16);
+	f = bsearch(&key, x, nx, sizeof(*x), rcpt_cmp);
+	if (!f)
+		return NULL;
+	/* Several receipts for one msg_id (a resend): any with its bytes. */
+	while (f > x && !memcmp(f[-1].msg_id, msg_id, 16))
+		f--;
+	for (; f < x + nx && !memcmp(f->msg_id, msg_id, 16); f++)
+		if (!memcmp(f->sha, sha, 32))
+			return f;
+	return NULL;
 }
 
 /* One of our own envelopes, as peer kept it: its outbox record again,
  * delivered with peer's receipt (pending, and resent, without one: the
  * peer then answers DUPLICATE); a submit's referral record too. */
 static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
+			const rcpt_t *rx, size_t nrx,
 			const envelope_check_t *ic, const ProtobufCBinaryData *b,
 			const char *peer, struct tally *t)
 {
@@ -383,11 +431,11 @@ static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
 	Referral__Store__V1__ReceiptRecord kept =
 		REFERRAL__STORE__V1__RECEIPT_RECORD__INIT;
 	Referral__V1__ReferralSubmit *a = NULL;
-	Referral__V1__Receipt *rc = NULL;
+	const rcpt_t *rc;
 	referral_rec_t *rr = NULL;
-	uint8_t *v, rid[16] = { 0 }, key[32];
+	uint8_t *v, key[32];
 	size_t vl;
-	int ri, r;
+	int r;
 
 	if (store_get(n->store, STORE_OUTBOX, h->msg_id.data, 16, &v, &vl) == 0) {
 		free(v);
@@ -417,10 +465,10 @@ static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
 	ob.kind = h->kind;
 	ob.created_at_ms = h->created_at_ms;
 	ob.priority = a ? (uint32_t)application_priority(a) : 0;
-	ri = find_receipt(n, rs, peer, h->msg_id.data, ic->sha256, &rc, rid);
-	if (ri >= 0) {
+	rc = find_receipt(rx, nrx, h->msg_id.data, ic->sha256);
+	if (rc) {
 		ob.state = OUT_DELIVERED;
-		ob.receipt = rs->receipts[ri];
+		ob.receipt = rs->receipts[rc->index];
 		ob.receipt_status = rc->status;
 		ob.receipt_at_ms = rc->received_at_ms;
 		ob.attempts = ob.sends = 1;
@@ -429,16 +477,16 @@ static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
 		ob.next_attempt_ms = util_now_ms();
 	}
 	r = store_put_msg(n->store, STORE_OUTBOX, h->msg_id.data, 16, &ob.base);
-	if (!r && ri >= 0) {
+	if (!r && rc) {
 		memcpy(key, h->msg_id.data, 16);
-		memcpy(key + 16, rid, 16);
-		kept.receipt = rs->receipts[ri];
+		memcpy(key + 16, rc->rid, 16);
+		kept.receipt = rs->receipts[rc->index];
 		kept.from_node = (char *)peer;
 		kept.status = rc->status;
 		kept.received_at_ms = util_now_ms();
 		r = store_put_msg(n->store, STORE_RECEIPTS, key, 32, &kept.base);
 	}
-	if (!r && ri < 0) {
+	if (!r && !rc) {
 		sched_t e = { 0 };
 		memcpy(e.msg_id, h->msg_id.data, 16);
 		e.next_ms = e.created_ms = ob.next_attempt_ms;
@@ -493,18 +541,43 @@ static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
 	if (!r)
 		r = state_audit(n, "restored_message", h->referral_id,
 				h->msg_id.data, peer, "node",
-				ri >= 0 ? "delivered" : "pending",
+				rc ? "delivered" : "pending",
 				envelope_kind_name(h->kind));
 	t->ours += !r;
-	if (rc)
-		referral__v1__receipt__free_unpacked(rc, NULL);
 	if (a)
 		referral__v1__referral_submit__free_unpacked(a, NULL);
 	return r;
 }
 
+/* Is msg_id in table (seen or outbox) the same message, sent by from
+ * with these bytes? 1 yes, 0 not there, REF_E_REFUSED another message
+ * with that id, or a store error. */
+static int same_seen(node_t *n, const uint8_t *msg_id, const char *from,
+		     const uint8_t sha[32])
+{
+	Referral__Store__V1__SeenRecord *sr;
+	uint8_t *v;
+	size_t vl;
+	int r = store_get(n->store, STORE_SEEN, msg_id, 16, &v, &vl);
+
+	if (r == REF_E_NOT_FOUND)
+		return 0;
+	if (r)
+		return r;
+	sr = referral__store__v1__seen_record__unpack(NULL, vl, v);
+	free(v);
+	r = sr && !strcmp(sr->from_node, from) &&
+	    sr->envelope_sha256.len == 32 &&
+	    !memcmp(sr->envelope_sha256.data, sha, 32) ? 1 : REF_E_REFUSED;
+	if (sr)
+		referral__store__v1__seen_record__free_unpacked(sr, NULL);
+	return r;
+}
+
 /* One of peer's changes we lost: applied in referral_seq order (held if
- * early, or if its referral comes later in the sync), once. */
+ * early, or if its referral comes later in the sync, past peer's held
+ * bounds: the restore vouches for it), once. One refused is counted as
+ * refused, never as already here. */
 static int restore_theirs(node_t *n, const envelope_check_t *ic,
 			  const ProtobufCBinaryData *b, const char *peer,
 			  struct tally *t)
@@ -515,16 +588,24 @@ static int restore_theirs(node_t *n, const envelope_check_t *ic,
 	referral_rec_t *rr = NULL;
 	uint64_t now = util_now_ms();
 	char d2[300];
-	uint8_t *v;
-	size_t vl;
 	bool held = false;
 	int st = 0, r;
 
-	if (store_get(n->store, STORE_SEEN, h->msg_id.data, 16, &v, &vl) == 0) {
-		free(v);
+	r = same_seen(n, h->msg_id.data, peer, ic->sha256);
+	if (r == 1) {
 		t->known++;
 		return 0;
 	}
+	if (r == REF_E_REFUSED) {
+		/* A different message under a msg_id already used. */
+		t->refused++;
+		log_msg(LOG_WARN, "peer", "peer=%s referral=%s: a change in "
+			"its restore sync reuses a msg_id already used by "
+			"another message: not applied", peer, h->referral_id);
+		return 0;
+	}
+	if (r)
+		return r;
 	if (h->kind != REFERRAL__V1__KIND__STATUS_CHANGE &&
 	    h->kind != REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT) {
 		t->bad++;
@@ -534,20 +615,33 @@ static int restore_theirs(node_t *n, const envelope_check_t *ic,
 	if (r == 0) {
 		bool party = !strcmp(rr->receiver_node, peer) ||
 			     !strcmp(rr->origin_node, peer);
+		bool applied = h->referral_seq <= rr->seq_in;
 		referral__store__v1__referral_record__free_unpacked(rr, NULL);
 		if (!party) {
 			t->bad++;
 			return 0;
 		}
+		if (applied) {
+			/* Its number is applied: this change came back
+			 * from the backup (under the same or, resent
+			 * re-signed, another msg_id). */
+			t->known++;
+			return 0;
+		}
 	} else if (r != REF_E_NOT_FOUND) {
 		return r;
 	}
-	r = referrals_handle_change(n, ic, b->data, b->len, peer, d2,
-				    sizeof(d2), &st, &held);
+	r = referrals_restore_change(n, ic, b->data, b->len, peer, d2,
+				     sizeof(d2), &st, &held);
 	if (r)
 		return r;
 	if (st != REFERRAL__V1__RECEIPT_STATUS__STORED) {
-		t->known++; /* already applied from the backup */
+		/* handle_change audited the refusal. */
+		t->refused++;
+		log_msg(LOG_WARN, "peer", "peer=%s referral=%s seq=%llu: a "
+			"change in its restore sync was refused: %s", peer,
+			h->referral_id, (unsigned long long)h->referral_seq,
+			d2);
 		return 0;
 	}
 	in.envelope = *b;
@@ -560,12 +654,11 @@ static int restore_theirs(node_t *n, const envelope_check_t *ic,
 	seen.created_at_ms = h->created_at_ms; /* what prune.c ages by */
 	seen.envelope_sha256.data = (uint8_t *)ic->sha256;
 	seen.envelope_sha256.len = 32;
-	/* As inbound.c keeps a message: a change held for a gap is kept
-	 * once, in held.c's table (it moves to the inbox when applied);
-	 * what is kept counts against the peer's store quota. */
-	if (held) {
-		r = held_put(n, h, b->data, b->len, peer, now, NULL, 0);
-	} else {
+	/* A change held for a gap or its referral was kept and counted
+	 * once, by held.c, in its own table (it moves to the inbox when
+	 * applied); one applied goes to the inbox and counts against the
+	 * peer's store quota here. */
+	if (!held) {
 		r = store_put_msg(n->store, STORE_INBOX, h->msg_id.data, 16,
 				  &in.base);
 		if (!r)
@@ -606,6 +699,8 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 		NULL, c->env->body.len, c->env->body.data);
 	Referral__Store__V1__SeenRecord seen = REFERRAL__STORE__V1__SEEN_RECORD__INIT;
 	struct tally t = { 0 };
+	rcpt_t *rx = NULL;
+	size_t nrx = 0;
 	unsigned long long pseq = 0, pat = 0, announced = 0;
 	char point[64] = "", past[160];
 	uint8_t *v;
@@ -635,6 +730,8 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 	 * otherwise a peer could bring back what the node has since given
 	 * up (a purge). A checkpoint of ours is read either way. */
 	t.restoring = pseq != 0;
+	if (t.restoring)
+		r = receipts_index(n, rs, peer, &rx, &nrx);
 	for (size_t i = 0; !r && i < rs->n_envelopes; i++) {
 		const ProtobufCBinaryData *b = &rs->envelopes[i];
 		envelope_check_t ic;
@@ -652,7 +749,7 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 		else if (mine && t.restoring &&
 			 restoresync_originated_by(ic.hdr->referral_id,
 						   n->cfg.code))
-			r = restore_ours(n, rs, &ic, b, peer, &t);
+			r = restore_ours(n, rs, rx, nrx, &ic, b, peer, &t);
 		else if (theirs && t.restoring &&
 			 restoresync_originated_by(ic.hdr->referral_id,
 						   n->cfg.code))
@@ -671,6 +768,7 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 		envelope_check_free(&ic);
 	}
 	referral__v1__restore_sync__free_unpacked(rs, NULL);
+	free(rx);
 	if (r)
 		return r;
 	/* Our chain does not hold what the peer witnessed, and no restore
@@ -706,9 +804,9 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 			 (unsigned long long)t.proven);
 	snprintf(detail, dlen, "restore sync from %s: %s; %zu message(s) came "
 		 "back: %zu referral(s) of ours, %zu other message(s) of ours, "
-		 "%zu change(s) of %s; %zu already held, %zu not applied",
-		 peer, past, t.ours + t.theirs, t.submits, t.ours - t.submits,
-		 t.theirs, peer, t.known, t.bad);
+		 "%zu change(s) of %s; %zu already held, %zu refused, %zu not "
+		 "applied", peer, past, t.ours + t.theirs, t.submits,
+		 t.ours - t.submits, t.theirs, peer, t.known, t.refused, t.bad);
 	/* The sync itself is applied once, like any message. */
 	seen.from_node = (char *)peer;
 	seen.received_at_ms = util_now_ms();
