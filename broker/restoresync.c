@@ -23,6 +23,48 @@ bool restoresync_originated_by(const char *referral_id, const char *peer)
 	       referral_id[l] == '-';
 }
 
+/* "SEQ TIME_MS ANNOUNCED_MS" of the restore this node announced: 0, or
+ * REF_E_NOT_FOUND (none, or unreadable). *ret_announced is ~0 for a mark
+ * of an older release, which has no announcement time. */
+static int point_read(node_t *n, uint64_t *ret_seq, uint64_t *ret_at,
+		      uint64_t *ret_announced)
+{
+	unsigned long long pseq = 0, pat = 0, announced = 0;
+	char point[64];
+	uint8_t *v;
+	size_t vl;
+	int r = store_get(n->store, STORE_META, RESTORESYNC_META_POINT,
+			  strlen(RESTORESYNC_META_POINT), &v, &vl);
+
+	if (r)
+		return r;
+	snprintf(point, sizeof(point), "%.*s", (int)(vl < 63 ? vl : 63),
+		 (char *)v);
+	free(v);
+	switch (sscanf(point, "%llu %llu %llu", &pseq, &pat, &announced)) {
+	case 2: announced = ~0ULL; break;
+	case 3: break;
+	default: return REF_E_NOT_FOUND;
+	}
+	if (!pseq)
+		return REF_E_NOT_FOUND;
+	*ret_seq = pseq;
+	*ret_at = pat;
+	*ret_announced = announced;
+	return 0;
+}
+
+bool restoresync_window(node_t *n, uint64_t now)
+{
+	uint64_t seq, at, announced;
+
+	/* A mark without its time (an older release's) opens none: the
+	 * window would never close. */
+	return point_read(n, &seq, &at, &announced) == 0 &&
+	       announced != ~0ULL &&
+	       now <= announced + (uint64_t)n->cfg.message_lifetime_ms;
+}
+
 /* ---- the peer's side: what we hold of the restored node ---------------- */
 
 typedef struct {
@@ -701,10 +743,8 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 	struct tally t = { 0 };
 	rcpt_t *rx = NULL;
 	size_t nrx = 0;
-	unsigned long long pseq = 0, pat = 0, announced = 0;
-	char point[64] = "", past[160];
-	uint8_t *v;
-	size_t vl;
+	uint64_t pseq = 0, pat = 0, announced = 0;
+	char past[160];
 	bool explained;
 	int r = 0;
 
@@ -714,22 +754,17 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 		return state_audit(n, "rejected", NULL, c->hdr->msg_id.data,
 				   peer, "node", "MALFORMED", detail);
 	}
-	/* "SEQ TIME_MS ANNOUNCED_MS" of the restore this node announced. */
-	if (store_get(n->store, STORE_META, RESTORESYNC_META_POINT,
-		      strlen(RESTORESYNC_META_POINT), &v, &vl) == 0) {
-		snprintf(point, sizeof(point), "%.*s", (int)(vl < 63 ? vl : 63),
-			 (char *)v);
-		free(v);
-		switch (sscanf(point, "%llu %llu %llu", &pseq, &pat, &announced)) {
-		case 2: announced = ~0ULL; break;
-		case 3: break;
-		default: pseq = 0;
-		}
+	if (point_read(n, &pseq, &pat, &announced)) {
+		pseq = pat = 0;
+		announced = 0;
 	}
-	/* Messages are taken back only by a node that announced a restore:
-	 * otherwise a peer could bring back what the node has since given
-	 * up (a purge). A checkpoint of ours is read either way. */
-	t.restoring = pseq != 0;
+	/* Messages are taken back only by a node that announced a restore,
+	 * within a message lifetime of the announcement (its peers answer
+	 * at once; a part lost is resent within that): otherwise a peer
+	 * could bring back what the node has since given up (a purge), and
+	 * archived messages skip the replay window for good. A checkpoint
+	 * of ours is read either way. */
+	t.restoring = restoresync_window(n, util_now_ms());
 	if (t.restoring)
 		r = receipts_index(n, rs, peer, &rx, &nrx);
 	for (size_t i = 0; !r && i < rs->n_envelopes; i++) {
@@ -762,7 +797,8 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 				"not applied: %s", peer, i,
 				st != REFERRAL__V1__RECEIPT_STATUS__STORED
 				? envelope_status_name(st)
-				: !t.restoring ? "this node announced no restore"
+				: !t.restoring ? "this node announced no restore "
+				  "within a message lifetime"
 				: "not between this node and the peer");
 		}
 		envelope_check_free(&ic);
@@ -792,7 +828,8 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 	if (explained)
 		snprintf(past, sizeof(past), "its checkpoints prove %llu audit "
 			 "record(s) past the backup (seq %llu to %llu)",
-			 (unsigned long long)(t.proven - pseq), pseq + 1,
+			 (unsigned long long)(t.proven - pseq),
+			 (unsigned long long)(pseq + 1),
 			 (unsigned long long)t.proven);
 	else if (pseq && !t.proven)
 		snprintf(past, sizeof(past), "no checkpoint of ours past the "

@@ -54,6 +54,11 @@ typedef struct {
 int restoresync_receive(node_t *n, const envelope_check_t *c,
 			const char *peer, char *detail, size_t dlen,
 			int *ret_status, restoresync_rollback_t *ret_rollback);
+/* restoresync_window: did this node announce a restore within a message
+ * lifetime before now? Then its peers' RESTORE_SYNC is applied, and a
+ * peer's change about a referral it originated that is not here (yet) is
+ * held for the sync, not refused. */
+bool restoresync_window(node_t *n, uint64_t now);
 /* restoresync_plan: how restoresync_answer cuts its items (sizes[i]
  * bytes each, in order) into RESTORE_SYNC parts under limit bytes of
  * items, the first part already carrying first bytes (the checkpoint):
