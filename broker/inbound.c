@@ -210,8 +210,9 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 	uint8_t *v;
 	size_t vl;
 
-	if (h->kind == REFERRAL__V1__KIND__AUDIT_CHECKPOINT ||
-	    h->kind == REFERRAL__V1__KIND__DIRECTORY_UPDATE ||
+	if (h->kind == REFERRAL__V1__KIND__AUDIT_CHECKPOINT)
+		return checkpoint_refuse(c, detail, dlen);
+	if (h->kind == REFERRAL__V1__KIND__DIRECTORY_UPDATE ||
 	    h->kind == REFERRAL__V1__KIND__RESTORE_SYNC)
 		return 0; /* node-level: no referral */
 	if (h->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT &&
