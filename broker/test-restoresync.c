@@ -1,13 +1,16 @@
 /* test-restoresync.c: how a RESTORE_SYNC answer is cut into parts
  * (restoresync_plan): an item too large for any part is in none (not in
  * the part before or after it), every other item is in exactly one part,
- * parts come in item order, and no part passes the limit. */
+ * parts come in item order, and no part passes the limit. And when a
+ * restored node takes archived messages back (restoresync_window): only
+ * within a message lifetime of its announcement, on a real store. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../proto/testutil.h"
 #include "restoresync.h"
+#include "testnode.h"
 
 #define LIMIT 10000
 
@@ -80,8 +83,42 @@ static void test_random(void)
 	}
 }
 
+static void put_point(node_t *n, const char *text)
+{
+	CHECK(!store_put(n->store, STORE_META, RESTORESYNC_META_POINT,
+			 strlen(RESTORESYNC_META_POINT), text, strlen(text)));
+}
+
+static void test_window(void)
+{
+	testnode_t t;
+	uint64_t life, at = 1800000000000ULL;
+	char text[64];
+
+	if (testnode_open(&t, 2 << 20)) {
+		CHECK(!"cannot set up the test node");
+		return;
+	}
+	life = (uint64_t)t.n->cfg.message_lifetime_ms;
+	CHECK(!turn_begin(&t.n->turn, t.n->store));
+	CHECK(!restoresync_window(t.n, at)); /* no restore announced */
+	snprintf(text, sizeof(text), "5 1000 %llu", (unsigned long long)at);
+	put_point(t.n, text);
+	CHECK(restoresync_window(t.n, at));
+	CHECK(restoresync_window(t.n, at + life));
+	CHECK(!restoresync_window(t.n, at + life + 1));
+	/* An older release's mark has no announcement time: no window. */
+	put_point(t.n, "5 1000");
+	CHECK(!restoresync_window(t.n, at));
+	put_point(t.n, "0 1000 1800000000000");
+	CHECK(!restoresync_window(t.n, at));
+	turn_abort(&t.n->turn, t.n->store);
+	testnode_close(&t);
+}
+
 int main(void)
 {
+	test_window();
 	test_oversized_kept();
 	test_random();
 	return test_finish("restoresync");
