@@ -18,6 +18,7 @@ void checkpoint_init(node_t *n)
 	n->n_talked = 0;
 	n->n_greeted = 0;
 	n->rolled_back = false;
+	n->rolled_back_next = -1;
 	n->last_cp_seq = 0;
 	n->last_cp_ms = util_now_ms();
 }
@@ -166,6 +167,112 @@ static uint64_t peer_restored_at(node_t *n, const char *peer)
 	return sscanf(text, "%llu", &at) == 1 ? at : 0;
 }
 
+int checkpoint_refuse(const envelope_check_t *c, char *detail, size_t dlen)
+{
+	Referral__V1__AuditCheckpoint *cp;
+	int st = 0;
+
+	if (c->env->body.len > CHECKPOINT_MAX_BODY) {
+		snprintf(detail, dlen, "AUDIT_CHECKPOINT body is %zu bytes, over "
+			 "the limit of %d", c->env->body.len,
+			 CHECKPOINT_MAX_BODY);
+		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	}
+	cp = referral__v1__audit_checkpoint__unpack(NULL, c->env->body.len,
+						    c->env->body.data);
+	if (!cp) {
+		snprintf(detail, dlen, "body does not parse as AuditCheckpoint");
+		return REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
+	}
+	if (cp->head_hash.len != 32) {
+		snprintf(detail, dlen, "AUDIT_CHECKPOINT head_hash is %zu "
+			 "bytes, not 32", cp->head_hash.len);
+		st = REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	} else if (cp->restored && !cp->at_ms) {
+		snprintf(detail, dlen, "a restore announcement (AUDIT_CHECKPOINT "
+			 "restored) needs its backup's time in at_ms");
+		st = REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	}
+	referral__v1__audit_checkpoint__free_unpacked(cp, NULL);
+	return st;
+}
+
+/* The witnessed checkpoints kept per peer: its latest few prove how far
+ * its chain went; older ones prove nothing more. */
+#define WITNESS_KEEP 8
+
+struct wprune {
+	const char *peer;
+	uint64_t keep;           /* the seq just stored: never pruned */
+	uint64_t seqs[WITNESS_KEEP + 1];
+	size_t n, total;
+};
+
+/* The lowest seqs of peer's entries (besides keep), up to WITNESS_KEEP+1. */
+static int wprune_one(void *ctx, const uint8_t *k, size_t kl,
+		      const uint8_t *v, size_t vl)
+{
+	struct wprune *w = ctx;
+	uint64_t seq = 0;
+
+	(void)v, (void)vl;
+	if (kl != 14 || memcmp(k, w->peer, 6))
+		return 0;
+	for (int i = 0; i < 8; i++)
+		seq = seq << 8 | k[6 + i];
+	w->total++;
+	if (seq == w->keep)
+		return 0;
+	/* Keys are in seq order: the first ones met are the lowest. */
+	if (w->n < WITNESS_KEEP + 1)
+		w->seqs[w->n++] = seq;
+	return 0;
+}
+
+/* Deletes peer's oldest witnessed entries past WITNESS_KEEP (one or two
+ * per checkpoint: the table never grows past it). */
+static int witness_prune(node_t *n, const char *peer, uint64_t keep)
+{
+	struct wprune w = { peer, keep, { 0 }, 0, 0 };
+	uint8_t key[14];
+	int r = store_foreach(n->store, STORE_WITNESSED, wprune_one, &w);
+
+	for (size_t i = 0; !r && w.total > WITNESS_KEEP && i < w.n; i++) {
+		memcpy(key, peer, 6);
+		for (int j = 0; j < 8; j++)
+			key[6 + j] = (uint8_t)(w.seqs[i] >> (56 - 8 * j));
+		r = store_del(n->store, STORE_WITNESSED, key, 14);
+		w.total--;
+	}
+	return r;
+}
+
+/* Is an answer to peer's last restore announcement (a RESTORE_SYNC) still
+ * waiting for its receipt? */
+struct pend {
+	const char *peer;
+	bool found;
+};
+
+static int pend_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
+		    size_t vl)
+{
+	struct pend *p = ctx;
+	Referral__Store__V1__OutboxRecord *ob;
+
+	if (kl != 16 || p->found)
+		return 0;
+	ob = referral__store__v1__outbox_record__unpack(NULL, vl, v);
+	if (!ob)
+		return 0;
+	p->found = ob->state == OUT_PENDING &&
+		   ob->kind == REFERRAL__V1__KIND__RESTORE_SYNC &&
+		   !strcmp(ob->to_node, p->peer);
+	referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+	(void)k;
+	return 0;
+}
+
 /* A peer's signed checkpoint of its audit chain, kept as received (the
  * envelope is the proof): key = node code || seq (8 bytes). */
 int checkpoint_witness(node_t *n, const envelope_check_t *c, const uint8_t *buf,
@@ -236,8 +343,31 @@ int checkpoint_witness(node_t *n, const envelope_check_t *c, const uint8_t *buf,
 		 (unsigned long long)cp->seq);
 	r = store_put(n->store, STORE_WITNESSED, key, 14, buf, len);
 	if (!r)
+		r = witness_prune(n, peer, cp->seq);
+	if (!r)
 		r = state_audit(n, "witnessed", NULL, c->hdr->msg_id.data, peer, "node",
 			  "STORED", detail);
+	if (!r && cp->restored) {
+		/* One answer at a time: another announcement while the last
+		 * answer waits for its receipt would queue everything again
+		 * (a member could fill our outbox with copies). */
+		struct pend p = { peer, false };
+		r = store_foreach(n->store, STORE_OUTBOX, pend_one, &p);
+		if (!r && p.found) {
+			r = state_audit(n, "restore_not_answered", NULL,
+					c->hdr->msg_id.data, peer, "node",
+					"ok", "an answer to its last restore "
+					"announcement is still pending");
+			if (!r)
+				log_msg(LOG_WARN, "delivery", "peer=%s "
+					"announced a restore again while our "
+					"answer to the last one is pending: "
+					"not answered again", peer);
+			referral__v1__audit_checkpoint__free_unpacked(cp,
+								      NULL);
+			return r;
+		}
+	}
 	if (!r && cp->restored)
 		r = restoresync_answer(n, peer, cp->seq, cp->at_ms);
 	if (!r && cp->restored)
@@ -462,9 +592,29 @@ int checkpoint_rollback_found(node_t *n, const char *peer, uint64_t witnessed,
 				"held", detail);
 	if (r)
 		return r;
-	n->rolled_back = true;
+	n->rolled_back_next = 1; /* once the mark is on disk */
 	log_msg(LOG_ERROR, "node", "%s", detail);
 	return 0;
+}
+
+void checkpoint_after_commit(node_t *n, bool committed)
+{
+	uint8_t *v;
+	size_t vl;
+	int r;
+
+	if (committed && n->rolled_back_next >= 0) {
+		/* What the disk holds now: the event that set it may have
+		 * been aborted inside a turn that committed. */
+		r = store_get(n->store, STORE_META, META_ROLLBACK,
+			      strlen(META_ROLLBACK), &v, &vl);
+		if (!r)
+			free(v);
+		n->rolled_back = r == 0 ? true
+			       : r == REF_E_NOT_FOUND ? false
+			       : n->rolled_back_next == 1;
+	}
+	n->rolled_back_next = -1;
 }
 
 int checkpoint_call_acknowledge(node_t *n, const principal_t *who,
@@ -503,13 +653,12 @@ int checkpoint_call_acknowledge(node_t *n, const principal_t *who,
 		r = state_audit(n, "rollback_acknowledged", NULL, NULL, NULL,
 				who && who->name[0] ? who->name : "admin", "ok",
 				detail);
-	n->rolled_back = false;
 	if (!r)
 		r = checkpoint_announce_restore(n);
-	if (r) {
-		n->rolled_back = true;
+	if (r)
 		return r;
-	}
+	/* Sending resumes once the turn is on disk. */
+	n->rolled_back_next = 0;
 	log_msg(LOG_WARN, "node", "%s", detail);
 	rep->json = state_dump(json_pack("{s:b, s:I, s:s, s:I}", "acknowledged",
 					 1, "restore_point_seq",

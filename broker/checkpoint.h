@@ -32,12 +32,24 @@ void checkpoint_maybe(node_t *n);
  * received; a restored peer's gets our messages it lost, again. */
 int checkpoint_witness(node_t *n, const envelope_check_t *c,
 		       const uint8_t *buf, size_t len, const char *peer);
+/* checkpoint_refuse: may a peer's checkpoint c be kept? 0, or the
+ * receipt status that answers it (detail says why): a body over
+ * CHECKPOINT_MAX_BODY bytes or one that does not parse, a head_hash that
+ * is not 32 bytes, a restore announced without its backup's time. A
+ * checkpoint costs no quota: these bounds are what keep it small. */
+#define CHECKPOINT_MAX_BODY 256
+int checkpoint_refuse(const envelope_check_t *c, char *detail, size_t dlen);
 /* checkpoint_rollback_found: peer's witness proves our chain reached
  * seq witnessed, which this store (head: seq head) does not hold, with no
  * restore announced: held (nothing sent) until an admin acknowledges;
  * recorded in the store, so a restart stays held. In the open turn. */
 int checkpoint_rollback_found(node_t *n, const char *peer, uint64_t witnessed,
 			      uint64_t head);
+/* checkpoint_after_commit: the loop, after each turn (committed: it
+ * reached the disk): a rollback found or acknowledged in it takes effect
+ * in memory as its mark is on disk (read back); a turn that failed leaves
+ * rolled_back as it was, like the store. */
+void checkpoint_after_commit(node_t *n, bool committed);
 /* checkpoint_call_acknowledge: the "restore-acknowledge" operation
  * (refctl restore --acknowledge, admin): the rolled-back store is taken as
  * a restore from where this run began, announced to every peer, and

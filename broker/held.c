@@ -81,8 +81,8 @@ void held_rec_free(held_rec_t *rec)
 }
 
 int held_check(node_t *n, const Referral__V1__Header *h, size_t len,
-	       const char *peer, char *detail, size_t dlen, bool *ret_refused,
-	       bool *ret_bound)
+	       const char *peer, bool unbounded, char *detail, size_t dlen,
+	       bool *ret_refused, bool *ret_bound)
 {
 	uint8_t key[HELD_KEY_MAX], *v;
 	size_t klen, vl;
@@ -104,6 +104,8 @@ int held_check(node_t *n, const Referral__V1__Header *h, size_t len,
 	}
 	if (r != REF_E_NOT_FOUND)
 		return r;
+	if (unbounded)
+		return 0;
 	r = quota_get(n, peer, &u);
 	if (r)
 		return r;

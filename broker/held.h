@@ -29,10 +29,12 @@ void held_key(const char *id, uint64_t seq, uint8_t *key, size_t *ret_klen);
 /* held_check: may peer's change h (len bytes) be held? 0 (a store error
  * otherwise) with *ret_refused false, or true and detail saying why: the
  * number is already held, or (*ret_bound) one of the sender's bounds is
- * reached. */
+ * reached. unbounded: the sender's bounds are not applied (a change a
+ * RESTORE_SYNC brings back: the restore vouches for it, and refusing it
+ * would lose it for good); it is still counted. */
 int held_check(node_t *n, const Referral__V1__Header *h, size_t len,
-	       const char *peer, char *detail, size_t dlen, bool *ret_refused,
-	       bool *ret_bound);
+	       const char *peer, bool unbounded, char *detail, size_t dlen,
+	       bool *ret_refused, bool *ret_bound);
 /* held_put: holds the change (receipt: ours, or NULL before it is made;
  * a second call for the same change adds it). The first call counts it
  * against peer's bounds and quota. In the open turn. */

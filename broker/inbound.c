@@ -210,8 +210,9 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 	uint8_t *v;
 	size_t vl;
 
-	if (h->kind == REFERRAL__V1__KIND__AUDIT_CHECKPOINT ||
-	    h->kind == REFERRAL__V1__KIND__DIRECTORY_UPDATE ||
+	if (h->kind == REFERRAL__V1__KIND__AUDIT_CHECKPOINT)
+		return checkpoint_refuse(c, detail, dlen);
+	if (h->kind == REFERRAL__V1__KIND__DIRECTORY_UPDATE ||
 	    h->kind == REFERRAL__V1__KIND__RESTORE_SYNC)
 		return 0; /* node-level: no referral */
 	if (h->kind != REFERRAL__V1__KIND__REFERRAL_SUBMIT &&
@@ -248,6 +249,17 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 		 * itself: handle_change holds it until the referral arrives. */
 		if (!known && !strncmp(h->referral_id, peer, 6) &&
 		    h->referral_seq > 1 && h->referral_seq <= 64)
+			return 0;
+		/* This node was restored from a backup and lost a referral
+		 * it originated: the peer's change about it, pending while
+		 * we were down, can come before the peer's RESTORE_SYNC that
+		 * brings the referral back. Refused, it would be a dead
+		 * letter at the peer; held, it applies once the referral is
+		 * back (or expires with its lifetime). */
+		if (!known && restoresync_originated_by(h->referral_id,
+							n->cfg.code) &&
+		    h->referral_seq >= 1 && h->referral_seq <= 64 &&
+		    restoresync_window(n, util_now_ms()))
 			return 0;
 		if (!known) {
 			snprintf(detail, dlen, "no referral %s on this node",

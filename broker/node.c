@@ -70,6 +70,7 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 		r = turn_commit(&n->turn, n->store, &n->sched);
 	else
 		turn_abort(&n->turn, n->store);
+	checkpoint_after_commit(n, r == 0);
 	if (!r)
 		keys_after_commit(n);
 	if (r) {
@@ -152,6 +153,7 @@ static int turn(node_t *n, zmq_pollitem_t *items, bool reload)
 	if (!r)
 		keys_after_commit(n);
 	dirsync_after_commit(n, r == 0);
+	checkpoint_after_commit(n, r == 0);
 	return r;
 }
 

@@ -596,12 +596,14 @@ int referrals_drain_held(node_t *n, referral_rec_t *rr, const char *peer)
  * before it has filled; one for a referral this node does not hold is
  * refused, as nothing says it will ever come. */
 static int hold(node_t *n, const envelope_check_t *c, const uint8_t *buf,
-		size_t len, const char *peer, bool known, const char *why,
-		char *detail, size_t dlen, int *ret_status, bool *ret_held)
+		size_t len, const char *peer, bool known, bool vouched,
+		const char *why, char *detail, size_t dlen, int *ret_status,
+		bool *ret_held)
 {
 	Referral__V1__Header *h = c->hdr;
 	bool refused, bound;
-	int r = held_check(n, h, len, peer, detail, dlen, &refused, &bound);
+	int r = held_check(n, h, len, peer, vouched, detail, dlen, &refused,
+			   &bound);
 
 	if (r)
 		return r;
@@ -628,11 +630,12 @@ static int hold(node_t *n, const envelope_check_t *c, const uint8_t *buf,
 }
 
 /* Status changes apply in referral_seq order: an early one is held (and
- * receipted STORED: it is stored) until the gap before it is filled. */
-int referrals_handle_change(node_t *n, const envelope_check_t *c,
-			    const uint8_t *buf, size_t len, const char *peer,
-			    char *detail, size_t dlen, int *ret_status,
-			    bool *ret_held)
+ * receipted STORED: it is stored) until the gap before it is filled.
+ * vouched: brought back by a RESTORE_SYNC, held past the sender's bounds. */
+static int handle_change(node_t *n, const envelope_check_t *c,
+			 const uint8_t *buf, size_t len, const char *peer,
+			 bool vouched, char *detail, size_t dlen,
+			 int *ret_status, bool *ret_held)
 {
 	Referral__V1__Header *h = c->hdr;
 	referral_rec_t *rr = NULL;
@@ -644,7 +647,7 @@ int referrals_handle_change(node_t *n, const envelope_check_t *c,
 	if (r == REF_E_NOT_FOUND) {
 		/* Ahead of the referral itself (refuse_reason let only the
 		 * origin's own changes through to here). */
-		r = hold(n, c, buf, len, peer, false, "waiting for the "
+		r = hold(n, c, buf, len, peer, false, vouched, "waiting for the "
 			 "referral", detail, dlen, ret_status, ret_held);
 		if (!r && *ret_held)
 			snprintf(detail, dlen, "stored; applies when the "
@@ -665,8 +668,8 @@ int referrals_handle_change(node_t *n, const envelope_check_t *c,
 		goto out;
 	}
 	if (h->referral_seq > rr->seq_in + 1) {
-		r = hold(n, c, buf, len, peer, true, "waiting for an earlier "
-			 "status change", detail, dlen, &st, ret_held);
+		r = hold(n, c, buf, len, peer, true, vouched, "waiting for an "
+			 "earlier status change", detail, dlen, &st, ret_held);
 		if (!r && *ret_held)
 			snprintf(detail, dlen, "stored; applies after seq %llu",
 				 (unsigned long long)(h->referral_seq - 1));
@@ -693,6 +696,24 @@ out:
 	if (!r)
 		*ret_status = st;
 	return r;
+}
+
+int referrals_handle_change(node_t *n, const envelope_check_t *c,
+			    const uint8_t *buf, size_t len, const char *peer,
+			    char *detail, size_t dlen, int *ret_status,
+			    bool *ret_held)
+{
+	return handle_change(n, c, buf, len, peer, false, detail, dlen,
+			     ret_status, ret_held);
+}
+
+int referrals_restore_change(node_t *n, const envelope_check_t *c,
+			     const uint8_t *buf, size_t len, const char *peer,
+			     char *detail, size_t dlen, int *ret_status,
+			     bool *ret_held)
+{
+	return handle_change(n, c, buf, len, peer, true, detail, dlen,
+			     ret_status, ret_held);
 }
 
 /* The receiver's side of a delivered referral: history REQUESTED (the

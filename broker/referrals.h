@@ -79,6 +79,14 @@ int referrals_handle_change(node_t *n, const envelope_check_t *c,
 			    const uint8_t *buf, size_t len, const char *peer,
 			    char *detail, size_t dlen, int *ret_status,
 			    bool *ret_held);
+/* referrals_restore_change: the same for a change of peer's that a
+ * RESTORE_SYNC brings back: an early one is held (and counted) past
+ * peer's held bounds, as refusing it would lose it for good. A held one
+ * is kept by the call: the caller stores nothing more for it. */
+int referrals_restore_change(node_t *n, const envelope_check_t *c,
+			     const uint8_t *buf, size_t len, const char *peer,
+			     char *detail, size_t dlen, int *ret_status,
+			     bool *ret_held);
 /* referrals_receive_as: the receiver's side of a delivered referral,
  * arriving in state (RECEIVED, or GRANTED for a notified defence, which
  * has no means test): the history, the eligibility recommendation

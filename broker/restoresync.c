@@ -14,9 +14,6 @@
 #include "restoresync.h"
 #include "util.h"
 
-/* What one RESTORE_SYNC may carry besides its items: the header, the
- * signature, the body's own tags. */
-#define SYNC_OVERHEAD 2048
 
 bool restoresync_originated_by(const char *referral_id, const char *peer)
 {
@@ -24,6 +21,48 @@ bool restoresync_originated_by(const char *referral_id, const char *peer)
 
 	return referral_id && !strncmp(referral_id, peer, l) &&
 	       referral_id[l] == '-';
+}
+
+/* "SEQ TIME_MS ANNOUNCED_MS" of the restore this node announced: 0, or
+ * REF_E_NOT_FOUND (none, or unreadable). *ret_announced is ~0 for a mark
+ * of an older release, which has no announcement time. */
+static int point_read(node_t *n, uint64_t *ret_seq, uint64_t *ret_at,
+		      uint64_t *ret_announced)
+{
+	unsigned long long pseq = 0, pat = 0, announced = 0;
+	char point[64];
+	uint8_t *v;
+	size_t vl;
+	int r = store_get(n->store, STORE_META, RESTORESYNC_META_POINT,
+			  strlen(RESTORESYNC_META_POINT), &v, &vl);
+
+	if (r)
+		return r;
+	snprintf(point, sizeof(point), "%.*s", (int)(vl < 63 ? vl : 63),
+		 (char *)v);
+	free(v);
+	switch (sscanf(point, "%llu %llu %llu", &pseq, &pat, &announced)) {
+	case 2: announced = ~0ULL; break;
+	case 3: break;
+	default: return REF_E_NOT_FOUND;
+	}
+	if (!pseq)
+		return REF_E_NOT_FOUND;
+	*ret_seq = pseq;
+	*ret_at = pat;
+	*ret_announced = announced;
+	return 0;
+}
+
+bool restoresync_window(node_t *n, uint64_t now)
+{
+	uint64_t seq, at, announced;
+
+	/* A mark without its time (an older release's) opens none: the
+	 * window would never close. */
+	return point_read(n, &seq, &at, &announced) == 0 &&
+	       announced != ~0ULL &&
+	       now <= announced + (uint64_t)n->cfg.message_lifetime_ms;
 }
 
 /* ---- the peer's side: what we hold of the restored node ---------------- */
@@ -182,17 +221,42 @@ static int gather_witness(void *ctx, const uint8_t *k, size_t kl,
 	return 0;
 }
 
-/* One RESTORE_SYNC of items[from, to) (the checkpoint first, if given). */
+size_t restoresync_plan(const size_t *sizes, size_t count, size_t first,
+			size_t limit, size_t *part_of)
+{
+	size_t used = first + 8, cur = 0;
+	bool open = first > 0;
+
+	for (size_t i = 0; i < count; i++) {
+		if (sizes[i] + RESTORESYNC_OVERHEAD > limit) {
+			/* Cannot go inside any sync: it stays with us, and
+			 * in no part. */
+			part_of[i] = RESTORESYNC_KEPT;
+			continue;
+		}
+		if (open && used + sizes[i] > limit) {
+			cur++;
+			used = 8;
+		}
+		part_of[i] = cur;
+		used += sizes[i];
+		open = true;
+	}
+	return open ? cur + 1 : 0;
+}
+
+/* One RESTORE_SYNC of the items in part p (the checkpoint first, if
+ * given). */
 static int send_part(node_t *n, const char *peer, const item_t *items,
-		     size_t from, size_t to, const ProtobufCBinaryData *cp,
-		     uint64_t now)
+		     size_t count, const size_t *part_of, size_t p,
+		     const ProtobufCBinaryData *cp, uint64_t now)
 {
 	Referral__V1__RestoreSync rs = REFERRAL__V1__RESTORE_SYNC__INIT;
 	size_t ne = 0, nr = 0;
 	int r;
 
-	rs.envelopes = calloc(to - from + 1, sizeof(*rs.envelopes));
-	rs.receipts = calloc(to - from + 1, sizeof(*rs.receipts));
+	rs.envelopes = calloc(count + 1, sizeof(*rs.envelopes));
+	rs.receipts = calloc(count + 1, sizeof(*rs.receipts));
 	if (!rs.envelopes || !rs.receipts) {
 		free(rs.envelopes);
 		free(rs.receipts);
@@ -200,7 +264,9 @@ static int send_part(node_t *n, const char *peer, const item_t *items,
 	}
 	if (cp && cp->len)
 		rs.envelopes[ne++] = *cp;
-	for (size_t i = from; i < to; i++) {
+	for (size_t i = 0; i < count; i++) {
+		if (part_of[i] != p)
+			continue;
 		rs.envelopes[ne++] = items[i].env;
 		if (items[i].receipt.len)
 			rs.receipts[nr++] = items[i].receipt;
@@ -219,10 +285,10 @@ int restoresync_answer(node_t *n, const char *peer, uint64_t seq,
 {
 	struct gather g = { .n = n, .peer = peer, .seq = seq,
 			    .after_ms = at_ms };
-	size_t limit = (size_t)n->cfg.max_message_bytes > 2 * SYNC_OVERHEAD
-			? (size_t)n->cfg.max_message_bytes - SYNC_OVERHEAD
-			: SYNC_OVERHEAD;
-	size_t from = 0, used, parts = 0, skipped = 0;
+	size_t limit = (size_t)n->cfg.max_message_bytes > 2 * RESTORESYNC_OVERHEAD
+			? (size_t)n->cfg.max_message_bytes - RESTORESYNC_OVERHEAD
+			: RESTORESYNC_OVERHEAD;
+	size_t parts = 0, skipped = 0, *sizes = NULL, *part_of = NULL;
 	uint64_t now = util_now_ms();
 	char detail[240];
 	int r;
@@ -232,37 +298,34 @@ int restoresync_answer(node_t *n, const char *peer, uint64_t seq,
 		r = store_foreach(n->store, STORE_INBOX, gather_inbox, &g);
 	if (!r)
 		r = store_foreach(n->store, STORE_OUTBOX, gather_outbox, &g);
-	used = g.cp.len + 8;
 	/* Items in store order (msg_ids are UUIDv7: time order), its own
-	 * messages before ours; cut where the next would pass the limit. */
-	for (size_t i = 0; !r && i <= g.n_items; i++) {
-		size_t sz = i < g.n_items ? g.items[i].env.len +
-				g.items[i].receipt.len + 16 : 0;
-		if (i < g.n_items && sz + SYNC_OVERHEAD > limit) {
-			/* Cannot go inside any sync: it stays with us. */
-			skipped++;
-			log_msg(LOG_WARN, "delivery", "peer=%s: one message of "
-				"%zu bytes is too large to send back in a "
-				"restore sync", peer, g.items[i].env.len);
-			if (from == i)
-				from = i + 1;
-			continue;
-		}
-		if (i == g.n_items || used + sz > limit) {
-			if (i > from || (parts == 0 && g.cp.len)) {
-				/* One ms apart: the schedule sends them in
-				 * order (a part resent after a loss can still
-				 * come later: the peer's changes are then held
-				 * for their referral). */
-				r = send_part(n, peer, g.items, from, i,
-					      parts ? NULL : &g.cp, now + parts);
-				parts++;
-			}
-			from = i;
-			used = 8;
-		}
-		used += sz;
+	 * messages before ours, cut where the next would pass the limit;
+	 * one too large for any part stays with us and in no part. */
+	if (!r && g.n_items) {
+		sizes = calloc(g.n_items, sizeof(*sizes));
+		part_of = calloc(g.n_items, sizeof(*part_of));
+		if (!sizes || !part_of)
+			r = -ENOMEM;
 	}
+	for (size_t i = 0; !r && i < g.n_items; i++)
+		sizes[i] = g.items[i].env.len + g.items[i].receipt.len + 16;
+	if (!r)
+		parts = restoresync_plan(sizes, g.n_items, g.cp.len, limit,
+					 part_of);
+	for (size_t i = 0; !r && i < g.n_items; i++) {
+		if (part_of[i] != RESTORESYNC_KEPT)
+			continue;
+		skipped++;
+		log_msg(LOG_WARN, "delivery", "peer=%s: one message of %zu "
+			"bytes is too large to send back in a restore sync",
+			peer, g.items[i].env.len);
+	}
+	/* One ms apart: the schedule sends them in order (a part resent
+	 * after a loss can still come later: the peer's changes are then
+	 * held for their referral). */
+	for (size_t p = 0; !r && p < parts; p++)
+		r = send_part(n, peer, g.items, g.n_items, part_of, p,
+			      p ? NULL : &g.cp, now + p);
 	if (!r) {
 		snprintf(detail, sizeof(detail), "%zu message(s) of %s's and "
 			 "%zu of ours sent after its backup point (seq %llu), "
@@ -283,6 +346,8 @@ int restoresync_answer(node_t *n, const char *peer, uint64_t seq,
 	}
 	free(g.items);
 	free(g.cp.data);
+	free(sizes);
+	free(part_of);
 	return r;
 }
 
@@ -301,20 +366,40 @@ int restoresync_proof(node_t *n, const char *peer, const uint8_t *cp,
 /* ---- the restored node's side ------------------------------------------ */
 
 struct tally {
-	size_t submits, ours, theirs, known, bad;
+	size_t submits, ours, theirs, known, refused, bad;
 	uint64_t proven; /* the highest seq of our chain a checkpoint proves */
 	uint64_t proven_at; /* when we made that checkpoint (our clock) */
 	uint8_t proven_hash[32];
 	bool restoring;  /* a restore was announced: messages are applied */
 };
 
-/* A receipt among rs's for our envelope env (msg_id, its bytes' SHA-256),
- * signed by peer and addressed to us: its index, or -1. */
-static int find_receipt(node_t *n, const Referral__V1__RestoreSync *rs,
-			const char *peer, const uint8_t *msg_id,
-			const uint8_t sha[32], Referral__V1__Receipt **ret_rc,
-			uint8_t ret_rid[16])
+/* One of the peer's receipts in a sync, verified once. */
+typedef struct {
+	uint8_t msg_id[16], sha[32], rid[16]; /* what it receipts; its own id */
+	int status;
+	uint64_t received_at_ms;
+	size_t index;                         /* in rs->receipts */
+} rcpt_t;
+
+static int rcpt_cmp(const void *a, const void *b)
 {
+	return memcmp(((const rcpt_t *)a)->msg_id,
+		      ((const rcpt_t *)b)->msg_id, 16);
+}
+
+/* The receipts among rs's signed by peer, addressed to us, saying STORED
+ * or DUPLICATE: each verified once (a sync carries thousands), sorted by
+ * the msg_id it receipts. *ret malloc'd (NULL when none). */
+static int receipts_index(node_t *n, const Referral__V1__RestoreSync *rs,
+			  const char *peer, rcpt_t **ret, size_t *ret_n)
+{
+	rcpt_t *x = rs->n_receipts ? calloc(rs->n_receipts, sizeof(*x)) : NULL;
+	size_t k = 0;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (rs->n_receipts && !x)
+		return -ENOMEM;
 	for (size_t i = 0; i < rs->n_receipts; i++) {
 		envelope_check_t rc_c;
 		Referral__V1__Receipt *rc = NULL;
@@ -330,27 +415,55 @@ static int find_receipt(node_t *n, const Referral__V1__RestoreSync *rs,
 							   rc_c.env->body.len,
 							   rc_c.env->body.data);
 		if (rc && rc->msg_id.len == 16 &&
-		    !memcmp(rc->msg_id.data, msg_id, 16) &&
 		    rc->envelope_sha256.len == 32 &&
-		    !memcmp(rc->envelope_sha256.data, sha, 32) &&
 		    (rc->status == REFERRAL__V1__RECEIPT_STATUS__STORED ||
 		     rc->status == REFERRAL__V1__RECEIPT_STATUS__DUPLICATE)) {
-			memcpy(ret_rid, rc_c.hdr->msg_id.data, 16);
-			*ret_rc = rc;
-			envelope_check_free(&rc_c);
-			return (int)i;
+			memcpy(x[k].msg_id, rc->msg_id.data, 16);
+			memcpy(x[k].sha, rc->envelope_sha256.data, 32);
+			memcpy(x[k].rid, rc_c.hdr->msg_id.data, 16);
+			x[k].status = rc->status;
+			x[k].received_at_ms = rc->received_at_ms;
+			x[k].index = i;
+			k++;
 		}
 		if (rc)
 			referral__v1__receipt__free_unpacked(rc, NULL);
 		envelope_check_free(&rc_c);
 	}
-	return -1;
+	if (k)
+		qsort(x, k, sizeof(*x), rcpt_cmp);
+	*ret = x;
+	*ret_n = k;
+	return 0;
+}
+
+/* The receipt for our envelope (msg_id, its bytes' SHA-256), or NULL. */
+static const rcpt_t *find_receipt(const rcpt_t *x, size_t nx,
+				  const uint8_t *msg_id, const uint8_t sha[32])
+{
+	rcpt_t key;
+	const rcpt_t *f;
+
+	if (!nx)
+		return NULL;
+	memcpy(key.msg_id, msg_id, 16);
+	f = bsearch(&key, x, nx, sizeof(*x), rcpt_cmp);
+	if (!f)
+		return NULL;
+	/* Several receipts for one msg_id (a resend): any with its bytes. */
+	while (f > x && !memcmp(f[-1].msg_id, msg_id, 16))
+		f--;
+	for (; f < x + nx && !memcmp(f->msg_id, msg_id, 16); f++)
+		if (!memcmp(f->sha, sha, 32))
+			return f;
+	return NULL;
 }
 
 /* One of our own envelopes, as peer kept it: its outbox record again,
  * delivered with peer's receipt (pending, and resent, without one: the
  * peer then answers DUPLICATE); a submit's referral record too. */
 static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
+			const rcpt_t *rx, size_t nrx,
 			const envelope_check_t *ic, const ProtobufCBinaryData *b,
 			const char *peer, struct tally *t)
 {
@@ -360,11 +473,11 @@ static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
 	Referral__Store__V1__ReceiptRecord kept =
 		REFERRAL__STORE__V1__RECEIPT_RECORD__INIT;
 	Referral__V1__ReferralSubmit *a = NULL;
-	Referral__V1__Receipt *rc = NULL;
+	const rcpt_t *rc;
 	referral_rec_t *rr = NULL;
-	uint8_t *v, rid[16] = { 0 }, key[32];
+	uint8_t *v, key[32];
 	size_t vl;
-	int ri, r;
+	int r;
 
 	if (store_get(n->store, STORE_OUTBOX, h->msg_id.data, 16, &v, &vl) == 0) {
 		free(v);
@@ -394,10 +507,10 @@ static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
 	ob.kind = h->kind;
 	ob.created_at_ms = h->created_at_ms;
 	ob.priority = a ? (uint32_t)application_priority(a) : 0;
-	ri = find_receipt(n, rs, peer, h->msg_id.data, ic->sha256, &rc, rid);
-	if (ri >= 0) {
+	rc = find_receipt(rx, nrx, h->msg_id.data, ic->sha256);
+	if (rc) {
 		ob.state = OUT_DELIVERED;
-		ob.receipt = rs->receipts[ri];
+		ob.receipt = rs->receipts[rc->index];
 		ob.receipt_status = rc->status;
 		ob.receipt_at_ms = rc->received_at_ms;
 		ob.attempts = ob.sends = 1;
@@ -406,16 +519,16 @@ static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
 		ob.next_attempt_ms = util_now_ms();
 	}
 	r = store_put_msg(n->store, STORE_OUTBOX, h->msg_id.data, 16, &ob.base);
-	if (!r && ri >= 0) {
+	if (!r && rc) {
 		memcpy(key, h->msg_id.data, 16);
-		memcpy(key + 16, rid, 16);
-		kept.receipt = rs->receipts[ri];
+		memcpy(key + 16, rc->rid, 16);
+		kept.receipt = rs->receipts[rc->index];
 		kept.from_node = (char *)peer;
 		kept.status = rc->status;
 		kept.received_at_ms = util_now_ms();
 		r = store_put_msg(n->store, STORE_RECEIPTS, key, 32, &kept.base);
 	}
-	if (!r && ri < 0) {
+	if (!r && !rc) {
 		sched_t e = { 0 };
 		memcpy(e.msg_id, h->msg_id.data, 16);
 		e.next_ms = e.created_ms = ob.next_attempt_ms;
@@ -470,18 +583,43 @@ static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
 	if (!r)
 		r = state_audit(n, "restored_message", h->referral_id,
 				h->msg_id.data, peer, "node",
-				ri >= 0 ? "delivered" : "pending",
+				rc ? "delivered" : "pending",
 				envelope_kind_name(h->kind));
 	t->ours += !r;
-	if (rc)
-		referral__v1__receipt__free_unpacked(rc, NULL);
 	if (a)
 		referral__v1__referral_submit__free_unpacked(a, NULL);
 	return r;
 }
 
+/* Is msg_id in table (seen or outbox) the same message, sent by from
+ * with these bytes? 1 yes, 0 not there, REF_E_REFUSED another message
+ * with that id, or a store error. */
+static int same_seen(node_t *n, const uint8_t *msg_id, const char *from,
+		     const uint8_t sha[32])
+{
+	Referral__Store__V1__SeenRecord *sr;
+	uint8_t *v;
+	size_t vl;
+	int r = store_get(n->store, STORE_SEEN, msg_id, 16, &v, &vl);
+
+	if (r == REF_E_NOT_FOUND)
+		return 0;
+	if (r)
+		return r;
+	sr = referral__store__v1__seen_record__unpack(NULL, vl, v);
+	free(v);
+	r = sr && !strcmp(sr->from_node, from) &&
+	    sr->envelope_sha256.len == 32 &&
+	    !memcmp(sr->envelope_sha256.data, sha, 32) ? 1 : REF_E_REFUSED;
+	if (sr)
+		referral__store__v1__seen_record__free_unpacked(sr, NULL);
+	return r;
+}
+
 /* One of peer's changes we lost: applied in referral_seq order (held if
- * early, or if its referral comes later in the sync), once. */
+ * early, or if its referral comes later in the sync, past peer's held
+ * bounds: the restore vouches for it), once. One refused is counted as
+ * refused, never as already here. */
 static int restore_theirs(node_t *n, const envelope_check_t *ic,
 			  const ProtobufCBinaryData *b, const char *peer,
 			  struct tally *t)
@@ -492,16 +630,24 @@ static int restore_theirs(node_t *n, const envelope_check_t *ic,
 	referral_rec_t *rr = NULL;
 	uint64_t now = util_now_ms();
 	char d2[300];
-	uint8_t *v;
-	size_t vl;
 	bool held = false;
 	int st = 0, r;
 
-	if (store_get(n->store, STORE_SEEN, h->msg_id.data, 16, &v, &vl) == 0) {
-		free(v);
+	r = same_seen(n, h->msg_id.data, peer, ic->sha256);
+	if (r == 1) {
 		t->known++;
 		return 0;
 	}
+	if (r == REF_E_REFUSED) {
+		/* A different message under a msg_id already used. */
+		t->refused++;
+		log_msg(LOG_WARN, "peer", "peer=%s referral=%s: a change in "
+			"its restore sync reuses a msg_id already used by "
+			"another message: not applied", peer, h->referral_id);
+		return 0;
+	}
+	if (r)
+		return r;
 	if (h->kind != REFERRAL__V1__KIND__STATUS_CHANGE &&
 	    h->kind != REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT) {
 		t->bad++;
@@ -511,20 +657,33 @@ static int restore_theirs(node_t *n, const envelope_check_t *ic,
 	if (r == 0) {
 		bool party = !strcmp(rr->receiver_node, peer) ||
 			     !strcmp(rr->origin_node, peer);
+		bool applied = h->referral_seq <= rr->seq_in;
 		referral__store__v1__referral_record__free_unpacked(rr, NULL);
 		if (!party) {
 			t->bad++;
 			return 0;
 		}
+		if (applied) {
+			/* Its number is applied: this change came back
+			 * from the backup (under the same or, resent
+			 * re-signed, another msg_id). */
+			t->known++;
+			return 0;
+		}
 	} else if (r != REF_E_NOT_FOUND) {
 		return r;
 	}
-	r = referrals_handle_change(n, ic, b->data, b->len, peer, d2,
-				    sizeof(d2), &st, &held);
+	r = referrals_restore_change(n, ic, b->data, b->len, peer, d2,
+				     sizeof(d2), &st, &held);
 	if (r)
 		return r;
 	if (st != REFERRAL__V1__RECEIPT_STATUS__STORED) {
-		t->known++; /* already applied from the backup */
+		/* handle_change audited the refusal. */
+		t->refused++;
+		log_msg(LOG_WARN, "peer", "peer=%s referral=%s seq=%llu: a "
+			"change in its restore sync was refused: %s", peer,
+			h->referral_id, (unsigned long long)h->referral_seq,
+			d2);
 		return 0;
 	}
 	in.envelope = *b;
@@ -537,12 +696,11 @@ static int restore_theirs(node_t *n, const envelope_check_t *ic,
 	seen.created_at_ms = h->created_at_ms; /* what prune.c ages by */
 	seen.envelope_sha256.data = (uint8_t *)ic->sha256;
 	seen.envelope_sha256.len = 32;
-	/* As inbound.c keeps a message: a change held for a gap is kept
-	 * once, in held.c's table (it moves to the inbox when applied);
-	 * what is kept counts against the peer's store quota. */
-	if (held) {
-		r = held_put(n, h, b->data, b->len, peer, now, NULL, 0);
-	} else {
+	/* A change held for a gap or its referral was kept and counted
+	 * once, by held.c, in its own table (it moves to the inbox when
+	 * applied); one applied goes to the inbox and counts against the
+	 * peer's store quota here. */
+	if (!held) {
 		r = store_put_msg(n->store, STORE_INBOX, h->msg_id.data, 16,
 				  &in.base);
 		if (!r)
@@ -583,10 +741,10 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 		NULL, c->env->body.len, c->env->body.data);
 	Referral__Store__V1__SeenRecord seen = REFERRAL__STORE__V1__SEEN_RECORD__INIT;
 	struct tally t = { 0 };
-	unsigned long long pseq = 0, pat = 0, announced = 0;
-	char point[64] = "", past[160];
-	uint8_t *v;
-	size_t vl;
+	rcpt_t *rx = NULL;
+	size_t nrx = 0;
+	uint64_t pseq = 0, pat = 0, announced = 0;
+	char past[160];
 	bool explained;
 	int r = 0;
 
@@ -596,22 +754,19 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 		return state_audit(n, "rejected", NULL, c->hdr->msg_id.data,
 				   peer, "node", "MALFORMED", detail);
 	}
-	/* "SEQ TIME_MS ANNOUNCED_MS" of the restore this node announced. */
-	if (store_get(n->store, STORE_META, RESTORESYNC_META_POINT,
-		      strlen(RESTORESYNC_META_POINT), &v, &vl) == 0) {
-		snprintf(point, sizeof(point), "%.*s", (int)(vl < 63 ? vl : 63),
-			 (char *)v);
-		free(v);
-		switch (sscanf(point, "%llu %llu %llu", &pseq, &pat, &announced)) {
-		case 2: announced = ~0ULL; break;
-		case 3: break;
-		default: pseq = 0;
-		}
+	if (point_read(n, &pseq, &pat, &announced)) {
+		pseq = pat = 0;
+		announced = 0;
 	}
-	/* Messages are taken back only by a node that announced a restore:
-	 * otherwise a peer could bring back what the node has since given
-	 * up (a purge). A checkpoint of ours is read either way. */
-	t.restoring = pseq != 0;
+	/* Messages are taken back only by a node that announced a restore,
+	 * within a message lifetime of the announcement (its peers answer
+	 * at once; a part lost is resent within that): otherwise a peer
+	 * could bring back what the node has since given up (a purge), and
+	 * archived messages skip the replay window for good. A checkpoint
+	 * of ours is read either way. */
+	t.restoring = restoresync_window(n, util_now_ms());
+	if (t.restoring)
+		r = receipts_index(n, rs, peer, &rx, &nrx);
 	for (size_t i = 0; !r && i < rs->n_envelopes; i++) {
 		const ProtobufCBinaryData *b = &rs->envelopes[i];
 		envelope_check_t ic;
@@ -629,7 +784,7 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 		else if (mine && t.restoring &&
 			 restoresync_originated_by(ic.hdr->referral_id,
 						   n->cfg.code))
-			r = restore_ours(n, rs, &ic, b, peer, &t);
+			r = restore_ours(n, rs, rx, nrx, &ic, b, peer, &t);
 		else if (theirs && t.restoring &&
 			 restoresync_originated_by(ic.hdr->referral_id,
 						   n->cfg.code))
@@ -642,12 +797,14 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 				"not applied: %s", peer, i,
 				st != REFERRAL__V1__RECEIPT_STATUS__STORED
 				? envelope_status_name(st)
-				: !t.restoring ? "this node announced no restore"
+				: !t.restoring ? "this node announced no restore "
+				  "within a message lifetime"
 				: "not between this node and the peer");
 		}
 		envelope_check_free(&ic);
 	}
 	referral__v1__restore_sync__free_unpacked(rs, NULL);
+	free(rx);
 	if (r)
 		return r;
 	/* Our chain does not hold what the peer witnessed, and no restore
@@ -671,7 +828,8 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 	if (explained)
 		snprintf(past, sizeof(past), "its checkpoints prove %llu audit "
 			 "record(s) past the backup (seq %llu to %llu)",
-			 (unsigned long long)(t.proven - pseq), pseq + 1,
+			 (unsigned long long)(t.proven - pseq),
+			 (unsigned long long)(pseq + 1),
 			 (unsigned long long)t.proven);
 	else if (pseq && !t.proven)
 		snprintf(past, sizeof(past), "no checkpoint of ours past the "
@@ -683,9 +841,9 @@ int restoresync_receive(node_t *n, const envelope_check_t *c,
 			 (unsigned long long)t.proven);
 	snprintf(detail, dlen, "restore sync from %s: %s; %zu message(s) came "
 		 "back: %zu referral(s) of ours, %zu other message(s) of ours, "
-		 "%zu change(s) of %s; %zu already held, %zu not applied",
-		 peer, past, t.ours + t.theirs, t.submits, t.ours - t.submits,
-		 t.theirs, peer, t.known, t.bad);
+		 "%zu change(s) of %s; %zu already held, %zu refused, %zu not "
+		 "applied", peer, past, t.ours + t.theirs, t.submits,
+		 t.ours - t.submits, t.theirs, peer, t.known, t.refused, t.bad);
 	/* The sync itself is applied once, like any message. */
 	seen.from_node = (char *)peer;
 	seen.received_at_ms = util_now_ms();

@@ -54,6 +54,24 @@ typedef struct {
 int restoresync_receive(node_t *n, const envelope_check_t *c,
 			const char *peer, char *detail, size_t dlen,
 			int *ret_status, restoresync_rollback_t *ret_rollback);
+/* restoresync_window: did this node announce a restore within a message
+ * lifetime before now? Then its peers' RESTORE_SYNC is applied, and a
+ * peer's change about a referral it originated that is not here (yet) is
+ * held for the sync, not refused. */
+bool restoresync_window(node_t *n, uint64_t now);
+/* restoresync_plan: how restoresync_answer cuts its items (sizes[i]
+ * bytes each, in order) into RESTORE_SYNC parts under limit bytes of
+ * items, the first part already carrying first bytes (the checkpoint):
+ * part_of[i] is item i's part, or RESTORESYNC_KEPT for one too large for
+ * any part (it is in none). Returns the number of parts (0: nothing to
+ * send). Pure: no node, no store. */
+#define RESTORESYNC_KEPT ((size_t)-1)
+/* What one RESTORE_SYNC may carry besides its items: the header, the
+ * signature, the body's own tags (an item past limit minus this is
+ * kept). */
+#define RESTORESYNC_OVERHEAD 2048
+size_t restoresync_plan(const size_t *sizes, size_t count, size_t first,
+			size_t limit, size_t *part_of);
 /* restoresync_originated_by: is referral_id one that peer originated (its code is
  * the id's prefix)? Then a restore of peer is answered by RESTORE_SYNC. */
 bool restoresync_originated_by(const char *referral_id, const char *peer);

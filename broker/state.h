@@ -124,6 +124,8 @@ struct node {
 	char greeted[64][8];
 	size_t n_greeted;
 	bool rolled_back;
+	int rolled_back_next;   /* set in the open turn, applied after its
+				 * commit (-1: no change) */
 	/* delivery.c */
 	bool store_nudge;         /* a write found the store full this turn */
 	uint64_t receipts_by_status[12];   /* first receipts, by status */

@@ -20,6 +20,13 @@
  *   FLOOD 4 NO_RECEIPT
  *   FLOOD_TOTAL stored=3 refused=0 no_receipt=1
  *
+ * --case checkpoint-flood sends --count AUDIT_CHECKPOINTs in turn: one
+ * with a --size byte head_hash, a restore announcement with at_ms 0, a
+ * restore announcement that looks real (fresh seq, at_ms a minute ago),
+ * a plain checkpoint with a fresh seq; one line per message:
+ *
+ *   CHECKPOINT 1 big-hash REFUSED detail="..."
+ *
  * --save FILE keeps the bytes
  * sent, --replay FILE sends such bytes again as they are; --key PEM with
  * --key-id ID signs with another key (a retired one) and --back-ms N
@@ -49,7 +56,7 @@ static const char *const cases[] = {
 	"bad-version", "garbage", "oversized", "unknown-kind", "multipart",
 	"not-origin", "reused-id", "status", "receipt", "bad-receipt",
 	"directory-update", "session", "long-field", "not-party", "seq-zero",
-	"flood", "receipt-no-id", NULL };
+	"flood", "receipt-no-id", "checkpoint-flood", NULL };
 
 /* What the connection went through, from libzmq's monitor: printed as
  * DISCONNECTED / HANDSHAKE_REFUSED lines for the "session" case. */
@@ -252,6 +259,88 @@ static void flood(EVP_PKEY *key, const config_t *cfg, directory_t *dir,
 	printf("FLOOD_TOTAL no_receipt=%d\n", none);
 }
 
+/* --case checkpoint-flood: count checkpoints on one connection, each
+ * waited for (timeout ms) before the next. */
+static void checkpoint_flood(EVP_PKEY *key, const config_t *cfg,
+			     directory_t *dir, const dir_node_t *dest,
+			     const char *pub, const char *sec, const char *to,
+			     int count, size_t size, int timeout)
+{
+	static const char *const what[] = { "big-hash", "restored-at-0",
+					    "restored", "fresh-seq" };
+	void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
+	uint8_t *hash = calloc(1, size > 32 ? size : 32);
+	int zero = 0, none = 0;
+
+	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, dest->curve_public, 40);
+	zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, 40);
+	zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, 40);
+	if (zmq_connect(s, dest->endpoint) < 0)
+		die("connect failed");
+	for (int i = 0; i < count; i++) {
+		Referral__V1__AuditCheckpoint cp =
+			REFERRAL__V1__AUDIT_CHECKPOINT__INIT;
+		Referral__V1__Header h = REFERRAL__V1__HEADER__INIT;
+		uint8_t msg_id[16], digest[32], sha[32], *env, *body;
+		size_t elen, blen;
+		uint64_t deadline;
+		int w = i % 4;
+		bool got = false;
+
+		RAND_bytes(hash, 32);
+		cp.seq = 1000000 + (uint64_t)i;
+		cp.head_hash.data = hash;
+		cp.head_hash.len = w == 0 ? (size > 32 ? size : 33) : 32;
+		cp.at_ms = w == 1 ? 0 : util_now_ms() - 60000;
+		cp.restored = w == 1 || w == 2;
+		blen = referral__v1__audit_checkpoint__get_packed_size(&cp);
+		body = malloc(blen);
+		referral__v1__audit_checkpoint__pack(&cp, body);
+		util_uuid7(msg_id);
+		h.version = 1;
+		h.msg_id.data = msg_id;
+		h.msg_id.len = 16;
+		h.from_node = (char *)cfg->code;
+		h.to_node = (char *)to;
+		h.created_at_ms = util_now_ms();
+		h.kind = REFERRAL__V1__KIND__AUDIT_CHECKPOINT;
+		h.key_id = (char *)cfg->key_id;
+		h.referral_id = "";
+		sign_digest(sign_key_alg(key), body, blen, digest);
+		h.body_digest.data = digest;
+		h.body_digest.len = 32;
+		env = build(&h, NULL, 0, body, blen, key, &elen);
+		util_sha256(env, elen, sha);
+		zmq_send(s, env, elen, 0);
+		deadline = util_mono_ms() + (uint64_t)timeout;
+		while (!got && util_mono_ms() < deadline) {
+			zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
+			if (zmq_poll(&it, 1, 100) > 0) {
+				zmq_msg_t m;
+				zmq_msg_init(&m);
+				zmq_msg_recv(&m, s, 0);
+				printf("CHECKPOINT %d %s ", i + 1, what[w]);
+				print_receipt(zmq_msg_data(&m), zmq_msg_size(&m),
+					      cfg->code, to, dir, sha, msg_id);
+				zmq_msg_close(&m);
+				got = true;
+			}
+		}
+		if (!got) {
+			printf("CHECKPOINT %d %s NO_RECEIPT\n", i + 1, what[w]);
+			none++;
+		}
+		fflush(stdout);
+		free(env);
+		free(body);
+	}
+	zmq_close(s);
+	zmq_ctx_term(ctx);
+	free(hash);
+	printf("CHECKPOINT_TOTAL no_receipt=%d\n", none);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -339,6 +428,15 @@ int main(int argc, char **argv)
 	json_decref(cj);
 	if (fresh)
 		zmq_curve_keypair(pub, sec);
+	if (!strcmp(kase, "checkpoint-flood")) {
+		checkpoint_flood(key, &cfg, dir, dest, pub, sec, to,
+				 count ? count : 4, size ? size : 4096,
+				 timeout);
+		EVP_PKEY_free(key);
+		EVP_PKEY_free(auth);
+		directory_free(&dir);
+		return 0;
+	}
 	if (!strcmp(kase, "flood")) {
 		flood(key, &cfg, dir, dest, pub, sec, to, count, size, referral,
 		      seq ? seq : 2, timeout);

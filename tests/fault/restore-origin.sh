@@ -92,6 +92,61 @@ check "Shishi's audit chain verifies" "$REFCTL" --data "$T/350581" audit verify
 # A new referral after it all goes through as usual.
 id=$(submit 350581 350582 "$T/app.json")
 check "a new referral after the restore is RECEIVED" wait_for 30 in_state 350581 "$id" RECEIVED
+
+# A second restore, with two things the sync must not lose or miscount.
+# Y: Jinjiang accepts it while Shishi is down, so its GRANTED is pending
+# at Jinjiang and goes to the restored Shishi at once, before (or with)
+# the sync that brings Y back: held for it, never refused (a dead letter).
+# Z: its submit (a 2000-byte document) is too large for any sync part
+# under max_message_bytes = 6144: Jinjiang keeps it back (in no part),
+# and Jinjiang's RECEIVED for it, in the sync, is held at Shishi waiting
+# for the referral: held and counted once.
+"$PY" - "$T/app.json" "$T/big.json" <<'PY'
+import json, sys, base64, os
+a = json.load(open(sys.argv[1]))
+a["documents"].append({"type": "scan", "content_base64": base64.b64encode(os.urandom(2000)).decode()})
+json.dump(a, open(sys.argv[2], "w"))
+PY
+"$REFCTL" --data "$T/350581" backup "$T/bk2" > /dev/null
+check "a second backup of Shishi" test -f "$T/bk2/backup.json"
+sleep 1
+y=$(submit 350581 350582 "$T/app.json")
+z=$(submit 350581 350582 "$T/big.json")
+check "Y: RECEIVED at Shishi" wait_for 30 in_state 350581 "$y" RECEIVED
+check "Z (a large submit): RECEIVED at Shishi" wait_for 30 in_state 350581 "$z" RECEIVED
+stop 350581
+$J accept "$y" > /dev/null
+expect_eq "Y accepted at Jinjiang while Shishi is down" GRANTED "$(state_of 350582 "$y")"
+out=$("$REFCTL" --data "$T/350581" restore "$T/bk2" 2>&1); rc=$?
+expect_eq "second restore of Shishi: exit 0" 0 "$rc"
+# Jinjiang comes back after Shishi: its pending GRANTED goes out at its
+# start, most often before Shishi's announcement (on Shishi's backoff)
+# has been answered.
+stop 350582
+start 350581
+start 350582
+y_back() { [ "$(states_of 350581 "$y")" = "REQUESTED RECEIVED GRANTED" ]; }
+check "Y is back at Shishi, GRANTED (the change made while it was down)" wait_for 60 y_back
+expect_eq "Y: history at Shishi, each step once" "REQUESTED RECEIVED GRANTED" "$(states_of 350581 "$y")"
+expect_eq "Y: history at Jinjiang" "REQUESTED RECEIVED GRANTED" "$(states_of 350582 "$y")"
+expect_eq "Shishi refused no message about Y (its GRANTED was held for the sync)" 0 \
+	"$(grep "referral=$y" "$T/350581.log" | grep -c "receipt=REFUSED")"
+kept() { grep -q "too large to send back in a restore sync" "$T/350582.log"; }
+check "Jinjiang kept Z's submit back: too large for any sync part" wait_for 30 kept
+expect_eq "Z is not at Shishi (its submit was not sent back)" "" \
+	"$("$REFCTL" --data "$T/350581" show "$z" --json 2>/dev/null | json state 2>/dev/null)"
+held_from_j() { "$REFCTL" --data "$T/350581" list --held --json | json held | "$PY" -c 'import json,sys
+print(sum(1 for h in json.load(sys.stdin) if h.get("from", h.get("from_node")) == "350582"))'; }
+quota_of() { "$REFCTL" --data "$T/350581" status --json | "$PY" -c 'import json,sys
+q=[p for p in json.load(sys.stdin)["peer_quota"] if p["peer"]=="350582"]
+print(q[0][sys.argv[1]] if q else 0)' "$1"; }
+z_held() { [ "$(held_from_j)" -ge 1 ]; }
+check "Jinjiang's RECEIVED for Z is held at Shishi, waiting for Z" wait_for 30 z_held
+expect_eq "Shishi counts each held change of Jinjiang's once (peer_quota held = changes held)" \
+	"$(held_from_j)" "$(quota_of held)"
+sleep 3
+expect_eq "no dead letters at Shishi after the second restore" 0 "$(dead 350581)"
+expect_eq "no dead letters at Jinjiang after the second restore" 0 "$(dead 350582)"
 stop 350581
 check "Shishi's restored store passes its checks" "$REFCTL" --data "$T/350581" store check
 start 350581
