@@ -622,6 +622,8 @@ static bool owed_rotation(node_t *n)
 
 	if (n->purge_cursor[0] || n->purge_pending)
 		return false; /* this run's walk rotates at its end */
+	if (util_mono_ms() < n->next_purge_check)
+		return false; /* after a cycle's end, or a failure below */
 	if (store_event_begin(n->store))
 		return true;
 	r = owed_get(n, &owed);
@@ -643,6 +645,7 @@ static bool owed_rotation(node_t *n)
 		log_msg(LOG_WARN, "retention", "the data-key rotation owed by "
 			"an earlier purge paused: %s%s%s; it is tried again later",
 			ref_strerror(r), err[0] ? ": " : "", err);
+		n->next_purge_check = util_mono_ms() + PURGE_CHECK_MS;
 		return true;
 	}
 	log_msg(LOG_INFO, "retention", "the data key rotates for the %llu "
