@@ -176,6 +176,7 @@ if command -v strace >/dev/null; then
 		"$(grep -c personal_data_purged "$T/s.jsonl")"
 	expect_eq "and no rotation recorded" 0 "$(grep -c data_key_rotated "$T/s.jsonl")"
 	expect_eq "the key file still holds the old key only" 1 "$(grep -vc '^#' "$T/350581/data.keys")"
+	check "the new key file's temporary copy is left beside it" ls "$T/350581/data.keys.tmp."*
 else
 	echo "# strace is not installed: the kill before the cycle's rotation is not tried"
 fi
@@ -193,5 +194,7 @@ expect_eq "C, under objection, keeps its application" CanaryCPurgeApplicant \
 	"$("$REFCTL" --data "$T/350581" --actor admin-01 show "$c" --json | json application.applicant.name)"
 out=$(scan 350581 CanaryAPurgeApplicant CanaryBPurgeApplicant); rc=$?
 check "Shishi's store gives up neither canary ($out)" test "$rc" -eq 0
+expect_eq "no temporary copy of the key file (with the old key) is left" "" \
+	"$(cd "$T/350581" && ls -d data.keys.tmp.* 2>/dev/null)"
 check "Shishi's chain verifies" "$REFCTL" --data "$T/350581" audit verify
 finish
