@@ -222,10 +222,19 @@ static void data_key_path(const node_t *n, char *out, size_t len)
  * that already holds sealed records: those need their own key back. */
 int keys_open_data(node_t *n, char *err, size_t errlen)
 {
-	char path[PATH_MAX + 64], inner[500];
+	char path[PATH_MAX + 64], inner[500], *slash;
 	bool created = false;
 	int r;
 
+	/* A key file write a stop cut short (a rotation, a retirement)
+	 * leaves its temporary copy beside it, holding keys the ring may
+	 * since have dropped: nothing may keep those once they are retired. */
+	datakey_path(&n->cfg, path, sizeof(path));
+	slash = strrchr(path, '/');
+	if (slash) {
+		*slash = '\0';
+		util_remove_temps(path, slash + 1);
+	}
 	r = datakey_open(&n->cfg, n->store, &n->seal, &created, inner,
 			 sizeof(inner));
 	if (r) {

@@ -22,6 +22,11 @@
 #define PURGE_CHECK_MS 600000ULL /* the node's own purge looks this often */
 #define PURGE_LOOK 2000          /* referrals one step looks at */
 #define MAX_MANUAL 1000  /* referrals one refctl purge takes; run it again */
+/* The store's meta: how many referrals were purged since the data key
+ * last rotated (8 bytes, big-endian), written in each purge's turn and
+ * removed in the rotation's: a stop between the two leaves the rotation
+ * owed, and the next start makes it. */
+#define META_ROTATION_OWED "purge_rotation_owed"
 
 typedef struct {
 	char id[64];
@@ -472,6 +477,47 @@ static int drop_held(node_t *n, cand_t *c)
 	return r;
 }
 
+/* The referrals purged since the data key last rotated, by the store's
+ * mark (0: no rotation owed). */
+static int owed_get(node_t *n, uint64_t *ret)
+{
+	uint8_t *v;
+	size_t vl;
+	int r = store_get(n->store, STORE_META, META_ROTATION_OWED,
+			  strlen(META_ROTATION_OWED), &v, &vl);
+
+	*ret = 0;
+	if (r == REF_E_NOT_FOUND)
+		return 0;
+	if (r)
+		return r;
+	for (size_t i = 0; i < vl && i < 8; i++)
+		*ret = *ret << 8 | v[i];
+	free(v);
+	/* A mark is a rotation owed, whatever count it carries. */
+	if (!*ret)
+		*ret = 1;
+	return 0;
+}
+
+/* In the open turn: count referrals purged and not yet rotated away; 0
+ * once the rotation is made. */
+static int owed_put(node_t *n, uint64_t count)
+{
+	uint8_t v[8];
+	int r;
+
+	if (!count) {
+		r = store_del(n->store, STORE_META, META_ROTATION_OWED,
+			      strlen(META_ROTATION_OWED));
+		return r == REF_E_NOT_FOUND ? 0 : r;
+	}
+	for (size_t i = 0; i < 8; i++)
+		v[i] = (uint8_t)(count >> (56 - 8 * i));
+	return store_put(n->store, STORE_META, META_ROTATION_OWED,
+			 strlen(META_ROTATION_OWED), v, sizeof(v));
+}
+
 /* Purges every candidate not skipped, in the open turn; then the key. */
 static int purge(node_t *n, scan_t *sc, const char *actor, bool rotate,
 		 size_t *ret_done, char *err, size_t errlen)
@@ -547,6 +593,10 @@ static int purge(node_t *n, scan_t *sc, const char *actor, bool rotate,
 		char why[80];
 		snprintf(why, sizeof(why), "after a purge of %zu referrals", done);
 		r = keys_rotate_data(n, actor, why, err, errlen);
+		/* The fresh key covers what an unfinished cycle of the node's
+		 * own purge deleted too. */
+		if (!r)
+			r = owed_put(n, 0);
 	}
 	*ret_done = done;
 	return r;
@@ -559,11 +609,57 @@ static void scan_free(scan_t *sc)
 	sc->n = sc->cap = 0;
 }
 
+/* A rotation a stop cut off: the store's mark says referrals were
+ * purged and their keys not yet rotated away (the cycle's walk, kept in
+ * memory only, was lost). Made in its own turn before any new walk, even
+ * with retention since switched off. True if the step is taken (made or
+ * failed: tried again at the next housekeeping). */
+static bool owed_rotation(node_t *n)
+{
+	char err[300] = "", why[120];
+	uint64_t owed;
+	int r;
+
+	if (n->purge_cursor[0] || n->purge_pending)
+		return false; /* this run's walk rotates at its end */
+	if (util_mono_ms() < n->next_purge_check)
+		return false; /* after a cycle's end, or a failure below */
+	if (store_event_begin(n->store))
+		return true;
+	r = owed_get(n, &owed);
+	if (!r && !owed) {
+		store_event_abort(n->store);
+		return false;
+	}
+	snprintf(why, sizeof(why), "after a purge of %llu referrals (the "
+		 "rotation owed by a cycle a stop cut short)",
+		 (unsigned long long)owed);
+	if (!r)
+		r = keys_rotate_data(n, "node", why, err, sizeof(err));
+	if (!r)
+		r = owed_put(n, 0);
+	if (r || (r = store_event_commit(n->store))) {
+		store_event_abort(n->store);
+		if (!err[0])
+			snprintf(err, sizeof(err), "%s", store_last_error(n->store));
+		log_msg(LOG_WARN, "retention", "the data-key rotation owed by "
+			"an earlier purge paused: %s%s%s; it is tried again later",
+			ref_strerror(r), err[0] ? ": " : "", err);
+		n->next_purge_check = util_mono_ms() + PURGE_CHECK_MS;
+		return true;
+	}
+	log_msg(LOG_INFO, "retention", "the data key rotates for the %llu "
+		"referrals purged before the node stopped", (unsigned long long)owed);
+	return true;
+}
+
 /* The node's own purge goes in cycles: a walk of the referrals, a batch
  * purged per turn, and at the walk's end one data-key rotation for all
  * of them (a rotation re-seals the whole store: once per cycle, not per
- * batch). No purge while a re-seal is under way: what it purged could be
- * sealed under the key that re-seal keeps. */
+ * batch). Each batch's turn marks the rotation owed in the store, the
+ * rotation's turn clears it (owed_rotation makes one a stop cut off). No
+ * purge while a re-seal is under way: what it purged could be sealed
+ * under the key that re-seal keeps. */
 void retention_step(node_t *n)
 {
 	scan_t sc = { 0 };
@@ -572,7 +668,7 @@ void retention_step(node_t *n)
 	bool end;
 	int r;
 
-	if (n->resealing || !n->seal ||
+	if (n->resealing || !n->seal || owed_rotation(n) ||
 	    (!n->cfg.days_after_closed && !n->cfg.days_after_refused) ||
 	    util_mono_ms() < n->next_purge_check)
 		return;
@@ -597,6 +693,12 @@ void retention_step(node_t *n)
 		snprintf(why, sizeof(why), "after a purge of %zu referrals",
 			 n->purge_pending + done);
 		r = keys_rotate_data(n, "node", why, err, sizeof(err));
+		if (!r)
+			r = owed_put(n, 0);
+	} else if (!r && done) {
+		/* The rotation comes at the walk's end, turns later: owed
+		 * until then, whatever stops the node in between. */
+		r = owed_put(n, n->purge_pending + done);
 	}
 	if (r || (r = store_event_commit(n->store))) {
 		store_event_abort(n->store);

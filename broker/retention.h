@@ -14,14 +14,17 @@
  * audited), one with a message about it still being delivered.
  *
  * A purge rotates the data key (keys_rotate_data: refctl purge in its
- * own turn; the node's own purge once at the end of a cycle): the
+ * own turn; the node's own purge once at the end of a cycle, owed in the
+ * store's meta from each batch's turn to the rotation's, so a stop in
+ * between makes the next start rotate): the
  * records that remain are sealed again under the new key, and the old
  * keys are dropped from the key file once that is done, so what the
  * purged records left in LMDB's free pages is ciphertext under keys the
  * node no longer holds.
  *
- * Writes only the store's retention table, through the open turn; the
- * key ring through keys.c. */
+ * Writes only the store's retention table and its meta key
+ * purge_rotation_owed, through the open turn; the key ring through
+ * keys.c. */
 #ifndef REF_RETENTION_H
 #define REF_RETENTION_H
 
@@ -30,8 +33,9 @@
 /* retention_step: the node's own purge, from the loop's housekeeping: at
  * most [retention] purge_batch expired referrals in the open turn, found
  * by a walk of the referrals that goes on turn by turn; at the walk's
- * end one data-key rotation for the whole cycle. Never while a re-seal
- * is under way. */
+ * end one data-key rotation for the whole cycle. A rotation owed by a
+ * cycle a stop cut short is made first, in its own turn. Never while a
+ * re-seal is under way. */
 void retention_step(node_t *n);
 
 /* retention_owner: the store's owner function (store_set_owner): the

@@ -157,10 +157,33 @@ stop 350581
 printf '\n[retention]\ndays_after_refused = 1\npurge_batch = 1\n' >> "$T/350581/referrald.conf"
 out=$(scan 350581 CanaryAPurgeApplicant); rc=$?
 check "at Shishi, A's canary opens before its retention ends ($out)" test "$rc" -eq 1
+# The node is killed as the cycle's rotation writes the new key (strace:
+# the node renames nothing before: the first rename is the new key file
+# taking its place), after both batches have committed:
+# the start that follows finds A and B purged already, and still owes
+# their rotation (the store's mark, written with each batch).
+if command -v strace >/dev/null; then
+	. "$(dirname "$0")/../fault/common.sh"
+	REFERRAL_CLOCK_OFFSET_MS=$((2 * 86400000)) under_strace 350581 \
+		-e trace=rename \
+		-e inject=rename:error=EIO:signal=KILL:when=1
+	pid=$PID_350581
+	gone() { [ ! -e "/proc/$1" ] || grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat"; }
+	check "Shishi is killed as its purge cycle rotates the data key" wait_for 90 gone "$pid"
+	wait "$pid" 2>/dev/null
+	"$REFCTL" --data "$T/350581" audit export --out "$T/s.jsonl" >/dev/null
+	expect_eq "both batches committed before the kill (A and B purged)" 2 \
+		"$(grep -c personal_data_purged "$T/s.jsonl")"
+	expect_eq "and no rotation recorded" 0 "$(grep -c data_key_rotated "$T/s.jsonl")"
+	expect_eq "the key file still holds the old key only" 1 "$(grep -vc '^#' "$T/350581/data.keys")"
+	check "the new key file's temporary copy is left beside it" ls "$T/350581/data.keys.tmp."*
+else
+	echo "# strace is not installed: the kill before the cycle's rotation is not tried"
+fi
 REFERRAL_CLOCK_OFFSET_MS=$((2 * 86400000)) start 350581
 purged_at_shishi() { "$REFCTL" --data "$T/350581" audit export --out "$T/s.jsonl" >/dev/null &&
 	[ "$(grep -c personal_data_purged "$T/s.jsonl")" = 2 ]; }
-check "Shishi purges A and B by itself" wait_for 60 purged_at_shishi
+check "Shishi purges A and B by itself, each once" wait_for 60 purged_at_shishi
 rotated() { "$REFCTL" --data "$T/350581" audit export --out "$T/s.jsonl" >/dev/null &&
 	grep -q 'data_key_rotated.*after a purge of 2 referrals' "$T/s.jsonl"; }
 check "one batch a turn, one key rotation at the cycle's end" wait_for 60 rotated
@@ -171,5 +194,7 @@ expect_eq "C, under objection, keeps its application" CanaryCPurgeApplicant \
 	"$("$REFCTL" --data "$T/350581" --actor admin-01 show "$c" --json | json application.applicant.name)"
 out=$(scan 350581 CanaryAPurgeApplicant CanaryBPurgeApplicant); rc=$?
 check "Shishi's store gives up neither canary ($out)" test "$rc" -eq 0
+expect_eq "no temporary copy of the key file (with the old key) is left" "" \
+	"$(cd "$T/350581" && ls -d data.keys.tmp.* 2>/dev/null)"
 check "Shishi's chain verifies" "$REFCTL" --data "$T/350581" audit verify
 finish

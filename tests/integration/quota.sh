@@ -43,6 +43,18 @@ audit_events() { # CODE EVENT: how many such records in the node's chain
 	"$REFCTL" --data "$T/$1" audit export --out "$T/audit.jsonl" >/dev/null &&
 	"$PY" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["event"]==sys.argv[2]))' "$T/audit.jsonl" "$2"
 }
+# resend_wait CODE: how long to wait for a delivery from CODE. A message
+# without a receipt is resent after a delay that doubles up to CODE's
+# [delivery] retry_cap_ms (lib.sh gives test nodes 2000 ms; the default
+# is 5 minutes): the wait outlasts ten resends at the cap plus a
+# reconnection (ZMQ_RECONNECT_IVL_MAX, 5 s), however long the restart or
+# the flood before it took on a slow runner, and is at least 60 s.
+resend_wait() {
+	local cap w
+	cap=$(sed -n 's/^retry_cap_ms = //p' "$T/$1/referrald.conf" | tail -n 1)
+	w=$(( ${cap:-300000} / 100 + 5 ))
+	echo $(( w < 60 ? 60 : w ))
+}
 rid() { "$PY" -c 'import secrets,sys; print(sys.argv[1]+"-"+secrets.token_hex(16))' "$1"; }
 
 # ---- held changes: bounded, never replaced, listed, dropped by an admin
@@ -90,7 +102,7 @@ FLOOD_PID=$!
 over() { [ "$(quota_of over)" = true ]; }
 check "Jinjiang reaches its quota" wait_for 60 over
 first=$(submit $C $A "$T/app.json")
-check "Nan'an's referral is delivered and receipted during the flood" wait_for 60 is_delivered $C "$first"
+check "Nan'an's referral is delivered and receipted during the flood" wait_for "$(resend_wait $C)" is_delivered $C "$first"
 if kill -0 $FLOOD_PID 2>/dev/null; then echo "# the flood was still going on"; fi
 wait $FLOOD_PID
 stored=$(grep -c 'status=STORED' "$T/flood.out")
@@ -116,11 +128,13 @@ expect_eq "Jinjiang's own referral waits at Jinjiang" pending "$(delivery_of $B 
 stop $A
 start $A
 second=$(submit $C $A "$T/app.json")
-check "after a restart of Shishi, Nan'an's next referral is delivered" wait_for 60 is_delivered $C "$second"
+check "after a restart of Shishi, Nan'an's next referral is delivered" wait_for "$(resend_wait $C)" is_delivered $C "$second"
 expect_eq "still pending at Jinjiang, not dead" pending "$(delivery_of $B "$mine")"
+dropped_at=$(date +%s)
 out=$("$REFCTL" --data "$T/$A" --actor admin-0001 held drop --from $B 2>&1)
 expect_contains "the admin drops the flood" "held changes dropped" "$out"
-check "then Jinjiang's referral is delivered" wait_for 60 is_delivered $B "$mine"
+check "then Jinjiang's referral is delivered" wait_for "$(resend_wait $B)" is_delivered $B "$mine"
+echo "# delivered $(( $(date +%s) - dropped_at )) s after the drop (waited up to $(resend_wait $B) s)"
 expect_eq "nothing dead at Jinjiang" 0 "$("$REFCTL" --data "$T/$B" status --json | json outbox.dead)"
 expect_eq "nothing dead at Nan'an" 0 "$("$REFCTL" --data "$T/$C" status --json | json outbox.dead)"
 expect_eq "Shishi holds the three referrals once each" 3 "$(inbox_count $A)"
