@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <jansson.h>
 
 #include "audit.h"
@@ -243,17 +244,38 @@ struct own_ctx {
 	uint64_t count, bad;
 	char *where;
 	size_t len;
+	/* Keys retired by a rotation, kept as signing.<key_id>.key: loaded
+	 * once each. */
+	struct { char id[64]; EVP_PKEY *key; } old[32];
+	size_t n_old;
 };
 
-/* Every checkpoint of this node is checked with its own signing key
- * (signing.pub.pem), whatever key id it names. */
+/* A checkpoint is checked with the key it names when that is one of this
+ * node's retired keys (signing.<key_id>.key: a checkpoint made before a
+ * rotation), else with its signing key now (signing.pub.pem). Only the
+ * node's own key files are read, never a key a message brings. */
 static EVP_PKEY *own_key(void *ctx, const char *node, const char *key_id,
 			 uint64_t at_ms)
 {
+	struct own_ctx *oc = ctx;
+	char path[4096];
+	EVP_PKEY *k = NULL;
+
 	(void)node;
-	(void)key_id;
 	(void)at_ms;
-	return ((struct own_ctx *)ctx)->pub;
+	if (!key_id || !key_id[0] || strlen(key_id) >= sizeof(oc->old[0].id) ||
+	    strchr(key_id, '/'))
+		return oc->pub;
+	for (size_t i = 0; i < oc->n_old; i++)
+		if (!strcmp(oc->old[i].id, key_id))
+			return oc->old[i].key;
+	snprintf(path, sizeof(path), "%s/signing.%s.key", cli_data_dir, key_id);
+	if (oc->n_old == sizeof(oc->old) / sizeof(oc->old[0]) ||
+	    access(path, F_OK) || sign_key_load_private(path, &k))
+		return oc->pub;
+	snprintf(oc->old[oc->n_old].id, sizeof(oc->old[0].id), "%s", key_id);
+	oc->old[oc->n_old++].key = k;
+	return k;
 }
 
 static int own_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
@@ -288,8 +310,10 @@ static int own_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	}
 	if (!ok) {
 		snprintf(oc->where, oc->len, "the checkpoint at sequence %llu "
-			 "does not verify with this node's signing key "
-			 "(signing.pub.pem)", (unsigned long long)cp->seq);
+			 "does not verify with this node's signing key %s "
+			 "(signing.pub.pem, or signing.%s.key if kept)",
+			 (unsigned long long)cp->seq, c.hdr->key_id,
+			 c.hdr->key_id);
 		oc->bad = cp->seq;
 		r = REF_E_BADSIG;
 		goto out;
@@ -317,7 +341,7 @@ out:
 static int check_own_checkpoints(store_t *s, uint64_t *ret_bad,
 				 uint64_t *ret_count, char *where, size_t len)
 {
-	struct own_ctx oc = { NULL, s, 0, 0, where, len };
+	struct own_ctx oc = { .s = s, .where = where, .len = len };
 	char path[4096];
 	int r;
 
@@ -329,6 +353,8 @@ static int check_own_checkpoints(store_t *s, uint64_t *ret_bad,
 	}
 	r = store_foreach(s, STORE_OUTBOX, own_one, &oc);
 	EVP_PKEY_free(oc.pub);
+	for (size_t i = 0; i < oc.n_old; i++)
+		EVP_PKEY_free(oc.old[i].key);
 	if (r && oc.bad)
 		*ret_bad = oc.bad;
 	*ret_count = oc.count;

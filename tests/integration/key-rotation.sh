@@ -5,12 +5,18 @@
 # before), while a message made with the old key after not_after is
 # refused. The node restarts on its new key.
 . "$(dirname "$0")/../lib.sh"
-two_nodes
+# A checkpoint at every record, so that some are signed under each key.
+two_nodes "[audit]" "checkpoint_records = 1" "[deadlines]" "deadline_check_ms = 500"
 cp -a "$T/350581" "$T/old-350581"   # the old key, for a forgery later
 start 350581
 start 350582
 key_of() { "$REFCTL" --data "$T/$1" status --json | json key_id; }
 expect_eq "Shishi signs with its first key" 350581-k1 "$(key_of 350581)"
+z=$(submit 350581 350582 "$T/app.json")
+check "a first referral, under k1, is delivered" wait_for 20 is_delivered 350581 "$z"
+has_cp() { "$REFCTL" --data "$T/350581" audit export --out "$T/cp.jsonl" >/dev/null &&
+	grep -q '"event":"checkpoint"' "$T/cp.jsonl"; }
+check "and Shishi's chain head goes to Jinjiang under k1" wait_for 20 has_cp
 
 stop 350582
 a=$(submit 350581 350582 "$T/app.json")
@@ -53,4 +59,17 @@ start 350581
 expect_eq "Shishi restarts on k2" 350581-k2 "$(key_of 350581)"
 c=$(submit 350581 350582 "$T/app.json")
 check "and its referrals go through" wait_for 15 is_delivered 350581 "$c"
+# Its chain head went to Jinjiang under k1 before the switch and under k2
+# since: each checkpoint is checked with the key it was signed with.
+"$REFCTL" --data "$T/350581" audit export --out "$T/s2.jsonl" >/dev/null
+expect_eq "Shishi sent checkpoints before its switch to k2 and after it" "yes yes" \
+	"$("$PY" -c '
+import json,sys
+ev=[json.loads(l)["event"] for l in open(sys.argv[1])]
+sw=ev.index("key_rotated")
+print("yes" if "checkpoint" in ev[:sw] else "no", "yes" if "checkpoint" in ev[sw:] else "no")' "$T/s2.jsonl")"
+out=$("$REFCTL" --data "$T/350581" audit verify --json)
+expect_eq "Shishi's audit chain verifies, its checkpoints under k1 and k2 alike" true \
+	"$(echo "$out" | json ok)"
+check "having checked them ($(echo "$out" | json own_checkpoints))" test "$(echo "$out" | json own_checkpoints)" -ge 2
 finish
