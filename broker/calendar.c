@@ -89,15 +89,12 @@ json_t *calendar_status(node_t *n)
 {
 	char path[1200];
 	json_t *o = json_object(), *years = json_array();
-	time_t t = (time_t)(deadline_local_day(util_now_ms()) * 86400);
-	struct tm tm;
 	int missing = calendar_missing_year(n->calendar, util_now_ms());
 
 	calendar_file(&n->cfg, path, sizeof(path));
 	json_object_set_new(o, "file", json_string(path[0] ? path : "none"));
-	gmtime_r(&t, &tm);
-	/* The years around today that the file covers. */
-	for (int y = tm.tm_year + 1900 - 2; y <= tm.tm_year + 1900 + 2; y++)
+	/* Every year the file covers (a few dozen lines a year). */
+	for (int y = 1970; y <= 2200 && n->calendar; y++)
 		if (calendar_covers(n->calendar, y))
 			json_array_append_new(years, json_integer(y));
 	json_object_set_new(o, "years", years);
@@ -127,15 +124,15 @@ int calendar_call_due(node_t *n, const principal_t *who,
 	if (sscanf(from, "%4d-%2d-%2d%n", &y, &m, &d, &k) != 3 ||
 	    from[k] || strlen(from) != 10 ||
 	    (start = deadline_day_of(y, m, d)) < 0) {
-		snprintf(err, errlen, "from = \"%s\" is not a date "
-			 "(YYYY-MM-DD, from 1970)", from);
-		return REF_E_INVALID;
+		return state_fail_reply(rep, REF_E_INVALID, err, errlen,
+					"from = \"%s\" is not a date "
+					"(YYYY-MM-DD, from 1970)", from);
 	}
 	if (!json_is_integer(jd) || json_integer_value(jd) < 1 ||
 	    json_integer_value(jd) > 3650) {
-		snprintf(err, errlen, "days must be a whole number of days "
-			 "from 1 to 3650");
-		return REF_E_INVALID;
+		return state_fail_reply(rep, REF_E_INVALID, err, errlen,
+					"days must be a whole number of days "
+					"from 1 to 3650");
 	}
 	days = (int)json_integer_value(jd);
 	nominal = start + days;
