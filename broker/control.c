@@ -26,6 +26,7 @@
 #include "referrals.h"
 #include "retention.h"
 #include "tokens.h"
+#include "calendar.h"
 #include "util.h"
 #include "views.h"
 
@@ -471,6 +472,10 @@ static const control_op_t ops[] = {
 	  S_ADMIN, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, views_call_metrics,
 	  "queue depths, delivery latency, receipts, overdue, store, peers",
 	  SCHEMA("", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "calendar-due", "read", ROLE_STAFF,
+	  S_CENTRE | S_ADMIN, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  calendar_call_due, "the due day of a period (Civil Code counting, "
+	  "the node's holiday calendar)", CALENDAR_DUE_OPTIONS },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "audit", "read", ROLE_STAFF,
 	  S_ADMIN, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, views_call_audit,
 	  "the audit chain's last check and its witnesses", SCHEMA("", "") },

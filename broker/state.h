@@ -73,7 +73,7 @@ struct node {
 	int lock_fd;
 	uint64_t started_ms;
 	uint64_t next_deadline_check;
-	calendar_t *calendar;
+	calendar_t *calendar;     /* calendar.c (calendar_load, at start) */
 	rules_t *rules;
 	void *zap;                /* opened and closed through zap.c */
 	/* Lower parts, each written only by its own file's functions. */

@@ -11,6 +11,8 @@
 #include "quota.h"
 #include "prune.h"
 #include "referrals.h"
+#include "calendar.h"
+#include "tzlocal.h"
 #include "util.h"
 #include "views.h"
 
@@ -22,6 +24,23 @@ void views_time(json_t *o, const char *key, uint64_t ms)
 		return;
 	util_rfc3339(ms, ts);
 	json_object_set_new(o, key, json_string(ts));
+	/* The same moment as people here read it ([node] time_zone). */
+	{
+		char k[64], lt[32];
+		snprintf(k, sizeof(k), "%s_local", key);
+		tzlocal_time(ms, lt);
+		json_object_set_new(o, k, json_string(lt));
+	}
+}
+
+void views_due_day(json_t *o, const char *key, uint64_t due_ms)
+{
+	char day[16];
+
+	if (!due_ms)
+		return;
+	tzlocal_day_ending(due_ms, day);
+	json_object_set_new(o, key, json_string(day));
 }
 
 static const char *delivery_name(uint32_t state)
@@ -99,8 +118,10 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 	{
 		uint64_t earliest;
 		json_t *clocks = views_clocks(n, rr, &earliest);
-		if (earliest != UINT64_MAX)
+		if (earliest != UINT64_MAX) {
 			views_time(o, "next_due", earliest);
+			views_due_day(o, "next_due_day", earliest);
+		}
 		if (full)
 			json_object_set_new(o, "clocks", clocks);
 		else
@@ -437,6 +458,7 @@ int views_status(node_t *n, Referral__Local__V1__Reply *rep)
 			    json_boolean(store_submit_allowed(n->store)));
 	json_object_set_new(o, "store", st);
 	json_object_set_new(o, "dedup", prune_status(n));
+	json_object_set_new(o, "calendar", calendar_status(n));
 	json_object_set_new(o, "uptime_s", json_integer(
 		(json_int_t)((util_now_ms() - n->started_ms) / 1000)));
 	rep->json = state_dump(o);
@@ -458,6 +480,7 @@ json_t *views_clocks(node_t *n, const referral_rec_t *rr,
 			ck[k].status == CLOCK_RUNNING ? "running" : "paused"));
 		if (ck[k].status == CLOCK_RUNNING) {
 			views_time(o, "due", ck[k].due_ms);
+			views_due_day(o, "due_day", ck[k].due_ms);
 			json_object_set_new(o, "overdue",
 					    json_boolean(ck[k].due_ms <= now));
 			if (ck[k].due_ms < earliest)

@@ -42,6 +42,8 @@ int cli_usage(void)
 "  requeue ID|--all                  (dead messages, signed anew and sent again)\n"
 "  trail ID\n"
 "  overdue\n"
+"  calendar due --from YYYY-MM-DD --days N   the due day of a period (the\n"
+"                                    start day not counted; past holidays)\n"
 "\n"
 "Audit (read the store itself, read-only; the node may be running):\n"
 "  audit verify [--witness FILE]    the chain, its checkpoints, a peer's file\n"
@@ -167,6 +169,50 @@ const char *cli_js(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 	return s ? s : "-";
+}
+
+const char *cli_jt(json_t *o, const char *k)
+{
+	/* Four rotating buffers: a printf may show several times. */
+	static char bufs[4][40];
+	static int next;
+	char lk[64], *b;
+	const char *s;
+
+	snprintf(lk, sizeof(lk), "%s_local", k);
+	s = json_string_value(json_object_get(o, lk));
+	if (!s || strlen(s) < 19)
+		return cli_js(o, k);
+	b = bufs[next++ % 4];
+	/* "2026-10-09T00:00:00+08:00" -> "2026-10-09 00:00:00 +08:00". */
+	snprintf(b, sizeof(bufs[0]), "%.10s %.8s %s", s, s + 11, s + 19);
+	return b;
+}
+
+const char *cli_due(json_t *o, const char *day_key, const char *k)
+{
+	static char bufs[4][64];
+	static int next;
+	char lk[64], *b;
+	const char *day = json_string_value(json_object_get(o, day_key)), *loc;
+	int y, m, d, hh, mm;
+
+	snprintf(lk, sizeof(lk), "%s_local", k);
+	loc = json_string_value(json_object_get(o, lk));
+	if (!day || !loc || strlen(loc) < 19)
+		return cli_js(o, k);
+	b = bufs[next++ % 4];
+	/* A deadline ends at 24:00 of its day; in a zone other than
+	 * Beijing's it ends at some other local hour, said as such. */
+	if (!strncmp(loc + 11, "00:00:00", 8) &&
+	    sscanf(day, "%d-%d-%d", &y, &m, &d) == 3)
+		snprintf(b, sizeof(bufs[0]), "%d年%d月%d日 24:00 前", y, m, d);
+	else if (sscanf(loc, "%d-%d-%dT%d:%d", &y, &m, &d, &hh, &mm) == 5)
+		snprintf(b, sizeof(bufs[0]), "%d年%d月%d日 %02d:%02d 前", y, m,
+			 d, hh, mm);
+	else
+		return cli_js(o, k);
+	return b;
 }
 
 void cli_print_json(json_t *o)

@@ -45,6 +45,14 @@ const char *cli_positional(int argc, char **argv, int n,
 
 /* cli_js: o[k] as a string, "-" if absent (borrowed from o). */
 const char *cli_js(json_t *o, const char *k);
+/* cli_jt: the time o[k] as people here read it: o[k_local] (the node's
+ * time zone) as "2026-10-09 00:00:00 +08:00", else o[k], else "-". The
+ * result lives until the fourth call after. */
+const char *cli_jt(json_t *o, const char *k);
+/* cli_due: a deadline o[k] said as the day it ends, "2026年10月8日 24:00
+ * 前", from o[day_key] (its local day) and o[k_local]; else as cli_js.
+ * The result lives until the fourth call after. */
+const char *cli_due(json_t *o, const char *day_key, const char *k);
 /* cli_print_json: o on stdout, indented, keys in their order. */
 void cli_print_json(json_t *o);
 

@@ -374,6 +374,18 @@ int gw_api_list(gw_req_t *q)
 	return r;
 }
 
+int gw_api_calendar_due(gw_req_t *q)
+{
+	json_t *o;
+	int r;
+
+	if (query_options(q, "calendar-due", NULL, &o))
+		return -1;
+	r = call_answer(q, "calendar-due", NULL, NULL, o, 200, NULL);
+	json_decref(o);
+	return r;
+}
+
 int gw_api_events(gw_req_t *q)
 {
 	const char *w = gw_http_query(q, "wait");

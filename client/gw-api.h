@@ -23,6 +23,9 @@ int gw_api_list(gw_req_t *q);
 int gw_api_show(gw_req_t *q);
 /* POST /v1/referrals/{id}/{op}: the node's move named op. */
 int gw_api_move(gw_req_t *q);
+/* GET /v1/calendar/due?from=YYYY-MM-DD&days=N: "calendar-due", the due
+ * day of a period with the node's holiday calendar. */
+int gw_api_calendar_due(gw_req_t *q);
 /* POST /v1/events: "event"; 201. */
 int gw_api_event(gw_req_t *q);
 /* GET /v1/events?cursor=C&wait=S: "events", asked again every 200 ms

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "gw-node.h"
 #include "gw-openapi.h"
 
 #ifndef GW_VERSION
@@ -283,6 +284,20 @@ json_t *gw_openapi_build(json_t *ops)
 		NULL));
 	json_object_set_new(p, "get", o);
 	json_object_set_new(paths, "/v1/events", p);
+
+	/* /v1/calendar/due: a period's due day (a node that has it). */
+	op = gw_node_op_find(ops, "calendar-due");
+	if (op) {
+		o = operation(op, "calendar-due", "The due day of a period, "
+			      "counted as the node's clocks count", "calendar");
+		json_object_set_new(o, "parameters", query_params(op, NULL));
+		json_object_set_new(o, "responses", responses(
+			"200", "due_day (the local day the period ends, at "
+			"24:00), due (UTC) and due_local", json_pack(
+			"{s:s}", "type", "object"), NULL));
+		json_object_set_new(paths, "/v1/calendar/due",
+				    json_pack("{s:o}", "get", o));
+	}
 
 	/* The gateway's own. */
 	json_object_set_new(paths, "/openapi.json", json_pack(

@@ -45,6 +45,7 @@ static const struct route {
 	{ "POST", "/v1/referrals/{id}/{op}", A_BEARER, gw_api_move },
 	{ "POST", "/v1/events", A_BEARER, gw_api_event },
 	{ "GET", "/v1/events", A_BEARER, gw_api_events },
+	{ "GET", "/v1/calendar/due", A_BEARER, gw_api_calendar_due },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

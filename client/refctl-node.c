@@ -50,6 +50,19 @@ static void human_status(json_t *o)
 	       json_integer_value(json_object_get(st, "max_bytes")),
 	       json_is_true(json_object_get(st, "accepting_submissions"))
 	       ? "" : " (FULL: new submissions refused)");
+	{
+		json_t *cal = json_object_get(o, "calendar");
+		json_t *yrs = json_object_get(cal, "years"), *y;
+		size_t i;
+		printf("holiday calendar: %s, years", cli_js(cal, "file"));
+		json_array_foreach(yrs, i, y)
+			printf(" %lld", json_integer_value(y));
+		printf("%s\n", json_array_size(yrs) ? "" : " none");
+		if (json_object_get(cal, "warning"))
+			printf("WARNING: %s; add the State Council's notice for "
+			       "it (docs/CONFIG.md, \"The holiday calendar\")\n",
+			       cli_js(cal, "warning"));
+	}
 	if (json_object_get(o, "dedup")) {
 		json_t *dd = json_object_get(o, "dedup");
 		printf("dedup: %lld message ids held for the %lld ms replay "
@@ -94,7 +107,7 @@ static void human_show(json_t *o)
 	printf("from %s to %s, %s / %s, state %s\n", cli_js(o, "origin"),
 	       cli_js(o, "receiver"), cli_js(o, "case_type"), cli_js(o, "service"),
 	       cli_js(o, "state"));
-	printf("created   %s\n", cli_js(o, "created_at"));
+	printf("created   %s\n", cli_jt(o, "created_at"));
 	printf("delivery  %s", cli_js(o, "delivery"));
 	if (json_object_get(o, "attempts"))
 		printf(" after %lld attempt(s)",
@@ -104,7 +117,7 @@ static void human_show(json_t *o)
 		printf("reason    %s\n", cli_js(o, "dead_reason"));
 	if (rc)
 		printf("receipt   %s at %s, signed by %s (%s)\n", cli_js(rc, "status"),
-		       cli_js(rc, "received_at"), cli_js(rc, "signed_by"),
+		       cli_jt(rc, "received_at"), cli_js(rc, "signed_by"),
 		       json_is_true(json_object_get(rc, "verified"))
 		       ? "signature verified" : "SIGNATURE DOES NOT VERIFY");
 	printf("priority  %s\n", cli_js(o, "priority"));
@@ -118,7 +131,7 @@ static void human_show(json_t *o)
 		json_array_foreach(arr, i, it) {
 			if (json_object_get(it, "due"))
 				printf("clock     %-10s due %s%s\n", cli_js(it, "clock"),
-				       cli_js(it, "due"),
+				       cli_due(it, "due_day", "due"),
 				       json_is_true(json_object_get(it, "overdue"))
 				       ? "  OVERDUE" : "");
 			else
@@ -129,7 +142,7 @@ static void human_show(json_t *o)
 		arr = json_object_get(o, "history");
 		json_array_foreach(arr, i, it)
 			printf("history   %-18s by %s at %s%s%s\n", cli_js(it, "state"),
-			       cli_js(it, "by"), cli_js(it, "at"),
+			       cli_js(it, "by"), cli_jt(it, "at"),
 			       json_object_get(it, "reason") ? ": " : "",
 			       json_object_get(it, "reason") ? cli_js(it, "reason") : "");
 	}
@@ -141,10 +154,14 @@ static void human_list(json_t *o)
 	size_t i;
 
 	printf("%s: %zu referral(s)\n", cli_js(o, "box"), json_array_size(arr));
-	json_array_foreach(arr, i, it)
-		printf("  %s  %s->%s  %-10s %-15s %s\n", cli_js(it, "referral_id"),
+	json_array_foreach(arr, i, it) {
+		printf("  %s  %s->%s  %-10s %-15s %s", cli_js(it, "referral_id"),
 		       cli_js(it, "origin"), cli_js(it, "receiver"), cli_js(it, "state"),
 		       cli_js(it, "case_type"), cli_js(it, "delivery"));
+		if (json_object_get(it, "next_due"))
+			printf("  due %s", cli_due(it, "next_due_day", "next_due"));
+		printf("\n");
+	}
 }
 
 static void human_dead(json_t *o)
@@ -182,7 +199,7 @@ static void human_trail(json_t *o)
 	json_array_foreach(arr, i, it)
 		printf("  #%lld %s %-10s %-10s peer=%s actor=%s %s\n",
 		       json_integer_value(json_object_get(it, "seq")),
-		       cli_js(it, "time"), cli_js(it, "event"), cli_js(it, "outcome"),
+		       cli_jt(it, "time"), cli_js(it, "event"), cli_js(it, "outcome"),
 		       cli_js(it, "peer"), cli_js(it, "actor"), cli_js(it, "detail"));
 }
 
@@ -387,7 +404,8 @@ static void human_overdue(json_t *o)
 	       json_array_size(arr));
 	json_array_foreach(arr, i, it)
 		printf("  %s  %-18s %-10s due %s%s\n", cli_js(it, "referral_id"),
-		       cli_js(it, "state"), cli_js(it, "clock"), cli_js(it, "due"),
+		       cli_js(it, "state"), cli_js(it, "clock"),
+		       cli_due(it, "due_day", "due"),
 		       json_is_true(json_object_get(it, "overdue"))
 		       ? "  OVERDUE" : "");
 }

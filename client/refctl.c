@@ -13,6 +13,7 @@
 #include "application.h"
 #include "cli.h"
 #include "refctl-audit.h"
+#include "refctl-calendar.h"
 #include "refctl-call.h"
 #include "refctl-directory.h"
 #include "refctl-node.h"
@@ -61,6 +62,7 @@ static const struct {
 	{ "object", refctl_node_move },
 	{ "decide-objection", refctl_node_move },
 	{ "overdue", refctl_node_overdue },
+	{ "calendar", refctl_calendar },
 	{ "status", refctl_node_status },
 	{ "show", refctl_node_show },
 	{ "trail", refctl_node_show },

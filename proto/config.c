@@ -10,6 +10,7 @@
 #include "config.h"
 #include "errors.h"
 #include "sign.h"
+#include "tzlocal.h"
 #include "util.h"
 
 typedef enum { T_STR, T_INT } kind_t;
@@ -38,6 +39,8 @@ static const setting_t settings[] = {
 	S("node", "listen", listen, "", 1, "peer endpoint, tcp://HOST:PORT"),
 	S("node", "key_id", key_id, "", 1, "this node's signing key id"),
 	S("node", "alg", alg, "ed25519", 0, "ed25519 or sm2-sm3"),
+	S("node", "time_zone", time_zone, TZLOCAL_DEFAULT, 0,
+	  "the time zone people here read times in (a tz database name)"),
 	S("trust", "authority_key", authority_key, "authority.pub.pem", 0,
 	  "PEM public key of the directory authority"),
 	I("limits", "max_message_bytes", max_message_bytes, 16 << 20,
@@ -100,8 +103,10 @@ static const setting_t settings[] = {
 	S("store", "data_key", data_key, "data.keys", 0,
 	  "key ring sealing personal data at rest (mode 0600; made at first "
 	  "start: aes-256-gcm, or sm4-gcm for alg = sm2-sm3)"),
-	S("deadlines", "holidays", holidays, "", 0,
-	  "holiday calendar: lines \"YYYY-MM-DD holiday|workday\""),
+	S("deadlines", "holidays", holidays, "shipped", 0,
+	  "holiday calendar: lines \"YYYY-MM-DD holiday|workday\"; "
+	  "\"shipped\" for the State Council calendar installed with "
+	  "referrald, \"\" for weekends only"),
 	I("deadlines", "materials_wait_days", materials_wait_days, 15, 1, 365,
 	  "days to wait for missing materials before deemed withdrawn"),
 	I("deadlines", "deadline_check_ms", deadline_check_ms, 5000, 100,
@@ -248,6 +253,12 @@ static int validate(config_t *c, struct parse *p)
 		snprintf(p->err, p->errlen,
 			 "[node] role = \"%s\" must be legal_aid_centre, court, "
 			 "labour_bureau or authority", c->role);
+		return REF_E_CONFIG;
+	}
+	if (!tzlocal_valid(c->time_zone)) {
+		snprintf(p->err, p->errlen,
+			 "[node] time_zone = \"%s\" is not a zone in the tz "
+			 "database (e.g. Asia/Shanghai)", c->time_zone);
 		return REF_E_CONFIG;
 	}
 	if (c->map_initial_mb > c->map_max_mb) {

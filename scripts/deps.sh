@@ -4,7 +4,8 @@
 REFERRAL_PACKAGES="build-essential meson ninja-build pkg-config libzmq3-dev
 libprotobuf-c-dev protobuf-c-compiler liblmdb-dev libssl-dev openssl
 libjansson-dev libinih-dev python3 strace
-libmicrohttpd-dev python3-jsonschema chromium"
+libmicrohttpd-dev python3-jsonschema chromium
+tzdata"
 # The browser tests' node and npm: Debian's, unless a node is on PATH.
 type -P node >/dev/null || REFERRAL_PACKAGES="$REFERRAL_PACKAGES nodejs npm"
 # Only scripts/fuzz.sh asks for these (referral_deps $REFERRAL_FUZZ_PACKAGES):

@@ -744,6 +744,19 @@ def test_events_as_admin(st):
           repr(r))
 
 
+def test_calendar_due():
+    # DOMAIN.md's first worked example, through the gateway: the node's
+    # calendar-due with the shipped holiday calendar.
+    r = centre("GET", "/v1/calendar/due?from=2026-09-25&days=7", TOK["staff"])
+    expect_status("GET /v1/calendar/due with a staff token", 200, r)
+    expect_eq("a 7-day review from Fri 2026-09-25 is due 2026-10-08",
+              ("2026-10-08", "2026-10-08T16:00:00.000Z"),
+              ((r.json or {}).get("due_day"), (r.json or {}).get("due")))
+    r = centre("GET", "/v1/calendar/due?from=2026-02-30&days=7", TOK["staff"])
+    expect_problem("a day that does not exist: 400", 400, r)
+    check("naming it", "2026-02-30" in r.body.decode(), repr(r))
+
+
 # ---- the OpenAPI document -------------------------------------------------------
 
 def test_openapi_against_seen():
@@ -774,6 +787,7 @@ def test_openapi_against_seen():
             "POST /v1/referrals/{id}/reassign",
             "POST /v1/referrals/{id}/accept", "POST /v1/events",
             "GET /v1/events", "GET /openapi.json", "GET /metrics",
+            "GET /v1/calendar/due",
             "GET /console/"}
     for n in sorted(notes):
         print("# note (the console): " + n)
@@ -787,7 +801,7 @@ def main():
     steps = [test_openapi_served, test_expiring_made, test_court_notifies, test_scope_refusals,
              test_token_refusals, test_labour, test_submit_and_list,
              test_bad_bodies, test_metrics_console, test_events_as_admin,
-             test_expired, test_openapi_against_seen]
+             test_calendar_due, test_expired, test_openapi_against_seen]
     for step in steps:
         try:
             if step.__code__.co_argcount:
