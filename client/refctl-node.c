@@ -210,6 +210,32 @@ static int node_call(int r, ref_client_t *c, char **textp,
 	return r;
 }
 
+/* After submit --auto: the id, and where the node sent it (its record:
+ * the receiver it committed, not a second guess at the route). */
+static int print_routed(ref_client_t *c, const char *id)
+{
+	char *text = NULL;
+	json_t *o = NULL;
+	const char *to = "";
+
+	if (!ref_show(c, id, &text))
+		o = json_loads(text, 0, NULL);
+	free(text);
+	if (o)
+		to = cli_js(o, "receiver");
+	if (cli_want_json) {
+		json_t *a = json_pack("{s:s, s:s}", "referral_id", id, "to", to);
+		cli_print_json(a);
+		json_decref(a);
+	} else {
+		printf("%s\n", id);
+		fprintf(stderr, "sent to %s (picked from the directory: "
+			"refctl route FILE says why)\n", to);
+	}
+	json_decref(o);
+	return 0;
+}
+
 int refctl_node_submit(int argc, char **argv)
 {
 	static const char *const with_value[] = { "--to", NULL };
@@ -221,8 +247,10 @@ int refctl_node_submit(int argc, char **argv)
 	char *id = NULL, *dir, *slash;
 	int r;
 
-	if (!to || !file)
+	if ((!to && !cli_flag(argc, argv, "--auto")) || !file)
 		return cli_usage();
+	if (to && cli_flag(argc, argv, "--auto"))
+		return cli_fail("give --to CODE or --auto, not both");
 	r = util_read_file(file, 512u << 20, &text, &len);
 	if (r)
 		return cli_fail("cannot read %s: %s", file, ref_strerror(r));
@@ -244,13 +272,15 @@ int refctl_node_submit(int argc, char **argv)
 		ref_close(&c);
 		return 1;
 	}
-	if (cli_want_json)
+	if (!to)
+		r = print_routed(c, id);
+	else if (cli_want_json)
 		printf("{\"referral_id\": \"%s\"}\n", id);
 	else
 		printf("%s\n", id);
 	free(id);
 	ref_close(&c);
-	return 0;
+	return r;
 }
 
 int refctl_node_move(int argc, char **argv)

@@ -17,6 +17,7 @@
 #include "refctl-directory.h"
 #include "refctl-node.h"
 #include "refctl-purge.h"
+#include "refctl-route.h"
 #include "refctl-setup.h"
 #include "refctl-store.h"
 
@@ -41,6 +42,7 @@ static const struct {
 	{ "rotate-data-key", refctl_node_rotate_data_key },
 	{ "example", example },
 	{ "submit", refctl_node_submit },
+	{ "route", refctl_route },
 	{ "supplement", refctl_node_supplement },
 	{ "audit", refctl_audit },
 	{ "store", refctl_store },
