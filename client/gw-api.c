@@ -172,6 +172,18 @@ int gw_api_submit(gw_req_t *q)
 	return r;
 }
 
+int gw_api_route(gw_req_t *q)
+{
+	json_t *o;
+	int r;
+
+	if (post_body(q, "route", &o))
+		return -1;
+	r = call_answer(q, "route", NULL, NULL, o, 200, NULL);
+	json_decref(o);
+	return r;
+}
+
 int gw_api_move(gw_req_t *q)
 {
 	char ridbuf[33];

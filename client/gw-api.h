@@ -17,6 +17,8 @@
 int gw_api_openapi(gw_req_t *q);
 /* POST /v1/referrals: "submit"; 201 with Location. */
 int gw_api_submit(gw_req_t *q);
+/* POST /v1/route: "route": which centre a submit without "to" picks. */
+int gw_api_route(gw_req_t *q);
 /* GET /v1/referrals: "list", its options from the query. */
 int gw_api_list(gw_req_t *q);
 /* GET /v1/referrals/{id}: "show", with an ETag; If-None-Match gives 304. */

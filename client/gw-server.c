@@ -40,6 +40,7 @@ static const struct route {
 	{ "GET", "/openapi.json", A_NONE, gw_api_openapi },
 	{ "GET", "/metrics", A_BEARER, gw_metrics_handle },
 	{ "POST", "/v1/referrals", A_BEARER, gw_api_submit },
+	{ "POST", "/v1/route", A_BEARER, gw_api_route },
 	{ "GET", "/v1/referrals", A_BEARER, gw_api_list },
 	{ "GET", "/v1/referrals/{id}", A_BEARER, gw_api_show },
 	{ "POST", "/v1/referrals/{id}/{op}", A_BEARER, gw_api_move },

@@ -6,6 +6,7 @@
 # why. A court's entry listing case types (an old directory) is never sent
 # a referral, and a court's node refuses one sent to it all the same.
 . "$(dirname "$0")/../lib.sh"
+. "$REFERRAL_SOURCE/tests/http/gateway-lib.sh"
 authority
 node 350581 "石狮市法律援助中心"
 node 350582 "晋江市法律援助中心"
@@ -106,6 +107,41 @@ check "submit --to a court's node is refused by the sender" test "$rc" -ne 0
 expect_contains "it does not take the case type" "350521 (晋江市人民法院) does not accept case type labour" "$out"
 expect_eq "nothing was sent to the court" "$before" "$(outbox)"
 expect_eq "the court never counts as a candidate" 350582 "$($S --json route "$T/app.json" | json to)"
+
+# ---- the gateway: POST /v1/route explains, POST /v1/referrals without "to"
+# routes the same way.
+TOK=$(token 350581 intake-07 staff)
+gateway 350581
+# post PATH FILE: the answer's status and JSON body, on one line.
+post() {
+	"$PY" - "$GW_URL_350581$1" "$TOK" "$2" <<'PY'
+import json, sys, urllib.request, urllib.error
+app = json.load(open(sys.argv[3]))
+req = urllib.request.Request(sys.argv[1], method="POST",
+    data=json.dumps({"application": app}).encode(),
+    headers={"Authorization": "Bearer " + sys.argv[2],
+             "Content-Type": "application/json"})
+try:
+    r = urllib.request.urlopen(req, timeout=20)
+    print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+PY
+}
+out=$(post /v1/route "$T/division.json")
+expect_contains "POST /v1/route: 200 with the pick" '200 ' "$out"
+expect_contains "the division's centre" '"to":"350582"' "$out"
+out=$(post /v1/route "$T/ambiguous.json")
+expect_contains "POST /v1/route names both candidates" '"code":"350583"' "$out"
+out=$(post /v1/referrals "$T/app.json")
+expect_contains "POST /v1/referrals without to: 201" '201 ' "$out"
+gid=$(echo "${out#201 }" | json referral_id)
+expect_eq "the gateway's referral went to Jinjiang" 350582 "$($S show "$gid" --json | json receiver)"
+before=$(outbox)
+out=$(post /v1/referrals "$T/ambiguous.json")
+expect_contains "POST /v1/referrals, two candidates: refused" '"REF_E_REFUSED"' "$out"
+expect_contains "naming both" "350582 (晋江市法律援助中心), 350583 (南安市法律援助中心)" "$out"
+expect_eq "nothing was sent through the gateway" "$before" "$(outbox)"
 
 # ---- an old application and an old directory entry still work
 expect_eq "Jinjiang's entry without a fallback: route says so" none \
