@@ -16,6 +16,7 @@
 #include "dirsync.h"
 #include "events.h"
 #include "held.h"
+#include "inbox.h"
 #include "inbound.h"
 #include "keys.h"
 #include "lifecycle.h"
@@ -384,7 +385,12 @@ static const control_op_t ops[] = {
 	  "the referrals of a box, most urgent first",
 	  SCHEMA("\"box\":{\"type\":\"string\",\"enum\":[\"inbox\",\"outbox\","
 		 "\"dead\"]},\"state\":{\"type\":\"string\"},\"overdue\":{"
-		 "\"type\":\"boolean\"},\"cursor\":{\"type\":\"string\"},"
+		 "\"type\":\"boolean\"},\"open\":{\"type\":\"boolean\","
+		 "\"description\":\"leave out closed cases\"},\"from\":{\"type\":"
+		 "\"string\",\"description\":\"the origin's six-digit code\"},"
+		 "\"since\":{\"type\":\"string\",\"description\":\"made on or "
+		 "after: YYYY-MM-DD or an RFC 3339 time\"},"
+		 "\"cursor\":{\"type\":\"string\"},"
 		 "\"limit\":{\"type\":\"integer\"}", "") },
 	{ REFERRAL__LOCAL__V1__OP__OP_TRAIL, "trail", "read", ROLE_STAFF,
 	  S_CENTRE, NEEDS_REF, 0, NULL, NULL, NULL, op_trail, NULL, NULL, NULL,
@@ -462,6 +468,10 @@ static const control_op_t ops[] = {
 	  routing_call_route, "which centre a submit without \"to\" would "
 	  "pick, and why", SCHEMA("\"application\":{\"type\":\"object\"}",
 	  "\"application\"") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "docs", "read", ROLE_STAFF,
+	  S_CENTRE, NEEDS_REF, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  inbox_call_docs, "the documents of the application and its "
+	  "supplements, with their bytes", SCHEMA("", "") },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "whoami", "read", ROLE_STAFF,
 	  S_CENTRE | S_AGENCY, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  call_whoami, "who the token stands for", SCHEMA("", "") },

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "refctl-call.h"
+#include "refctl-inbox.h"
 #include "refctl-node.h"
 #include "referral.h"
 #include "util.h"
@@ -132,7 +133,7 @@ static void human_show(json_t *o)
 			       cli_js(it, "by"), cli_js(it, "at"),
 			       json_object_get(it, "reason") ? ": " : "",
 			       json_object_get(it, "reason") ? cli_js(it, "reason") : "");
-	}
+	}	refctl_inbox_sheet(o);
 }
 
 static void human_list(json_t *o)
@@ -492,6 +493,8 @@ int refctl_node_list(int argc, char **argv)
 
 	if (in + out + dead != 1)
 		return cli_usage();
+	if (!dead)
+		return refctl_inbox_list(argc, argv, in, human_list);
 	if (cli_client(&c))
 		return 1;
 	r = ref_list(c, in ? REF_BOX_INBOX : out ? REF_BOX_OUTBOX : REF_BOX_DEAD,

@@ -16,6 +16,7 @@
 #include "refctl-call.h"
 #include "refctl-directory.h"
 #include "refctl-node.h"
+#include "refctl-inbox.h"
 #include "refctl-purge.h"
 #include "refctl-route.h"
 #include "refctl-setup.h"
@@ -43,6 +44,7 @@ static const struct {
 	{ "example", example },
 	{ "submit", refctl_node_submit },
 	{ "route", refctl_route },
+	{ "docs", refctl_docs },
 	{ "supplement", refctl_node_supplement },
 	{ "audit", refctl_audit },
 	{ "store", refctl_store },
