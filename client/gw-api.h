@@ -23,6 +23,9 @@ int gw_api_route(gw_req_t *q);
 int gw_api_list(gw_req_t *q);
 /* GET /v1/referrals/{id}: "show", with an ETag; If-None-Match gives 304. */
 int gw_api_show(gw_req_t *q);
+/* GET /v1/referrals/{id}/documents: "docs": the application's and the
+ * supplements' documents, their bytes in base64 (the centre's staff). */
+int gw_api_docs(gw_req_t *q);
 /* POST /v1/referrals/{id}/{op}: the node's move named op. */
 int gw_api_move(gw_req_t *q);
 /* POST /v1/events: "event"; 201. */

@@ -260,6 +260,22 @@ json_t *gw_openapi_build(json_t *ops)
 	json_object_set_new(paths, "/v1/referrals/{id}",
 			    json_pack("{s:o}", "get", o));
 
+	/* /v1/referrals/{id}/documents: docs. */
+	op = first_named(ops, "docs");
+	if (op) {
+		o = operation(op, "docs", "The documents of the application "
+			      "and its supplements, with their bytes",
+			      "referrals");
+		json_object_set_new(o, "parameters", json_pack("[o]",
+								id_param()));
+		json_object_set_new(o, "responses", responses(
+			"200", "documents: source, type, name, size, sha256, "
+			"content_base64", json_pack("{s:s}", "type", "object"),
+			NULL));
+		json_object_set_new(paths, "/v1/referrals/{id}/documents",
+				    json_pack("{s:o}", "get", o));
+	}
+
 	/* One path per move, in the node's order. */
 	json_array_foreach(ops, i, op) {
 		const char *k = json_string_value(json_object_get(op, "kind"));

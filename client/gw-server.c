@@ -43,6 +43,7 @@ static const struct route {
 	{ "POST", "/v1/route", A_BEARER, gw_api_route },
 	{ "GET", "/v1/referrals", A_BEARER, gw_api_list },
 	{ "GET", "/v1/referrals/{id}", A_BEARER, gw_api_show },
+	{ "GET", "/v1/referrals/{id}/documents", A_BEARER, gw_api_docs },
 	{ "POST", "/v1/referrals/{id}/{op}", A_BEARER, gw_api_move },
 	{ "POST", "/v1/events", A_BEARER, gw_api_event },
 	{ "GET", "/v1/events", A_BEARER, gw_api_events },

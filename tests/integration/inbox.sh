@@ -9,6 +9,7 @@
 # the folder given, a hostile document name ("../../x") stays inside it,
 # and a second run refuses to overwrite anything.
 . "$(dirname "$0")/../lib.sh"
+. "$REFERRAL_SOURCE/tests/http/gateway-lib.sh"
 authority
 node 350581 "石狮市法律援助中心"
 node 350582 "晋江市法律援助中心"
@@ -95,6 +96,36 @@ out=$($J docs "$a" --out "$T/out/a/b/docs" 2>&1); rc=$?
 check "a second docs into the same folder is refused" test "$rc" -ne 0
 expect_contains "it says it will not overwrite" "refusing to overwrite" "$out"
 expect_eq "the files are unchanged" "$before" "$(md5sum "$T/out/a/b/docs"/* | md5sum)"
+
+# ---- the same through the gateway, with a staff token; the filters are
+# query arguments of GET /v1/referrals.
+STAFF=$($J token create --name reviewer-02 --scope staff --json | json token)
+gateway 350582
+get() {
+	"$PY" - "$GW_URL_350582$1" "$2" <<'PY'
+import sys, urllib.request, urllib.error
+req = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]})
+try:
+    r = urllib.request.urlopen(req, timeout=20)
+    print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+PY
+}
+out=$(get "/v1/referrals?box=inbox&from=350583" "$STAFF")
+expect_contains "GET /v1/referrals?from=350583: Nan'an's referral" "$d" "$out"
+check "and no other" sh -c "! echo '$out' | grep -q '$b'"
+out=$(get "/v1/referrals?box=inbox&open=true" "$STAFF")
+check "GET /v1/referrals?open=true leaves the closed one out" sh -c "echo '$out' | grep -q '$a' && ! echo '$out' | grep -q '$c'"
+out=$(get "/v1/referrals?box=inbox&since=nonsense" "$STAFF")
+expect_contains "a bad since through the gateway: 400 naming it" "since must be a day" "$out"
+out=$(get "/v1/referrals/$a/documents" "$STAFF")
+expect_contains "GET /v1/referrals/{id}/documents: 200" "200 " "$out"
+expect_contains "with the supplement's bytes" "$evil" "$out"
+out=$(get "/v1/referrals/$a/documents" "$tok")
+expect_eq "a court's token gets no documents: 403" 403 "${out%% *}"
+check "and no bytes" test "${out#*$evil}" = "$out"
+
 out=$($J docs 350582-0123456789abcdef0123456789abcdef --out "$T/none" 2>&1); rc=$?
 check "docs of an unknown referral is refused" test "$rc" -ne 0
 expect_contains "naming it" "no referral" "$out"
