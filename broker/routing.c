@@ -1,6 +1,7 @@
 /* routing.c: see routing.h. The choice is route_pick's (proto/route.c):
  * the same on every node holding the same directory, and explained in
- * the same words to refctl, the gateway and the audit trail. */
+ * the same words to refctl and the gateway. The referral it makes is
+ * audited like any submit, with the destination picked. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
