@@ -11,7 +11,7 @@
 #include "refctl-route.h"
 #include "util.h"
 
-/* One named operation with opts; *ret_answer the node's JSON. */
+/* One named operation with opts (the caller's); *ret_answer the node's JSON. */
 static int call_node(const char *name, const char *referral_id, json_t *opts,
 		     json_t **ret_answer)
 {
@@ -44,7 +44,7 @@ int refctl_route(int argc, char **argv)
 	static const char *const with_value[] = { NULL };
 	const char *file = cli_positional(argc - 1, argv + 1, 0, with_value);
 	json_error_t jerr;
-	json_t *app, *ans, *it;
+	json_t *app, *opts, *ans, *it;
 	size_t i;
 	int r;
 
@@ -59,8 +59,9 @@ int refctl_route(int argc, char **argv)
 	/* Routing reads the matter only; documents given as files stay
 	 * here (they would need this folder to be read). */
 	json_object_del(app, "documents");
-	r = call_node("route", NULL, json_pack("{s:o}", "application", app),
-		      &ans);
+	opts = json_pack("{s:o}", "application", app);
+	r = call_node("route", NULL, opts, &ans);
+	json_decref(opts);
 	if (r)
 		return r;
 	if (cli_want_json) {
