@@ -7,7 +7,8 @@
 # assignment, deadlines); a court's token never sees the applicant. docs
 # writes the application's and a supplement's documents as 0600 files in
 # the folder given, a hostile document name ("../../x") stays inside it,
-# and a second run refuses to overwrite anything.
+# and a second run refuses to overwrite anything. --overdue is seen with
+# the receiver's test clock twenty days on.
 . "$(dirname "$0")/../lib.sh"
 . "$REFERRAL_SOURCE/tests/http/gateway-lib.sh"
 authority
@@ -129,4 +130,14 @@ check "and no bytes" test "${out#*$evil}" = "$out"
 out=$($J docs 350582-0123456789abcdef0123456789abcdef --out "$T/none" 2>&1); rc=$?
 check "docs of an unknown referral is refused" test "$rc" -ne 0
 expect_contains "naming it" "no referral" "$out"
+
+# ---- --overdue: Jinjiang's clock twenty days on (the test clock), so the
+# 7-day reviews of the open cases have passed; the closed one has none.
+stop 350582
+REFERRAL_CLOCK_OFFSET_MS=$((20 * 86400000)) start 350582
+over=$($J --json list --inbox --overdue | ids)
+expect_contains "--overdue: Nan'an's referral, its review passed" "$d" "$over"
+check "--overdue: not the closed case" test "${over#*$c}" = "$over"
+expect_contains "--overdue --from 350581: Shishi's overdue case" "$a" "$($J --json list --inbox --overdue --from 350581 | ids)"
+check "--overdue --from 350581 leaves Nan'an's out" sh -c "! $J --json list --inbox --overdue --from 350581 | grep -q $d"
 finish
