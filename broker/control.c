@@ -469,7 +469,7 @@ static const control_op_t ops[] = {
 	  "pick, and why", SCHEMA("\"application\":{\"type\":\"object\"}",
 	  "\"application\"") },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "docs", "read", ROLE_STAFF,
-	  S_CENTRE, NEEDS_REF, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  S_CENTRE, NEEDS_REF | WRITES, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  inbox_call_docs, "the documents of the application and its "
 	  "supplements, with their bytes", SCHEMA("", "") },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "whoami", "read", ROLE_STAFF,

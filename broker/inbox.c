@@ -97,7 +97,7 @@ int inbox_call_docs(node_t *n, const principal_t *who,
 	json_t *arr;
 	int r;
 
-	(void)who, (void)opts;
+	(void)opts;
 	r = casework_referral_for(n, req->referral_id, rep, err, errlen, &rr);
 	if (r)
 		return r;
@@ -122,11 +122,18 @@ int inbox_call_docs(node_t *n, const principal_t *who,
 	sc.round = 0;
 	r = store_foreach(n->store, sc.outbox ? STORE_OUTBOX : STORE_INBOX,
 			  supp_one, &sc);
+	/* Documents copied out are on the record: whoever asked, through a
+	 * token or at the node. */
+	if (!r)
+		r = state_audit(n, "read", rr->referral_id, NULL, NULL,
+				who && who->token ? who->name
+				: req->actor[0] ? req->actor : "local", "ok",
+				"docs");
 	if (r) {
 		json_decref(arr);
-		r = state_fail_reply(rep, r < 0 ? REF_E_STORE : r, err, errlen,
-				     "the store cannot be read (%s)",
-				     ref_strerror(r));
+		state_fail_reply(rep, r < 0 ? REF_E_STORE : r, err, errlen,
+				 "the documents could not be read or the read "
+				 "recorded (%s)", ref_strerror(r));
 	} else {
 		rep->referral_id = req->referral_id;
 		rep->json = state_dump(json_pack("{s:s, s:o}", "referral_id",

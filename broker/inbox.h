@@ -11,7 +11,8 @@
 
 /* inbox_call_docs: the "docs" operation: {"documents": [{source, type,
  * name, size, sha256, content_base64}]}, the application's first, then
- * each supplement's in the order they were stored. */
+ * each supplement's in the order they were stored; each read is an
+ * audit event ("read", detail "docs") naming who asked. */
 int inbox_call_docs(node_t *n, const principal_t *who,
 		    const Referral__Local__V1__Request *req, json_t *opts,
 		    Referral__Local__V1__Reply *rep, char *err, size_t errlen);

@@ -92,6 +92,8 @@ expect_eq "the files are 0600" "600 600 600" "$(stat -c %a "$T/out/a/b/docs"/* |
 check "the hostile name stayed inside the folder" test -f "$T/out/a/b/docs/supplement-1-.._.._evil.txt"
 check "nothing was written above it" test ! -e "$T/out/a/evil.txt" -a ! -e "$T/out/evil.txt"
 expect_eq "the supplement's bytes" "INVENTED SUPPLEMENT" "$(cat "$T/out/a/b/docs/supplement-1-.._.._evil.txt")"
+expect_contains "the read is on the record, with who asked" "'actor': 'reviewer-02', 'outcome': 'ok', 'detail': 'docs'" \
+	"$($J trail "$a" --json | "$PY" -c 'import json,sys; print([e for e in json.load(sys.stdin)["events"] if e["event"]=="read"])')"
 before=$(md5sum "$T/out/a/b/docs"/* | md5sum)
 out=$($J docs "$a" --out "$T/out/a/b/docs" 2>&1); rc=$?
 check "a second docs into the same folder is refused" test "$rc" -ne 0
@@ -100,7 +102,7 @@ expect_eq "the files are unchanged" "$before" "$(md5sum "$T/out/a/b/docs"/* | md
 
 # ---- the same through the gateway, with a staff token; the filters are
 # query arguments of GET /v1/referrals.
-STAFF=$($J token create --name reviewer-02 --scope staff --json | json token)
+STAFF=$($J token create --name case-system --scope staff --json | json token)
 gateway 350582
 get() {
 	"$PY" - "$GW_URL_350582$1" "$2" <<'PY'
@@ -123,6 +125,8 @@ expect_contains "a bad since through the gateway: 400 naming it" "since must be 
 out=$(get "/v1/referrals/$a/documents" "$STAFF")
 expect_contains "GET /v1/referrals/{id}/documents: 200" "200 " "$out"
 expect_contains "with the supplement's bytes" "$evil" "$out"
+expect_contains "the gateway's read is on the record, with the token's name" "['case-system']" \
+	"$($J trail "$a" --json | "$PY" -c 'import json,sys; print([e.get("actor") for e in json.load(sys.stdin)["events"] if e["event"]=="read"][-1:])')"
 out=$(get "/v1/referrals/$a/documents" "$tok")
 expect_eq "a court's token gets no documents: 403" 403 "${out%% *}"
 check "and no bytes" test "${out#*$evil}" = "$out"
