@@ -120,11 +120,14 @@ void refctl_inbox_sheet(json_t *o)
 		printf("applicant %s\n", cli_js(json_object_get(app, "applicant"),
 						"name"));
 	if (m)
-		printf("matter    %s, handled by %s%s%s\n", cli_js(m, "case_type"),
-		       cli_js(m, "handling_body"),
+		printf("matter    %s, handled by %s%s%s%s%s\n",
+		       cli_js(m, "case_type"), cli_js(m, "handling_body"),
 		       json_object_get(m, "handling_case_no") ? " " : "",
 		       json_object_get(m, "handling_case_no")
-		       ? cli_js(m, "handling_case_no") : "");
+		       ? cli_js(m, "handling_case_no") : "",
+		       json_object_get(m, "handling_division") ? ", division "
+		       : "", json_object_get(m, "handling_division")
+		       ? cli_js(m, "handling_division") : "");
 	if ((h = last_with(hist, "missing_items"))) {
 		printf("missing   (asked %s%s)\n", cli_js(h, "at"),
 		       strcmp(cli_js(o, "state"), "AWAITING_MATERIALS")
