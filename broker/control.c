@@ -16,6 +16,7 @@
 #include "dirsync.h"
 #include "events.h"
 #include "held.h"
+#include "inbox.h"
 #include "inbound.h"
 #include "keys.h"
 #include "lifecycle.h"
@@ -25,6 +26,7 @@
 #include "principal.h"
 #include "referrals.h"
 #include "retention.h"
+#include "routing.h"
 #include "tokens.h"
 #include "calendar.h"
 #include "util.h"
@@ -369,11 +371,12 @@ static const control_op_t ops[] = {
 	{ REFERRAL__LOCAL__V1__OP__OP_SUBMIT, "submit", "submit", ROLE_STAFF,
 	  S_CENTRE, WRITES | ONCE | RECORD | NEEDS_ID,
 	  REFERRAL__V1__KIND__REFERRAL_SUBMIT, NULL, NULL, NULL,
-	  casework_submit, NULL, build_submit, NULL,
+	  routing_submit, NULL, build_submit, NULL,
 	  "a new referral to the centre with jurisdiction",
 	  SCHEMA("\"to\":{\"type\":\"string\",\"description\":\"the receiving "
-		 "centre's six-digit code\"},\"application\":{\"type\":"
-		 "\"object\"}", "\"to\",\"application\"") },
+		 "centre's six-digit code; left out, the directory's serves "
+		 "and fallback pick it (see route)\"},\"application\":{"
+		 "\"type\":\"object\"}", "\"application\"") },
 	{ REFERRAL__LOCAL__V1__OP__OP_SHOW, "show", "show", ROLE_STAFF,
 	  S_CENTRE | S_AGENCY, NEEDS_REF | WRITES, 0, NULL, NULL, NULL, op_show, NULL,
 	  NULL, NULL, "one referral: its state, history, clocks and delivery",
@@ -383,7 +386,12 @@ static const control_op_t ops[] = {
 	  "the referrals of a box, most urgent first",
 	  SCHEMA("\"box\":{\"type\":\"string\",\"enum\":[\"inbox\",\"outbox\","
 		 "\"dead\"]},\"state\":{\"type\":\"string\"},\"overdue\":{"
-		 "\"type\":\"boolean\"},\"cursor\":{\"type\":\"string\"},"
+		 "\"type\":\"boolean\"},\"open\":{\"type\":\"boolean\","
+		 "\"description\":\"leave out closed cases\"},\"from\":{\"type\":"
+		 "\"string\",\"description\":\"the origin's six-digit code\"},"
+		 "\"since\":{\"type\":\"string\",\"description\":\"made on or "
+		 "after: YYYY-MM-DD or an RFC 3339 time\"},"
+		 "\"cursor\":{\"type\":\"string\"},"
 		 "\"limit\":{\"type\":\"integer\"}", "") },
 	{ REFERRAL__LOCAL__V1__OP__OP_TRAIL, "trail", "read", ROLE_STAFF,
 	  S_CENTRE, NEEDS_REF, 0, NULL, NULL, NULL, op_trail, NULL, NULL, NULL,
@@ -456,6 +464,15 @@ static const control_op_t ops[] = {
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "ops", "read", ROLE_STAFF,
 	  S_CENTRE | S_AGENCY, ANYONE, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  call_ops, "the operations this node offers", SCHEMA("", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "route", "read", ROLE_STAFF,
+	  S_CENTRE, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  routing_call_route, "which centre a submit without \"to\" would "
+	  "pick, and why", SCHEMA("\"application\":{\"type\":\"object\"}",
+	  "\"application\"") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "docs", "read", ROLE_STAFF,
+	  S_CENTRE, NEEDS_REF | WRITES, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  inbox_call_docs, "the documents of the application and its "
+	  "supplements, with their bytes", SCHEMA("", "") },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "whoami", "read", ROLE_STAFF,
 	  S_CENTRE | S_AGENCY, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  call_whoami, "who the token stands for", SCHEMA("", "") },

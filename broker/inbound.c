@@ -278,6 +278,13 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 		}
 		return 0;
 	}
+	/* Only a legal-aid centre decides on legal aid: a court or labour
+	 * node that took one would hold it with nobody to review it. */
+	if (strcmp(n->cfg.role, "legal_aid_centre")) {
+		snprintf(detail, dlen, "this node is a %s, not a legal-aid "
+			 "centre: it takes no referrals", n->cfg.role);
+		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
+	}
 	if (strncmp(h->referral_id, peer, 6) != 0) {
 		snprintf(detail, dlen, "a referral submitted by %s must have an "
 			 "id starting with %s", peer, peer);

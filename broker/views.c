@@ -229,6 +229,9 @@ struct list_ctx {
 	json_t *arr;
 	int err;
 	const char *state;   /* only referrals in this state, if set */
+	bool open;           /* only those not closed (not final, not CLOSED) */
+	const char *from;    /* only those from this origin, if set */
+	uint64_t since_ms;   /* only those made at or after this */
 };
 
 static int list_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
@@ -244,7 +247,11 @@ static int list_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	if (!rr)
 		return REF_E_CORRUPT;
 	if (rr->direction == lc->direction &&
-	    (!lc->state || !strcmp(lc->state, rr->state)))
+	    (!lc->state || !strcmp(lc->state, rr->state)) &&
+	    (!lc->open || (!lc_final(lc_state_from_name(rr->state)) &&
+			   strcmp(rr->state, "CLOSED"))) &&
+	    (!lc->from || !strcmp(lc->from, rr->origin_node)) &&
+	    rr->created_at_ms >= lc->since_ms)
 		json_array_append_new(lc->arr, views_referral(lc->n, rr, false,
 							     &err));
 	referral__store__v1__referral_record__free_unpacked(rr, NULL);
@@ -560,8 +567,34 @@ int views_list(node_t *n, uint32_t box, const uint8_t *filters, size_t flen,
 	const char *cursor = json_string_value(json_object_get(f, "cursor"));
 	json_int_t limit = json_integer_value(json_object_get(f, "limit"));
 	size_t from = cursor ? strtoul(cursor, NULL, 10) : 0, i, taken = 0;
-	int r = store_foreach(n->store, STORE_REFERRALS, list_one, &lc);
-	char next[24];
+	const char *since = json_string_value(json_object_get(f, "since"));
+	char next[24], when[40];
+	int r;
+
+	/* The reviewer's filters (refctl list, GET /v1/referrals): each
+	 * value checked, so a typo is an error, never an empty page. */
+	lc.open = json_is_true(json_object_get(f, "open"));
+	lc.from = json_string_value(json_object_get(f, "from"));
+	if (lc.from && !util_node_code_valid(lc.from)) {
+		json_decref(lc.arr);
+		json_decref(f);
+		json_decref(o);
+		json_decref(page);
+		return state_fail_reply(rep, REF_E_INVALID, err, errlen, "from "
+					"must be a six-digit node code");
+	}
+	snprintf(when, sizeof(when), since && strlen(since) == 10
+		 ? "%sT00:00:00Z" : "%s", since ? since : "");
+	if (since && util_rfc3339_parse(when, &lc.since_ms)) {
+		json_decref(lc.arr);
+		json_decref(f);
+		json_decref(o);
+		json_decref(page);
+		return state_fail_reply(rep, REF_E_INVALID, err, errlen, "since "
+					"must be a day, YYYY-MM-DD (from its "
+					"start, UTC), or an RFC 3339 UTC time");
+	}
+	r = store_foreach(n->store, STORE_REFERRALS, list_one, &lc);
 
 	if (limit <= 0 || limit > 1000)
 		limit = f ? 100 : 1000000;

@@ -47,6 +47,19 @@ static json_t *console_responses(void)
 			 "refused; the page says why", "content", html);
 }
 
+static json_t *first_named(json_t *ops, const char *name)
+{
+	json_t *op;
+	size_t i;
+
+	json_array_foreach(ops, i, op) {
+		const char *nm = json_string_value(json_object_get(op, "name"));
+		if (nm && !strcmp(nm, name))
+			return op;
+	}
+	return NULL;
+}
+
 static json_t *first_of_kind(json_t *ops, const char *kind)
 {
 	size_t i;
@@ -216,6 +229,21 @@ json_t *gw_openapi_build(json_t *ops)
 	json_object_set_new(p, "get", o);
 	json_object_set_new(paths, "/v1/referrals", p);
 
+	/* /v1/route: where a submit without "to" goes, and why. */
+	op = first_named(ops, "route");
+	if (op) {
+		o = operation(op, "route", "Which centre serves an application's "
+			      "matter (the directory's serves and fallback)",
+			      "referrals");
+		body_of(o, op);
+		json_object_set_new(o, "responses", responses(
+			"200", "the pick (to, how, why), or none with the "
+			"candidates; nothing is sent", json_pack("{s:s}",
+			"type", "object"), NULL));
+		json_object_set_new(paths, "/v1/route",
+				    json_pack("{s:o}", "post", o));
+	}
+
 	/* /v1/referrals/{id}: show. */
 	op = first_of_kind(ops, "show");
 	o = operation(op, "show", "One referral", "referrals");
@@ -232,6 +260,22 @@ json_t *gw_openapi_build(json_t *ops)
 				      "unchanged since the ETag given"));
 	json_object_set_new(paths, "/v1/referrals/{id}",
 			    json_pack("{s:o}", "get", o));
+
+	/* /v1/referrals/{id}/documents: docs. */
+	op = first_named(ops, "docs");
+	if (op) {
+		o = operation(op, "docs", "The documents of the application "
+			      "and its supplements, with their bytes",
+			      "referrals");
+		json_object_set_new(o, "parameters", json_pack("[o]",
+								id_param()));
+		json_object_set_new(o, "responses", responses(
+			"200", "documents: source, type, name, size, sha256, "
+			"content_base64", json_pack("{s:s}", "type", "object"),
+			NULL));
+		json_object_set_new(paths, "/v1/referrals/{id}/documents",
+				    json_pack("{s:o}", "get", o));
+	}
 
 	/* One path per move, in the node's order. */
 	json_array_foreach(ops, i, op) {

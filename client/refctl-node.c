@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "refctl-call.h"
+#include "refctl-inbox.h"
 #include "refctl-node.h"
 #include "referral.h"
 #include "util.h"
@@ -145,7 +146,7 @@ static void human_show(json_t *o)
 			       cli_js(it, "by"), cli_jt(it, "at"),
 			       json_object_get(it, "reason") ? ": " : "",
 			       json_object_get(it, "reason") ? cli_js(it, "reason") : "");
-	}
+	}	refctl_inbox_sheet(o);
 }
 
 static void human_list(json_t *o)
@@ -227,6 +228,32 @@ static int node_call(int r, ref_client_t *c, char **textp,
 	return r;
 }
 
+/* After submit --auto: the id, and where the node sent it (its record:
+ * the receiver it committed, not a second guess at the route). */
+static int print_routed(ref_client_t *c, const char *id)
+{
+	char *text = NULL;
+	json_t *o = NULL;
+	const char *to = "";
+
+	if (!ref_show(c, id, &text))
+		o = json_loads(text, 0, NULL);
+	free(text);
+	if (o)
+		to = cli_js(o, "receiver");
+	if (cli_want_json) {
+		json_t *a = json_pack("{s:s, s:s}", "referral_id", id, "to", to);
+		cli_print_json(a);
+		json_decref(a);
+	} else {
+		printf("%s\n", id);
+		fprintf(stderr, "sent to %s (picked from the directory: "
+			"refctl route FILE says why)\n", to);
+	}
+	json_decref(o);
+	return 0;
+}
+
 int refctl_node_submit(int argc, char **argv)
 {
 	static const char *const with_value[] = { "--to", NULL };
@@ -238,8 +265,10 @@ int refctl_node_submit(int argc, char **argv)
 	char *id = NULL, *dir, *slash;
 	int r;
 
-	if (!to || !file)
+	if ((!to && !cli_flag(argc, argv, "--auto")) || !file)
 		return cli_usage();
+	if (to && cli_flag(argc, argv, "--auto"))
+		return cli_fail("give --to CODE or --auto, not both");
 	r = util_read_file(file, 512u << 20, &text, &len);
 	if (r)
 		return cli_fail("cannot read %s: %s", file, ref_strerror(r));
@@ -261,13 +290,15 @@ int refctl_node_submit(int argc, char **argv)
 		ref_close(&c);
 		return 1;
 	}
-	if (cli_want_json)
+	if (!to)
+		r = print_routed(c, id);
+	else if (cli_want_json)
 		printf("{\"referral_id\": \"%s\"}\n", id);
 	else
 		printf("%s\n", id);
 	free(id);
 	ref_close(&c);
-	return 0;
+	return r;
 }
 
 int refctl_node_move(int argc, char **argv)
@@ -480,6 +511,8 @@ int refctl_node_list(int argc, char **argv)
 
 	if (in + out + dead != 1)
 		return cli_usage();
+	if (!dead)
+		return refctl_inbox_list(argc, argv, in, human_list);
 	if (cli_client(&c))
 		return 1;
 	r = ref_list(c, in ? REF_BOX_INBOX : out ? REF_BOX_OUTBOX : REF_BOX_DEAD,

@@ -160,7 +160,9 @@ int refctl_setup_init(int argc, char **argv)
 		     t = strtok_r(NULL, ",", &save))
 			json_array_append_new(acc, json_string(t));
 		free(copy);
-	} else {
+	} else if (!strcmp(role, "legal_aid_centre")) {
+		/* Only a centre takes referrals: a court's or bureau's entry
+		 * lists none, so no sender is pointed at it. */
 		for (const char *const *t = all_case_types; *t; t++)
 			json_array_append_new(acc, json_string(*t));
 	}

@@ -17,7 +17,9 @@
 #include "refctl-call.h"
 #include "refctl-directory.h"
 #include "refctl-node.h"
+#include "refctl-inbox.h"
 #include "refctl-purge.h"
+#include "refctl-route.h"
 #include "refctl-setup.h"
 #include "refctl-store.h"
 
@@ -42,6 +44,8 @@ static const struct {
 	{ "rotate-data-key", refctl_node_rotate_data_key },
 	{ "example", example },
 	{ "submit", refctl_node_submit },
+	{ "route", refctl_route },
+	{ "docs", refctl_docs },
 	{ "supplement", refctl_node_supplement },
 	{ "audit", refctl_audit },
 	{ "store", refctl_store },

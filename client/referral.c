@@ -207,7 +207,8 @@ int ref_submit(ref_client_t *c, const char *to_node, const char *app_json,
 	size_t blen;
 	int r;
 
-	if (!util_node_code_valid(to_node)) {
+	/* No destination: the node picks it from the directory (route). */
+	if (to_node && !util_node_code_valid(to_node)) {
 		snprintf(c->err, sizeof(c->err), "destination \"%s\" is not a "
 			 "six-digit division code", to_node ? to_node : "");
 		return REF_E_INVALID;
@@ -217,7 +218,7 @@ int ref_submit(ref_client_t *c, const char *to_node, const char *app_json,
 	if (r)
 		return r;
 	req.op = REFERRAL__LOCAL__V1__OP__OP_SUBMIT;
-	req.to_node = (char *)to_node;
+	req.to_node = (char *)(to_node ? to_node : "");
 	req.body.data = body;
 	req.body.len = blen;
 	req.actor = (char *)(actor ? actor : "");

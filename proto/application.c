@@ -153,6 +153,12 @@ int application_check(const Referral__V1__ReferralSubmit *a,
 	STR(m->stage, "matter.stage", false, NULL, 64);
 	STR(m->handling_body, "matter.handling_body", false, NULL, MAX_STR);
 	STR(m->handling_case_no, "matter.handling_case_no", false, NULL, 128);
+	STR(m->handling_division, "matter.handling_division", false, NULL, 6);
+	if (m->handling_division[0] &&
+	    (strlen(m->handling_division) != 6 ||
+	     !util_node_code_valid(m->handling_division)))
+		return bad(err, errlen, "matter.handling_division must be a "
+			   "six-digit division code (GB/T 2260)");
 	STR(m->limitation_deadline, "matter.limitation_deadline", false, NULL, 10);
 	if (m->limitation_deadline[0] && !date_ok(m->limitation_deadline))
 		return bad(err, errlen,
@@ -467,6 +473,7 @@ int application_from_json(const char *text, size_t len,
 		    (r = jstr(&ar, j, "stage", "matter", &m.stage, err, errlen)) ||
 		    (r = jstr(&ar, j, "handling_body", "matter", &m.handling_body, err, errlen)) ||
 		    (r = jstr(&ar, j, "handling_case_no", "matter", &m.handling_case_no, err, errlen)) ||
+		    (r = jstr(&ar, j, "handling_division", "matter", &m.handling_division, err, errlen)) ||
 		    (r = jstr(&ar, j, "limitation_deadline", "matter", &m.limitation_deadline, err, errlen)) ||
 		    (r = jstr(&ar, j, "summary", "matter", &m.summary, err, errlen)) ||
 		    (r = jstrs(&ar, j, "urgency", "matter", &m.urgency, &m.n_urgency, err, errlen)) ||
@@ -641,6 +648,8 @@ json_t *application_to_json(const Referral__V1__ReferralSubmit *a)
 		put_str(o, "stage", m->stage);
 		put_str(o, "handling_body", m->handling_body);
 		put_str(o, "handling_case_no", m->handling_case_no);
+		if (m->handling_division[0])
+			put_str(o, "handling_division", m->handling_division);
 		for (size_t i = 0; i < m->n_opposing_parties; i++) {
 			json_t *p = json_object();
 			put_str(p, "name", m->opposing_parties[i]->name);

@@ -13,6 +13,7 @@
 
 #include "directory.h"
 #include "errors.h"
+#include "route.h"
 #include "util.h"
 
 static int bad(char *err, size_t len, const char *fmt, ...)
@@ -43,6 +44,7 @@ void directory_free(directory_t **dp)
 			EVP_PKEY_free(d->nodes[i].keys[k].key);
 		free(d->nodes[i].keys);
 		free(d->nodes[i].accepts);
+		route_free_entry(&d->nodes[i]);
 	}
 	free(d->nodes);
 	free(d);
@@ -154,7 +156,7 @@ static int parse_node(json_t *jn, dir_node_t *n, char *err, size_t errlen)
 				   "node %s: accepts holds a non-string", n->code);
 		n->n_accepts = i + 1;
 	}
-	return 0;
+	return route_parse_entry(jn, n, err, errlen);
 }
 
 int directory_parse(const char *text, size_t len, directory_t **ret,
@@ -359,6 +361,10 @@ EVP_PKEY *directory_key(void *ctx, const char *node, const char *key_id,
 
 bool directory_accepts(const dir_node_t *n, const char *case_type)
 {
+	/* A court or labour bureau listing case types would otherwise be
+	 * sent referrals it has no way to decide. */
+	if (!route_takes_referrals(n))
+		return false;
 	for (size_t i = 0; i < n->n_accepts; i++)
 		if (!strcmp(n->accepts[i], case_type))
 			return true;

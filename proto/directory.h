@@ -35,6 +35,12 @@ typedef struct {
 	size_t n_keys;
 	char (*accepts)[32];
 	size_t n_accepts;
+	/* Optional (route.h): what the centre serves, and its fallback. */
+	char (*serves_divisions)[8];
+	size_t n_serves_divisions;
+	char (*serves_bodies)[256];
+	size_t n_serves_bodies;
+	char fallback[8];
 } dir_node_t;
 
 typedef struct {
@@ -79,6 +85,9 @@ const dir_node_t *directory_node_by_curve(const directory_t *d,
  * Has the shape of envelope_key_lookup_fn with ctx = the directory. */
 EVP_PKEY *directory_key(void *d, const char *node, const char *key_id,
 			uint64_t at_ms);
+/* directory_accepts: the node takes referrals of case_type: it is a
+ * legal-aid centre (no other role takes one, whatever its entry lists)
+ * and its entry's accepts names the type. */
 bool directory_accepts(const dir_node_t *n, const char *case_type);
 
 #endif

@@ -1,0 +1,82 @@
+/* refctl-route.c: see refctl-route.h. The node decides (its directory,
+ * route.c); refctl only shows its answer, so refctl and the gateway
+ * never disagree about where a matter goes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "cli.h"
+#include "referral.h"
+#include "refctl-route.h"
+#include "util.h"
+
+/* One named operation with opts (the caller's); *ret_answer the node's JSON. */
+static int call_node(const char *name, const char *referral_id, json_t *opts,
+		     json_t **ret_answer)
+{
+	ref_client_t *c = NULL;
+	char *text = json_dumps(opts, JSON_COMPACT), *out = NULL;
+	int r;
+
+	*ret_answer = NULL;
+	if (!text)
+		return cli_fail("out of memory");
+	if (cli_client(&c)) {
+		free(text);
+		return 1;
+	}
+	r = ref_call(c, name, NULL, cli_actor, NULL, referral_id, text, &out);
+	free(text);
+	if (r) {
+		cli_fail("%s", ref_last_error(c));
+		ref_close(&c);
+		return 1;
+	}
+	*ret_answer = json_loads(out, 0, NULL);
+	free(out);
+	ref_close(&c);
+	return *ret_answer ? 0 : cli_fail("the node's answer is not JSON");
+}
+
+int refctl_route(int argc, char **argv)
+{
+	static const char *const with_value[] = { NULL };
+	const char *file = cli_positional(argc - 1, argv + 1, 0, with_value);
+	json_error_t jerr;
+	json_t *app, *opts, *ans, *it;
+	size_t i;
+	int r;
+
+	if (!file)
+		return cli_usage();
+	app = json_load_file(file, 0, &jerr);
+	if (!json_is_object(app)) {
+		json_decref(app);
+		return cli_fail("%s: not a JSON application (line %d: %s)", file,
+				jerr.line, jerr.text);
+	}
+	/* Routing reads the matter only; documents given as files stay
+	 * here (they would need this folder to be read). */
+	json_object_del(app, "documents");
+	opts = json_pack("{s:o}", "application", app);
+	r = call_node("route", NULL, opts, &ans);
+	json_decref(opts);
+	if (r)
+		return r;
+	if (cli_want_json) {
+		cli_print_json(ans);
+	} else if (json_object_get(ans, "to")) {
+		printf("%s %s\n", cli_js(ans, "to"), cli_js(ans, "to_name"));
+		printf("why: %s\n", cli_js(ans, "why"));
+	} else {
+		printf("no centre picked (%s)\n", cli_js(ans, "how"));
+		printf("why: %s\n", cli_js(ans, "why"));
+		json_array_foreach(json_object_get(ans, "candidates"), i, it)
+			printf("  candidate %s %s\n", cli_js(it, "code"),
+			       cli_js(it, "name"));
+	}
+	r = json_object_get(ans, "to") ? 0 : 1;
+	json_decref(ans);
+	return r;
+}
