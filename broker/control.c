@@ -16,6 +16,7 @@
 #include "dirsync.h"
 #include "events.h"
 #include "held.h"
+#include "notice.h"
 #include "inbound.h"
 #include "keys.h"
 #include "lifecycle.h"
@@ -478,6 +479,12 @@ static const control_op_t ops[] = {
 	  ROLE_ADMIN, 0, WRITES | LOCAL_ONLY, 0, "acknowledging a rolled-back "
 	  "store needs the admin role at this node ([roles] admins)", NULL,
 	  NULL, NULL, NULL, NULL, checkpoint_call_acknowledge, NULL, NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "notice-data", "write", ROLE_STAFF,
+	  S_CENTRE, WRITES | NEEDS_REF, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  notice_call_data, "a notice's fields for the applicant, numbered "
+	  "(refctl notice renders it)", SCHEMA("\"type\":{\"type\":\"string\","
+	  "\"enum\":[\"materials\",\"grant\",\"denial\",\"assignment\","
+	  "\"termination\",\"withdrawal\"]}", "\"type\"") },
 	/* Held changes (held.c): the node's admin, on the node's machine. */
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "held-list", NULL, ROLE_STAFF, 0,
 	  LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL, held_call_list,

@@ -78,6 +78,8 @@ int cli_usage(void)
 "                                    (the justice bureau's admin role)\n"
 "  reassign ID --firm NAME --lawyer NAME --licence NO --reason TEXT\n"
 "                                    [--contact PHONE]  (the lawyer replaced)\n"
+"  notice ID --type materials|grant|denial|assignment|termination|withdrawal\n"
+"         --out FILE.pdf             (the applicant's notice, A4, numbered)\n"
 "\n"
 "Courts, labour bureaus and the gateway:\n"
 "  token create --name NAME --scope court|labour|staff|admin [--code CODE]\n"

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "refctl-audit.h"
 #include "refctl-call.h"
+#include "refctl-notice.h"
 #include "refctl-directory.h"
 #include "refctl-node.h"
 #include "refctl-purge.h"
@@ -69,6 +70,7 @@ static const struct {
 	{ "token", refctl_call_token },
 	{ "held", refctl_call_held },
 	{ "reassign", refctl_call_reassign },
+	{ "notice", refctl_notice },
 	{ "event", refctl_call_event },
 	{ "events", refctl_call_events },
 	{ "purge", refctl_purge },
