@@ -17,6 +17,7 @@
 #include "events.h"
 #include "held.h"
 #include "notice.h"
+#include "notified.h"
 #include "inbound.h"
 #include "keys.h"
 #include "lifecycle.h"
@@ -485,6 +486,12 @@ static const control_op_t ops[] = {
 	  "(refctl notice renders it)", SCHEMA("\"type\":{\"type\":\"string\","
 	  "\"enum\":[\"materials\",\"grant\",\"denial\",\"assignment\","
 	  "\"termination\",\"withdrawal\"]}", "\"type\"") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "notified", "move", ROLE_STAFF,
+	  S_CENTRE, WRITES | ONCE | RECORD | NEEDS_ID | NEEDS_REF, 0, NULL,
+	  NULL, NULL, NULL, NULL, NULL, notified_call, "the applicant notified of a decision (the state "
+	  "stays)", SCHEMA("\"how\":{\"type\":\"string\",\"enum\":[\"post\","
+	  "\"in-person\",\"sms\"]},\"on\":{\"type\":\"string\",\"format\":"
+	  "\"date\"}", "\"how\",\"on\"") },
 	/* Held changes (held.c): the node's admin, on the node's machine. */
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "held-list", NULL, ROLE_STAFF, 0,
 	  LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL, held_call_list,

@@ -80,6 +80,8 @@ int cli_usage(void)
 "                                    [--contact PHONE]  (the lawyer replaced)\n"
 "  notice ID --type materials|grant|denial|assignment|termination|withdrawal\n"
 "         --out FILE.pdf             (the applicant's notice, A4, numbered)\n"
+"  notified ID --how post|in-person|sms --on YYYY-MM-DD\n"
+"                                    (the applicant told; the state stays)\n"
 "\n"
 "Courts, labour bureaus and the gateway:\n"
 "  token create --name NAME --scope court|labour|staff|admin [--code CODE]\n"

@@ -460,3 +460,28 @@ int refctl_notice(int argc, char **argv)
 	json_decref(a);
 	return 0;
 }
+
+int refctl_notified(int argc, char **argv)
+{
+	static const char *const with_value[] = { "--how", "--on", NULL };
+	const char *id = cli_positional(argc - 1, argv + 1, 0, with_value);
+	const char *how = cli_opt(argc, argv, "--how");
+	const char *on = cli_opt(argc, argv, "--on");
+	json_t *a = NULL;
+
+	if (!id || !how || !on)
+		return cli_usage();
+	if (call("notified", id, json_pack("{s:s, s:s}", "how", how, "on", on),
+		 &a))
+		return 1;
+	if (cli_want_json)
+		cli_print_json(a);
+	else if (json_object_get(a, "note"))
+		printf("%s: the notification (%s, %s) %s\n", id, how, on,
+		       js(a, "note"));
+	else
+		printf("%s: the notification (%s, %s) is in the history\n", id,
+		       how, on);
+	json_decref(a);
+	return 0;
+}

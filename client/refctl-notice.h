@@ -6,4 +6,7 @@
 /* refctl_notice: notice ID --type KIND --out FILE.pdf. */
 int refctl_notice(int argc, char **argv);
 
+/* refctl_notified: notified ID --how post|in-person|sms --on DATE. */
+int refctl_notified(int argc, char **argv);
+
 #endif

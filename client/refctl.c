@@ -71,6 +71,7 @@ static const struct {
 	{ "held", refctl_call_held },
 	{ "reassign", refctl_call_reassign },
 	{ "notice", refctl_notice },
+	{ "notified", refctl_notified },
 	{ "event", refctl_call_event },
 	{ "events", refctl_call_events },
 	{ "purge", refctl_purge },

@@ -30,6 +30,13 @@ notice() {
 }
 # has KIND TEXT WHAT: the kind's last rendered text contains WHAT.
 has() { expect_contains "$1: $3" "$3" "$2"; }
+# notified_count NODE ID: the history steps recording the applicant told.
+notified_count() {
+	"$REFCTL" --data "$T/$1" show "$2" --json | "$PY" -c '
+import json, sys
+print(sum(1 for h in json.load(sys.stdin)["history"] if h.get("reason", "").startswith("notified: ")))'
+}
+today=$(TZ=Asia/Shanghai date +%F)
 
 id1=$(submit 350581 350582 "$T/app.json")
 id2=$(submit 350581 350582 "$T/app.json")
@@ -64,6 +71,24 @@ has materials "$text" "工资条"
 has materials "$text" "$due"
 has materials "$text" "($year)晋援补字第0001号"
 has materials "$text" "晋江市法律援助中心"
+# The applicant told, in person, at the receiving centre: a step in the
+# history of both nodes, once; the state, the clocks and the round stay.
+before=$($J show "$id1" --json | json clocks)
+out=$($J notified "$id1" --how pigeon --on "$today" 2>&1); rc=$?
+check "notified: an unknown way is refused" test "$rc" -ne 0
+expect_contains "and the ways are named" "in-person" "$out"
+out=$($J notified "$id1" --how post --on 2999-01-01 2>&1); rc=$?
+check "notified: a day after today is refused" test "$rc" -ne 0
+expect_contains "and says so" "after today" "$out"
+out=$($J notified "$id1" --how post --on 2026-02-30 2>&1); rc=$?
+check "notified: a day that does not exist is refused" test "$rc" -ne 0
+expect_eq "the refusals stored nothing" 0 "$(notified_count 350582 "$id1")"
+check "notified in person at Jinjiang" $J notified "$id1" --how in-person --on "$today"
+expect_eq "Jinjiang's history holds it once" 1 "$(notified_count 350582 "$id1")"
+check "Shishi's history holds it too" wait_for 30 test "$(notified_count 350581 "$id1")" = 1
+expect_eq "the state stays" AWAITING_MATERIALS "$(state_of 350582 "$id1")"
+expect_eq "the clocks stay" "$before" "$($J show "$id1" --json | json clocks)"
+expect_eq "no second materials round" 1 "$($J show "$id1" --json | json materials_round)"
 again=$(notice "$id1" materials)
 has "materials, printed again" "$again" "($year)晋援补字第0001号"
 
@@ -118,6 +143,16 @@ has withdrawal "$text" "撤回"
 has withdrawal "$text" "$NAME"
 has withdrawal "$text" "$id3"
 has withdrawal "$text" "($year)晋援撤字第0001号"
+
+# The origin records that it posted the withdrawal notice: sent to the
+# receiver, applied there and confirmed back, once on each side.
+check "notified by post at Shishi, after the withdrawal" $S notified "$id3" --how post --on "$today"
+check "Jinjiang holds the step" wait_for 30 test "$(notified_count 350582 "$id3")" = 1
+check "Shishi holds it once Jinjiang confirms it" wait_for 30 test "$(notified_count 350581 "$id3")" = 1
+expect_eq "still CANCELLED at Shishi" CANCELLED "$(state_of 350581 "$id3")"
+sleep 1
+expect_eq "and once only, at Jinjiang" 1 "$(notified_count 350582 "$id3")"
+expect_eq "and once only, at Shishi" 1 "$(notified_count 350581 "$id3")"
 
 # The QR code holds the signed referral envelope's digest.
 sha=$($J show "$id1" --json | json envelope_sha256)
