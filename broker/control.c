@@ -480,7 +480,7 @@ static const control_op_t ops[] = {
 	  ROLE_ADMIN, 0, WRITES | LOCAL_ONLY, 0, "acknowledging a rolled-back "
 	  "store needs the admin role at this node ([roles] admins)", NULL,
 	  NULL, NULL, NULL, NULL, checkpoint_call_acknowledge, NULL, NULL },
-	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "notice-data", "write", ROLE_STAFF,
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "notice-data", "move", ROLE_STAFF,
 	  S_CENTRE, WRITES | NEEDS_REF, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  notice_call_data, "a notice's fields for the applicant, numbered "
 	  "(refctl notice renders it)", SCHEMA("\"type\":{\"type\":\"string\","
