@@ -216,9 +216,16 @@ int referrals_move_allowed(const referral_rec_t *rr,
 		return REF_E_INVALID;
 	}
 	/* The applicant told of a decision: the state stays (lifecycle.h). */
-	if (from == to && from > LC_REQUESTED && party != LC_ADMIN &&
-	    !sc->assignment && lc_notified_reason(sc->reason))
-		return 0;
+	if (!sc->assignment && lc_notified_reason(sc->reason)) {
+		if (from == to && from > LC_REQUESTED && party != LC_ADMIN)
+			return 0;
+		/* Made in another state than the one here (the sender's view
+		 * lagged): it must never move the referral. */
+		snprintf(why, len, "referral %s is %s here: the applicant "
+			 "notified in %s keeps the state, so it is not recorded",
+			 rr->referral_id, rr->state, sc->state);
+		return REF_E_REFUSED;
+	}
 	parties = lc_edge(from, to, sc->aid_first, &needs);
 	if (!parties || !(parties & party)) {
 		lc_moves_from(from, party, moves, sizeof(moves));
