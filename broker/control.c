@@ -17,6 +17,8 @@
 #include "events.h"
 #include "held.h"
 #include "inbox.h"
+#include "notice.h"
+#include "notified.h"
 #include "inbound.h"
 #include "keys.h"
 #include "lifecycle.h"
@@ -500,6 +502,18 @@ static const control_op_t ops[] = {
 	  ROLE_ADMIN, 0, WRITES | LOCAL_ONLY, 0, "acknowledging a rolled-back "
 	  "store needs the admin role at this node ([roles] admins)", NULL,
 	  NULL, NULL, NULL, NULL, checkpoint_call_acknowledge, NULL, NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "notice-data", "move", ROLE_STAFF,
+	  S_CENTRE, WRITES | NEEDS_REF, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  notice_call_data, "a notice's fields for the applicant, numbered "
+	  "(refctl notice renders it)", SCHEMA("\"type\":{\"type\":\"string\","
+	  "\"enum\":[\"materials\",\"grant\",\"denial\",\"assignment\","
+	  "\"termination\",\"withdrawal\"]}", "\"type\"") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "notified", "move", ROLE_STAFF,
+	  S_CENTRE, WRITES | ONCE | RECORD | NEEDS_ID | NEEDS_REF, 0, NULL,
+	  NULL, NULL, NULL, NULL, NULL, notified_call, "the applicant notified of a decision (the state "
+	  "stays)", SCHEMA("\"how\":{\"type\":\"string\",\"enum\":[\"post\","
+	  "\"in-person\",\"sms\"]},\"on\":{\"type\":\"string\",\"format\":"
+	  "\"date\"}", "\"how\",\"on\"") },
 	/* Held changes (held.c): the node's admin, on the node's machine. */
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "held-list", NULL, ROLE_STAFF, 0,
 	  LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL, held_call_list,

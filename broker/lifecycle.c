@@ -125,3 +125,31 @@ bool lc_final(lc_state_t s)
 			return false;
 	return true;
 }
+
+bool lc_notified_reason(const char *reason)
+{
+	static const char *const hows[] = { "post ", "in-person ", "sms ", NULL };
+	size_t pl = strlen(LC_NOTIFIED_PREFIX);
+	int y, m, d, used = 0;
+
+	if (!reason || strncmp(reason, LC_NOTIFIED_PREFIX, pl))
+		return false;
+	reason += pl;
+	for (int i = 0; hows[i]; i++) {
+		if (strncmp(reason, hows[i], strlen(hows[i])))
+			continue;
+		reason += strlen(hows[i]);
+		if (strlen(reason) != 10 || sscanf(reason, "%4d-%2d-%2d%n", &y,
+						   &m, &d, &used) != 3 ||
+		    used != 10)
+			return false;
+		/* A real day: months of their length, Feb 29 in leap years. */
+		static const int len[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30,
+					   31, 30, 31 };
+		if (y < 2000 || m < 1 || m > 12 || d < 1 || d > len[m - 1])
+			return false;
+		return !(m == 2 && d == 29 &&
+			 !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)));
+	}
+	return false;
+}

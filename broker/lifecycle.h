@@ -51,4 +51,13 @@ void lc_moves_from(lc_state_t from, unsigned party, char *out, size_t len);
 
 bool lc_final(lc_state_t s);
 
+/* The applicant notified of a decision (refctl notified): a step that
+ * keeps the state, from either centre, in any state after REQUESTED,
+ * final ones included (a withdrawal is notified too). Its reason is
+ * "notified: HOW YYYY-MM-DD" (HOW: post, in-person, sms), the local day;
+ * it moves no clock, opens no materials round and sends no court notice.
+ * lc_notified_reason: is reason of that form (a real date)? */
+#define LC_NOTIFIED_PREFIX "notified: "
+bool lc_notified_reason(const char *reason);
+
 #endif

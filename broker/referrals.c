@@ -127,6 +127,12 @@ int referrals_history_load(node_t *n, const referral_rec_t *rr, referrals_step_t
 	return 0;
 }
 
+static bool notified_step(const Referral__V1__StatusChange *sc)
+{
+	return !strcmp(sc->state, sc->from_state) &&
+	       lc_notified_reason(sc->reason);
+}
+
 size_t referrals_clocks(node_t *n, const referral_rec_t *rr,
 			      clock_info_t *out, size_t max)
 {
@@ -142,8 +148,10 @@ size_t referrals_clocks(node_t *n, const referral_rec_t *rr,
 		return 0;
 	}
 	for (uint32_t i = 0; i < rr->history_len; i++)
-		cs[k++] = (clock_step_t){ lc_state_from_name(s[i].sc->state),
-					  s[i].at };
+		/* Telling the applicant moves no clock. */
+		if (!notified_step(s[i].sc))
+			cs[k++] = (clock_step_t){
+				lc_state_from_name(s[i].sc->state), s[i].at };
 	referrals_steps_free(s, rr->history_len);
 	w = clocks_compute(cs, k, n->calendar, (int)n->cfg.materials_wait_days,
 			   out, max);
@@ -206,6 +214,17 @@ int referrals_move_allowed(const referral_rec_t *rr,
 	if (to == LC_NONE) {
 		snprintf(why, len, "\"%.40s\" is not a lifecycle state", sc->state);
 		return REF_E_INVALID;
+	}
+	/* The applicant told of a decision: the state stays (lifecycle.h). */
+	if (!sc->assignment && lc_notified_reason(sc->reason)) {
+		if (from == to && from > LC_REQUESTED && party != LC_ADMIN)
+			return 0;
+		/* Made in another state than the one here (the sender's view
+		 * lagged): it must never move the referral. */
+		snprintf(why, len, "referral %s is %s here: the applicant "
+			 "notified in %s keeps the state, so it is not recorded",
+			 rr->referral_id, rr->state, sc->state);
+		return REF_E_REFUSED;
 	}
 	parties = lc_edge(from, to, sc->aid_first, &needs);
 	if (!parties || !(parties & party)) {
@@ -277,7 +296,7 @@ int referrals_apply_move(node_t *n, referral_rec_t *rr,
 	int r;
 
 	if (lc_state_from_name(sc->state) == LC_AWAITING_MATERIALS &&
-	    !sc->round)
+	    !sc->round && !notified_step(sc))
 		sc->round = rr->materials_round + 1;
 	if (sc->round > rr->materials_round)
 		rr->materials_round = sc->round;

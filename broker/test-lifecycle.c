@@ -321,8 +321,27 @@ static void test_priority(void)
 	CHECK_EQ_INT(application_priority(&a), 1);
 }
 
+/* The applicant-notified step's reason: a way from the list and a real
+ * day; anything else is an ordinary reason. */
+static void test_notified(void)
+{
+	CHECK_EQ_INT(lc_notified_reason("notified: post 2026-10-08"), 1);
+	CHECK_EQ_INT(lc_notified_reason("notified: in-person 2028-02-29"), 1);
+	CHECK_EQ_INT(lc_notified_reason("notified: sms 2026-12-31"), 1);
+	CHECK_EQ_INT(lc_notified_reason("notified: pigeon 2026-10-08"), 0);
+	CHECK_EQ_INT(lc_notified_reason("notified: post 2026-02-29"), 0);
+	CHECK_EQ_INT(lc_notified_reason("notified: post 2026-13-01"), 0);
+	CHECK_EQ_INT(lc_notified_reason("notified: post 2026-10-08 "), 0);
+	CHECK_EQ_INT(lc_notified_reason("notified: post 26-10-08"), 0);
+	CHECK_EQ_INT(lc_notified_reason("notified: post"), 0);
+	CHECK_EQ_INT(lc_notified_reason("the lawyer moved away"), 0);
+	CHECK_EQ_INT(lc_notified_reason(""), 0);
+	CHECK_EQ_INT(lc_notified_reason(NULL), 0);
+}
+
 int main(void)
 {
+	test_notified();
 	test_priority();
 	test_edges();
 	test_deadlines();

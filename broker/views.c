@@ -539,6 +539,11 @@ json_t *views_history(node_t *n, const referral_rec_t *rr)
 				"{s:s, s:s, s:s}", "firm", c->assignment->firm,
 				"lawyer", c->assignment->lawyer, "licence_no",
 				c->assignment->licence_no));
+			/* The lawyer's work phone, for the assignment notice. */
+			if (c->assignment->contact[0])
+				json_object_set_new(json_object_get(o,
+					"assignment"), "contact", json_string(
+					c->assignment->contact));
 		}
 		if (c->report[0])
 			json_object_set_new(o, "report", json_string(c->report));

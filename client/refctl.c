@@ -15,6 +15,7 @@
 #include "refctl-audit.h"
 #include "refctl-calendar.h"
 #include "refctl-call.h"
+#include "refctl-notice.h"
 #include "refctl-directory.h"
 #include "refctl-node.h"
 #include "refctl-inbox.h"
@@ -75,6 +76,8 @@ static const struct {
 	{ "token", refctl_call_token },
 	{ "held", refctl_call_held },
 	{ "reassign", refctl_call_reassign },
+	{ "notice", refctl_notice },
+	{ "notified", refctl_notified },
 	{ "event", refctl_call_event },
 	{ "events", refctl_call_events },
 	{ "purge", refctl_purge },

@@ -92,6 +92,9 @@ step "Jinjiang reviews: one missing item, asked for once (一次性告知)"
 wait_state shishi RECEIVED
 $J request-materials "$id" --item "copy of the labour contract"
 wait_state shishi AWAITING_MATERIALS
+$J notice "$id" --type materials --out "$work/补充材料通知书.pdf"
+$J notified "$id" --how in-person --on "$(TZ=Asia/Shanghai date +%F)"
+echo "  the notice for the applicant, to print: $work/补充材料通知书.pdf"
 
 step "Shishi relays the applicant's supplement; the review clock resumes"
 echo "Labour contract of an invented worker (demo document)" > "$work/contract.txt"

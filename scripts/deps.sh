@@ -5,7 +5,9 @@ REFERRAL_PACKAGES="build-essential meson ninja-build pkg-config libzmq3-dev
 libprotobuf-c-dev protobuf-c-compiler liblmdb-dev libssl-dev openssl
 libjansson-dev libinih-dev python3 strace
 libmicrohttpd-dev python3-jsonschema chromium
-tzdata"
+tzdata libpango1.0-dev libcairo2-dev libqrencode-dev fonts-noto-cjk poppler-utils"
+# (refctl notice: Pango and Cairo lay out the PDF in Noto CJK, libqrencode
+# draws its QR code; the notices test reads it back with poppler's tools.)
 # The browser tests' node and npm: Debian's, unless a node is on PATH.
 type -P node >/dev/null || REFERRAL_PACKAGES="$REFERRAL_PACKAGES nodejs npm"
 # Only scripts/fuzz.sh asks for these (referral_deps $REFERRAL_FUZZ_PACKAGES):
