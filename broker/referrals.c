@@ -10,6 +10,7 @@
 #include "log.h"
 #include "feed.h"
 #include "held.h"
+#include "lawmoves.h"
 #include "outbox.h"
 #include "referrals.h"
 #include "util.h"
@@ -142,8 +143,9 @@ size_t referrals_clocks(node_t *n, const referral_rec_t *rr,
 		return 0;
 	}
 	for (uint32_t i = 0; i < rr->history_len; i++)
-		cs[k++] = (clock_step_t){ lc_state_from_name(s[i].sc->state),
-					  s[i].at };
+		if (lawmoves_clock_step(s[i].sc))
+			cs[k++] = (clock_step_t){
+				lc_state_from_name(s[i].sc->state), s[i].at };
 	referrals_steps_free(s, rr->history_len);
 	w = clocks_compute(cs, k, n->calendar, (int)n->cfg.materials_wait_days,
 			   out, max);
@@ -202,11 +204,16 @@ int referrals_move_allowed(const referral_rec_t *rr,
 	lc_state_t to = lc_state_from_name(sc->state);
 	unsigned needs = 0, parties;
 	char moves[300];
+	bool step;
+	int r;
 
 	if (to == LC_NONE) {
 		snprintf(why, len, "\"%.40s\" is not a lifecycle state", sc->state);
 		return REF_E_INVALID;
 	}
+	r = lawmoves_check_step(rr, sc, party, why, len, &step);
+	if (step)
+		return r;
 	parties = lc_edge(from, to, sc->aid_first, &needs);
 	if (!parties || !(parties & party)) {
 		lc_moves_from(from, party, moves, sizeof(moves));
@@ -266,7 +273,7 @@ int referrals_move_allowed(const referral_rec_t *rr,
 			 "to");
 		return REF_E_INVALID;
 	}
-	return 0;
+	return lawmoves_check_edge(rr, sc, party, why, len);
 }
 
 /* Applies a checked move to rr (state, history, audit). */
@@ -276,9 +283,11 @@ int referrals_apply_move(node_t *n, referral_rec_t *rr,
 {
 	int r;
 
+	/* A finding or an owed supplement opens no materials round. */
 	if (lc_state_from_name(sc->state) == LC_AWAITING_MATERIALS &&
-	    !sc->round)
+	    !sc->round && lawmoves_clock_step(sc))
 		sc->round = rr->materials_round + 1;
+	lawmoves_applied(rr, sc);
 	if (sc->round > rr->materials_round)
 		rr->materials_round = sc->round;
 	if (sc->onward_referral_id[0])
@@ -485,6 +494,7 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 		sc->from_state = strdup(rr->state);
 		sc->actor = strdup(ms->actor);
 		sc->round = ms->round;
+		sc->supplement = true;
 		/* The origin recorded the move when it sent it: the same time
 		 * here keeps both nodes' clocks equal. */
 		sc->changed_at_ms = sent_at;
@@ -502,6 +512,11 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 	}
 	if (!strcmp(sc->actor_role, "admin") && party == LC_RECEIVER)
 		party = LC_ADMIN;
+	r = lawmoves_prepare(rr, sc);
+	if (r) {
+		referral__v1__status_change__free_unpacked(sc, NULL);
+		return r;
+	}
 	/* The receiver confirming a move this node (the origin) asked for:
 	 * it is the origin's move, now applied where the referral lives. */
 	if (party == LC_RECEIVER && sc->made_by[0] &&
@@ -512,6 +527,15 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 	 * was REQUESTED there may arrive when it is RECEIVED here), and a move
 	 * legal from here keeps both nodes converging on the same state. */
 	r = referrals_move_allowed(rr, sc, party, why, sizeof(why));
+	/* At the origin, a move marked as its own stands only if it asked
+	 * for it: a receiver cannot make the origin's moves for it. */
+	if (!r && party == LC_ORIGIN && rr->direction == DIR_OUTGOING &&
+	    !lawmoves_answer(rr, sc)) {
+		snprintf(why, sizeof(why), "referral %s: this node (the origin) "
+			 "never asked for the move to %s marked as its own",
+			 rr->referral_id, sc->state);
+		r = REF_E_REFUSED;
+	}
 	if (r) {
 		snprintf(detail, dlen, "%s", why);
 		util_utf8_trim(detail);

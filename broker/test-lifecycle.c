@@ -226,6 +226,25 @@ static void test_clocks(void)
 		n = clocks_compute(o, 2, NULL, 15, c, 8);
 		CHECK_EQ_INT(n, 0);
 	}
+	{
+		/* A notice sent after the review fell due (Nov 30) does not
+		 * pause it: it stays running, still past due, and the
+		 * supplement does not restart it (一次性告知). */
+		clock_step_t o[] = {
+			{ LC_RECEIVED, at("2026-11-23T02:00:00Z") },
+			{ LC_AWAITING_MATERIALS, at("2026-12-02T02:00:00Z") },
+			{ LC_RECEIVED, at("2026-12-04T02:00:00Z") },
+		};
+		n = clocks_compute(o, 2, NULL, 15, c, 8);
+		k = find(c, n, "review");
+		CHECK(k && k->status == CLOCK_RUNNING &&
+		      k->due_ms == at("2026-11-30T16:00:00Z"));
+		CHECK(find(c, n, "materials") != NULL);
+		n = clocks_compute(o, 3, NULL, 15, c, 8);
+		k = find(c, n, "review");
+		CHECK(n == 1 && k && k->status == CLOCK_RUNNING &&
+		      k->due_ms == at("2026-11-30T16:00:00Z"));
+	}
 }
 
 static void test_rules(void)

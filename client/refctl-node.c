@@ -258,7 +258,7 @@ int refctl_node_move(int argc, char **argv)
 	const char *cmd = argv[0];
 	static const char *const with_value[] = { "--reason", "--basis",
 		"--item", "--firm", "--lawyer", "--licence", "--report", "--to",
-		"--doc", NULL };
+		"--doc", "--ground", NULL };
 	const char *id = cli_positional(argc - 1, argv + 1, 0, with_value);
 	ref_move_t m = { 0 };
 	const char **items = NULL;
@@ -303,6 +303,14 @@ int refctl_node_move(int argc, char **argv)
 		m.report = report;
 	} else if (!strcmp(cmd, "cancel")) {
 		m.state = "CANCELLED";
+		if (cli_flag(argc, argv, "--applicant-withdrawal"))
+			m.withdrawal = "written";
+	} else if (!strcmp(cmd, "mark-urgent")) {
+		m.state = "";
+		m.urgency_ground = cli_opt(argc, argv, "--ground");
+		if (!m.urgency_ground)
+			return cli_fail("mark-urgent needs --ground limitation|"
+					"preservation|other and --reason TEXT");
 	} else if (!strcmp(cmd, "refer-onward")) {
 		m.state = "REFERRED_ONWARD";
 		m.onward_to = cli_opt(argc, argv, "--to");
@@ -337,6 +345,10 @@ int refctl_node_move(int argc, char **argv)
 		       m.state);
 	else if (!strcmp(cmd, "refer-onward"))
 		printf("%s now REFERRED_ONWARD; new referral %s\n", id, out_id);
+	else if (!strcmp(cmd, "mark-urgent"))
+		printf("%s: urgency finding (%s) recorded; the referral is "
+		       "urgent%s%s\n", id, m.urgency_ground,
+		       *ref_last_error(c) ? "; " : "", ref_last_error(c));
 	else if (*ref_last_error(c))
 		printf("%s: %s %s\n", id, m.state, ref_last_error(c));
 	else
