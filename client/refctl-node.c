@@ -86,6 +86,26 @@ static void human_status(json_t *o)
 	}
 }
 
+
+/* What a history step records besides a move, for people. */
+static const char *step_kind(json_t *step)
+{
+	static char buf[80];
+	const char *g = json_string_value(json_object_get(step, "urgency_ground"));
+
+	if (g) {
+		snprintf(buf, sizeof(buf), " (urgency finding, Art 44: %s)", g);
+		return buf;
+	}
+	if (json_object_get(step, "supplement"))
+		return " (materials supplied)";
+	if (json_object_get(step, "further_request"))
+		return " (a further request for materials)";
+	if (json_object_get(step, "withdrawal"))
+		return " (the applicant's written withdrawal)";
+	return "";
+}
+
 static void human_show(json_t *o)
 {
 	json_t *rc = json_object_get(o, "receipt");
@@ -113,8 +133,16 @@ static void human_show(json_t *o)
 		       cli_js(json_object_get(o, "recommendation"), "outcome"),
 		       cli_js(json_object_get(o, "recommendation"), "rule"));
 	{
-		json_t *arr = json_object_get(o, "clocks"), *it;
+		json_t *arr = json_object_get(o, "materials_owed"), *it;
 		size_t i;
+		/* Aid first (Art 44) leaves these owed until they arrive. */
+		if (arr) {
+			printf("owed      materials still owed after aid first:");
+			json_array_foreach(arr, i, it)
+				printf("%s %s", i ? ";" : "", json_string_value(it));
+			printf("\n");
+		}
+		arr = json_object_get(o, "clocks");
 		json_array_foreach(arr, i, it) {
 			if (json_object_get(it, "due"))
 				printf("clock     %-10s due %s%s\n", cli_js(it, "clock"),
@@ -128,8 +156,9 @@ static void human_show(json_t *o)
 		}
 		arr = json_object_get(o, "history");
 		json_array_foreach(arr, i, it)
-			printf("history   %-18s by %s at %s%s%s\n", cli_js(it, "state"),
-			       cli_js(it, "by"), cli_js(it, "at"),
+			printf("history   %-18s by %s at %s%s%s%s\n",
+			       cli_js(it, "state"), cli_js(it, "by"), cli_js(it, "at"),
+			       step_kind(it),
 			       json_object_get(it, "reason") ? ": " : "",
 			       json_object_get(it, "reason") ? cli_js(it, "reason") : "");
 	}

@@ -51,6 +51,7 @@ check "Shishi sees GRANTED" wait_for 15 in_state 350581 "$u" GRANTED
 owed() { "$REFCTL" --data "$T/$1" show "$2" --json | "$PY" -c 'import json,sys; print("; ".join(json.load(sys.stdin).get("materials_owed", [])))'; }
 expect_eq "Jinjiang lists the materials as owed" "ID card copy; wage slips" "$(owed 350582 "$u")"
 expect_eq "and Shishi too" "ID card copy; wage slips" "$(owed 350581 "$u")"
+expect_contains "show says so" "materials still owed after aid first: ID card copy; wage slips" "$($J show "$u")"
 check "Shishi relays the supplement after the grant" $S supplement "$u" --doc "$T/contract.txt"
 check "Jinjiang records it, no longer owed" wait_for 15 bash -c "! $REFCTL --data $T/350582 show $u --json | grep -q materials_owed"
 check "and Shishi, once confirmed" wait_for 15 bash -c "! $REFCTL --data $T/350581 show $u --json | grep -q materials_owed"
@@ -61,6 +62,24 @@ out=$($S supplement "$u" --doc "$T/contract.txt" 2>&1); rc=$?
 check "a second supplement, nothing owed: refused" test "$rc" -ne 0
 expect_contains "saying no materials are owed" "owes no materials" "$out"
 check "assign still works" $J assign "$u" --firm "示例律师事务所" --lawyer "王律师" --licence 13505200000002
+
+expect_contains "show names the step" "(materials supplied)" "$($S show "$u")"
+
+# 1, on its own: a referral urgent from the start (matter.urgency).
+"$PY" - "$T/app.json" "$T/urgent.json" <<'PY'
+import json,sys; a=json.load(open(sys.argv[1])); a["matter"]["urgency"]=["preservation"]; json.dump(a,open(sys.argv[2],"w"))
+PY
+p=$(submit 350581 350582 "$T/urgent.json")
+check "urgent referral received" wait_for 15 in_state 350581 "$p" RECEIVED
+check "notice" $J request-materials "$p" --item "property list"
+check "Shishi sees it" wait_for 15 in_state 350581 "$p" AWAITING_MATERIALS
+check "aid first" $J pre-aid "$p" --reason "assets about to be moved"
+check "Shishi sees GRANTED" wait_for 15 in_state 350581 "$p" GRANTED
+expect_eq "owed at Shishi" "property list" "$(owed 350581 "$p")"
+check "the supplement after the grant is taken" $S supplement "$p" --doc "$T/contract.txt"
+check "and confirmed back" wait_for 15 bash -c "[ -z \"\$($REFCTL --data $T/350581 show $p --json | $PY -c 'import json,sys; print(json.load(sys.stdin).get(\"materials_owed\", \"\"))')\" ]"
+expect_eq "both GRANTED" "GRANTED GRANTED" "$(field 350582 "$p" state) $(field 350581 "$p" state)"
+expect_eq "one history" "$(states_of 350582 "$p")" "$(states_of 350581 "$p")"
 
 # 3. The receiver does not cancel on its own motion.
 c=$(new)
