@@ -165,6 +165,9 @@ int referrals_send_about(node_t *n, referral_rec_t *rr, Referral__V1__Kind kind,
 	    (rr->origin_token[0] || rr->origin_kind)) {
 		if (kind != REFERRAL__V1__KIND__STATUS_CHANGE)
 			return 0;
+		/* A finding moves nothing they are owed a notice of. */
+		if (!lawmoves_clock_step((const Referral__V1__StatusChange *)body))
+			return 0;
 		return feed_notice(n, rr, (const Referral__V1__StatusChange *)body,
 				   at);
 	}
