@@ -158,6 +158,34 @@ int lawmoves_ask(referral_rec_t *rr, const Referral__V1__StatusChange *sc,
 	return 0;
 }
 
+int lawmoves_ask_body(referral_rec_t *rr, int kind,
+		      const ProtobufCBinaryData *body)
+{
+	Referral__V1__StatusChange *sc;
+	Referral__V1__MaterialsSupplement *ms;
+	int r;
+
+	if (kind == REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT) {
+		Referral__V1__StatusChange s = REFERRAL__V1__STATUS_CHANGE__INIT;
+		ms = referral__v1__materials_supplement__unpack(NULL, body->len,
+							       body->data);
+		if (!ms)
+			return 0;
+		s.actor = ms->actor;
+		r = lawmoves_ask(rr, &s, true);
+		referral__v1__materials_supplement__free_unpacked(ms, NULL);
+		return r;
+	}
+	if (kind != REFERRAL__V1__KIND__STATUS_CHANGE)
+		return 0;
+	sc = referral__v1__status_change__unpack(NULL, body->len, body->data);
+	if (!sc)
+		return 0;
+	r = lawmoves_ask(rr, sc, false);
+	referral__v1__status_change__free_unpacked(sc, NULL);
+	return r;
+}
+
 bool lawmoves_answer(referral_rec_t *rr, const Referral__V1__StatusChange *sc)
 {
 	char key[200];

@@ -44,6 +44,11 @@ void lawmoves_applied(referral_rec_t *rr, const Referral__V1__StatusChange *sc);
 int lawmoves_ask(referral_rec_t *rr, const Referral__V1__StatusChange *sc,
 		 bool supplement);
 
+/* lawmoves_ask_body: the same for one of its own messages (kind,
+ * body) that a peer's RESTORE_SYNC gives back; other kinds ask nothing. */
+int lawmoves_ask_body(referral_rec_t *rr, int kind,
+		      const ProtobufCBinaryData *body);
+
 /* lawmoves_answer: at the origin, whether sc (marked as the origin's
  * move) answers one of its asks; a match is taken off the list. */
 bool lawmoves_answer(referral_rec_t *rr, const Referral__V1__StatusChange *sc);
