@@ -282,6 +282,12 @@ static int build_move(node_t *n, const control_op_t *o, json_t *opts,
 			return REF_E_INVALID;
 		}
 		state = !strcmp(d, "uphold") ? "UPHELD" : "GRANTED";
+	} else if (!strcmp(o->name, "mark-urgent")) {
+		if (!calls_str(opts, "ground")[0]) {
+			snprintf(err, errlen, "mark-urgent needs \"ground\": "
+				 "limitation, preservation or other (Art 44)");
+			return REF_E_INVALID;
+		}
 	} else if (!state[0]) {
 		/* Replacing the lawyer keeps the state the referral is in. */
 		if (referrals_get(n, req->referral_id, &rr) == 0) {
@@ -451,8 +457,15 @@ static const control_op_t ops[] = {
 	     SCHEMA(O_REASON "," O_BASIS, "\"reason\"")),
 	MOVE("close", "CLOSED", 0, "the case closed, with the closing report",
 	     SCHEMA("\"report\":{\"type\":\"string\"}", "\"report\"")),
-	MOVE("cancel", "CANCELLED", 0, "the referral cancelled",
-	     SCHEMA(O_REASON, "\"reason\"")),
+	MOVE("cancel", "CANCELLED", 0, "the referral cancelled: at the "
+	     "receiver only to record the applicant's written withdrawal",
+	     SCHEMA(O_REASON ",\"applicant_withdrawal\":{\"type\":\"string\","
+		    "\"description\":\"how the applicant withdrew (written)\"}",
+		    "\"reason\"")),
+	MOVE("mark-urgent", "", 0, "the Art 44 urgency finding (the state "
+	     "stays; the referral goes first)", SCHEMA("\"ground\":{\"type\":"
+	     "\"string\",\"enum\":[\"limitation\",\"preservation\","
+	     "\"other\"]}," O_REASON, "\"ground\",\"reason\"")),
 	MOVE("refer-onward", "REFERRED_ONWARD", 0, "sent on to the centre with "
 	     "jurisdiction", SCHEMA("\"onward_to\":{\"type\":\"string\"},"
 	     O_REASON, "\"onward_to\",\"reason\"")),

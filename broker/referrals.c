@@ -10,6 +10,7 @@
 #include "log.h"
 #include "feed.h"
 #include "held.h"
+#include "lawmoves.h"
 #include "outbox.h"
 #include "referrals.h"
 #include "util.h"
@@ -148,8 +149,9 @@ size_t referrals_clocks(node_t *n, const referral_rec_t *rr,
 		return 0;
 	}
 	for (uint32_t i = 0; i < rr->history_len; i++)
-		/* Telling the applicant moves no clock. */
-		if (!notified_step(s[i].sc))
+		/* Telling the applicant moves no clock; nor do the law's own
+		 * steps that keep the state (lawmoves.c). */
+		if (!notified_step(s[i].sc) && lawmoves_clock_step(s[i].sc))
 			cs[k++] = (clock_step_t){
 				lc_state_from_name(s[i].sc->state), s[i].at };
 	referrals_steps_free(s, rr->history_len);
@@ -170,6 +172,9 @@ int referrals_send_about(node_t *n, referral_rec_t *rr, Referral__V1__Kind kind,
 	if (rr->direction == DIR_INCOMING &&
 	    (rr->origin_token[0] || rr->origin_kind)) {
 		if (kind != REFERRAL__V1__KIND__STATUS_CHANGE)
+			return 0;
+		/* A finding moves nothing they are owed a notice of. */
+		if (!lawmoves_clock_step((const Referral__V1__StatusChange *)body))
 			return 0;
 		return feed_notice(n, rr, (const Referral__V1__StatusChange *)body,
 				   at);
@@ -210,6 +215,8 @@ int referrals_move_allowed(const referral_rec_t *rr,
 	lc_state_t to = lc_state_from_name(sc->state);
 	unsigned needs = 0, parties;
 	char moves[300];
+	bool step;
+	int r;
 
 	if (to == LC_NONE) {
 		snprintf(why, len, "\"%.40s\" is not a lifecycle state", sc->state);
@@ -226,6 +233,9 @@ int referrals_move_allowed(const referral_rec_t *rr,
 			 rr->referral_id, rr->state, sc->state);
 		return REF_E_REFUSED;
 	}
+	r = lawmoves_check_step(rr, sc, party, why, len, &step);
+	if (step)
+		return r;
 	parties = lc_edge(from, to, sc->aid_first, &needs);
 	if (!parties || !(parties & party)) {
 		lc_moves_from(from, party, moves, sizeof(moves));
@@ -285,7 +295,7 @@ int referrals_move_allowed(const referral_rec_t *rr,
 			 "to");
 		return REF_E_INVALID;
 	}
-	return 0;
+	return lawmoves_check_edge(rr, sc, party, why, len);
 }
 
 /* Applies a checked move to rr (state, history, audit). */
@@ -295,9 +305,11 @@ int referrals_apply_move(node_t *n, referral_rec_t *rr,
 {
 	int r;
 
+	/* A finding or an owed supplement opens no materials round. */
 	if (lc_state_from_name(sc->state) == LC_AWAITING_MATERIALS &&
-	    !sc->round && !notified_step(sc))
+	    !sc->round && !notified_step(sc) && lawmoves_clock_step(sc))
 		sc->round = rr->materials_round + 1;
+	lawmoves_applied(rr, sc);
 	if (sc->round > rr->materials_round)
 		rr->materials_round = sc->round;
 	if (sc->onward_referral_id[0])
@@ -504,6 +516,7 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 		sc->from_state = strdup(rr->state);
 		sc->actor = strdup(ms->actor);
 		sc->round = ms->round;
+		sc->supplement = true;
 		/* The origin recorded the move when it sent it: the same time
 		 * here keeps both nodes' clocks equal. */
 		sc->changed_at_ms = sent_at;
@@ -521,6 +534,11 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 	}
 	if (!strcmp(sc->actor_role, "admin") && party == LC_RECEIVER)
 		party = LC_ADMIN;
+	r = lawmoves_prepare(rr, sc);
+	if (r) {
+		referral__v1__status_change__free_unpacked(sc, NULL);
+		return r;
+	}
 	/* The receiver confirming a move this node (the origin) asked for:
 	 * it is the origin's move, now applied where the referral lives. */
 	if (party == LC_RECEIVER && sc->made_by[0] &&
@@ -531,6 +549,15 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 	 * was REQUESTED there may arrive when it is RECEIVED here), and a move
 	 * legal from here keeps both nodes converging on the same state. */
 	r = referrals_move_allowed(rr, sc, party, why, sizeof(why));
+	/* At the origin, a move marked as its own stands only if it asked
+	 * for it: a receiver cannot make the origin's moves for it. */
+	if (!r && party == LC_ORIGIN && rr->direction == DIR_OUTGOING &&
+	    !lawmoves_answer(rr, sc)) {
+		snprintf(why, sizeof(why), "referral %s: this node (the origin) "
+			 "never asked for the move to %s marked as its own",
+			 rr->referral_id, sc->state);
+		r = REF_E_REFUSED;
+	}
 	if (r) {
 		snprintf(detail, dlen, "%s", why);
 		util_utf8_trim(detail);

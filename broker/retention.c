@@ -397,6 +397,10 @@ static int strip_history(node_t *n, cand_t *c)
 		keep.changed_at_ms = sc->changed_at_ms;
 		keep.round = sc->round;
 		keep.made_by = sc->made_by;
+		keep.urgency_ground = sc->urgency_ground;
+		keep.withdrawal = sc->withdrawal;
+		keep.further_request = sc->further_request;
+		keep.supplement = sc->supplement;
 		blen = referral__v1__status_change__get_packed_size(&keep);
 		buf = malloc(blen ? blen : 1);
 		if (!buf) {

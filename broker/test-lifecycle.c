@@ -1,5 +1,6 @@
 /* test-lifecycle.c: the lifecycle table (every DOMAIN.md edge, who may
  * move it, what it needs) and the Civil Code day counting, table-driven. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../proto/testutil.h"
@@ -8,7 +9,9 @@
 #include "eligibility.h"
 #include "errors.h"
 #include "application.h"
+#include "lawmoves.h"
 #include "lifecycle.h"
+#include "referrals.h"
 #include "util.h"
 
 static uint64_t at(const char *rfc3339)
@@ -226,6 +229,25 @@ static void test_clocks(void)
 		n = clocks_compute(o, 2, NULL, 15, c, 8);
 		CHECK_EQ_INT(n, 0);
 	}
+	{
+		/* A notice sent after the review fell due (Nov 30) does not
+		 * pause it: it stays running, still past due, and the
+		 * supplement does not restart it (一次性告知). */
+		clock_step_t o[] = {
+			{ LC_RECEIVED, at("2026-11-23T02:00:00Z") },
+			{ LC_AWAITING_MATERIALS, at("2026-12-02T02:00:00Z") },
+			{ LC_RECEIVED, at("2026-12-04T02:00:00Z") },
+		};
+		n = clocks_compute(o, 2, NULL, 15, c, 8);
+		k = find(c, n, "review");
+		CHECK(k && k->status == CLOCK_RUNNING &&
+		      k->due_ms == at("2026-11-30T16:00:00Z"));
+		CHECK(find(c, n, "materials") != NULL);
+		n = clocks_compute(o, 3, NULL, 15, c, 8);
+		k = find(c, n, "review");
+		CHECK(n == 1 && k && k->status == CLOCK_RUNNING &&
+		      k->due_ms == at("2026-11-30T16:00:00Z"));
+	}
 }
 
 static void test_rules(void)
@@ -339,9 +361,125 @@ static void test_notified(void)
 	CHECK_EQ_INT(lc_notified_reason(NULL), 0);
 }
 
+/* The rules beyond the table (lawmoves.c), as referrals_move_allowed
+ * applies them on either node. */
+static void test_law_rules(void)
+{
+	referral_rec_t rr = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
+	Referral__V1__StatusChange sc = REFERRAL__V1__STATUS_CHANGE__INIT;
+	char why[400];
+
+	rr.referral_id = "350581-0123456789abcdef0123456789abcdef";
+	rr.state = "RECEIVED";
+	/* The receiver cancels only to record a written withdrawal. */
+	sc.state = "CANCELLED";
+	sc.reason = "the centre will not take it (test)";
+	CHECK_EQ_INT(referrals_move_allowed(&rr, &sc, LC_RECEIVER, why,
+					    sizeof(why)), REF_E_REFUSED);
+	CHECK(strstr(why, "own motion") != NULL);
+	CHECK_EQ_INT(referrals_move_allowed(&rr, &sc, LC_ORIGIN, why,
+					    sizeof(why)), 0);
+	sc.withdrawal = "written";
+	CHECK_EQ_INT(referrals_move_allowed(&rr, &sc, LC_RECEIVER, why,
+					    sizeof(why)), 0);
+	/* A further materials round needs a reason, and is marked. */
+	{
+		Referral__V1__StatusChange m = REFERRAL__V1__STATUS_CHANGE__INIT;
+		char *items[] = { "bank statement" };
+		m.state = "AWAITING_MATERIALS";
+		m.missing_items = items;
+		m.n_missing_items = 1;
+		CHECK_EQ_INT(referrals_move_allowed(&rr, &m, LC_RECEIVER, why,
+						    sizeof(why)), 0);
+		rr.materials_round = 1;
+		CHECK_EQ_INT(referrals_move_allowed(&rr, &m, LC_RECEIVER, why,
+						    sizeof(why)), REF_E_INVALID);
+		CHECK(strstr(why, "asked for once") != NULL);
+		m.reason = "an account not declared (test)";
+		CHECK_EQ_INT(referrals_move_allowed(&rr, &m, LC_RECEIVER, why,
+						    sizeof(why)), 0);
+		CHECK(!lawmoves_prepare(&rr, &m) && m.further_request);
+	}
+	/* The urgency finding: a ground, a reason, a centre's party. */
+	{
+		Referral__V1__StatusChange u = REFERRAL__V1__STATUS_CHANGE__INIT;
+		u.state = "RECEIVED";
+		u.urgency_ground = "soon";
+		u.reason = "limitation in 5 days (test)";
+		CHECK_EQ_INT(referrals_move_allowed(&rr, &u, LC_RECEIVER, why,
+						    sizeof(why)), REF_E_INVALID);
+		u.urgency_ground = "limitation";
+		CHECK_EQ_INT(referrals_move_allowed(&rr, &u, LC_RECEIVER, why,
+						    sizeof(why)), 0);
+		CHECK_EQ_INT(referrals_move_allowed(&rr, &u, LC_ORIGIN, why,
+						    sizeof(why)), 0);
+		CHECK_EQ_INT(referrals_move_allowed(&rr, &u, LC_ADMIN, why,
+						    sizeof(why)), REF_E_REFUSED);
+		CHECK(!lawmoves_clock_step(&u));
+		rr.priority = 0;
+		lawmoves_applied(&rr, &u);
+		CHECK_EQ_INT(rr.priority, 2);
+	}
+	/* Aid first leaves materials owed; a supplement in the same state
+	 * is the origin's only while they are. */
+	{
+		Referral__V1__StatusChange g = REFERRAL__V1__STATUS_CHANGE__INIT;
+		Referral__V1__StatusChange s = REFERRAL__V1__STATUS_CHANGE__INIT;
+		g.state = "GRANTED";
+		g.aid_first = true;
+		rr.state = "AWAITING_MATERIALS";
+		lawmoves_applied(&rr, &g);
+		CHECK(rr.materials_owed);
+		rr.state = "GRANTED";
+		s.state = "GRANTED";
+		s.from_state = "GRANTED";
+		s.supplement = true;
+		CHECK_EQ_INT(referrals_move_allowed(&rr, &s, LC_RECEIVER, why,
+						    sizeof(why)), REF_E_REFUSED);
+		CHECK_EQ_INT(referrals_move_allowed(&rr, &s, LC_ORIGIN, why,
+						    sizeof(why)), 0);
+		CHECK(!lawmoves_clock_step(&s));
+		lawmoves_applied(&rr, &s);
+		CHECK(!rr.materials_owed);
+		CHECK_EQ_INT(referrals_move_allowed(&rr, &s, LC_ORIGIN, why,
+						    sizeof(why)), REF_E_REFUSED);
+		CHECK(strstr(why, "owes no materials") != NULL);
+	}
+}
+
+/* At the origin, a move marked as its own matches one it asked for,
+ * once. */
+static void test_origin_asks(void)
+{
+	referral_rec_t *rr = calloc(1, sizeof(*rr));
+	Referral__V1__StatusChange sc = REFERRAL__V1__STATUS_CHANGE__INIT;
+
+	CHECK(rr != NULL);
+	referral__store__v1__referral_record__init(rr);
+	sc.state = "CANCELLED";
+	sc.actor = "staff-0107";
+	CHECK(!lawmoves_answer(rr, &sc));
+	CHECK(!lawmoves_ask(rr, &sc, false));
+	sc.actor = "staff-0999";
+	CHECK(!lawmoves_answer(rr, &sc));
+	sc.actor = "staff-0107";
+	CHECK(lawmoves_answer(rr, &sc));
+	CHECK(!lawmoves_answer(rr, &sc));
+	/* Bounded: the oldest ask goes first. */
+	for (int i = 0; i < 40; i++)
+		CHECK(!lawmoves_ask(rr, &sc, false));
+	CHECK(rr->n_origin_asks <= 16);
+	for (size_t i = 0; i < rr->n_origin_asks; i++)
+		free(rr->origin_asks[i]);
+	free(rr->origin_asks);
+	free(rr);
+}
+
 int main(void)
 {
 	test_notified();
+	test_law_rules();
+	test_origin_asks();
 	test_priority();
 	test_edges();
 	test_deadlines();

@@ -7,6 +7,7 @@
 #include "application.h"
 #include "audit.h"
 #include "delivery.h"
+#include "lawmoves.h"
 #include "lifecycle.h"
 #include "quota.h"
 #include "prune.h"
@@ -142,6 +143,7 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 		if (rr->materials_round)
 			json_object_set_new(o, "materials_round",
 					    json_integer(rr->materials_round));
+		lawmoves_view(n, rr, o);
 	}
 	if (rr->submit_msg_id.len == 16)
 		json_object_set_new(o, "msg_id", json_string(
@@ -554,6 +556,7 @@ json_t *views_history(node_t *n, const referral_rec_t *rr)
 			json_object_set_new(o, "aid_first", json_true());
 		if (c->round)
 			json_object_set_new(o, "round", json_integer(c->round));
+		lawmoves_view_step(c, o);
 		json_array_append_new(arr, o);
 	}
 	referrals_steps_free(s, rr->history_len);

@@ -100,6 +100,26 @@ static void human_status(json_t *o)
 	}
 }
 
+
+/* What a history step records besides a move, for people. */
+static const char *step_kind(json_t *step)
+{
+	static char buf[80];
+	const char *g = json_string_value(json_object_get(step, "urgency_ground"));
+
+	if (g) {
+		snprintf(buf, sizeof(buf), " (urgency finding, Art 44: %s)", g);
+		return buf;
+	}
+	if (json_object_get(step, "supplement"))
+		return " (materials supplied)";
+	if (json_object_get(step, "further_request"))
+		return " (a further request for materials)";
+	if (json_object_get(step, "withdrawal"))
+		return " (the applicant's written withdrawal)";
+	return "";
+}
+
 static void human_show(json_t *o)
 {
 	json_t *rc = json_object_get(o, "receipt");
@@ -127,8 +147,16 @@ static void human_show(json_t *o)
 		       cli_js(json_object_get(o, "recommendation"), "outcome"),
 		       cli_js(json_object_get(o, "recommendation"), "rule"));
 	{
-		json_t *arr = json_object_get(o, "clocks"), *it;
+		json_t *arr = json_object_get(o, "materials_owed"), *it;
 		size_t i;
+		/* Aid first (Art 44) leaves these owed until they arrive. */
+		if (arr) {
+			printf("owed      materials still owed after aid first:");
+			json_array_foreach(arr, i, it)
+				printf("%s %s", i ? ";" : "", json_string_value(it));
+			printf("\n");
+		}
+		arr = json_object_get(o, "clocks");
 		json_array_foreach(arr, i, it) {
 			if (json_object_get(it, "due"))
 				printf("clock     %-10s due %s%s\n", cli_js(it, "clock"),
@@ -142,8 +170,9 @@ static void human_show(json_t *o)
 		}
 		arr = json_object_get(o, "history");
 		json_array_foreach(arr, i, it)
-			printf("history   %-18s by %s at %s%s%s\n", cli_js(it, "state"),
-			       cli_js(it, "by"), cli_jt(it, "at"),
+			printf("history   %-18s by %s at %s%s%s%s\n",
+			       cli_js(it, "state"), cli_js(it, "by"), cli_jt(it, "at"),
+			       step_kind(it),
 			       json_object_get(it, "reason") ? ": " : "",
 			       json_object_get(it, "reason") ? cli_js(it, "reason") : "");
 	}	refctl_inbox_sheet(o);
@@ -306,7 +335,7 @@ int refctl_node_move(int argc, char **argv)
 	const char *cmd = argv[0];
 	static const char *const with_value[] = { "--reason", "--basis",
 		"--item", "--firm", "--lawyer", "--licence", "--report", "--to",
-		"--doc", NULL };
+		"--doc", "--ground", NULL };
 	const char *id = cli_positional(argc - 1, argv + 1, 0, with_value);
 	ref_move_t m = { 0 };
 	const char **items = NULL;
@@ -351,6 +380,14 @@ int refctl_node_move(int argc, char **argv)
 		m.report = report;
 	} else if (!strcmp(cmd, "cancel")) {
 		m.state = "CANCELLED";
+		if (cli_flag(argc, argv, "--applicant-withdrawal"))
+			m.withdrawal = "written";
+	} else if (!strcmp(cmd, "mark-urgent")) {
+		m.state = "";
+		m.urgency_ground = cli_opt(argc, argv, "--ground");
+		if (!m.urgency_ground)
+			return cli_fail("mark-urgent needs --ground limitation|"
+					"preservation|other and --reason TEXT");
 	} else if (!strcmp(cmd, "refer-onward")) {
 		m.state = "REFERRED_ONWARD";
 		m.onward_to = cli_opt(argc, argv, "--to");
@@ -385,6 +422,10 @@ int refctl_node_move(int argc, char **argv)
 		       m.state);
 	else if (!strcmp(cmd, "refer-onward"))
 		printf("%s now REFERRED_ONWARD; new referral %s\n", id, out_id);
+	else if (!strcmp(cmd, "mark-urgent"))
+		printf("%s: urgency finding (%s) recorded; the referral is "
+		       "urgent%s%s\n", id, m.urgency_ground,
+		       *ref_last_error(c) ? "; " : "", ref_last_error(c));
 	else if (*ref_last_error(c))
 		printf("%s: %s %s\n", id, m.state, ref_last_error(c));
 	else

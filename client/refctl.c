@@ -64,6 +64,7 @@ static const struct {
 	{ "cancel", refctl_node_move },
 	{ "refer-onward", refctl_node_move },
 	{ "pre-aid", refctl_node_move },
+	{ "mark-urgent", refctl_node_move },
 	{ "object", refctl_node_move },
 	{ "decide-objection", refctl_node_move },
 	{ "overdue", refctl_node_overdue },

@@ -283,6 +283,8 @@ int ref_move(ref_client_t *c, const char *referral_id, const ref_move_t *m,
 	sc.report = (char *)(m->report ? m->report : "");
 	sc.onward_to = (char *)(m->onward_to ? m->onward_to : "");
 	sc.aid_first = m->aid_first != 0;
+	sc.urgency_ground = (char *)(m->urgency_ground ? m->urgency_ground : "");
+	sc.withdrawal = (char *)(m->withdrawal ? m->withdrawal : "");
 	sc.actor_role = (char *)(m->as_admin ? "admin" : "staff");
 	sc.actor = (char *)(actor ? actor : "");
 	for (size_t i = 0; i < m->n_items; i++)

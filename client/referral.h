@@ -74,6 +74,10 @@ typedef struct {
 	const char *onward_to;      /* REFERRED_ONWARD */
 	int aid_first;              /* Art 44: grant before the review ends */
 	int as_admin;               /* the justice bureau's admin role */
+	const char *urgency_ground; /* the Art 44 finding: limitation,
+				     * preservation or other (state unused) */
+	const char *withdrawal;     /* CANCELLED: how the applicant withdrew
+				     * ("written": all a receiver records) */
 } ref_move_t;
 
 /* ref_move: makes the move if this node's party may make it from the
