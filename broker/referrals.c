@@ -741,7 +741,8 @@ int referrals_receive_as(node_t *n, referral_rec_t *rr,
 	if (!strcmp(state, "GRANTED"))
 		got.reason = "notified defence or representation: no means test";
 	else
-		rules_recommend(n->rules, a->means, &outcome, rule, sizeof(rule));
+		rules_recommend(n->rules, a->means, a->matter, &outcome, rule,
+					sizeof(rule));
 	r = referrals_history_append(n, rr, &req, rr->origin_node, created_at,
 				     msg_id);
 	if (!r)
