@@ -7,6 +7,7 @@
 
 #include "application.h"
 #include "casework.h"
+#include "closing.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "referrals.h"
@@ -68,6 +69,8 @@ int casework_move(node_t *n, const Referral__Local__V1__Request *req,
 	}
 	sc->round = 0; /* the node numbers the rounds, not the client */
 	r = referrals_move_allowed(rr, sc, party, err, errlen);
+	if (!r)
+		r = closing_check(n, rr, sc, err, errlen);
 	if (r) {
 		rep->code = r;
 		rep->error = err;

@@ -10,6 +10,7 @@
 #include "application.h"
 #include "calls.h"
 #include "casework.h"
+#include "closing.h"
 #include "checkpoint.h"
 #include "control.h"
 #include "delivery.h"
@@ -436,10 +437,16 @@ static const control_op_t ops[] = {
 	MOVE("start", "IN_PROGRESS", 0, "the lawyer started", SCHEMA("", "")),
 	MOVE("hold", "ON_HOLD", 0, "the case paused", SCHEMA(O_REASON, "\"reason\"")),
 	MOVE("resume", "IN_PROGRESS", 0, "the case resumed", SCHEMA("", "")),
-	MOVE("terminate", "TERMINATED", 0, "aid terminated (Art 48)",
-	     SCHEMA(O_REASON "," O_BASIS, "\"reason\"")),
-	MOVE("close", "CLOSED", 0, "the case closed, with the closing report",
-	     SCHEMA("\"report\":{\"type\":\"string\"}", "\"report\"")),
+	MOVE("terminate", "TERMINATED", 0, "aid terminated on an Art 48 ground",
+	     SCHEMA(O_REASON "," O_BASIS "," CLOSING_GROUND,
+		    "\"reason\",\"ground\"")),
+	MOVE("close", "CLOSED", 0, "the case closed, with the closing report "
+	     "and the coded outcome", SCHEMA("\"report\":{\"type\":\"string\"},"
+	     CLOSING_OUTCOME, "\"report\",\"outcome\"")),
+	MOVE("review", "REVIEWED", 0, "the file review of a closed case (结案审查)"
+	     ", by a staff id other than the one that closed it",
+	     SCHEMA(CLOSING_REVIEW, "\"follow_up\",\"follow_up_on\","
+		    "\"quality_score\"")),
 	MOVE("cancel", "CANCELLED", 0, "the referral cancelled",
 	     SCHEMA(O_REASON, "\"reason\"")),
 	MOVE("refer-onward", "REFERRED_ONWARD", 0, "sent on to the centre with "

@@ -22,6 +22,7 @@ static const char *const names[LC__MAX] = {
 	[LC_OBJECTION] = "OBJECTION",
 	[LC_UPHELD] = "UPHELD",
 	[LC_CANCELLED] = "CANCELLED",
+	[LC_REVIEWED] = "REVIEWED",
 };
 
 typedef struct {
@@ -55,6 +56,9 @@ static const edge_t edges[] = {
 	{ LC_ON_HOLD, LC_IN_PROGRESS, R, 0, false },
 	{ LC_IN_PROGRESS, LC_TERMINATED, R, LC_NEEDS_REASON, false },
 	{ LC_IN_PROGRESS, LC_CLOSED, R, LC_NEEDS_REPORT, false },
+	/* The file review (结案审查); closing.c checks what it carries and
+	 * that the reviewer is not the one who closed. */
+	{ LC_CLOSED, LC_REVIEWED, R, 0, false },
 	{ LC_DENIED, LC_OBJECTION, A, LC_NEEDS_REASON, false },
 	{ LC_TERMINATED, LC_OBJECTION, A, LC_NEEDS_REASON, false },
 	{ LC_OBJECTION, LC_UPHELD, A, 0, false },

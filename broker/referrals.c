@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "application.h"
+#include "closing.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "feed.h"
@@ -512,6 +513,8 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 	 * was REQUESTED there may arrive when it is RECEIVED here), and a move
 	 * legal from here keeps both nodes converging on the same state. */
 	r = referrals_move_allowed(rr, sc, party, why, sizeof(why));
+	if (!r)
+		r = closing_check(n, rr, sc, why, sizeof(why));
 	if (r) {
 		snprintf(detail, dlen, "%s", why);
 		util_utf8_trim(detail);

@@ -46,6 +46,9 @@ static void test_edges(void)
 		{ LC_ON_HOLD, LC_IN_PROGRESS, false, LC_RECEIVER, 0 },
 		{ LC_IN_PROGRESS, LC_TERMINATED, false, LC_RECEIVER, LC_NEEDS_REASON },
 		{ LC_IN_PROGRESS, LC_CLOSED, false, LC_RECEIVER, LC_NEEDS_REPORT },
+		/* The file review (结案审查); closing.c checks its content. */
+		{ LC_CLOSED, LC_REVIEWED, false, LC_RECEIVER, 0 },
+		{ LC_TERMINATED, LC_REVIEWED, false, 0, 0 },
 		{ LC_DENIED, LC_OBJECTION, false, LC_ADMIN, LC_NEEDS_REASON },
 		{ LC_TERMINATED, LC_OBJECTION, false, LC_ADMIN, LC_NEEDS_REASON },
 		{ LC_OBJECTION, LC_UPHELD, false, LC_ADMIN, 0 },
@@ -73,7 +76,8 @@ static void test_edges(void)
 	for (int s = 1; s < LC__MAX; s++)
 		CHECK_EQ_INT(lc_state_from_name(lc_state_name((lc_state_t)s)), s);
 	CHECK_EQ_INT(lc_state_from_name("granted"), LC_NONE);
-	CHECK(lc_final(LC_CLOSED) && lc_final(LC_UPHELD) && lc_final(LC_CANCELLED) &&
+	CHECK(!lc_final(LC_CLOSED) && lc_final(LC_REVIEWED));
+	CHECK(lc_final(LC_UPHELD) && lc_final(LC_CANCELLED) &&
 	      lc_final(LC_WITHDRAWN) && lc_final(LC_REFERRED_ONWARD));
 	CHECK(!lc_final(LC_DENIED) && !lc_final(LC_ON_HOLD));
 	{
@@ -82,6 +86,8 @@ static void test_edges(void)
 		CHECK(strstr(buf, "GRANTED") && strstr(buf, "DENIED") &&
 		      strstr(buf, "AWAITING_MATERIALS") && !strstr(buf, "ASSIGNED"));
 		lc_moves_from(LC_CLOSED, 0, buf, sizeof(buf));
+		CHECK(!strcmp(buf, "REVIEWED"));
+		lc_moves_from(LC_REVIEWED, 0, buf, sizeof(buf));
 		CHECK(strstr(buf, "final") != NULL);
 	}
 }

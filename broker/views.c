@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "application.h"
+#include "closing.h"
 #include "audit.h"
 #include "delivery.h"
 #include "lifecycle.h"
@@ -519,6 +520,7 @@ json_t *views_history(node_t *n, const referral_rec_t *rr)
 			json_object_set_new(o, "aid_first", json_true());
 		if (c->round)
 			json_object_set_new(o, "round", json_integer(c->round));
+		closing_json(o, c);
 		json_array_append_new(arr, o);
 	}
 	referrals_steps_free(s, rr->history_len);

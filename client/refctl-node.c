@@ -287,20 +287,6 @@ int refctl_node_move(int argc, char **argv)
 		m.state = "IN_PROGRESS";
 	} else if (!strcmp(cmd, "hold")) {
 		m.state = "ON_HOLD";
-	} else if (!strcmp(cmd, "terminate")) {
-		m.state = "TERMINATED";
-	} else if (!strcmp(cmd, "close")) {
-		const char *f = cli_opt(argc, argv, "--report");
-		uint8_t *text;
-		size_t len;
-		if (!f)
-			return cli_fail("close needs --report FILE (the closing report)");
-		r = util_read_file(f, 1 << 20, &text, &len);
-		if (r)
-			return cli_fail("cannot read %s: %s", f, ref_strerror(r));
-		report = (char *)text;
-		m.state = "CLOSED";
-		m.report = report;
 	} else if (!strcmp(cmd, "cancel")) {
 		m.state = "CANCELLED";
 	} else if (!strcmp(cmd, "refer-onward")) {

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "refctl-audit.h"
 #include "refctl-call.h"
+#include "refctl-closing.h"
 #include "refctl-directory.h"
 #include "refctl-node.h"
 #include "refctl-purge.h"
@@ -53,8 +54,9 @@ static const struct {
 	{ "start", refctl_node_move },
 	{ "hold", refctl_node_move },
 	{ "resume", refctl_node_move },
-	{ "terminate", refctl_node_move },
-	{ "close", refctl_node_move },
+	{ "terminate", refctl_closing_terminate },
+	{ "close", refctl_closing_close },
+	{ "review", refctl_closing_review },
 	{ "cancel", refctl_node_move },
 	{ "refer-onward", refctl_node_move },
 	{ "pre-aid", refctl_node_move },
