@@ -21,6 +21,7 @@
 #include "keys.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "objection.h"
 #include "overdue.h"
 #include "peer.h"
 #include "principal.h"
@@ -270,15 +271,7 @@ static int build_move(node_t *n, const control_op_t *o, json_t *opts,
 	referral_rec_t *rr = NULL;
 	int r;
 
-	if (!strcmp(o->name, "decide-objection")) {
-		const char *d = calls_str(opts, "decision");
-		if (strcmp(d, "uphold") && strcmp(d, "grant")) {
-			snprintf(err, errlen, "decide-objection needs \"decision\": "
-				 "\"uphold\" or \"grant\"");
-			return REF_E_INVALID;
-		}
-		state = !strcmp(d, "uphold") ? "UPHELD" : "GRANTED";
-	} else if (!state[0]) {
+	if (!state[0]) {
 		/* Replacing the lawyer keeps the state the referral is in. */
 		if (referrals_get(n, req->referral_id, &rr) == 0) {
 			state = strcmp(rr->state, "IN_PROGRESS") ? "ASSIGNED"
@@ -452,12 +445,20 @@ static const control_op_t ops[] = {
 	MOVE("refer-onward", "REFERRED_ONWARD", 0, "sent on to the centre with "
 	     "jurisdiction", SCHEMA("\"onward_to\":{\"type\":\"string\"},"
 	     O_REASON, "\"onward_to\",\"reason\"")),
-	MOVE("object", "OBJECTION", AS_ADMIN, "the applicant's objection "
-	     "(Art 49), recorded by the justice bureau",
-	     SCHEMA(O_REASON, "\"reason\"")),
-	MOVE("decide-objection", "", AS_ADMIN, "the justice bureau's decision "
-	     "on an objection", SCHEMA("\"decision\":{\"type\":\"string\","
-	     "\"enum\":[\"uphold\",\"grant\"]}," O_REASON, "\"decision\"")),
+	/* Objections (Art 49), at the justice bureau's node (objection.c). */
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "object", "move", ROLE_STAFF,
+	  S_CENTRE, WRITES | ONCE | RECORD | NEEDS_ID | NEEDS_REF, 0, NULL, NULL,
+	  NULL, NULL, NULL, NULL, objection_call_object, "the applicant's "
+	  "objection (Art 49) to a centre's denial or termination, recorded at "
+	  "the justice bureau's node and sent to the centre",
+	  SCHEMA("\"centre\":{\"type\":\"string\",\"description\":\"the "
+		 "centre that refused\"}," O_REASON, "\"centre\",\"reason\"") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "decide-objection", "move",
+	  ROLE_STAFF, S_CENTRE, WRITES | ONCE | RECORD | NEEDS_ID | NEEDS_REF, 0,
+	  NULL, NULL, NULL, NULL, NULL, NULL, objection_call_decide,
+	  "the justice bureau's decision on an objection, by one of its "
+	  "objection_reviewers", SCHEMA("\"decision\":{\"type\":\"string\","
+	  "\"enum\":[\"uphold\",\"grant\"]}," O_REASON, "\"decision\"") },
 	/* Operations that exist only by name. */
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "ops", "read", ROLE_STAFF,
 	  S_CENTRE | S_AGENCY, ANYONE, 0, NULL, NULL, NULL, NULL, NULL, NULL,

@@ -220,7 +220,9 @@ int referrals_move_allowed(const referral_rec_t *rr,
 				 "%s's move, not this party's. Moves open to "
 				 "this party from %s: %s", rr->referral_id,
 				 rr->state, rr->state, sc->state,
-				 parties & LC_ADMIN ? "justice bureau admin"
+				 parties & LC_BUREAU ? "justice bureau's node "
+				 "(refctl object and decide-objection there)"
+				 : parties & LC_ADMIN ? "justice bureau admin"
 				 : parties & LC_RECEIVER ? "receiving centre"
 				 : "origin", rr->state, moves);
 		return REF_E_REFUSED;

@@ -92,6 +92,38 @@ int refctl_closing_close(int argc, char **argv)
 	return call("close", id, o);
 }
 
+int refctl_closing_object(int argc, char **argv)
+{
+	static const char *const with_value[] = { "--centre", "--reason", NULL };
+	const char *id = cli_positional(argc - 1, argv + 1, 0, with_value);
+	json_t *o;
+
+	if (!id)
+		return cli_usage();
+	o = json_object();
+	set_opt(o, "centre", cli_opt(argc, argv, "--centre"));
+	set_opt(o, "reason", cli_opt(argc, argv, "--reason"));
+	return call("object", id, o);
+}
+
+int refctl_closing_decide(int argc, char **argv)
+{
+	static const char *const with_value[] = { "--reason", NULL };
+	const char *id = cli_positional(argc - 1, argv + 1, 0, with_value);
+	bool up = cli_flag(argc, argv, "--uphold");
+	bool gr = cli_flag(argc, argv, "--grant");
+	json_t *o;
+
+	if (!id)
+		return cli_usage();
+	if (up == gr)
+		return cli_fail("decide-objection needs --uphold or --grant");
+	o = json_object();
+	set_opt(o, "decision", up ? "uphold" : "grant");
+	set_opt(o, "reason", cli_opt(argc, argv, "--reason"));
+	return call("decide-objection", id, o);
+}
+
 int refctl_closing_review(int argc, char **argv)
 {
 	static const char *const with_value[] = { "--follow-up", "--on",

@@ -295,15 +295,6 @@ int refctl_node_move(int argc, char **argv)
 	} else if (!strcmp(cmd, "pre-aid")) {
 		m.state = "GRANTED";
 		m.aid_first = 1;
-	} else if (!strcmp(cmd, "object")) {
-		m.state = "OBJECTION";
-		m.as_admin = 1;
-	} else if (!strcmp(cmd, "decide-objection")) {
-		bool up = cli_flag(argc, argv, "--uphold"), gr = cli_flag(argc, argv, "--grant");
-		if (up == gr)
-			return cli_fail("decide-objection needs --uphold or --grant");
-		m.state = up ? "UPHELD" : "GRANTED";
-		m.as_admin = 1;
 	}
 	if (cli_client(&c)) {
 		free(items);
