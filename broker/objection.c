@@ -225,6 +225,21 @@ bool objection_from_bureau(node_t *n, const envelope_check_t *c,
 	return yes;
 }
 
+bool objection_pending(const referral_rec_t *rr,
+		       const Referral__V1__StatusChange *sc, const char *peer)
+{
+	lc_state_t here = lc_state_from_name(rr->state);
+
+	if (strcmp(peer, rr->receiver_node) || strcmp(sc->from_state, "GRANTED") ||
+	    (here != LC_DENIED && here != LC_TERMINATED &&
+	     here != LC_OBJECTION))
+		return false;
+	log_msg(LOG_INFO, "objection", "referral=%s: %s's change from GRANTED "
+		"waits for the justice bureau's decision to arrive here; no "
+		"receipt, the centre sends it again", rr->referral_id, peer);
+	return true;
+}
+
 /* Why a bureau's change may not apply to rr here, or NULL. */
 static const char *judge(node_t *n, const referral_rec_t *rr,
 			 const Referral__V1__StatusChange *sc, const char *peer,

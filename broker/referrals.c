@@ -9,6 +9,7 @@
 #include "closing.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "objection.h"
 #include "feed.h"
 #include "held.h"
 #include "outbox.h"
@@ -502,6 +503,10 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 			*ret_status = REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
 			return 0;
 		}
+	}
+	if (rr->direction == DIR_OUTGOING && objection_pending(rr, sc, peer)) {
+		referral__v1__status_change__free_unpacked(sc, NULL);
+		return REF_E_REFUSED; /* unanswered: the centre sends it again */
 	}
 	if (!strcmp(sc->actor_role, "admin") && party == LC_RECEIVER)
 		party = LC_ADMIN;

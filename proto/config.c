@@ -107,7 +107,7 @@ static const setting_t settings[] = {
 	I("deadlines", "deadline_check_ms", deadline_check_ms, 5000, 100,
 	  3600000, "how often running deadlines are checked"),
 	S("roles", "admins", admins, "", 0,
-	  "staff ids with the justice bureau's admin role, comma-separated"),
+	  "staff ids with this node's admin role (exports, keys, purge, tokens), comma-separated"),
 	S("staff", "accounts", staff_accounts, "", 0,
 	  "OS accounts (name or uid) that may use the client socket, each "
 	  "as one staff id: \"alice:reviewer-01, 1001:admin-01\" (the "

@@ -92,4 +92,26 @@ check "Shishi sees GRANTED" wait_for 15 in_state 350581 "$g" GRANTED
 check "and Jinjiang assigns a lawyer" $J assign "$g" --firm "示例律师事务所" --lawyer "王律师" --licence "13505200000000"
 check "Shishi sees ASSIGNED" wait_for 15 in_state 350581 "$g" ASSIGNED
 expect_eq "one history" "$(states_of 350582 "$g")" "$(states_of 350581 "$g")"
+
+# The origin is down while the bureau grants aid and the centre assigns,
+# and the bureau is down when the origin comes back: the centre's ASSIGNED
+# reaches the origin before the bureau's copy of the grant. It waits,
+# unanswered, and applies once the copy has arrived.
+h=$(new)
+check "a third denied" $J deny "$h" --basis "法律援助法第四十一条" --reason "materials insufficient"
+check "objection" $C object "$h" --centre 350582 --reason "new evidence of hardship"
+check "Shishi sees OBJECTION" wait_for 15 in_state 350581 "$h" OBJECTION
+stop 350581
+check "the reviewer grants aid, Shishi down" $B decide-objection "$h" --grant
+check "Jinjiang sees GRANTED" wait_for 15 in_state 350582 "$h" GRANTED
+check "Jinjiang assigns" $J assign "$h" --firm "示例律师事务所" --lawyer "王律师" --licence "13505200000000"
+stop 350599
+start 350581
+waits() { grep -q "referral=$h: 350582's change from GRANTED waits" "$T/350581.log"; }
+check "Jinjiang's ASSIGNED waits at Shishi for the bureau's grant" wait_for 30 waits
+expect_eq "Shishi still holds the objection" OBJECTION "$(state_of 350581 "$h")"
+start 350599
+check "with the bureau back, Shishi ends ASSIGNED" wait_for 30 in_state 350581 "$h" ASSIGNED
+expect_eq "one history, step for step" "$(states_of 350582 "$h")" "$(states_of 350581 "$h")"
+expect_eq "which is" "REQUESTED RECEIVED DENIED OBJECTION GRANTED ASSIGNED" "$(states_of 350581 "$h")"
 finish
