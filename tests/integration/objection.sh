@@ -93,6 +93,19 @@ check "and Jinjiang assigns a lawyer" $J assign "$g" --firm "示例律师事务�
 check "Shishi sees ASSIGNED" wait_for 15 in_state 350581 "$g" ASSIGNED
 expect_eq "one history" "$(states_of 350582 "$g")" "$(states_of 350581 "$g")"
 
+# The centre checks the decider itself: a decision signed with the
+# bureau's own keys (tests/peersim) by a staff id that is not listed
+# under its objection_reviewers is refused, and nothing moves.
+k=$(new)
+check "a fourth denied" $J deny "$k" --basis "法律援助法第四十一条" --reason "materials insufficient"
+check "objection" $C object "$k" --centre 350582 --reason "new evidence of hardship"
+check "Jinjiang sees OBJECTION" wait_for 15 in_state 350582 "$k" OBJECTION
+out=$("$PEERSIM" --data "$T/350599" --to 350582 --case status --referral "$k" \
+	--state GRANTED --from-state OBJECTION --seq 2 --role bureau)
+expect_contains "a decision by an unlisted staff id, with the bureau's keys: REFUSED" "status=REFUSED verified=yes" "$out"
+expect_contains "naming the reviewers' list" "not listed under 350599's objection_reviewers" "$out"
+expect_eq "Jinjiang stays OBJECTION" OBJECTION "$(state_of 350582 "$k")"
+
 # The origin is down while the bureau grants aid and the centre assigns,
 # and the bureau is down when the origin comes back: the centre's ASSIGNED
 # reaches the origin before the bureau's copy of the grant. It waits,
