@@ -87,7 +87,8 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 	*ret_err = 0;
 	json_object_set_new(o, "referral_id", json_string(rr->referral_id));
 	json_object_set_new(o, "direction", json_string(
-		rr->direction == DIR_OUTGOING ? "outgoing" : "incoming"));
+		rr->direction == DIR_OUTGOING ? "outgoing"
+		: rr->direction == DIR_BUREAU ? "objection" : "incoming"));
 	json_object_set_new(o, "origin", json_string(rr->origin_node));
 	json_object_set_new(o, "receiver", json_string(rr->receiver_node));
 	json_object_set_new(o, "state", json_string(rr->state));
