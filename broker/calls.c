@@ -6,6 +6,7 @@
 
 #include "application.h"
 #include "calls.h"
+#include "closing.h"
 #include "errors.h"
 #include "referral.pb-c.h"
 #include "util.h"
@@ -84,6 +85,7 @@ int calls_move(const char *state, bool admin, bool aid_first, json_t *opts,
 {
 	Referral__V1__StatusChange sc = REFERRAL__V1__STATUS_CHANGE__INIT;
 	Referral__V1__Assignment as = REFERRAL__V1__ASSIGNMENT__INIT;
+	Referral__V1__FileReview fr = REFERRAL__V1__FILE_REVIEW__INIT;
 	json_t *items = json_object_get(opts, "items");
 	const char **iv = NULL;
 	size_t ni = json_array_size(items);
@@ -119,6 +121,7 @@ int calls_move(const char *state, bool admin, bool aid_first, json_t *opts,
 	sc.aid_first = aid_first;
 	sc.urgency_ground = (char *)calls_str(opts, "ground");
 	sc.withdrawal = (char *)calls_str(opts, "applicant_withdrawal");
+	closing_from_opts(opts, &sc, &fr);
 	sc.actor_role = (char *)(admin ? "admin" : "staff");
 	sc.actor = (char *)actor;
 	*ret_body = pack(&sc.base, ret_len);

@@ -8,6 +8,7 @@
 #include "application.h"
 #include "casework.h"
 #include "lawmoves.h"
+#include "closing.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "referrals.h"
@@ -73,6 +74,8 @@ int casework_move(node_t *n, const Referral__Local__V1__Request *req,
 	r = lawmoves_prepare(rr, sc);
 	if (!r)
 		r = referrals_move_allowed(rr, sc, party, err, errlen);
+	if (!r)
+		r = closing_check(n, rr, sc, err, errlen);
 	if (r) {
 		rep->code = r;
 		rep->error = err;

@@ -89,6 +89,7 @@ size_t clocks_compute(const clock_step_t *steps, size_t n,
 		case LC_CANCELLED:
 		case LC_TERMINATED:
 		case LC_CLOSED:
+		case LC_REVIEWED:
 			for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
 				all[k]->status = 0;
 			break;

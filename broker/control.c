@@ -10,6 +10,7 @@
 #include "application.h"
 #include "calls.h"
 #include "casework.h"
+#include "closing.h"
 #include "checkpoint.h"
 #include "control.h"
 #include "delivery.h"
@@ -23,6 +24,7 @@
 #include "keys.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "objection.h"
 #include "overdue.h"
 #include "peer.h"
 #include "principal.h"
@@ -274,15 +276,7 @@ static int build_move(node_t *n, const control_op_t *o, json_t *opts,
 	referral_rec_t *rr = NULL;
 	int r;
 
-	if (!strcmp(o->name, "decide-objection")) {
-		const char *d = calls_str(opts, "decision");
-		if (strcmp(d, "uphold") && strcmp(d, "grant")) {
-			snprintf(err, errlen, "decide-objection needs \"decision\": "
-				 "\"uphold\" or \"grant\"");
-			return REF_E_INVALID;
-		}
-		state = !strcmp(d, "uphold") ? "UPHELD" : "GRANTED";
-	} else if (!strcmp(o->name, "mark-urgent")) {
+	if (!strcmp(o->name, "mark-urgent")) {
 		if (!calls_str(opts, "ground")[0]) {
 			snprintf(err, errlen, "mark-urgent needs \"ground\": "
 				 "limitation, preservation or other (Art 44)");
@@ -453,10 +447,16 @@ static const control_op_t ops[] = {
 	MOVE("start", "IN_PROGRESS", 0, "the lawyer started", SCHEMA("", "")),
 	MOVE("hold", "ON_HOLD", 0, "the case paused", SCHEMA(O_REASON, "\"reason\"")),
 	MOVE("resume", "IN_PROGRESS", 0, "the case resumed", SCHEMA("", "")),
-	MOVE("terminate", "TERMINATED", 0, "aid terminated (Art 48)",
-	     SCHEMA(O_REASON "," O_BASIS, "\"reason\"")),
-	MOVE("close", "CLOSED", 0, "the case closed, with the closing report",
-	     SCHEMA("\"report\":{\"type\":\"string\"}", "\"report\"")),
+	MOVE("terminate", "TERMINATED", 0, "aid terminated on an Art 48 ground",
+	     SCHEMA(O_REASON "," O_BASIS "," CLOSING_GROUND,
+		    "\"reason\",\"ground\"")),
+	MOVE("close", "CLOSED", 0, "the case closed, with the closing report "
+	     "and the coded outcome", SCHEMA("\"report\":{\"type\":\"string\"},"
+	     CLOSING_OUTCOME, "\"report\",\"outcome\"")),
+	MOVE("review", "REVIEWED", 0, "the file review of a closed case (结案审查)"
+	     ", by a staff id other than the one that closed it",
+	     SCHEMA(CLOSING_REVIEW, "\"follow_up\",\"follow_up_on\","
+		    "\"quality_score\"")),
 	MOVE("cancel", "CANCELLED", 0, "the referral cancelled: at the "
 	     "receiver only to record the applicant's written withdrawal",
 	     SCHEMA(O_REASON ",\"applicant_withdrawal\":{\"type\":\"string\","
@@ -469,12 +469,20 @@ static const control_op_t ops[] = {
 	MOVE("refer-onward", "REFERRED_ONWARD", 0, "sent on to the centre with "
 	     "jurisdiction", SCHEMA("\"onward_to\":{\"type\":\"string\"},"
 	     O_REASON, "\"onward_to\",\"reason\"")),
-	MOVE("object", "OBJECTION", AS_ADMIN, "the applicant's objection "
-	     "(Art 49), recorded by the justice bureau",
-	     SCHEMA(O_REASON, "\"reason\"")),
-	MOVE("decide-objection", "", AS_ADMIN, "the justice bureau's decision "
-	     "on an objection", SCHEMA("\"decision\":{\"type\":\"string\","
-	     "\"enum\":[\"uphold\",\"grant\"]}," O_REASON, "\"decision\"")),
+	/* Objections (Art 49), at the justice bureau's node (objection.c). */
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "object", "move", ROLE_STAFF,
+	  S_CENTRE, WRITES | ONCE | RECORD | NEEDS_ID | NEEDS_REF, 0, NULL, NULL,
+	  NULL, NULL, NULL, NULL, objection_call_object, "the applicant's "
+	  "objection (Art 49) to a centre's denial or termination, recorded at "
+	  "the justice bureau's node and sent to the centre",
+	  SCHEMA("\"centre\":{\"type\":\"string\",\"description\":\"the "
+		 "centre that refused\"}," O_REASON, "\"centre\",\"reason\"") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "decide-objection", "move",
+	  ROLE_STAFF, S_CENTRE, WRITES | ONCE | RECORD | NEEDS_ID | NEEDS_REF, 0,
+	  NULL, NULL, NULL, NULL, NULL, NULL, objection_call_decide,
+	  "the justice bureau's decision on an objection, by one of its "
+	  "objection_reviewers", SCHEMA("\"decision\":{\"type\":\"string\","
+	  "\"enum\":[\"uphold\",\"grant\"]}," O_REASON, "\"decision\"") },
 	/* Operations that exist only by name. */
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "ops", "read", ROLE_STAFF,
 	  S_CENTRE | S_AGENCY, ANYONE, 0, NULL, NULL, NULL, NULL, NULL, NULL,

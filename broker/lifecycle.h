@@ -14,16 +14,19 @@ typedef enum {
 	LC_REQUESTED, LC_RECEIVED, LC_AWAITING_MATERIALS, LC_WITHDRAWN,
 	LC_REFERRED_ONWARD, LC_GRANTED, LC_DENIED, LC_ASSIGNED,
 	LC_IN_PROGRESS, LC_ON_HOLD, LC_TERMINATED, LC_CLOSED, LC_OBJECTION,
-	LC_UPHELD, LC_CANCELLED,
+	LC_UPHELD, LC_CANCELLED, LC_REVIEWED,
 	LC__MAX
 } lc_state_t;
 
-/* Who moves an edge. The justice bureau's admin acts through the
- * receiving node, so on the wire an admin move comes from the receiver. */
+/* Who moves an edge. LC_ADMIN: a staff id in the receiving node's own
+ * [roles] admins, which no edge names any more (kept so such a move is
+ * refused by name). LC_BUREAU: the justice bureau, from its own node, for
+ * the centres its directory entry oversees (objection.c). */
 typedef enum {
 	LC_ORIGIN = 1,
 	LC_RECEIVER = 2,
 	LC_ADMIN = 4,
+	LC_BUREAU = 8,
 } lc_party_t;
 
 /* What a move must carry. */

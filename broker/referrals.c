@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "application.h"
+#include "closing.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "objection.h"
 #include "feed.h"
 #include "held.h"
 #include "lawmoves.h"
@@ -248,7 +250,9 @@ int referrals_move_allowed(const referral_rec_t *rr,
 				 "%s's move, not this party's. Moves open to "
 				 "this party from %s: %s", rr->referral_id,
 				 rr->state, rr->state, sc->state,
-				 parties & LC_ADMIN ? "justice bureau admin"
+				 parties & LC_BUREAU ? "justice bureau's node "
+				 "(refctl object and decide-objection there)"
+				 : parties & LC_ADMIN ? "justice bureau admin"
 				 : parties & LC_RECEIVER ? "receiving centre"
 				 : "origin", rr->state, moves);
 		return REF_E_REFUSED;
@@ -532,6 +536,10 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 			return 0;
 		}
 	}
+	if (rr->direction == DIR_OUTGOING && objection_pending(rr, sc, peer)) {
+		referral__v1__status_change__free_unpacked(sc, NULL);
+		return REF_E_REFUSED; /* unanswered: the centre sends it again */
+	}
 	if (!strcmp(sc->actor_role, "admin") && party == LC_RECEIVER)
 		party = LC_ADMIN;
 	r = lawmoves_prepare(rr, sc);
@@ -558,6 +566,8 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 			 rr->referral_id, sc->state);
 		r = REF_E_REFUSED;
 	}
+	if (!r)
+		r = closing_check(n, rr, sc, why, sizeof(why));
 	if (r) {
 		snprintf(detail, dlen, "%s", why);
 		util_utf8_trim(detail);
@@ -787,7 +797,8 @@ int referrals_receive_as(node_t *n, referral_rec_t *rr,
 	if (!strcmp(state, "GRANTED"))
 		got.reason = "notified defence or representation: no means test";
 	else
-		rules_recommend(n->rules, a->means, &outcome, rule, sizeof(rule));
+		rules_recommend(n->rules, a->means, a->matter, &outcome, rule,
+					sizeof(rule));
 	r = referrals_history_append(n, rr, &req, rr->origin_node, created_at,
 				     msg_id);
 	if (!r)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "application.h"
+#include "closing.h"
 #include "audit.h"
 #include "delivery.h"
 #include "lawmoves.h"
@@ -106,7 +107,8 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 	*ret_err = 0;
 	json_object_set_new(o, "referral_id", json_string(rr->referral_id));
 	json_object_set_new(o, "direction", json_string(
-		rr->direction == DIR_OUTGOING ? "outgoing" : "incoming"));
+		rr->direction == DIR_OUTGOING ? "outgoing"
+		: rr->direction == DIR_BUREAU ? "objection" : "incoming"));
 	json_object_set_new(o, "origin", json_string(rr->origin_node));
 	json_object_set_new(o, "receiver", json_string(rr->receiver_node));
 	json_object_set_new(o, "state", json_string(rr->state));
@@ -557,6 +559,7 @@ json_t *views_history(node_t *n, const referral_rec_t *rr)
 		if (c->round)
 			json_object_set_new(o, "round", json_integer(c->round));
 		lawmoves_view_step(c, o);
+		closing_json(o, c);
 		json_array_append_new(arr, o);
 	}
 	referrals_steps_free(s, rr->history_len);

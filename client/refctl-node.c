@@ -364,20 +364,6 @@ int refctl_node_move(int argc, char **argv)
 		m.state = "IN_PROGRESS";
 	} else if (!strcmp(cmd, "hold")) {
 		m.state = "ON_HOLD";
-	} else if (!strcmp(cmd, "terminate")) {
-		m.state = "TERMINATED";
-	} else if (!strcmp(cmd, "close")) {
-		const char *f = cli_opt(argc, argv, "--report");
-		uint8_t *text;
-		size_t len;
-		if (!f)
-			return cli_fail("close needs --report FILE (the closing report)");
-		r = util_read_file(f, 1 << 20, &text, &len);
-		if (r)
-			return cli_fail("cannot read %s: %s", f, ref_strerror(r));
-		report = (char *)text;
-		m.state = "CLOSED";
-		m.report = report;
 	} else if (!strcmp(cmd, "cancel")) {
 		m.state = "CANCELLED";
 		if (cli_flag(argc, argv, "--applicant-withdrawal"))
@@ -394,15 +380,6 @@ int refctl_node_move(int argc, char **argv)
 	} else if (!strcmp(cmd, "pre-aid")) {
 		m.state = "GRANTED";
 		m.aid_first = 1;
-	} else if (!strcmp(cmd, "object")) {
-		m.state = "OBJECTION";
-		m.as_admin = 1;
-	} else if (!strcmp(cmd, "decide-objection")) {
-		bool up = cli_flag(argc, argv, "--uphold"), gr = cli_flag(argc, argv, "--grant");
-		if (up == gr)
-			return cli_fail("decide-objection needs --uphold or --grant");
-		m.state = up ? "UPHELD" : "GRANTED";
-		m.as_admin = 1;
 	}
 	if (cli_client(&c)) {
 		free(items);

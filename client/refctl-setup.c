@@ -65,9 +65,10 @@ int refctl_setup_init(int argc, char **argv)
 	if (!role)
 		role = "legal_aid_centre";
 	if (strcmp(role, "legal_aid_centre") && strcmp(role, "court") &&
-	    strcmp(role, "labour_bureau") && strcmp(role, "authority"))
+	    strcmp(role, "labour_bureau") && strcmp(role, "authority") &&
+	    strcmp(role, "justice_bureau"))
 		return cli_fail("--role %s: use legal_aid_centre, court, "
-			    "labour_bureau or authority", role);
+			    "labour_bureau, justice_bureau or authority", role);
 	if (strlen(listen) >= sizeof(conf.listen))
 		return cli_fail("--listen is longer than %zu bytes",
 				sizeof(conf.listen) - 1);

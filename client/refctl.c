@@ -16,6 +16,7 @@
 #include "refctl-calendar.h"
 #include "refctl-call.h"
 #include "refctl-notice.h"
+#include "refctl-closing.h"
 #include "refctl-directory.h"
 #include "refctl-node.h"
 #include "refctl-inbox.h"
@@ -59,14 +60,15 @@ static const struct {
 	{ "start", refctl_node_move },
 	{ "hold", refctl_node_move },
 	{ "resume", refctl_node_move },
-	{ "terminate", refctl_node_move },
-	{ "close", refctl_node_move },
+	{ "terminate", refctl_closing_terminate },
+	{ "close", refctl_closing_close },
+	{ "review", refctl_closing_review },
 	{ "cancel", refctl_node_move },
 	{ "refer-onward", refctl_node_move },
 	{ "pre-aid", refctl_node_move },
 	{ "mark-urgent", refctl_node_move },
-	{ "object", refctl_node_move },
-	{ "decide-objection", refctl_node_move },
+	{ "object", refctl_closing_object },
+	{ "decide-objection", refctl_closing_decide },
 	{ "overdue", refctl_node_overdue },
 	{ "calendar", refctl_calendar },
 	{ "status", refctl_node_status },

@@ -40,6 +40,7 @@ static const char *const roles[] = {
 	"applicant", "third_party", NULL };
 static const char *const paths[] = {
 	"full_check", "exempt", "no_condition", "commitment", NULL };
+static const char *const residences[] = { "urban", "rural", NULL };
 static const char *const urgencies[] = {
 	"limitation_near", "preservation", "other", NULL };
 
@@ -183,6 +184,7 @@ int application_check(const Referral__V1__ReferralSubmit *a,
 			   "means.category is required when means.path is %s",
 			   me->path);
 	STR(me->category, "means.category", false, NULL, 64);
+	STR(me->residence, "means.residence", false, residences, 16);
 	if (me->household_income_fen < 0 || me->threshold_fen < 0)
 		return bad(err, errlen, "means amounts must not be negative");
 	if (!a->consent || !a->consent->cross_county_transfer)
@@ -512,6 +514,8 @@ int application_from_json(const char *text, size_t len,
 		a.means = &me;
 		if ((r = jstr(&ar, j, "path", "means", &me.path, err, errlen)) ||
 		    (r = jstr(&ar, j, "category", "means", &me.category, err, errlen)) ||
+		    (r = jstr(&ar, j, "residence", "means", &me.residence, err,
+			      errlen)) ||
 		    (r = jyuan(j, "household_income_yuan", "means",
 			       &me.household_income_fen, err, errlen)) ||
 		    (r = jyuan(j, "threshold_yuan", "means", &me.threshold_fen,
@@ -667,6 +671,7 @@ json_t *application_to_json(const Referral__V1__ReferralSubmit *a)
 		o = json_object();
 		put_str(o, "path", a->means->path);
 		put_str(o, "category", a->means->category);
+		put_str(o, "residence", a->means->residence);
 		put_yuan(o, "household_income_yuan", a->means->household_income_fen);
 		if (a->means->household_size)
 			json_object_set_new(o, "household_size",

@@ -35,7 +35,7 @@ static const setting_t settings[] = {
 	S("node", "code", code, "", 1, "six-digit division code (GB/T 2260)"),
 	S("node", "name", name, "", 1, "the centre's name"),
 	S("node", "role", role, "legal_aid_centre", 0,
-	  "legal_aid_centre, court, labour_bureau or authority"),
+	  "legal_aid_centre, court, labour_bureau, justice_bureau or authority"),
 	S("node", "listen", listen, "", 1, "peer endpoint, tcp://HOST:PORT"),
 	S("node", "key_id", key_id, "", 1, "this node's signing key id"),
 	S("node", "alg", alg, "ed25519", 0, "ed25519 or sm2-sm3"),
@@ -112,7 +112,7 @@ static const setting_t settings[] = {
 	I("deadlines", "deadline_check_ms", deadline_check_ms, 5000, 100,
 	  3600000, "how often running deadlines are checked"),
 	S("roles", "admins", admins, "", 0,
-	  "staff ids with the justice bureau's admin role, comma-separated"),
+	  "staff ids with this node's admin role (exports, keys, purge, tokens), comma-separated"),
 	S("staff", "accounts", staff_accounts, "", 0,
 	  "OS accounts (name or uid) that may use the client socket, each "
 	  "as one staff id: \"alice:reviewer-01, 1001:admin-01\" (the "
@@ -249,10 +249,11 @@ static int validate(config_t *c, struct parse *p)
 		return REF_E_CONFIG;
 	}
 	if (strcmp(c->role, "legal_aid_centre") && strcmp(c->role, "court") &&
-	    strcmp(c->role, "labour_bureau") && strcmp(c->role, "authority")) {
+	    strcmp(c->role, "labour_bureau") && strcmp(c->role, "authority") &&
+	    strcmp(c->role, "justice_bureau")) {
 		snprintf(p->err, p->errlen,
 			 "[node] role = \"%s\" must be legal_aid_centre, court, "
-			 "labour_bureau or authority", c->role);
+			 "labour_bureau, justice_bureau or authority", c->role);
 		return REF_E_CONFIG;
 	}
 	if (!tzlocal_valid(c->time_zone)) {

@@ -41,6 +41,13 @@ typedef struct {
 	char (*serves_bodies)[256];
 	size_t n_serves_bodies;
 	char fallback[8];
+	/* A justice_bureau's (or the authority's) entry: the centres whose
+	 * objections (Art 49) it decides, and the staff ids who decide them.
+	 * Optional; empty elsewhere. */
+	char (*oversees)[8];
+	size_t n_oversees;
+	char (*objection_reviewers)[65];
+	size_t n_objection_reviewers;
 } dir_node_t;
 
 typedef struct {
@@ -79,6 +86,12 @@ int directory_install(const char *data_dir, const uint8_t *json, size_t len,
 int directory_recover(const char *data_dir);
 
 const dir_node_t *directory_node(const directory_t *d, const char *code);
+/* directory_oversees: true if bureau is a justice_bureau or authority node
+ * whose entry lists centre under oversees. */
+bool directory_oversees(const dir_node_t *bureau, const char *centre);
+/* directory_objection_reviewer: true if staff is listed under the entry's
+ * objection_reviewers. */
+bool directory_objection_reviewer(const dir_node_t *bureau, const char *staff);
 const dir_node_t *directory_node_by_curve(const directory_t *d,
 					  const char *z85);
 /* directory_key: node's key_id if valid at at_ms, else NULL (borrowed).

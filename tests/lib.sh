@@ -88,6 +88,21 @@ node() {
 	} >> "$T/$code/referrald.conf"
 }
 
+# bureau CODE NAME OVERSEES REVIEWERS: a justice_bureau node whose
+# directory entry oversees the centres OVERSEES and lists the staff ids
+# REVIEWERS (both comma-separated) as its objection_reviewers. Before
+# `directory`.
+bureau() {
+	NODE_ROLE=justice_bureau node "$1" "$2"
+	"$PY" - "$T/$1.entry.json" "$3" "$4" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))
+e["oversees"] = sys.argv[2].split(",")
+e["objection_reviewers"] = sys.argv[3].split(",")
+json.dump(e, open(sys.argv[1], "w"), ensure_ascii=False, indent=2)
+PY
+}
+
 # authority_node: the authority's own node, 350500, which publishes
 # directories (refctl directory publish).
 authority_node() {
