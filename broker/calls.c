@@ -119,9 +119,14 @@ int calls_move(const char *state, bool admin, bool aid_first, json_t *opts,
 	sc.report = (char *)calls_str(opts, "report");
 	sc.onward_to = (char *)calls_str(opts, "onward_to");
 	sc.aid_first = aid_first;
-	sc.urgency_ground = (char *)calls_str(opts, "ground");
 	sc.withdrawal = (char *)calls_str(opts, "applicant_withdrawal");
 	closing_from_opts(opts, &sc, &fr);
+	/* "ground" is the Art 48 ground of a termination, and the Art 44
+	 * urgency ground of any other move (mark-urgent keeps the state). */
+	if (strcmp(state, "TERMINATED")) {
+		sc.urgency_ground = (char *)calls_str(opts, "ground");
+		sc.termination_ground = (char *)"";
+	}
 	sc.actor_role = (char *)(admin ? "admin" : "staff");
 	sc.actor = (char *)actor;
 	*ret_body = pack(&sc.base, ret_len);

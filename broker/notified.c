@@ -5,6 +5,7 @@
 
 #include "calls.h"
 #include "casework.h"
+#include "lawmoves.h"
 #include "errors.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -81,6 +82,9 @@ int notified_call(node_t *n, const principal_t *who,
 		 * it back, so both histories hold it once (casework.c). */
 		r = referrals_send_about(n, rr, REFERRAL__V1__KIND__STATUS_CHANGE,
 					 &sc.base, rr->priority, now);
+		/* Asked for here, so its confirmation is taken (lawmoves.c). */
+		if (!r)
+			r = lawmoves_ask(rr, &sc, false);
 		if (!r)
 			r = state_audit(n, "status_requested", rr->referral_id,
 					NULL, referrals_counterpart(n, rr),

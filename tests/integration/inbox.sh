@@ -35,7 +35,7 @@ echo "结案报告" > "$T/report.txt"
 $J accept "$c" >/dev/null
 $J assign "$c" --firm "示例律师事务所" --lawyer "王示例" --licence 13505200000000 >/dev/null
 $J start "$c" >/dev/null
-$J close "$c" --report "$T/report.txt" >/dev/null
+$J close "$c" --report "$T/report.txt" --outcome won >/dev/null
 expect_eq "one case closed" CLOSED "$(state_of 350582 "$c")"
 
 ids() { "$PY" -c 'import json,sys; print(" ".join(sorted(r["referral_id"] for r in json.load(sys.stdin)["referrals"])))'; }

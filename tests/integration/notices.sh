@@ -132,7 +132,7 @@ has assignment "$text" "示例律师事务所"
 has assignment "$text" "王示例"
 has assignment "$text" "0595-00000000"
 check "start" $J start "$id1"
-check "terminate" $J terminate "$id1" --reason "受援人要求终止（示例）"
+check "terminate" $J terminate "$id1" --ground applicant_request --reason "受援人要求终止（示例）"
 text=$(notice "$id1" termination)
 has termination "$text" "终止法律援助决定书"
 has termination "$text" "$NAME"
@@ -140,7 +140,7 @@ has termination "$text" "$id1"
 has termination "$text" "第四十八条"
 
 # Withdrawal: the applicant withdrew.
-check "cancel" $J cancel "$id3" --reason "申请人书面撤回（示例）"
+check "cancel" $J cancel "$id3" --applicant-withdrawal --reason "申请人书面撤回（示例）"
 text=$(notice "$id3" withdrawal)
 has withdrawal "$text" "撤回"
 has withdrawal "$text" "$NAME"
