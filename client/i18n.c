@@ -2,6 +2,8 @@
  * Legal Aid Law's and the centres' own words); the English names are the
  * stable codes themselves, so LANG=C output is what it always was. */
 #include <locale.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,4 +51,96 @@ const char *i18n_state(const char *code)
 		if (!strcmp(code, states[i].code))
 			return gettext(states[i].name);
 	return code;
+}
+
+/* What the node says in English (the broker's files), as templates: each %s
+ * stands for a part copied over (an id, a state, a list). The node and the
+ * wire keep this English, since receipts and logs cross counties; only
+ * refctl's reader sees it translated. The msgstr numbers its parts
+ * (%1$s...) so a translation may reorder them. */
+static const char *const details[] = {
+	N_("sent to the receiving centre, which applies it and confirms it back"),
+	N_("referral %s is %s; it cannot move to %s. Moves open from %s: %s"),
+};
+
+#define DETAIL_PARTS 9
+
+/* match: the parts of d that fill template t's %s, or false. A part runs
+ * to the first place the template's next literal text matches. */
+static bool match(const char *t, const char *d, const char **part,
+		  size_t *plen, int *ret_n)
+{
+	int n = 0;
+
+	while (*t) {
+		if (t[0] == '%' && t[1] == 's') {
+			const char *lit = t + 2, *end;
+			size_t ll = strcspn(lit, "%");
+			if (n == DETAIL_PARTS)
+				return false;
+			if (ll == 0 && !*lit)
+				end = d + strlen(d);
+			else {
+				char key[256];
+				if (ll >= sizeof(key))
+					return false;
+				memcpy(key, lit, ll);
+				key[ll] = 0;
+				end = strstr(d, key);
+				if (!end)
+					return false;
+			}
+			part[n] = d;
+			plen[n++] = (size_t)(end - d);
+			d = end;
+			t += 2;
+		} else if (*t++ != *d++) {
+			return false;
+		}
+	}
+	*ret_n = n;
+	return *d == 0;
+}
+
+const char *i18n_detail(const char *detail)
+{
+	static char out[2048];
+	const char *part[DETAIL_PARTS];
+	size_t plen[DETAIL_PARTS], o = 0;
+	int n;
+
+	if (!detail)
+		return "";
+	for (size_t i = 0; i < sizeof(details) / sizeof(details[0]); i++) {
+		const char *tr = gettext(details[i]);
+		if (tr == details[i] || !match(details[i], detail, part, plen, &n))
+			continue;
+		/* Copy the translation, putting part k where it says %k$s. */
+		while (*tr && o + 1 < sizeof(out)) {
+			if (tr[0] == '%' && tr[1] >= '1' && tr[1] <= '9' &&
+			    tr[2] == '$' && tr[3] == 's' && tr[1] - '1' < n) {
+				int k = tr[1] - '1';
+				char code[64];
+				const char *name = NULL;
+				if (plen[k] < sizeof(code)) {
+					memcpy(code, part[k], plen[k]);
+					code[plen[k]] = 0;
+					name = i18n_state(code);
+					if (name == code) /* not a state */
+						name = NULL;
+				}
+				o += (size_t)snprintf(out + o, sizeof(out) - o,
+						      "%.*s", name ? (int)strlen(name)
+						      : (int)plen[k], name ? name : part[k]);
+				if (o >= sizeof(out))
+					o = sizeof(out) - 1;
+				tr += 4;
+			} else {
+				out[o++] = *tr++;
+			}
+		}
+		out[o] = 0;
+		return out;
+	}
+	return detail;
 }

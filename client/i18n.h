@@ -24,4 +24,11 @@ void i18n_setup(void);
  *援助 under zh_CN); an unknown code comes back as it is (borrowed). */
 const char *i18n_state(const char *code);
 
+/* i18n_detail: the node's English detail (a refusal's reason, a note on a
+ * move) in the reader's language when it is one of the templates the node
+ * is known to send, its state codes named as i18n_state names them; any
+ * other detail comes back as it is, English, never lost. The result lives
+ * until the next call (a static buffer; refctl is one thread). */
+const char *i18n_detail(const char *detail);
+
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "refctl-closing.h"
 #include "util.h"
 
@@ -25,7 +26,7 @@ static int call(const char *name, const char *id, json_t *opts)
 	r = ref_call(c, name, NULL, cli_actor, NULL, id, text, &out);
 	free(text);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}

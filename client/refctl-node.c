@@ -391,7 +391,7 @@ int refctl_node_move(int argc, char **argv)
 	free(items);
 	free(report);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}
@@ -405,7 +405,8 @@ int refctl_node_move(int argc, char **argv)
 		       "urgent%s%s\n"), id, m.urgency_ground,
 		       *ref_last_error(c) ? "; " : "", ref_last_error(c));
 	else if (*ref_last_error(c))
-		printf("%s: %s %s\n", id, m.state, ref_last_error(c));
+		printf("%s: %s %s\n", id, i18n_state(m.state),
+		       i18n_detail(ref_last_error(c)));
 	else
 		printf(_("%s now %s\n"), id, i18n_state(m.state));
 	free(out_id);
@@ -440,7 +441,8 @@ int refctl_node_supplement(int argc, char **argv)
 	if (cli_want_json)
 		printf("{\"referral_id\": \"%s\", \"requested\": \"RECEIVED\"}\n", id);
 	else
-		printf(_("%s: %zu document(s) %s\n"), id, n, ref_last_error(c));
+		printf(_("%s: %zu document(s) %s\n"), id, n,
+		       i18n_detail(ref_last_error(c)));
 	ref_close(&c);
 	return 0;
 }
