@@ -61,7 +61,54 @@ const char *i18n_state(const char *code)
 static const char *const details[] = {
 	N_("sent to the receiving centre, which applies it and confirms it back"),
 	N_("referral %s is %s; it cannot move to %s. Moves open from %s: %s"),
+	N_("no referral %s on this node"),
+	/* The eligibility recommendation (the node's rules_recommend): its
+	 * outcome code and the rule that gave it. */
+	N_("review"),
+	N_("eligible"),
+	N_("no rule pack configured"),
+	N_("the application states no means"),
+	N_("exempt category %s is not in this county's list"),
+	N_("exempt category %s covers wage and work-injury claims only "
+	   "(Art 42); case type %s needs the means test"),
+	N_("exempt from the means test: %s"),
+	N_("no hardship condition (Art 32): %s"),
+	N_("no-condition category %s is not in this county's list"),
+	N_("written commitment stands in for hardship proof (Art 41)"),
+	N_("this county does not accept a commitment in place of proof"),
+	N_("full check: household size missing"),
+	N_("full check: means.residence (urban or rural) not stated; the "
+	   "minimum living allowance is %s yuan urban, %s yuan rural"),
+	N_("hardship: income per head %s yuan below the threshold of %s yuan "
+	   "(%s times the %s minimum living allowance of %s yuan)"),
+	N_("hardship: income per head %s yuan not below the threshold of %s "
+	   "yuan (%s times the %s minimum living allowance of %s yuan)"),
+	N_("hardship: income per head %s yuan below the threshold of %s yuan"),
+	N_("hardship: income per head %s yuan not below the threshold of %s "
+	   "yuan"),
+	N_("the holiday calendar does not cover %s: deadlines there count "
+	   "weekends only"),
+	N_("the holiday calendar does not cover every year of this period: "
+	   "holidays there are not counted"),
 };
+
+/* Words the templates' parts carry besides state codes. */
+static const char *const words[] = {
+	N_("urban"), N_("rural"), N_("urban and rural"),
+};
+
+/* part_name: a part's name for people, or NULL to copy it as it is. */
+static const char *part_name(const char *code)
+{
+	const char *name = i18n_state(code);
+
+	if (name != code)
+		return name;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(code, words[i]))
+			return gettext(words[i]);
+	return NULL;
+}
 
 #define DETAIL_PARTS 9
 
@@ -104,7 +151,10 @@ static bool match(const char *t, const char *d, const char **part,
 
 const char *i18n_detail(const char *detail)
 {
-	static char out[2048];
+	/* Four buffers in turn: one printf may show several details. */
+	static char bufs[4][2048];
+	static int next;
+	char *out = bufs[next++ % 4];
 	const char *part[DETAIL_PARTS];
 	size_t plen[DETAIL_PARTS], o = 0;
 	int n;
@@ -116,7 +166,7 @@ const char *i18n_detail(const char *detail)
 		if (tr == details[i] || !match(details[i], detail, part, plen, &n))
 			continue;
 		/* Copy the translation, putting part k where it says %k$s. */
-		while (*tr && o + 1 < sizeof(out)) {
+		while (*tr && o + 1 < sizeof(bufs[0])) {
 			if (tr[0] == '%' && tr[1] >= '1' && tr[1] <= '9' &&
 			    tr[2] == '$' && tr[3] == 's' && tr[1] - '1' < n) {
 				int k = tr[1] - '1';
@@ -125,15 +175,13 @@ const char *i18n_detail(const char *detail)
 				if (plen[k] < sizeof(code)) {
 					memcpy(code, part[k], plen[k]);
 					code[plen[k]] = 0;
-					name = i18n_state(code);
-					if (name == code) /* not a state */
-						name = NULL;
+					name = part_name(code);
 				}
-				o += (size_t)snprintf(out + o, sizeof(out) - o,
+				o += (size_t)snprintf(out + o, sizeof(bufs[0]) - o,
 						      "%.*s", name ? (int)strlen(name)
 						      : (int)plen[k], name ? name : part[k]);
-				if (o >= sizeof(out))
-					o = sizeof(out) - 1;
+				if (o >= sizeof(bufs[0]))
+					o = sizeof(bufs[0]) - 1;
 				tr += 4;
 			} else {
 				out[o++] = *tr++;

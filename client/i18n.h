@@ -28,7 +28,7 @@ const char *i18n_state(const char *code);
  * move) in the reader's language when it is one of the templates the node
  * is known to send, its state codes named as i18n_state names them; any
  * other detail comes back as it is, English, never lost. The result lives
- * until the next call (a static buffer; refctl is one thread). */
+ * until the fourth call after (static buffers; refctl is one thread). */
 const char *i18n_detail(const char *detail);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "refctl-calendar.h"
 
 static void show_due(json_t *a)
@@ -57,7 +58,7 @@ int refctl_calendar(int argc, char **argv)
 	r = ref_call(c, "calendar-due", NULL, cli_actor, NULL, NULL, text, &out);
 	free(text);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}

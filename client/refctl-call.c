@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "refctl-call.h"
 #include "util.h"
 
@@ -34,7 +35,7 @@ static int call(const char *name, const char *referral_id, json_t *opts,
 		     &out);
 	free(text);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}

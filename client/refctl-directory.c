@@ -54,7 +54,7 @@ static int directory_publish(int argc, char **argv)
 	free(json);
 	free(sig);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}
@@ -90,7 +90,7 @@ static int directory_show(void)
 		return 1;
 	r = ref_status(c, &text);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}

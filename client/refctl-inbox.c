@@ -26,7 +26,7 @@ static int ask(ref_client_t *c, const char *name, const char *referral_id,
 	r = ref_call(c, name, NULL, cli_actor, NULL, referral_id, text, &out);
 	free(text);
 	if (r)
-		return cli_fail("%s", ref_last_error(c));
+		return cli_fail("%s", i18n_detail(ref_last_error(c)));
 	*ret = json_loads(out, 0, NULL);
 	free(out);
 	return *ret ? 0 : cli_fail(_("the node's answer is not JSON"));

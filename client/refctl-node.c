@@ -63,7 +63,7 @@ static void human_status(json_t *o)
 		if (json_object_get(cal, "warning"))
 			printf(_("WARNING: %s; add the State Council's notice for "
 			       "it (docs/CONFIG.md, \"The holiday calendar\")\n"),
-			       cli_js(cal, "warning"));
+			       i18n_detail(cli_js(cal, "warning")));
 	}
 	if (json_object_get(o, "dedup")) {
 		json_t *dd = json_object_get(o, "dedup");
@@ -145,8 +145,10 @@ static void human_show(json_t *o)
 	printf(_("priority  %s\n"), cli_js(o, "priority"));
 	if (json_object_get(o, "recommendation"))
 		printf(_("eligibility recommendation: %s (%s)\n"),
-		       cli_js(json_object_get(o, "recommendation"), "outcome"),
-		       cli_js(json_object_get(o, "recommendation"), "rule"));
+		       i18n_detail(cli_js(json_object_get(o, "recommendation"),
+					  "outcome")),
+		       i18n_detail(cli_js(json_object_get(o, "recommendation"),
+					  "rule")));
 	{
 		json_t *arr = json_object_get(o, "materials_owed"), *it;
 		size_t i;
@@ -248,7 +250,7 @@ static int node_call(int r, ref_client_t *c, char **textp,
 	char *text = *textp;
 
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}
@@ -434,7 +436,7 @@ int refctl_node_supplement(int argc, char **argv)
 	r = ref_supplement(c, id, docs, n, cli_actor);
 	free(docs);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}

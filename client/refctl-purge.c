@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "cli-store.h"
 #include "datakey.h"
 #include "errors.h"
@@ -38,7 +39,7 @@ static int call(const char *name, const char *referral_id, json_t *opts,
 	r = ref_call(c, name, NULL, cli_actor, NULL, referral_id, text, &out);
 	free(text);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "referral.h"
 #include "refctl-route.h"
 #include "util.h"
@@ -29,7 +30,7 @@ static int call_node(const char *name, const char *referral_id, json_t *opts,
 	r = ref_call(c, name, NULL, cli_actor, NULL, referral_id, text, &out);
 	free(text);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}

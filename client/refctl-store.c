@@ -20,6 +20,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "i18n.h"
 #include "cli-store.h"
 #include "datakey.h"
 #include "errors.h"
@@ -260,7 +261,7 @@ static int acknowledge(void)
 	r = ref_call(c, "restore-acknowledge", NULL, cli_actor, NULL, NULL,
 		     "{}", &out);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}
