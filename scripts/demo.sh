@@ -164,7 +164,8 @@ out=$(http POST "http://127.0.0.1:$gw_court/v1/events" "$court_tok" "$ev")
 echo "$out"
 cid=$(echo "$out" | $py -c 'import json,sys; print(json.load(sys.stdin)["referral_id"])')
 for i in $(seq 100); do $refctl --data "$work/jinjiang" show "$cid" >/dev/null 2>&1 && break; sleep 0.1; done
-echo "  at Jinjiang: $($refctl --data "$work/jinjiang" show "$cid" --json | $py -c 'import json,sys; print(json.load(sys.stdin)["state"])') (no means test; the 3-day assignment clock runs)"
+cstate=$($refctl --data "$work/jinjiang" show "$cid" --json | $py -c 'import json,sys; print(json.load(sys.stdin)["state"])')
+say "  at Jinjiang: $cstate (no means test; the 3-day assignment clock runs)" "  晋江：$cstate（不审查经济困难状况；3 日指派期限开始计算）"
 
 step "Jinjiang's reviewer assigns a lawyer through the gateway" "晋江的审查人员通过网关指派律师"
 http POST "http://127.0.0.1:$gw_jj/v1/referrals/$cid/assign" "$staff_tok" \
