@@ -62,6 +62,27 @@ static const char *const details[] = {
 	N_("sent to the receiving centre, which applies it and confirms it back"),
 	N_("referral %s is %s; it cannot move to %s. Moves open from %s: %s"),
 	N_("no referral %s on this node"),
+	/* Routing's reasons (proto/route.c), one template per variant. */
+	N_("this centre (%s) serves the handling body %s itself: handle the "
+	   "matter here, no referral is needed"),
+	N_("this centre (%s) serves division %s itself: handle the matter "
+	   "here, no referral is needed"),
+	N_("%s (%s) serves the handling body %s and takes %s matters"),
+	N_("%s (%s) serves division %s and takes %s matters"),
+	N_("%s centres serve the handling body %s: %s; choose one with --to "
+	   "CODE (or ask the authority to settle the directory)"),
+	N_("%s centres serve division %s: %s; choose one with --to CODE (or "
+	   "ask the authority to settle the directory)"),
+	N_("no centre in the directory serves this matter, and this centre "
+	   "(%s) is the fallback: handle it here"),
+	N_("no centre in the directory serves this matter (handling body "
+	   "\"%s\", division \"%s\"); it goes to this centre's fallback, %s "
+	   "(%s)"),
+	N_("no centre in the directory serves this matter, and the fallback "
+	   "%s (%s) does not take %s referrals; give --to CODE"),
+	N_("no centre in the directory serves this matter (handling body "
+	   "\"%s\", division \"%s\") and this centre's entry names no "
+	   "fallback; give --to CODE"),
 	/* The eligibility recommendation (the node's rules_recommend): its
 	 * outcome code and the rule that gave it. */
 	N_("review"),

@@ -318,7 +318,7 @@ int refctl_node_submit(int argc, char **argv)
 	free(dir);
 	free(text);
 	if (r) {
-		cli_fail("%s: %s", file, ref_last_error(c));
+		cli_fail("%s: %s", file, i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}

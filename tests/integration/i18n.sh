@@ -2,8 +2,8 @@
 # kept. The catalog is valid and complete (every string refctl marks has a
 # Chinese msgstr, none fuzzy), a zh_CN session through the demo's commands
 # (status, submit, the inbox, the case sheet, a one-time notice and a
-# refusal, the notice PDF, a supplement, grant, assignment, the audit
-# chain, the directory, usage and errors) prints no English sentence a
+# refusal, the notice PDF, a supplement, grant, assignment, routing, the
+# calendar, tokens, the audit chain, the directory, usage and errors) prints no English sentence a
 # person reads, LANG=C keeps the English text, and --json is the same
 # in either language (stable codes, nothing translated).
 . "$(dirname "$0")/../lib.sh"
@@ -70,6 +70,10 @@ run $J assign "$id" --firm "示例律师事务所" --lawyer "王示例" --licenc
 check "Shishi sees ASSIGNED" wait_for 30 in_state 350581 "$id" ASSIGNED
 run $S show "$id"
 run $J overdue
+run $S route "$T/app.json"
+run $J calendar due --from 2026-09-30 --days 7
+run $J token create --name court-clerk --scope court
+run $J token list
 run $S audit verify
 run $J directory show
 run status
