@@ -100,7 +100,7 @@ S="$refctl --data $work/shishi --actor staff-0107"
 
 step "Jinjiang reviews: one missing item, asked for once (一次性告知)" "晋江审查：缺少一项材料，一次性告知补充"
 wait_state shishi RECEIVED
-$J request-materials "$id" --item "copy of the labour contract"
+$J request-materials "$id" --item "$(say "copy of the labour contract" "劳动合同复印件")"
 wait_state shishi AWAITING_MATERIALS
 $J notice "$id" --type materials --out "$work/补充材料通知书.pdf"
 $J notified "$id" --how in-person --on "$(TZ=Asia/Shanghai date +%F)"
