@@ -3,7 +3,8 @@
 # Chinese msgstr, none fuzzy), a zh_CN session through the demo's commands
 # (status, submit, the inbox, the case sheet, a one-time notice and a
 # refusal, the notice PDF, a supplement, grant, assignment, routing, the
-# calendar, tokens, the audit chain, the directory, usage and errors) prints no English sentence a
+# calendar, tokens, the audit chain, the store's check and a backup, legal
+# holds, the directory, usage and errors) prints no English sentence a
 # person reads, LANG=C keeps the English text, and --json is the same
 # in either language (stable codes, nothing translated).
 . "$(dirname "$0")/../lib.sh"
@@ -78,6 +79,9 @@ run $J calendar due --from 2026-09-30 --days 7
 run $J token create --name court-clerk --scope court
 run $J token list
 run $S audit verify
+run $S store check
+run $S backup "$T/backup"
+run $J legal-hold list
 run $J directory show
 run status
 run nosuch
