@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "i18n.h"
 
 bool cli_want_json;
 const char *cli_data_dir;
@@ -15,7 +16,7 @@ const char *cli_actor;
 
 int cli_usage(void)
 {
-	fprintf(stderr,
+	fputs(_(
 "usage: refctl [--data DIR] [--json] COMMAND ...\n"
 "\n"
 "Setting up a node:\n"
@@ -123,7 +124,7 @@ int cli_usage(void)
 "  events [--cursor C]               the notices owed, in order\n"
 "  call NAME [--referral ID] [--token T] [--request-id R] [JSON]   any\n"
 "                                    operation the node lists (call ops),\n"
-"                                    as a token's holder; R: a retry\n");
+"                                    as a token's holder; R: a retry\n"), stderr);
 	return 2;
 }
 
@@ -131,7 +132,7 @@ int cli_fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "refctl: ");
+	fputs(_("refctl: "), stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -142,8 +143,8 @@ int cli_fail(const char *fmt, ...)
 int cli_need_data_dir(void)
 {
 	if (!cli_data_dir || !*cli_data_dir)
-		return cli_fail("no data folder: give --data DIR or set "
-				"REFERRAL_DATA");
+		return cli_fail(_("no data folder: give --data DIR or set "
+				  "REFERRAL_DATA"));
 	return 0;
 }
 
@@ -261,7 +262,7 @@ int cli_client(ref_client_t **ret)
 		return 1;
 	r = ref_open(cli_data_dir, 0, ret);
 	if (r)
-		return cli_fail("cannot open a client for %s: %s", cli_data_dir,
+		return cli_fail(_("cannot open a client for %s: %s"), cli_data_dir,
 				ref_strerror(r));
 	return 0;
 }

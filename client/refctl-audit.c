@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "i18n.h"
 #include "cli-store.h"
 #include "cli-trust.h"
 #include "directory.h"
@@ -98,16 +99,16 @@ static int audit_witnessed(store_t *s, const cli_trust_t *t, const char *node)
 
 	if (!node || !util_node_code_valid(node)) {
 		json_decref(w.arr);
-		return cli_fail("audit witnessed needs --node CODE (six digits)");
+		return cli_fail(_("audit witnessed needs --node CODE (six digits)"));
 	}
 	if (!directory_node(t->dir, node)) {
 		json_decref(w.arr);
-		return cli_fail("node %s is not in the directory (version %llu)",
+		return cli_fail(_("node %s is not in the directory (version %llu)"),
 				node, (unsigned long long)t->dir->version);
 	}
 	if (store_foreach(s, STORE_WITNESSED, witnessed_one, &w)) {
 		json_decref(w.arr);
-		return cli_fail("the witnessed checkpoints cannot be read");
+		return cli_fail(_("the witnessed checkpoints cannot be read"));
 	}
 	o = json_pack("{s:s, s:o}", "node", node, "checkpoints", w.arr);
 	if (cli_want_json) {
@@ -115,10 +116,10 @@ static int audit_witnessed(store_t *s, const cli_trust_t *t, const char *node)
 		printf("%s\n", text);
 		free(text);
 	} else {
-		printf("%zu checkpoint(s) held about %s\n", json_array_size(w.arr),
+		printf(_("%zu checkpoint(s) held about %s\n"), json_array_size(w.arr),
 		       node);
 		json_array_foreach(w.arr, i, it)
-			printf("  seq %-8lld %s  head %s  signed by %s\n",
+			printf(_("  seq %-8lld %s  head %s  signed by %s\n"),
 			       json_integer_value(json_object_get(it, "seq")),
 			       js(it, "at"), js(it, "head_hash"), js(it, "signed_by"));
 	}
@@ -403,22 +404,22 @@ static int audit_verify_cmd(store_t *s, int argc, char **argv)
 		free(text);
 		json_decref(o);
 	} else if (!r) {
-		printf("audit chain intact: %llu records, every record's digest "
+		printf(_("audit chain intact: %llu records, every record's digest "
 		       "and link checked, %llu signed checkpoint(s) of this node "
-		       "match", (unsigned long long)count,
+		       "match"), (unsigned long long)count,
 		       (unsigned long long)cps);
 		if (witness)
-			printf(", %llu checkpoint(s) a peer witnessed verify and "
-			       "match", (unsigned long long)wcps);
+			printf(_(", %llu checkpoint(s) a peer witnessed verify and "
+			       "match"), (unsigned long long)wcps);
 		printf("\n");
 	}
 	if (r && bad)
-		return cli_fail("audit chain broken at sequence %llu (%s)",
+		return cli_fail(_("audit chain broken at sequence %llu (%s)"),
 				(unsigned long long)bad,
-				where[0] ? where : "the record does not link");
+				where[0] ? where : _("the record does not link"));
 	if (r)
-		return cli_fail("%s%s", where[0] ? "" : "the store fails its "
-				"checks: ", where[0] ? where : ref_strerror(r));
+		return cli_fail("%s%s", where[0] ? "" : _("the store fails its "
+				"checks: "), where[0] ? where : ref_strerror(r));
 	return 0;
 }
 
@@ -710,7 +711,7 @@ static int audit_trail(store_t *s, int argc, char **argv)
 	if (!id)
 		return cli_usage();
 	if (!util_referral_id_valid(id))
-		return cli_fail("%s is not a referral id (CODE-32 hex digits)",
+		return cli_fail(_("%s is not a referral id (CODE-32 hex digits)"),
 				id);
 	if (cli_trust_load(&t, argc, argv, true))
 		return 1;
@@ -720,8 +721,8 @@ static int audit_trail(store_t *s, int argc, char **argv)
 	if (r) {
 		cli_trust_free(&t);
 		return cli_fail(r == REF_E_NOT_FOUND
-				? "referral %s is not in this store"
-				: "referral %s cannot be read", id);
+				? _("referral %s is not in this store")
+				: _("referral %s cannot be read"), id);
 	}
 	tr.t = &t;
 	tr.id = id;
@@ -740,7 +741,7 @@ static int audit_trail(store_t *s, int argc, char **argv)
 		json_decref(tr.arr);
 		referral__store__v1__referral_record__free_unpacked(rr, NULL);
 		cli_trust_free(&t);
-		return cli_fail("the store cannot be read: %s", ref_strerror(r));
+		return cli_fail(_("the store cannot be read: %s"), ref_strerror(r));
 	}
 	/* Stable sort by this node's time: records it made, then what it
 	 * received, in the order it held them. */
@@ -769,7 +770,7 @@ static int audit_trail(store_t *s, int argc, char **argv)
 		printf("%s\n", text);
 		free(text);
 	} else {
-		printf("merged trail of %s: this node %s (%s), counterpart %s\n",
+		printf(_("merged trail of %s: this node %s (%s), counterpart %s\n"),
 		       id, t.self->code, js(o, "role"), js(o, "counterpart"));
 		json_array_foreach(sorted, i, it) {
 			char mark[80];
@@ -795,8 +796,8 @@ static int audit_trail(store_t *s, int argc, char **argv)
 	referral__store__v1__referral_record__free_unpacked(rr, NULL);
 	cli_trust_free(&t);
 	if (tr.bad)
-		return cli_fail("%u signed item(s) of this trail do not verify "
-				"against the directory", tr.bad);
+		return cli_fail(_("%u signed item(s) of this trail do not verify "
+				"against the directory"), tr.bad);
 	return 0;
 }
 

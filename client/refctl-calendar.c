@@ -5,21 +5,22 @@
 #include <string.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "refctl-calendar.h"
 
 static void show_due(json_t *a)
 {
-	printf("%lld day(s) from %s, counted from %s: day %lld is %s\n",
+	printf(_("%lld day(s) from %s, counted from %s: day %lld is %s\n"),
 	       json_integer_value(json_object_get(a, "days")),
 	       cli_js(a, "from"), cli_js(a, "counting_from"),
 	       json_integer_value(json_object_get(a, "days")),
 	       cli_js(a, "last_counted_day"));
 	if (json_is_true(json_object_get(a, "extended")))
-		printf("that is a rest day: the period ends on the next "
-		       "working day (Civil Code Art 203)\n");
-	printf("due: %s\n", cli_due(a, "due_day", "due"));
+		printf(_("that is a rest day: the period ends on the next "
+		       "working day (Civil Code Art 203)\n"));
+	printf(_("due: %s\n"), cli_due(a, "due_day", "due"));
 	if (json_object_get(a, "warning"))
-		printf("WARNING: %s (calendar: %s)\n", cli_js(a, "warning"),
+		printf(_("WARNING: %s (calendar: %s)\n"), cli_js(a, "warning"),
 		       cli_js(a, "calendar"));
 }
 
@@ -36,12 +37,12 @@ int refctl_calendar(int argc, char **argv)
 	if (argc < 2 || strcmp(argv[1], "due"))
 		return cli_usage();
 	if (!from || !days) {
-		cli_fail("calendar due needs --from YYYY-MM-DD and --days N");
+		cli_fail(_("calendar due needs --from YYYY-MM-DD and --days N"));
 		return 2;
 	}
 	n = strtol(days, &end, 10);
 	if (!days[0] || *end || n < 1 || n > 3650) {
-		cli_fail("--days \"%s\" is not a number of days from 1 to 3650",
+		cli_fail(_("--days \"%s\" is not a number of days from 1 to 3650"),
 			 days);
 		return 2;
 	}
@@ -49,7 +50,7 @@ int refctl_calendar(int argc, char **argv)
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!text)
-		return cli_fail("out of memory");
+		return cli_fail(_("out of memory"));
 	if (cli_client(&c)) {
 		free(text);
 		return 1;
@@ -57,7 +58,7 @@ int refctl_calendar(int argc, char **argv)
 	r = ref_call(c, "calendar-due", NULL, cli_actor, NULL, NULL, text, &out);
 	free(text);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}
@@ -65,7 +66,7 @@ int refctl_calendar(int argc, char **argv)
 	free(out);
 	ref_close(&c);
 	if (!ans)
-		return cli_fail("the node's reply is not JSON");
+		return cli_fail(_("the node's reply is not JSON"));
 	if (cli_want_json)
 		cli_print_json(ans);
 	else

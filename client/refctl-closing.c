@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "refctl-closing.h"
 #include "util.h"
 
@@ -17,7 +18,7 @@ static int call(const char *name, const char *id, json_t *opts)
 
 	json_decref(opts);
 	if (!text)
-		return cli_fail("out of memory");
+		return cli_fail(_("out of memory"));
 	if (cli_client(&c)) {
 		free(text);
 		return 1;
@@ -25,7 +26,7 @@ static int call(const char *name, const char *id, json_t *opts)
 	r = ref_call(c, name, NULL, cli_actor, NULL, id, text, &out);
 	free(text);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}
@@ -33,7 +34,7 @@ static int call(const char *name, const char *id, json_t *opts)
 	if (cli_want_json)
 		cli_print_json(ans);
 	else
-		printf("%s now %s\n", cli_js(ans, "referral_id"),
+		printf(_("%s now %s\n"), cli_js(ans, "referral_id"),
 		       cli_js(ans, "state"));
 	json_decref(ans);
 	free(out);
@@ -77,13 +78,13 @@ int refctl_closing_close(int argc, char **argv)
 	if (!id)
 		return cli_usage();
 	if (!f)
-		return cli_fail("close needs --report FILE (the closing report)");
+		return cli_fail(_("close needs --report FILE (the closing report)"));
 	r = util_read_file(f, 1 << 20, &text, &len);
 	if (r)
-		return cli_fail("cannot read %s: %s", f, ref_strerror(r));
+		return cli_fail(_("cannot read %s: %s"), f, ref_strerror(r));
 	if (!util_utf8_valid((const char *)text, strlen((const char *)text))) {
 		free(text);
-		return cli_fail("%s is not UTF-8 text", f);
+		return cli_fail(_("%s is not UTF-8 text"), f);
 	}
 	o = json_object();
 	json_object_set_new(o, "report", json_string((const char *)text));
@@ -117,7 +118,7 @@ int refctl_closing_decide(int argc, char **argv)
 	if (!id)
 		return cli_usage();
 	if (up == gr)
-		return cli_fail("decide-objection needs --uphold or --grant");
+		return cli_fail(_("decide-objection needs --uphold or --grant"));
 	o = json_object();
 	set_opt(o, "decision", up ? "uphold" : "grant");
 	set_opt(o, "reason", cli_opt(argc, argv, "--reason"));
@@ -143,8 +144,8 @@ int refctl_closing_review(int argc, char **argv)
 		long v = strtol(score, &end, 10);
 		if (end == score || *end || v < 1 || v > 100) {
 			json_decref(o);
-			return cli_fail("--score must be a whole number from 1 "
-					"to 100");
+			return cli_fail(_("--score must be a whole number from 1 "
+					"to 100"));
 		}
 		json_object_set_new(o, "quality_score", json_integer(v));
 	}

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "referral.h"
 #include "refctl-inbox.h"
 #include "util.h"
@@ -25,10 +26,10 @@ static int ask(ref_client_t *c, const char *name, const char *referral_id,
 	r = ref_call(c, name, NULL, cli_actor, NULL, referral_id, text, &out);
 	free(text);
 	if (r)
-		return cli_fail("%s", ref_last_error(c));
+		return cli_fail("%s", i18n_detail(ref_last_error(c)));
 	*ret = json_loads(out, 0, NULL);
 	free(out);
-	return *ret ? 0 : cli_fail("the node's answer is not JSON");
+	return *ret ? 0 : cli_fail(_("the node's answer is not JSON"));
 }
 
 int refctl_inbox_list(int argc, char **argv, bool inbox,
@@ -44,7 +45,7 @@ int refctl_inbox_list(int argc, char **argv, bool inbox,
 	int r = 0;
 
 	if (all && open)
-		return cli_fail("give --open or --all, not both");
+		return cli_fail(_("give --open or --all, not both"));
 	/* The reviewer's view leaves closed cases out; a script's --json
 	 * keeps every referral unless it asks otherwise. */
 	if (!cli_want_json && !all && !state)
@@ -117,38 +118,38 @@ void refctl_inbox_sheet(json_t *o)
 	/* The application is in the answer only for the centre's own staff
 	 * (a court's or bureau's token gets the agency view). */
 	if (app)
-		printf("applicant %s\n", cli_js(json_object_get(app, "applicant"),
+		printf(_("applicant %s\n"), cli_js(json_object_get(app, "applicant"),
 						"name"));
 	if (m)
-		printf("matter    %s, handled by %s%s%s%s%s\n",
+		printf(_("matter    %s, handled by %s%s%s%s%s\n"),
 		       cli_js(m, "case_type"), cli_js(m, "handling_body"),
 		       json_object_get(m, "handling_case_no") ? " " : "",
 		       json_object_get(m, "handling_case_no")
 		       ? cli_js(m, "handling_case_no") : "",
-		       json_object_get(m, "handling_division") ? ", division "
+		       json_object_get(m, "handling_division") ? _(", division ")
 		       : "", json_object_get(m, "handling_division")
 		       ? cli_js(m, "handling_division") : "");
 	if ((h = last_with(hist, "missing_items"))) {
-		printf("missing   (asked %s%s)\n", cli_js(h, "at"),
+		printf(_("missing   (asked %s%s)\n"), cli_js(h, "at"),
 		       strcmp(cli_js(o, "state"), "AWAITING_MATERIALS")
-		       ? "; the state has moved on since" : "");
+		       ? _("; the state has moved on since") : "");
 		json_array_foreach(json_object_get(h, "missing_items"), i, it)
 			printf("          - %s\n", json_string_value(it)
 			       ? json_string_value(it) : "-");
 	} else {
-		printf("missing   none asked for\n");
+		printf(_("missing   none asked for\n"));
 	}
 	if ((h = last_with(hist, "legal_basis")))
-		printf("basis     %s: %s (%s)\n", cli_js(h, "state"),
+		printf(_("basis     %s: %s (%s)\n"), cli_js(h, "state"),
 		       cli_js(h, "legal_basis"), cli_js(h, "reason"));
 	if ((h = last_with(hist, "assignment"))) {
 		json_t *as = json_object_get(h, "assignment");
-		printf("assigned  %s, %s (licence %s)%s%s\n", cli_js(as, "firm"),
+		printf(_("assigned  %s, %s (licence %s)%s%s\n"), cli_js(as, "firm"),
 		       cli_js(as, "lawyer"), cli_js(as, "licence_no"),
 		       json_object_get(as, "contact") ? ", " : "",
 		       json_object_get(as, "contact") ? cli_js(as, "contact") : "");
 	} else {
-		printf("assigned  not yet\n");
+		printf(_("assigned  not yet\n"));
 	}
 	/* The deadlines are the clock lines above, on the same screen. */
 }
@@ -200,16 +201,16 @@ int refctl_docs(int argc, char **argv)
 	n = json_array_size(docs);
 	if (mkdir(dir, 0700) && errno != EEXIST) {
 		json_decref(ans);
-		return cli_fail("cannot make %s: %s", dir, strerror(errno));
+		return cli_fail(_("cannot make %s: %s"), dir, strerror(errno));
 	}
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
 		json_decref(ans);
-		return cli_fail("%s is not a folder", dir);
+		return cli_fail(_("%s is not a folder"), dir);
 	}
 	names = calloc(n + 1, sizeof(*names));
 	if (!names) {
 		json_decref(ans);
-		return cli_fail("out of memory");
+		return cli_fail(_("out of memory"));
 	}
 	/* Every name first: nothing is written when one would overwrite. */
 	json_array_foreach(docs, i, it) {
@@ -219,12 +220,12 @@ int refctl_docs(int argc, char **argv)
 		snprintf(names[i], sizeof(names[i]), "%s/%s", dir, fn);
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(names[k], names[i]))
-				r = cli_fail("two documents would both be %s; "
-					     "nothing written", names[i]);
+				r = cli_fail(_("two documents would both be %s; "
+					     "nothing written"), names[i]);
 		if (!r && lstat(names[i], &st) == 0)
-			r = cli_fail("%s exists: refusing to overwrite it; "
+			r = cli_fail(_("%s exists: refusing to overwrite it; "
 				     "nothing written (give an empty --out "
-				     "folder)", names[i]);
+				     "folder)"), names[i]);
 		if (r)
 			break;
 	}
@@ -243,7 +244,7 @@ int refctl_docs(int argc, char **argv)
 			continue;
 		}
 		if (util_b64_decode(b64, &buf, &len)) {
-			r = cli_fail("%s: the node's copy is not base64", names[i]);
+			r = cli_fail(_("%s: the node's copy is not base64"), names[i]);
 			break;
 		}
 		fd = open(names[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
@@ -261,7 +262,7 @@ int refctl_docs(int argc, char **argv)
 		written++;
 		if (cli_want_json)
 			continue;
-		printf("%s  (%s, %s, %zu bytes)\n", names[i], cli_js(it, "source"),
+		printf(_("%s  (%s, %s, %zu bytes)\n"), names[i], cli_js(it, "source"),
 		       cli_js(it, "type"), len);
 	}
 	if (!r && cli_want_json) {

@@ -27,6 +27,7 @@
 #include <qrencode.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "refctl-notice.h"
 #include "util.h"
 
@@ -411,7 +412,7 @@ static int call(const char *name, const char *id, json_t *opts, json_t **ret)
 
 	json_decref(opts);
 	if (!text)
-		return cli_fail("out of memory");
+		return cli_fail(_("out of memory"));
 	if (cli_client(&c)) {
 		free(text);
 		return 1;
@@ -419,14 +420,14 @@ static int call(const char *name, const char *id, json_t *opts, json_t **ret)
 	r = ref_call(c, name, NULL, cli_actor, NULL, id, text, &out);
 	free(text);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}
 	*ret = json_loads(out, 0, NULL);
 	free(out);
 	ref_close(&c);
-	return *ret ? 0 : cli_fail("the node's answer does not parse");
+	return *ret ? 0 : cli_fail(_("the node's answer does not parse"));
 }
 
 int refctl_notice(int argc, char **argv)
@@ -451,7 +452,7 @@ int refctl_notice(int argc, char **argv)
 	FcFini();
 	if (r) {
 		json_decref(a);
-		return cli_fail("notice for %s: %s", id, err);
+		return cli_fail(_("notice for %s: %s"), id, err);
 	}
 	note = json_object_get(a, "notice");
 	if (cli_want_json)
@@ -463,7 +464,7 @@ int refctl_notice(int argc, char **argv)
 		json_decref(o);
 	}
 	else
-		printf("%s %s written to %s\n", js(note, "title"),
+		printf(_("%s %s written to %s\n"), js(note, "title"),
 		       js(note, "number"), out);
 	json_decref(a);
 	return 0;
@@ -485,10 +486,10 @@ int refctl_notified(int argc, char **argv)
 	if (cli_want_json)
 		cli_print_json(a);
 	else if (json_object_get(a, "note"))
-		printf("%s: the notification (%s, %s) %s\n", id, how, on,
-		       js(a, "note"));
+		printf(_("%s: the notification (%s, %s) %s\n"), id, how, on,
+		       i18n_detail(js(a, "note")));
 	else
-		printf("%s: the notification (%s, %s) is in the history\n", id,
+		printf(_("%s: the notification (%s, %s) is in the history\n"), id,
 		       how, on);
 	json_decref(a);
 	return 0;

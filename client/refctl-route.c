@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "referral.h"
 #include "refctl-route.h"
 #include "util.h"
@@ -21,7 +22,7 @@ static int call_node(const char *name, const char *referral_id, json_t *opts,
 
 	*ret_answer = NULL;
 	if (!text)
-		return cli_fail("out of memory");
+		return cli_fail(_("out of memory"));
 	if (cli_client(&c)) {
 		free(text);
 		return 1;
@@ -29,14 +30,14 @@ static int call_node(const char *name, const char *referral_id, json_t *opts,
 	r = ref_call(c, name, NULL, cli_actor, NULL, referral_id, text, &out);
 	free(text);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}
 	*ret_answer = json_loads(out, 0, NULL);
 	free(out);
 	ref_close(&c);
-	return *ret_answer ? 0 : cli_fail("the node's answer is not JSON");
+	return *ret_answer ? 0 : cli_fail(_("the node's answer is not JSON"));
 }
 
 int refctl_route(int argc, char **argv)
@@ -53,7 +54,7 @@ int refctl_route(int argc, char **argv)
 	app = json_load_file(file, 0, &jerr);
 	if (!json_is_object(app)) {
 		json_decref(app);
-		return cli_fail("%s: not a JSON application (line %d: %s)", file,
+		return cli_fail(_("%s: not a JSON application (line %d: %s)"), file,
 				jerr.line, jerr.text);
 	}
 	/* Routing reads the matter only; documents given as files stay
@@ -68,12 +69,12 @@ int refctl_route(int argc, char **argv)
 		cli_print_json(ans);
 	} else if (json_object_get(ans, "to")) {
 		printf("%s %s\n", cli_js(ans, "to"), cli_js(ans, "to_name"));
-		printf("why: %s\n", cli_js(ans, "why"));
+		printf(_("why: %s\n"), i18n_detail(cli_js(ans, "why")));
 	} else {
-		printf("no centre picked (%s)\n", cli_js(ans, "how"));
-		printf("why: %s\n", cli_js(ans, "why"));
+		printf(_("no centre picked (%s)\n"), cli_js(ans, "how"));
+		printf(_("why: %s\n"), i18n_detail(cli_js(ans, "why")));
 		json_array_foreach(json_object_get(ans, "candidates"), i, it)
-			printf("  candidate %s %s\n", cli_js(it, "code"),
+			printf(_("  candidate %s %s\n"), cli_js(it, "code"),
 			       cli_js(it, "name"));
 	}
 	r = json_object_get(ans, "to") ? 0 : 1;

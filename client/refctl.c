@@ -12,6 +12,7 @@
 
 #include "application.h"
 #include "cli.h"
+#include "i18n.h"
 #include "refctl-audit.h"
 #include "refctl-calendar.h"
 #include "refctl-call.h"
@@ -101,9 +102,10 @@ int main(int argc, char **argv)
 	char **args; /* pointers into argv, freed at exit */
 	int n = 0;
 
+	i18n_setup();
 	args = calloc((size_t)argc + 1, sizeof(char *));
 	if (!args)
-		return cli_fail("out of memory");
+		return cli_fail(_("out of memory"));
 	args_to_free = args;
 	atexit(free_args);
 	cli_data_dir = getenv("REFERRAL_DATA");
@@ -126,6 +128,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(args[0], commands[i].name))
 			return commands[i].run(n, args);
-	fprintf(stderr, "refctl: unknown command \"%s\"\n", args[0]);
+	fprintf(stderr, _("refctl: unknown command \"%s\"\n"), args[0]);
 	return cli_usage();
 }

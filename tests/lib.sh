@@ -9,6 +9,12 @@ BUILD=${REFERRAL_BUILD:?run through meson test}
 REFCTL=$BUILD/client/refctl
 REFERRALD=$BUILD/broker/referrald
 PEERSIM=$BUILD/tests/peersim
+# The tests match refctl's English text: English whatever the caller's
+# locale (C.UTF-8 still passes Chinese names through). The catalog in the
+# build tree, for a test that sets LANG=zh_CN.UTF-8 itself (tests/i18n.sh).
+export LANG=C.UTF-8
+unset LC_ALL LC_MESSAGES LANGUAGE
+export REFERRAL_LOCALEDIR=$BUILD/po
 T=$(mktemp -d /tmp/referral-test.XXXXXX)
 # Debian's interpreter directly: a version manager's shim on PATH can cost
 # a third of a second per call, and tests call it often.
