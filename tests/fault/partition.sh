@@ -126,6 +126,13 @@ for px in to82 to81; do
 	echo "$px: $(cat "$T/$px.stats")"
 	for what in forwarded dropped duplicated delayed reordered partitioned; do
 		n=$(json "$what" < "$T/$px.stats")
+		# The submits go on through the cut, so to82 always meets it;
+		# the receiver may have nothing left to send in those five
+		# seconds (a loaded machine receipts the batch before them).
+		if [ "$px$what" = to81partitioned ] && [ "${n:-0}" -eq 0 ]; then
+			echo "# proxy to81: nothing came from Jinjiang while the link was cut (it had nothing to send)"
+			continue
+		fi
 		check "proxy $px: $what > 0 ($n)" test "${n:-0}" -gt 0
 	done
 done
