@@ -189,3 +189,37 @@ int cli_client(ref_client_t **ret)
 				ref_strerror(r));
 	return 0;
 }
+
+int cli_call(const char *name, const char *token, const char *request_id,
+	     const char *referral_id, json_t *opts, void (*show)(json_t *ans))
+{
+	ref_client_t *c = NULL;
+	char *text = json_dumps(opts, JSON_COMPACT), *out = NULL;
+	json_t *ans;
+	int r;
+
+	json_decref(opts);
+	if (!text)
+		return cli_fail("out of memory");
+	if (cli_client(&c)) {
+		free(text);
+		return 1;
+	}
+	r = ref_call(c, name, token, cli_actor, request_id, referral_id, text,
+		     &out);
+	free(text);
+	if (r) {
+		cli_fail("%s", ref_last_error(c));
+		ref_close(&c);
+		return 1;
+	}
+	ans = json_loads(out, 0, NULL);
+	if (cli_want_json || !show)
+		cli_print_json(ans);
+	else
+		show(ans);
+	json_decref(ans);
+	free(out);
+	ref_close(&c);
+	return 0;
+}
