@@ -266,3 +266,55 @@ int cli_client(ref_client_t **ret)
 				ref_strerror(r));
 	return 0;
 }
+
+int cli_ask_on(ref_client_t *c, const char *name, const char *token,
+	       const char *request_id, const char *referral_id,
+	       const json_t *opts, json_t **ret)
+{
+	char *text = opts ? json_dumps(opts, JSON_COMPACT) : NULL, *out = NULL;
+	int r;
+
+	*ret = NULL;
+	if (opts && !text)
+		return cli_fail(_("out of memory"));
+	r = ref_call(c, name, token, cli_actor, request_id, referral_id, text,
+		     &out);
+	free(text);
+	if (r)
+		return cli_fail("%s", i18n_detail(ref_last_error(c)));
+	*ret = json_loads(out, 0, NULL);
+	free(out);
+	return *ret ? 0 : cli_fail(_("the node's answer is not JSON"));
+}
+
+int cli_ask(const char *name, const char *token, const char *request_id,
+	    const char *referral_id, json_t *opts, json_t **ret)
+{
+	ref_client_t *c = NULL;
+	int r;
+
+	*ret = NULL;
+	if (cli_client(&c)) {
+		json_decref(opts);
+		return 1;
+	}
+	r = cli_ask_on(c, name, token, request_id, referral_id, opts, ret);
+	json_decref(opts);
+	ref_close(&c);
+	return r;
+}
+
+int cli_call(const char *name, const char *token, const char *request_id,
+	     const char *referral_id, json_t *opts, void (*show)(json_t *ans))
+{
+	json_t *ans;
+
+	if (cli_ask(name, token, request_id, referral_id, opts, &ans))
+		return 1;
+	if (cli_want_json || !show)
+		cli_print_json(ans);
+	else
+		show(ans);
+	json_decref(ans);
+	return 0;
+}

@@ -60,4 +60,23 @@ void cli_print_json(json_t *o);
  * failure says why and returns 1; *ret is written only on success. */
 int cli_client(ref_client_t **ret);
 
+/* cli_ask_on: one named call of the node's operation table (ref_call) on c,
+ * opts (kept by the caller, may be NULL) as its JSON options; token and
+ * request_id may be NULL. *ret the node's JSON answer (json_decref it).
+ * 0, or 1 after saying why. */
+int cli_ask_on(ref_client_t *c, const char *name, const char *token,
+	       const char *request_id, const char *referral_id,
+	       const json_t *opts, json_t **ret);
+
+/* cli_ask: cli_ask_on with a client of its own; opts released here. */
+int cli_ask(const char *name, const char *token, const char *request_id,
+	    const char *referral_id, json_t *opts, json_t **ret);
+
+/* cli_call: one named call of the node's operation table (ref_call), opts
+ * (released here) as its JSON options; token and request_id may be NULL.
+ * Its JSON answer is printed (--json, or no show) or handed to show.
+ * 0, or 1 after saying why. */
+int cli_call(const char *name, const char *token, const char *request_id,
+	     const char *referral_id, json_t *opts, void (*show)(json_t *ans));
+
 #endif

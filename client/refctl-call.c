@@ -12,42 +12,14 @@
 #include "refctl-call.h"
 #include "util.h"
 
-/* One call; its JSON answer printed (--json) or handed to show. */
 static const char *token; /* refctl call --token: as a token's holder */
 static const char *request_id; /* refctl call --request-id: a retry */
 
+/* One call (cli_call), with this command's token and request id. */
 static int call(const char *name, const char *referral_id, json_t *opts,
 		void (*show)(json_t *answer))
 {
-	ref_client_t *c = NULL;
-	char *text = json_dumps(opts, JSON_COMPACT), *out = NULL;
-	json_t *ans;
-	int r;
-
-	json_decref(opts);
-	if (!text)
-		return cli_fail(_("out of memory"));
-	if (cli_client(&c)) {
-		free(text);
-		return 1;
-	}
-	r = ref_call(c, name, token, cli_actor, request_id, referral_id, text,
-		     &out);
-	free(text);
-	if (r) {
-		cli_fail("%s", i18n_detail(ref_last_error(c)));
-		ref_close(&c);
-		return 1;
-	}
-	ans = json_loads(out, 0, NULL);
-	if (cli_want_json || !show)
-		cli_print_json(ans);
-	else
-		show(ans);
-	json_decref(ans);
-	free(out);
-	ref_close(&c);
-	return 0;
+	return cli_call(name, token, request_id, referral_id, opts, show);
 }
 
 static void set_opt(json_t *o, const char *key, const char *v)

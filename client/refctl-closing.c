@@ -9,37 +9,15 @@
 #include "refctl-closing.h"
 #include "util.h"
 
+static void show_state(json_t *ans)
+{
+	printf(_("%s now %s\n"), cli_js(ans, "referral_id"),
+	       i18n_state(cli_js(ans, "state")));
+}
+
 static int call(const char *name, const char *id, json_t *opts)
 {
-	ref_client_t *c = NULL;
-	char *text = json_dumps(opts, JSON_COMPACT), *out = NULL;
-	json_t *ans;
-	int r;
-
-	json_decref(opts);
-	if (!text)
-		return cli_fail(_("out of memory"));
-	if (cli_client(&c)) {
-		free(text);
-		return 1;
-	}
-	r = ref_call(c, name, NULL, cli_actor, NULL, id, text, &out);
-	free(text);
-	if (r) {
-		cli_fail("%s", i18n_detail(ref_last_error(c)));
-		ref_close(&c);
-		return 1;
-	}
-	ans = json_loads(out, 0, NULL);
-	if (cli_want_json)
-		cli_print_json(ans);
-	else
-		printf(_("%s now %s\n"), cli_js(ans, "referral_id"),
-		       cli_js(ans, "state"));
-	json_decref(ans);
-	free(out);
-	ref_close(&c);
-	return 0;
+	return cli_call(name, NULL, NULL, id, opts, show_state);
 }
 
 static void set_opt(json_t *o, const char *key, const char *v)

@@ -15,23 +15,6 @@
 #include "refctl-inbox.h"
 #include "util.h"
 
-/* One named operation; *ret the node's JSON answer. */
-static int ask(ref_client_t *c, const char *name, const char *referral_id,
-	       json_t *opts, json_t **ret)
-{
-	char *text = opts ? json_dumps(opts, JSON_COMPACT) : NULL, *out = NULL;
-	int r;
-
-	*ret = NULL;
-	r = ref_call(c, name, NULL, cli_actor, NULL, referral_id, text, &out);
-	free(text);
-	if (r)
-		return cli_fail("%s", i18n_detail(ref_last_error(c)));
-	*ret = json_loads(out, 0, NULL);
-	free(out);
-	return *ret ? 0 : cli_fail(_("the node's answer is not JSON"));
-}
-
 int refctl_inbox_list(int argc, char **argv, bool inbox,
 		      void (*human)(json_t *))
 {
@@ -72,7 +55,7 @@ int refctl_inbox_list(int argc, char **argv, bool inbox,
 		const char *next;
 
 		json_decref(page);
-		if ((r = ask(c, "list", NULL, opts, &page)))
+		if ((r = cli_ask_on(c, "list", NULL, NULL, NULL, opts, &page)))
 			break;
 		json_array_extend(refs, json_object_get(page, "referrals"));
 		next = json_string_value(json_object_get(page, "next_cursor"));
@@ -193,7 +176,7 @@ int refctl_docs(int argc, char **argv)
 		return cli_usage();
 	if (cli_client(&c))
 		return 1;
-	r = ask(c, "docs", id, NULL, &ans);
+	r = cli_ask_on(c, "docs", NULL, NULL, id, NULL, &ans);
 	ref_close(&c);
 	if (r)
 		return 1;

@@ -406,28 +406,7 @@ fail:
 
 static int call(const char *name, const char *id, json_t *opts, json_t **ret)
 {
-	ref_client_t *c = NULL;
-	char *text = json_dumps(opts, JSON_COMPACT), *out = NULL;
-	int r;
-
-	json_decref(opts);
-	if (!text)
-		return cli_fail(_("out of memory"));
-	if (cli_client(&c)) {
-		free(text);
-		return 1;
-	}
-	r = ref_call(c, name, NULL, cli_actor, NULL, id, text, &out);
-	free(text);
-	if (r) {
-		cli_fail("%s", i18n_detail(ref_last_error(c)));
-		ref_close(&c);
-		return 1;
-	}
-	*ret = json_loads(out, 0, NULL);
-	free(out);
-	ref_close(&c);
-	return *ret ? 0 : cli_fail(_("the node's answer does not parse"));
+	return cli_ask(name, NULL, NULL, id, opts, ret);
 }
 
 int refctl_notice(int argc, char **argv)

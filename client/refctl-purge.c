@@ -24,34 +24,7 @@
 static int call(const char *name, const char *referral_id, json_t *opts,
 		void (*show)(json_t *answer))
 {
-	ref_client_t *c = NULL;
-	char *text = json_dumps(opts, JSON_COMPACT), *out = NULL;
-	json_t *ans;
-	int r;
-
-	json_decref(opts);
-	if (!text)
-		return cli_fail(_("out of memory"));
-	if (cli_client(&c)) {
-		free(text);
-		return 1;
-	}
-	r = ref_call(c, name, NULL, cli_actor, NULL, referral_id, text, &out);
-	free(text);
-	if (r) {
-		cli_fail("%s", i18n_detail(ref_last_error(c)));
-		ref_close(&c);
-		return 1;
-	}
-	ans = json_loads(out, 0, NULL);
-	if (cli_want_json || !show)
-		cli_print_json(ans);
-	else
-		show(ans);
-	json_decref(ans);
-	free(out);
-	ref_close(&c);
-	return 0;
+	return cli_call(name, NULL, NULL, referral_id, opts, show);
 }
 
 static void show_list(json_t *arr, const char *what)

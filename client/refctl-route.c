@@ -12,34 +12,6 @@
 #include "refctl-route.h"
 #include "util.h"
 
-/* One named operation with opts (the caller's); *ret_answer the node's JSON. */
-static int call_node(const char *name, const char *referral_id, json_t *opts,
-		     json_t **ret_answer)
-{
-	ref_client_t *c = NULL;
-	char *text = json_dumps(opts, JSON_COMPACT), *out = NULL;
-	int r;
-
-	*ret_answer = NULL;
-	if (!text)
-		return cli_fail(_("out of memory"));
-	if (cli_client(&c)) {
-		free(text);
-		return 1;
-	}
-	r = ref_call(c, name, NULL, cli_actor, NULL, referral_id, text, &out);
-	free(text);
-	if (r) {
-		cli_fail("%s", i18n_detail(ref_last_error(c)));
-		ref_close(&c);
-		return 1;
-	}
-	*ret_answer = json_loads(out, 0, NULL);
-	free(out);
-	ref_close(&c);
-	return *ret_answer ? 0 : cli_fail(_("the node's answer is not JSON"));
-}
-
 int refctl_route(int argc, char **argv)
 {
 	static const char *const with_value[] = { NULL };
@@ -61,8 +33,7 @@ int refctl_route(int argc, char **argv)
 	 * here (they would need this folder to be read). */
 	json_object_del(app, "documents");
 	opts = json_pack("{s:o}", "application", app);
-	r = call_node("route", NULL, opts, &ans);
-	json_decref(opts);
+	r = cli_ask("route", NULL, NULL, NULL, opts, &ans);
 	if (r)
 		return r;
 	if (cli_want_json) {

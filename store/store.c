@@ -5,7 +5,8 @@
  * as surely as an edited one. In the tables that hold personal data the
  * value bytes are sealed (seal.h) with AAD table name || 0 || key, so the
  * plaintext never reaches LMDB, and an edited or moved ciphertext fails
- * its tag on read. */
+ * its tag on read. The background re-sealing is in store-reseal.c; the
+ * state both share is in store-int.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +20,9 @@
 #include "errors.h"
 #include "seal.h"
 #include "store.h"
+#include "store-int.h"
 #include "util.h"
 
-#define DIGEST_LEN 32
 #define FORMAT "referral.store.v1"
 
 static const char *const table_names[STORE__N] = {
@@ -36,26 +37,6 @@ static const char *const table_names[STORE__N] = {
 	[STORE_RETENTION] = "retention", [STORE_REFKEYS] = "refkeys",
 };
 
-struct store {
-	MDB_env *env;
-	MDB_dbi dbi[STORE__N];
-	/* A store written by an older node lacks the tables added since: a
-	 * read-only open (an auditor's) reads them as empty; a node's open
-	 * makes them. */
-	bool absent[STORE__N];
-	MDB_txn *turn;     /* the turn's write transaction, or NULL */
-	MDB_txn *event;    /* a nested transaction inside it, or NULL */
-	MDB_txn *walk;     /* the read transaction a store_foreach holds */
-	size_t map_size, map_max, page, reserve;
-	unsigned submit_pct;
-	seal_t *seal;      /* borrowed; NULL: nothing is sealed */
-	store_owner_fn owner; /* whose record: sealed under its referral's key */
-	bool failed;       /* LMDB reported a fatal error: reopen to go on */
-	int reseal_t;      /* background re-sealing: table and key reached */
-	uint8_t reseal_key[512];
-	size_t reseal_klen;
-	char err[200];
-};
 
 /* Applicants' details travel in envelopes (outbox, inbox, held changes)
  * and history records: those tables are sealed. */
@@ -67,7 +48,6 @@ static bool sealed_table(store_table_t t)
 
 static int checked(store_t *s, store_table_t t, const MDB_val *k,
 		   const MDB_val *v);
-static int lmdb_err(store_t *s, int rc, const char *what);
 static int open_value(store_t *s, MDB_txn *txn, store_table_t t,
 		      const MDB_val *k, const void *v, size_t vl,
 		      uint8_t **ret_buf, size_t *ret_len);
@@ -88,7 +68,7 @@ static int refkey_read(store_t *s, MDB_txn *txn, const char *id,
 	if (rc == MDB_NOTFOUND)
 		return REF_E_NOT_FOUND;
 	if (rc)
-		return lmdb_err(s, rc, "get");
+		return store_lmdb_err(s, rc, "get");
 	r = checked(s, STORE_REFKEYS, &k, &v);
 	if (!r)
 		r = open_value(s, txn, STORE_REFKEYS, &k, v.mv_data,
@@ -201,8 +181,7 @@ const char *store_last_error(const store_t *s)
 	return s->err;
 }
 
-/* Translates LMDB's codes at the module edge. */
-static int lmdb_err(store_t *s, int rc, const char *what)
+int store_lmdb_err(store_t *s, int rc, const char *what)
 {
 	snprintf(s->err, sizeof(s->err), "%s: %s", what, mdb_strerror(rc));
 	switch (rc) {
@@ -378,7 +357,7 @@ int store_open(const char *dir, const store_opts_t *o, store_t **ret)
 	}
 	return 0;
 fail:
-	r = lmdb_err(s, rc, "open store");
+	r = store_lmdb_err(s, rc, "open store");
 	snprintf(open_err, sizeof(open_err), "%s", s->err);
 	if (txn)
 		mdb_txn_abort(txn);
@@ -414,7 +393,7 @@ int store_begin(store_t *s)
 	rc = mdb_txn_begin(s->env, NULL, 0, &s->turn);
 	if (rc) {
 		s->turn = NULL;
-		return lmdb_err(s, rc, "begin");
+		return store_lmdb_err(s, rc, "begin");
 	}
 	return 0;
 }
@@ -432,7 +411,7 @@ int store_commit(store_t *s)
 	 * included, leaves the previous state intact. */
 	rc = mdb_txn_commit(s->turn);
 	s->turn = NULL;
-	return lmdb_err(s, rc, "commit");
+	return store_lmdb_err(s, rc, "commit");
 }
 
 void store_abort(store_t *s)
@@ -455,7 +434,7 @@ int store_event_begin(store_t *s)
 	rc = mdb_txn_begin(s->env, s->turn, 0, &s->event);
 	if (rc) {
 		s->event = NULL;
-		return lmdb_err(s, rc, "begin event");
+		return store_lmdb_err(s, rc, "begin event");
 	}
 	return 0;
 }
@@ -468,7 +447,7 @@ int store_event_commit(store_t *s)
 		return 0;
 	rc = mdb_txn_commit(s->event);
 	s->event = NULL;
-	return lmdb_err(s, rc, "commit event");
+	return store_lmdb_err(s, rc, "commit event");
 }
 
 void store_event_abort(store_t *s)
@@ -479,7 +458,7 @@ void store_event_abort(store_t *s)
 	}
 }
 
-static MDB_txn *wtxn(store_t *s)
+MDB_txn *store_wtxn(store_t *s)
 {
 	return s->event ? s->event : s->turn;
 }
@@ -522,7 +501,7 @@ int store_maybe_grow(store_t *s)
 		want = s->map_max;
 	rc = mdb_env_set_mapsize(s->env, want);
 	if (rc)
-		return lmdb_err(s, rc, "grow map");
+		return store_lmdb_err(s, rc, "grow map");
 	s->map_size = want;
 	return 0;
 }
@@ -562,7 +541,7 @@ int store_put(store_t *s, store_table_t t, const void *key, size_t klen,
 	      const void *val, size_t vlen)
 {
 	MDB_val k = { klen, (void *)key }, v;
-	MDB_txn *txn = wtxn(s);
+	MDB_txn *txn = store_wtxn(s);
 	uint8_t *sealed = NULL;
 	int rc;
 
@@ -597,7 +576,7 @@ int store_put(store_t *s, store_table_t t, const void *key, size_t klen,
 	rc = mdb_put(txn, s->dbi[t], &k, &v, MDB_RESERVE);
 	if (rc) {
 		free(sealed);
-		return lmdb_err(s, rc, "put");
+		return store_lmdb_err(s, rc, "put");
 	}
 	memcpy(v.mv_data, val, vlen);
 	digest(t, key, klen, val, vlen, (uint8_t *)v.mv_data + vlen);
@@ -633,8 +612,8 @@ static int rtxn(store_t *s, MDB_txn **ret, bool *ret_own)
 {
 	int rc;
 
-	if (wtxn(s) || s->walk) {
-		*ret = wtxn(s) ? wtxn(s) : s->walk;
+	if (store_wtxn(s) || s->walk) {
+		*ret = store_wtxn(s) ? store_wtxn(s) : s->walk;
 		*ret_own = false;
 		return 0;
 	}
@@ -647,7 +626,7 @@ static int rtxn(store_t *s, MDB_txn **ret, bool *ret_own)
 			rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, ret);
 	}
 	*ret_own = true;
-	return lmdb_err(s, rc, "begin read");
+	return store_lmdb_err(s, rc, "begin read");
 }
 
 int store_get(store_t *s, store_table_t t, const void *key, size_t klen,
@@ -665,7 +644,7 @@ int store_get(store_t *s, store_table_t t, const void *key, size_t klen,
 	if (r)
 		return r;
 	rc = mdb_get(txn, s->dbi[t], &k, &v);
-	r = lmdb_err(s, rc, "get");
+	r = store_lmdb_err(s, rc, "get");
 	if (!r)
 		r = checked(s, t, &k, &v);
 	if (!r)
@@ -692,11 +671,11 @@ int store_get(store_t *s, store_table_t t, const void *key, size_t klen,
 int store_del(store_t *s, store_table_t t, const void *key, size_t klen)
 {
 	MDB_val k = { klen, (void *)key };
-	MDB_txn *txn = wtxn(s);
+	MDB_txn *txn = store_wtxn(s);
 
 	if (!txn)
 		return -EINVAL;
-	return lmdb_err(s, mdb_del(txn, s->dbi[t], &k, NULL), "del");
+	return store_lmdb_err(s, mdb_del(txn, s->dbi[t], &k, NULL), "del");
 }
 
 int store_put_msg(store_t *s, store_table_t t, const void *key, size_t klen,
@@ -735,8 +714,16 @@ int store_get_msg(store_t *s, store_table_t t, const void *key, size_t klen,
 	return 0;
 }
 
-static int walk(store_t *s, store_table_t t, const void *from, size_t flen,
-		store_foreach_fn fn, void *ctx)
+/* One record of a walk: its key and its checked value (the digest at its
+ * end), in the walk's transaction. */
+typedef int (*step_fn)(store_t *s, MDB_txn *txn, store_table_t t,
+		       const MDB_val *k, const MDB_val *v, void *ctx);
+
+/* Walks t from `from` (its first key if NULL) in the store's read
+ * transaction, each record checked before step sees it; a step's
+ * STORE_STOP ends the walk as a success. */
+static int cursor_walk(store_t *s, store_table_t t, const void *from,
+		       size_t flen, step_fn step, void *ctx)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
@@ -753,7 +740,7 @@ static int walk(store_t *s, store_table_t t, const void *from, size_t flen,
 	if (rc) {
 		if (own)
 			mdb_txn_abort(txn);
-		return lmdb_err(s, rc, "cursor");
+		return store_lmdb_err(s, rc, "cursor");
 	}
 	r = 0;
 	if (own)
@@ -762,22 +749,14 @@ static int walk(store_t *s, store_table_t t, const void *from, size_t flen,
 	k.mv_size = flen;
 	for (rc = mdb_cursor_get(cur, &k, &v, from ? MDB_SET_RANGE : MDB_FIRST);
 	     rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		uint8_t *plain;
-		size_t pl;
-
 		r = checked(s, t, &k, &v);
 		if (!r)
-			r = open_value(s, txn, t, &k, v.mv_data,
-				       v.mv_size - DIGEST_LEN, &plain, &pl);
-		if (r)
-			break;
-		r = fn(ctx, k.mv_data, k.mv_size, plain ? plain : v.mv_data, pl);
-		free(plain);
+			r = step(s, txn, t, &k, &v, ctx);
 		if (r)
 			break;
 	}
 	if (!r && rc != MDB_NOTFOUND)
-		r = lmdb_err(s, rc, "cursor get");
+		r = store_lmdb_err(s, rc, "cursor get");
 	if (r == STORE_STOP)
 		r = 0;
 	mdb_cursor_close(cur);
@@ -788,64 +767,76 @@ static int walk(store_t *s, store_table_t t, const void *from, size_t flen,
 	return r;
 }
 
+struct value_walk {
+	store_foreach_fn fn;
+	void *ctx;
+};
+
+/* store_foreach's step: the value opened (unsealed) for fn. */
+static int value_step(store_t *s, MDB_txn *txn, store_table_t t,
+		      const MDB_val *k, const MDB_val *v, void *ctx)
+{
+	struct value_walk *w = ctx;
+	uint8_t *plain;
+	size_t pl;
+	int r = open_value(s, txn, t, k, v->mv_data, v->mv_size - DIGEST_LEN,
+			   &plain, &pl);
+
+	if (r)
+		return r;
+	r = w->fn(w->ctx, k->mv_data, k->mv_size, plain ? plain : v->mv_data,
+		  pl);
+	free(plain);
+	return r;
+}
+
+static int walk(store_t *s, store_table_t t, const void *from, size_t flen,
+		store_foreach_fn fn, void *ctx)
+{
+	struct value_walk w = { fn, ctx };
+
+	return cursor_walk(s, t, from, flen, value_step, &w);
+}
+
+struct owner_walk {
+	store_owner_walk_fn fn;
+	void *ctx;
+};
+
+/* store_foreach_owner's step: the referral a record belongs to, read
+ * from its sealed header, or else from the record opened (an older
+ * record sealed under the ring, or one not sealed at all). */
+static int owner_step(store_t *s, MDB_txn *txn, store_table_t t,
+		      const MDB_val *k, const MDB_val *v, void *ctx)
+{
+	struct owner_walk *w = ctx;
+	char rid[SEAL_REF_ID_MAX + 1] = "";
+	size_t vl = v->mv_size - DIGEST_LEN;
+
+	if (!sealed_table(t) || t == STORE_REFKEYS ||
+	    !seal_ref_id(v->mv_data, vl, rid, sizeof(rid))) {
+		uint8_t *plain = NULL;
+		size_t pl;
+		int r = open_value(s, txn, t, k, v->mv_data, vl, &plain, &pl);
+
+		if (r)
+			return r;
+		rid[0] = '\0';
+		if (s->owner && s->owner(s, t, k->mv_data, k->mv_size,
+					 plain ? plain : v->mv_data, pl, rid,
+					 sizeof(rid)) == 0)
+			rid[0] = '\0';
+		free(plain);
+	}
+	return w->fn(w->ctx, k->mv_data, k->mv_size, rid);
+}
+
 int store_foreach_owner(store_t *s, store_table_t t, store_owner_walk_fn fn,
 			void *ctx)
 {
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	bool own;
-	int r, rc;
+	struct owner_walk w = { fn, ctx };
 
-	if (s->absent[t])
-		return 0;
-	r = rtxn(s, &txn, &own);
-	if (r)
-		return r;
-	rc = mdb_cursor_open(txn, s->dbi[t], &cur);
-	if (rc) {
-		if (own)
-			mdb_txn_abort(txn);
-		return lmdb_err(s, rc, "cursor");
-	}
-	if (own)
-		s->walk = txn;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		char rid[SEAL_REF_ID_MAX + 1] = "";
-		uint8_t *plain = NULL;
-		size_t pl, vl;
-
-		r = checked(s, t, &k, &v);
-		if (r)
-			break;
-		vl = v.mv_size - DIGEST_LEN;
-		if (!sealed_table(t) || t == STORE_REFKEYS ||
-		    !seal_ref_id(v.mv_data, vl, rid, sizeof(rid))) {
-			rid[0] = '\0';
-			r = open_value(s, txn, t, &k, v.mv_data, vl, &plain, &pl);
-			if (r)
-				break;
-			if (s->owner && s->owner(s, t, k.mv_data, k.mv_size,
-						 plain ? plain : v.mv_data, pl, rid,
-						 sizeof(rid)) == 0)
-				rid[0] = '\0';
-			free(plain);
-		}
-		r = fn(ctx, k.mv_data, k.mv_size, rid);
-		if (r)
-			break;
-	}
-	if (!r && rc != MDB_NOTFOUND)
-		r = lmdb_err(s, rc, "cursor get");
-	if (r == STORE_STOP)
-		r = 0;
-	mdb_cursor_close(cur);
-	if (own) {
-		s->walk = NULL;
-		mdb_txn_abort(txn);
-	}
-	return r;
+	return cursor_walk(s, t, NULL, 0, owner_step, &w);
 }
 
 int store_foreach(store_t *s, store_table_t t, store_foreach_fn fn, void *ctx)
@@ -876,7 +867,7 @@ int store_last(store_t *s, store_table_t t, uint8_t **ret_key, size_t *ret_klen,
 	rc = mdb_cursor_open(txn, s->dbi[t], &cur);
 	if (!rc) {
 		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-		r = lmdb_err(s, rc, "last");
+		r = store_lmdb_err(s, rc, "last");
 		if (!r)
 			r = checked(s, t, &k, &v);
 		if (!r && sealed_table(t)) {
@@ -902,7 +893,7 @@ int store_last(store_t *s, store_table_t t, uint8_t **ret_key, size_t *ret_klen,
 		}
 		mdb_cursor_close(cur);
 	} else {
-		r = lmdb_err(s, rc, "cursor");
+		r = store_lmdb_err(s, rc, "cursor");
 	}
 	if (own)
 		mdb_txn_abort(txn);
@@ -929,109 +920,6 @@ int store_check(store_t *s, char *ret_where, size_t where_len)
 	return 0;
 }
 
-/* One table's next batch of records not sealed under the current key. */
-static int reseal_table(store_t *s, store_table_t t, size_t max,
-			size_t *ret_done, bool *ret_end)
-{
-	MDB_txn *txn = wtxn(s);
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint8_t (*keys)[512] = malloc(max * sizeof(*keys));
-	size_t *lens = malloc(max * sizeof(size_t)), n = 0;
-	uint32_t cur_id = seal_current_id(s->seal), id;
-	int rc, r = 0;
-
-	*ret_end = false;
-	if (!keys || !lens) {
-		free(keys);
-		free(lens);
-		return -ENOMEM;
-	}
-	rc = mdb_cursor_open(txn, s->dbi[t], &cur);
-	if (rc) {
-		free(keys);
-		free(lens);
-		return lmdb_err(s, rc, "cursor");
-	}
-	if (s->reseal_klen) {
-		k.mv_size = s->reseal_klen;
-		k.mv_data = s->reseal_key;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		if (!rc && k.mv_size == s->reseal_klen &&
-		    !memcmp(k.mv_data, s->reseal_key, k.mv_size))
-			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	} else {
-		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	}
-	/* Gather first, rewrite after: a put moves the cursor's page. */
-	for (size_t seen = 0; !rc && n < max && seen < max * 8; seen++) {
-		char rid[SEAL_REF_ID_MAX + 1];
-
-		if (k.mv_size <= sizeof(keys[0]) && v.mv_size >= DIGEST_LEN &&
-		    (t == STORE_REFKEYS ||
-		     !seal_ref_id(v.mv_data, v.mv_size - DIGEST_LEN, rid,
-				  sizeof(rid))) &&
-		    (!seal_is_sealed(v.mv_data, v.mv_size - DIGEST_LEN, &id) ||
-		     id != cur_id)) {
-			memcpy(keys[n], k.mv_data, k.mv_size);
-			lens[n++] = k.mv_size;
-		}
-		if (k.mv_size <= sizeof(s->reseal_key)) {
-			memcpy(s->reseal_key, k.mv_data, k.mv_size);
-			s->reseal_klen = k.mv_size;
-		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (rc == MDB_NOTFOUND)
-		*ret_end = true;
-	else if (rc)
-		r = lmdb_err(s, rc, "cursor get");
-	for (size_t i = 0; !r && i < n; i++) {
-		uint8_t *val;
-		size_t vl;
-		r = store_get(s, t, keys[i], lens[i], &val, &vl);
-		if (!r) {
-			r = store_put(s, t, keys[i], lens[i], val, vl);
-			free(val);
-		}
-	}
-	*ret_done = n;
-	free(keys);
-	free(lens);
-	return r;
-}
-
-int store_reseal_some(store_t *s, size_t max, size_t *ret_done, bool *ret_all)
-{
-	/* The referral keys first: a purge's rotation needs only them. */
-	static const store_table_t order[] = { STORE_REFKEYS, STORE_OUTBOX,
-		STORE_INBOX, STORE_HELD, STORE_HISTORY };
-	const int n_order = (int)(sizeof(order) / sizeof(order[0]));
-	size_t done = 0;
-	int r = 0;
-
-	*ret_all = false;
-	*ret_done = 0;
-	if (!s->seal || !wtxn(s))
-		return -EINVAL;
-	while (s->reseal_t < n_order && done < max) {
-		size_t n = 0;
-		bool end = false;
-		r = reseal_table(s, order[s->reseal_t], max - done, &n, &end);
-		if (r)
-			return r;
-		done += n;
-		if (!end)
-			break;
-		s->reseal_t++;
-		s->reseal_klen = 0;
-	}
-	*ret_done = done;
-	*ret_all = s->reseal_t >= n_order;
-	return 0;
-}
-
 int store_copy(store_t *s, const char *dir)
 {
 	char path[4200];
@@ -1055,7 +943,7 @@ int store_copy(store_t *s, const char *dir)
 		if (rc)
 			break;
 	}
-	return lmdb_err(s, rc, "copy");
+	return store_lmdb_err(s, rc, "copy");
 }
 
 bool store_failed(const store_t *s)

@@ -165,6 +165,46 @@ static int print_receipt(const uint8_t *buf, size_t len, const char *self,
 	return 0;
 }
 
+/* Signs and sends one message of the floods below on s, and waits up to
+ * timeout ms for its receipt: "LABEL RECEIPT ..." or "LABEL NO_RECEIPT".
+ * True if a receipt came. */
+static bool send_one(void *s, Referral__V1__Header *h, const uint8_t *body,
+		     size_t blen, EVP_PKEY *key, int timeout,
+		     const config_t *cfg, const char *to, directory_t *dir,
+		     const char *label)
+{
+	uint8_t digest[32], sha[32], *env;
+	size_t elen;
+	uint64_t deadline;
+	bool got = false;
+
+	sign_digest(sign_key_alg(key), body, blen, digest);
+	h->body_digest.data = digest;
+	h->body_digest.len = 32;
+	env = build(h, NULL, 0, body, blen, key, &elen);
+	util_sha256(env, elen, sha);
+	zmq_send(s, env, elen, 0);
+	deadline = util_mono_ms() + (uint64_t)timeout;
+	while (!got && util_mono_ms() < deadline) {
+		zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
+		if (zmq_poll(&it, 1, 100) > 0) {
+			zmq_msg_t m;
+			zmq_msg_init(&m);
+			zmq_msg_recv(&m, s, 0);
+			printf("%s ", label);
+			print_receipt(zmq_msg_data(&m), zmq_msg_size(&m),
+				      cfg->code, to, dir, sha, h->msg_id.data);
+			zmq_msg_close(&m);
+			got = true;
+		}
+	}
+	if (!got)
+		printf("%s NO_RECEIPT\n", label);
+	fflush(stdout);
+	free(env);
+	return got;
+}
+
 /* --case flood: count supplements on one connection, each waited for
  * (timeout ms) before the next. */
 static void flood(EVP_PKEY *key, const config_t *cfg, directory_t *dir,
@@ -205,11 +245,8 @@ static void flood(EVP_PKEY *key, const config_t *cfg, directory_t *dir,
 		die("connect failed");
 	for (int i = 0; i < count; i++) {
 		Referral__V1__Header h = REFERRAL__V1__HEADER__INIT;
-		uint8_t msg_id[16], digest[32], sha[32], *env;
-		size_t elen;
-		char rid[48];
-		uint64_t deadline;
-		bool got = false;
+		uint8_t msg_id[16];
+		char rid[48], label[64];
 
 		util_uuid7(msg_id);
 		if (referral)
@@ -226,32 +263,9 @@ static void flood(EVP_PKEY *key, const config_t *cfg, directory_t *dir,
 		h.key_id = (char *)cfg->key_id;
 		h.referral_id = rid;
 		h.referral_seq = seq;
-		sign_digest(sign_key_alg(key), body, blen, digest);
-		h.body_digest.data = digest;
-		h.body_digest.len = 32;
-		env = build(&h, NULL, 0, body, blen, key, &elen);
-		util_sha256(env, elen, sha);
-		zmq_send(s, env, elen, 0);
-		deadline = util_mono_ms() + (uint64_t)timeout;
-		while (!got && util_mono_ms() < deadline) {
-			zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
-			if (zmq_poll(&it, 1, 100) > 0) {
-				zmq_msg_t m;
-				zmq_msg_init(&m);
-				zmq_msg_recv(&m, s, 0);
-				printf("FLOOD %d ", i + 1);
-				print_receipt(zmq_msg_data(&m), zmq_msg_size(&m),
-					      cfg->code, to, dir, sha, msg_id);
-				zmq_msg_close(&m);
-				got = true;
-			}
-		}
-		if (!got) {
-			printf("FLOOD %d NO_RECEIPT\n", i + 1);
-			none++;
-		}
-		fflush(stdout);
-		free(env);
+		snprintf(label, sizeof(label), "FLOOD %d", i + 1);
+		none += !send_one(s, &h, body, blen, key, timeout, cfg, to, dir,
+				  label);
 	}
 	zmq_close(s);
 	zmq_ctx_term(ctx);
@@ -283,11 +297,10 @@ static void checkpoint_flood(EVP_PKEY *key, const config_t *cfg,
 		Referral__V1__AuditCheckpoint cp =
 			REFERRAL__V1__AUDIT_CHECKPOINT__INIT;
 		Referral__V1__Header h = REFERRAL__V1__HEADER__INIT;
-		uint8_t msg_id[16], digest[32], sha[32], *env, *body;
-		size_t elen, blen;
-		uint64_t deadline;
+		uint8_t msg_id[16], *body;
+		size_t blen;
+		char label[64];
 		int w = i % 4;
-		bool got = false;
 
 		RAND_bytes(hash, 32);
 		cp.seq = 1000000 + (uint64_t)i;
@@ -308,32 +321,10 @@ static void checkpoint_flood(EVP_PKEY *key, const config_t *cfg,
 		h.kind = REFERRAL__V1__KIND__AUDIT_CHECKPOINT;
 		h.key_id = (char *)cfg->key_id;
 		h.referral_id = "";
-		sign_digest(sign_key_alg(key), body, blen, digest);
-		h.body_digest.data = digest;
-		h.body_digest.len = 32;
-		env = build(&h, NULL, 0, body, blen, key, &elen);
-		util_sha256(env, elen, sha);
-		zmq_send(s, env, elen, 0);
-		deadline = util_mono_ms() + (uint64_t)timeout;
-		while (!got && util_mono_ms() < deadline) {
-			zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
-			if (zmq_poll(&it, 1, 100) > 0) {
-				zmq_msg_t m;
-				zmq_msg_init(&m);
-				zmq_msg_recv(&m, s, 0);
-				printf("CHECKPOINT %d %s ", i + 1, what[w]);
-				print_receipt(zmq_msg_data(&m), zmq_msg_size(&m),
-					      cfg->code, to, dir, sha, msg_id);
-				zmq_msg_close(&m);
-				got = true;
-			}
-		}
-		if (!got) {
-			printf("CHECKPOINT %d %s NO_RECEIPT\n", i + 1, what[w]);
-			none++;
-		}
-		fflush(stdout);
-		free(env);
+		snprintf(label, sizeof(label), "CHECKPOINT %d %s", i + 1,
+			 what[w]);
+		none += !send_one(s, &h, body, blen, key, timeout, cfg, to, dir,
+				  label);
 		free(body);
 	}
 	zmq_close(s);

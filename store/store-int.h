@@ -1,0 +1,46 @@
+/* store-int.h: the store's own state, shared by the files of store/ that
+ * make up one module (store.c, store-reseal.c) and by nothing else: the
+ * rest of the tree sees store_t only through store.h. */
+#ifndef REF_STORE_INT_H
+#define REF_STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <lmdb.h>
+
+#include "seal.h"
+#include "store.h"
+
+/* Each record ends with its SHA-256 (store.c's layout). */
+#define DIGEST_LEN 32
+
+struct store {
+	MDB_env *env;
+	MDB_dbi dbi[STORE__N];
+	/* A store written by an older node lacks the tables added since: a
+	 * read-only open (an auditor's) reads them as empty; a node's open
+	 * makes them. */
+	bool absent[STORE__N];
+	MDB_txn *turn;     /* the turn's write transaction, or NULL */
+	MDB_txn *event;    /* a nested transaction inside it, or NULL */
+	MDB_txn *walk;     /* the read transaction a store_foreach holds */
+	size_t map_size, map_max, page, reserve;
+	unsigned submit_pct;
+	seal_t *seal;      /* borrowed; NULL: nothing is sealed */
+	store_owner_fn owner; /* whose record: sealed under its referral's key */
+	bool failed;       /* LMDB reported a fatal error: reopen to go on */
+	int reseal_t;      /* background re-sealing: table and key reached */
+	uint8_t reseal_key[512];
+	size_t reseal_klen;
+	char err[200];
+};
+
+/* store_wtxn: the open write transaction (an event's, or the turn's), or
+ * NULL outside a turn. */
+MDB_txn *store_wtxn(store_t *s);
+/* store_lmdb_err: LMDB's code rc translated at the module edge (what:
+ * the operation), recorded in s->err; 0 for 0. */
+int store_lmdb_err(store_t *s, int rc, const char *what);
+
+#endif
