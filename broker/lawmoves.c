@@ -37,7 +37,9 @@ int lawmoves_prepare(const referral_rec_t *rr, Referral__V1__StatusChange *sc)
 	if (sc->supplement && rr->materials_owed &&
 	    strcmp(rr->state, "AWAITING_MATERIALS"))
 		return referrals_set_str(&sc->state, rr->state);
-	if (to == LC_AWAITING_MATERIALS && rr->materials_round > 0)
+	/* Telling the applicant of the notice asks for nothing more. */
+	if (to == LC_AWAITING_MATERIALS && rr->materials_round > 0 &&
+	    !lc_notified_reason(sc->reason))
 		sc->further_request = true;
 	return 0;
 }

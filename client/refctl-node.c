@@ -178,7 +178,8 @@ static void human_show(json_t *o)
 			       step_kind(it),
 			       json_object_get(it, "reason") ? ": " : "",
 			       json_object_get(it, "reason") ? cli_js(it, "reason") : "");
-	}	refctl_inbox_sheet(o);
+	}
+	refctl_inbox_sheet(o);
 }
 
 static void human_list(json_t *o)

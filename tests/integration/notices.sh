@@ -92,6 +92,15 @@ check "Shishi's history holds it too" wait_for 30 test "$(notified_count 350581 
 expect_eq "the state stays" AWAITING_MATERIALS "$(state_of 350582 "$id1")"
 expect_eq "the clocks stay" "$before" "$($J show "$id1" --json | json clocks)"
 expect_eq "no second materials round" 1 "$($J show "$id1" --json | json materials_round)"
+# further_count NODE ID: the steps marked as a further request.
+further_count() {
+	"$REFCTL" --data "$T/$1" show "$2" --json | "$PY" -c '
+import json, sys
+print(sum(1 for h in json.load(sys.stdin)["history"] if h.get("further_request")))'
+}
+expect_eq "the step is no further request for materials at Jinjiang" 0 "$(further_count 350582 "$id1")"
+expect_eq "nor at Shishi, which applied it from Jinjiang" 0 "$(further_count 350581 "$id1")"
+check "nor does show call it one" eval '! $S show "$id1" | grep -q "further request"'
 again=$(notice "$id1" materials)
 has "materials, printed again" "$again" "($year)晋援补字第0001号"
 
@@ -164,6 +173,41 @@ for k in materials grant denial assignment termination withdrawal; do
 	check "page one of the $k notice as a PNG" test -s "$ART/$k.png"
 done
 echo "# the notices and their page-one PNGs: $ART"
+
+# The same notices through the gateway (GET /v1/referrals/{id}/notice):
+# the PDF a court's or a centre's own system fetches, numbered as refctl's.
+. "$REFERRAL_SOURCE/tests/http/gateway-lib.sh"
+LSAN_OPTIONS=suppressions=$REFERRAL_SOURCE/tests/lsan-render.supp gateway 350582
+tok=$(token 350582 notices-desk staff)
+# fetch ID KIND FILE: the status code; the body in FILE.
+fetch() {
+	"$PY" - "$GW_URL_350582/v1/referrals/$1/notice?type=$2" "$tok" "$3" <<'PYEOF'
+import sys, urllib.request, urllib.error
+req = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]})
+try:
+    with urllib.request.urlopen(req, timeout=30) as r:
+        body = r.read()
+        if r.headers.get("Content-Type") != "application/pdf" or "no-store" not in r.headers.get("Cache-Control", ""):
+            print("bad-headers", r.headers.get("Content-Type"), r.headers.get("Cache-Control")); sys.exit()
+        code = r.status
+except urllib.error.HTTPError as e:
+    body, code = e.read(), e.code
+open(sys.argv[3], "wb").write(body)
+print(code)
+PYEOF
+}
+expect_eq "the gateway serves the grant notice" 200 "$(fetch "$id1" grant "$ART/gw-grant.pdf")"
+gwtext=$(pdftotext "$ART/gw-grant.pdf" - | tr -d ' \n')
+has "the gateway's grant notice" "$gwtext" "$NAME"
+has "the gateway's grant notice" "$gwtext" "$id1"
+has "the gateway's grant notice keeps refctl's number" "$gwtext" "($year)晋援给字第0001号"
+expect_eq "an unknown kind is refused at the gateway" 400 "$(fetch "$id1" lunch "$ART/gw-none")"
+expect_eq "a notice with no decision behind it is refused" 400 "$(fetch "$id2" withdrawal "$ART/gw-none")"
+out=$(cat "$ART/gw-none")
+expect_contains "and the problem says which decision is missing" "has no" "$out"
+tok=wrong-token
+expect_eq "no notice without a valid token" 401 "$(fetch "$id1" grant "$ART/gw-none")"
+
 trail=$($J trail "$id1" --json)
 expect_contains "each notice printed is on the trail with its number" "晋援给字第0001号" "$trail"
 case "$trail" in *"$NAME"*) not_ok "the trail holds no name";; *) ok "the trail holds no name";; esac
