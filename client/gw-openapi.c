@@ -277,6 +277,24 @@ json_t *gw_openapi_build(json_t *ops)
 				    json_pack("{s:o}", "get", o));
 	}
 
+	/* /v1/referrals/{id}/notice: notice-data, laid out as the PDF. */
+	op = first_named(ops, "notice-data");
+	if (op) {
+		o = operation(op, "notice", "The notice to the applicant, as "
+			      "an A4 PDF (what refctl notice writes)",
+			      "referrals");
+		json_object_set_new(o, "parameters", query_params(op, NULL));
+		json_array_insert_new(json_object_get(o, "parameters"), 0,
+				      id_param());
+		json_object_set_new(o, "responses", responses(
+			"200", "the notice, numbered; the same notice keeps "
+			"its number", json_pack("{s:s, s:s}", "type", "string",
+						"format", "binary"),
+			"application/pdf"));
+		json_object_set_new(paths, "/v1/referrals/{id}/notice",
+				    json_pack("{s:o}", "get", o));
+	}
+
 	/* One path per move, in the node's order. */
 	json_array_foreach(ops, i, op) {
 		const char *k = json_string_value(json_object_get(op, "kind"));

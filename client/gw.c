@@ -29,6 +29,7 @@
 #include "gw-openapi.h"
 #include "gw-server.h"
 #include "gw-session.h"
+#include "notice-pdf.h"
 #include "util.h"
 
 static int usage(void)
@@ -176,6 +177,7 @@ int main(int argc, char **argv)
 	gw_server_stop(&srv);
 	gw_sessions_free(&gw.sessions);
 	gw_node_free(&gw.node);
+	notice_pdf_release();
 	if (key)
 		explicit_bzero(key, strlen(key));
 	free(key);
