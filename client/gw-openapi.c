@@ -280,9 +280,12 @@ json_t *gw_openapi_build(json_t *ops)
 	/* /v1/referrals/{id}/notice: notice-data, laid out as the PDF. */
 	op = first_named(ops, "notice-data");
 	if (op) {
-		o = operation(op, "notice", "The notice to the applicant, as "
-			      "an A4 PDF (what refctl notice writes)",
-			      "referrals");
+		o = operation(op, "notice", NULL, "referrals");
+		/* Its own id and words: the move notice-data stays the JSON. */
+		json_object_set_new(o, "operationId", json_string("notice"));
+		json_object_set_new(o, "summary", json_string(
+			"The notice to the applicant, as an A4 PDF (what "
+			"refctl notice writes)"));
 		json_object_set_new(o, "parameters", query_params(op, NULL));
 		json_array_insert_new(json_object_get(o, "parameters"), 0,
 				      id_param());
