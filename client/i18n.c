@@ -111,11 +111,19 @@ static const char *const details[] = {
 	   "weekends only"),
 	N_("the holiday calendar does not cover every year of this period: "
 	   "holidays there are not counted"),
+	/* The reasons the node writes on its own steps, and the receipt's
+	 * word, as the audit trail shows them. */
+	N_("materials supplied"),
+	N_("notified: %s %s"),
+	N_("stored"),
+	N_("personal data purged: the envelope is no longer held"),
 };
 
 /* Words the templates' parts carry besides state codes. */
 static const char *const words[] = {
 	N_("urban"), N_("rural"), N_("urban and rural"),
+	/* How the applicant was told (notified.c). */
+	N_("post"), N_("in-person"), N_("sms"),
 };
 
 /* part_name: a part's name for people, or NULL to copy it as it is. */

@@ -172,12 +172,20 @@ static void human_show(json_t *o)
 					       json_object_get(it, "days_left")));
 		}
 		arr = json_object_get(o, "history");
-		json_array_foreach(arr, i, it)
-			printf(_("history   %-18s by %s at %s%s%s%s\n"),
-			       i18n_state(cli_js(it, "state")), cli_js(it, "by"), cli_jt(it, "at"),
-			       step_kind(it),
-			       json_object_get(it, "reason") ? ": " : "",
-			       json_object_get(it, "reason") ? cli_js(it, "reason") : "");
+		json_array_foreach(arr, i, it) {
+			const char *why = json_string_value(
+				json_object_get(it, "reason"));
+			char tail[1200] = "";
+
+			/* The node's own reasons ("materials supplied") in the
+			 * reader's words; staff's own text as they wrote it. */
+			if (why && *why)
+				snprintf(tail, sizeof(tail), _(": %s"),
+					 i18n_detail(why));
+			printf(_("history   %-18s by %s at %s%s%s\n"),
+			       i18n_state(cli_js(it, "state")), cli_js(it, "by"),
+			       cli_jt(it, "at"), step_kind(it), tail);
+		}
 	}
 	refctl_inbox_sheet(o);
 }

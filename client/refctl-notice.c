@@ -80,11 +80,12 @@ int refctl_notified(int argc, char **argv)
 	if (cli_want_json)
 		cli_print_json(a);
 	else if (json_object_get(a, "note"))
-		printf(_("%s: the notification (%s, %s) %s\n"), id, how, on,
+		printf(_("%s: the notification (%s, %s) %s\n"), id,
+		       gettext(how), on,
 		       i18n_detail(js(a, "note")));
 	else
 		printf(_("%s: the notification (%s, %s) is in the history\n"), id,
-		       how, on);
+		       gettext(how), on);
 	json_decref(a);
 	return 0;
 }

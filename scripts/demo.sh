@@ -17,21 +17,28 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-. scripts/deps.sh
-referral_deps
-referral_locale
-referral_build build
+# REFERRAL_DEMO_BUILD names a build that already has everything (the
+# test that runs this demo, tests/integration/demo.sh); otherwise the
+# packages, the locale and build/ are made here.
+build=${REFERRAL_DEMO_BUILD:-}
+if [ -z "$build" ]; then
+	. scripts/deps.sh
+	referral_deps
+	referral_locale
+	referral_build build
+	build=$top/build
+fi
 # Chinese by default, as county staff read it; REFERRAL_LANG=C (or any
 # other locale) for another language. refctl finds its catalog in build/.
 export LANG=${REFERRAL_LANG:-zh_CN.UTF-8}
 unset LC_ALL LC_MESSAGES LANGUAGE
-export REFERRAL_LOCALEDIR=$top/build/po
-refctl=$top/build/client/refctl
-referrald=$top/build/broker/referrald
-gateway=$top/build/client/referral-gw
+export REFERRAL_LOCALEDIR=$build/po
+refctl=$build/client/refctl
+referrald=$build/broker/referrald
+gateway=$build/client/referral-gw
 py=/usr/bin/python3
 
-work=$(mktemp -d /tmp/referral-demo.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/referral-demo.XXXXXX")
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
