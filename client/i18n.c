@@ -111,6 +111,12 @@ static const char *const details[] = {
 	   "weekends only"),
 	N_("the holiday calendar does not cover every year of this period: "
 	   "holidays there are not counted"),
+	/* Steps' reasons the node writes itself, and the requeue's refusal:
+	 * the gateway's console shows them. */
+	N_("materials supplied"),
+	N_("notified defence or representation: no means test"),
+	N_("referral %s has no dead message to send again (refctl list "
+	   "--dead)"),
 };
 
 /* Words the templates' parts carry besides state codes. */
@@ -172,9 +178,10 @@ static bool match(const char *t, const char *d, const char **part,
 
 const char *i18n_detail(const char *detail)
 {
-	/* Four buffers in turn: one printf may show several details. */
-	static char bufs[4][2048];
-	static int next;
+	/* Four buffers in turn: one printf may show several details. Each
+	 * thread has its own (the gateway serves pages on several). */
+	static _Thread_local char bufs[4][2048];
+	static _Thread_local int next;
 	char *out = bufs[next++ % 4];
 	const char *part[DETAIL_PARTS];
 	size_t plen[DETAIL_PARTS], o = 0;
