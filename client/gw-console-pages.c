@@ -73,6 +73,64 @@ static bool skip(const char *k, const char *const *skips)
 	return false;
 }
 
+/* The node's fields a person reads by name: each msgid is the field's
+ * code itself (English readers see what they search the docs for), a
+ * nested one as "key.sub". A field the node adds is shown by its code. */
+static const char *const fields[] = {
+	N_("referral_id"), N_("direction"), N_("origin"), N_("receiver"),
+	N_("state"), N_("case_type"), N_("service"), N_("created_at"),
+	N_("created_at_local"), N_("priority"), N_("next_due"),
+	N_("next_due_local"), N_("next_due_day"), N_("materials_round"),
+	N_("msg_id"), N_("delivery"), N_("received_at"),
+	N_("received_at_local"), N_("urgent"), N_("legal_basis"),
+	N_("reason"), N_("assignment"), N_("at_local"), N_("missing_items"),
+	N_("round"), N_("supplement"), N_("node"), N_("name"), N_("role"),
+	N_("listen"), N_("key_id"), N_("directory_version"), N_("inbox"),
+	N_("audit_records"), N_("uptime_s"), N_("outbox.pending"),
+	N_("outbox.delivered"), N_("outbox.dead"), N_("store.used_bytes"),
+	N_("store.max_bytes"), N_("calendar.file"),
+	N_("calendar.missing_year"), N_("calendar.warning"), N_("kind"),
+	N_("to"), N_("created"), N_("attempts"),
+};
+
+/* Words some fields' values are, for people (the code otherwise). */
+static const char *const words[] = {
+	N_("incoming"), N_("outgoing"), N_("delivered"), N_("pending"),
+	N_("dead"), N_("up"), N_("down"),
+};
+
+static const char *in(const char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (!strcmp(s, list[i]))
+			return gettext(list[i]);
+	return NULL;
+}
+
+/* A field's name for people: its label, or its code. */
+static const char *label_of(const char *path)
+{
+	const char *label = in(fields, sizeof(fields) / sizeof(fields[0]),
+			       path);
+
+	return label ? label : path;
+}
+
+/* A field's name as a table header: its label, the code as its title. */
+static void field(gw_html_t *h, const char *k, const char *sub)
+{
+	char path[256];
+	const char *label;
+
+	snprintf(path, sizeof(path), "%s%s%s", k, sub ? "." : "",
+		 sub ? sub : "");
+	label = label_of(path);
+	if (strcmp(label, path))
+		gw_html(h, "<th title=\"%s\">%s</th>", path, label);
+	else
+		gw_html(h, "<th>%s</th>", path);
+}
+
 /* A field's value for people: a lifecycle state by its name (i18n_state),
  * a peer's link in words, and prose the node wrote (a value with a
  * space: a code never has one) translated where i18n knows it; anything
@@ -81,13 +139,12 @@ static void value(gw_html_t *h, const char *k, json_t *v)
 {
 	const char *s = json_string_value(v);
 
-	if (s && (!strcmp(k, "state") || !strcmp(k, "from_state") ||
-		  !strcmp(k, "to_state")))
+	if (s && i18n_state(s) != s)   /* a state code, in any field */
 		gw_html(h, "%s", i18n_state(s));
-	else if (s && !strcmp(k, "link") && !strcmp(s, "up"))
-		gw_html(h, "%s", _("up"));
-	else if (s && !strcmp(k, "link") && !strcmp(s, "down"))
-		gw_html(h, "%s", _("down"));
+	else if (s && (!strcmp(k, "link") || !strcmp(k, "direction") ||
+		       !strcmp(k, "delivery")) &&
+		 in(words, sizeof(words) / sizeof(words[0]), s))
+		gw_html(h, "%s", in(words, sizeof(words) / sizeof(words[0]), s));
 	else if (s && strchr(s, ' '))
 		gw_html(h, "%s", i18n_detail(s));
 	else
@@ -107,7 +164,9 @@ static void kv_table(gw_html_t *h, json_t *o, const char *const *skips)
 		if (skip(k, skips) || json_is_array(v))
 			continue;
 		if (!json_is_object(v)) {
-			gw_html(h, "<tr><th>%s</th><td>", k);
+			gw_html(h, "<tr>");
+			field(h, k, NULL);
+			gw_html(h, "<td>");
 			value(h, k, v);
 			gw_html(h, "</td></tr>\n");
 			continue;
@@ -115,7 +174,9 @@ static void kv_table(gw_html_t *h, json_t *o, const char *const *skips)
 		json_object_foreach(v, k2, v2) {
 			if (json_is_array(v2) || json_is_object(v2))
 				continue;
-			gw_html(h, "<tr><th>%s.%s</th><td>", k, k2);
+			gw_html(h, "<tr>");
+			field(h, k, k2);
+			gw_html(h, "<td>");
 			value(h, k2, v2);
 			gw_html(h, "</td></tr>\n");
 		}
@@ -419,7 +480,7 @@ int gw_console_pages_dead(gw_console_who_t *w)
 	}
 	gw_html(&h, "<table>\n<tr><th>%s</th>", _("Referral"));
 	for (size_t c = 0; c < n; c++)
-		gw_html(&h, "<th>%s</th>", cols[c]);
+		field(&h, cols[c], NULL);
 	gw_html(&h, "<th></th></tr>\n");
 	json_array_foreach(arr, i, m) {
 		const char *id = str(m, "referral_id");
@@ -475,7 +536,9 @@ static void steps(gw_html_t *h, json_t *hist)
 		json_object_foreach(s, k, v) {
 			if (skip(k, known))
 				continue;
-			gw_html(h, "<br><span class=\"muted\">%s:</span> ", k);
+			gw_html(h, "<br><span class=\"muted\">");
+			gw_html_text(h, _("%s:"), label_of(k));
+			gw_html(h, "</span> ");
 			value(h, k, v);
 		}
 		gw_html(h, "</li>\n");

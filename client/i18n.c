@@ -114,9 +114,16 @@ static const char *const details[] = {
 	/* Steps' reasons the node writes itself, and the requeue's refusal:
 	 * the gateway's console shows them. */
 	N_("materials supplied"),
+	N_("notified: %s %s"),
 	N_("notified defence or representation: no means test"),
 	N_("referral %s has no dead message to send again (refctl list "
 	   "--dead)"),
+	/* Why a message is a dead letter (the outbox's reason). */
+	N_("refused by %s: %s (%s)"),
+	N_("no receipt within the message lifetime of %s ms after %s "
+	   "attempts"),
+	N_("no receipt within the message lifetime; sent again, signed "
+	   "anew, as msg_id %s"),
 };
 
 /* Words the templates' parts carry besides state codes. */

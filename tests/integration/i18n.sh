@@ -149,4 +149,8 @@ mkdir -p "$OUT_DIR"
 "$PY" "$SRC/tests/http/console_i18n.py"
 rc=$?
 if [ $rc -eq 0 ]; then ok "tests/http/console_i18n.py"; else not_ok "tests/http/console_i18n.py exited $rc"; fi
+# The pages as fetched, to look at (fixture data only; no token in them).
+mkdir -p "$BUILD/i18n-artifacts"
+cp "$OUT_DIR"/*.html "$BUILD/i18n-artifacts/" 2>/dev/null
+echo "console pages: $BUILD/i18n-artifacts/"
 finish
