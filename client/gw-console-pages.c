@@ -138,13 +138,13 @@ static void field(gw_html_t *h, const char *k, const char *sub)
 static void value(gw_html_t *h, const char *k, json_t *v)
 {
 	const char *s = json_string_value(v);
+	const char *word = in(words, sizeof(words) / sizeof(words[0]), s);
 
 	if (s && i18n_state(s) != s)   /* a state code, in any field */
 		gw_html(h, "%s", i18n_state(s));
-	else if (s && (!strcmp(k, "link") || !strcmp(k, "direction") ||
-		       !strcmp(k, "delivery")) &&
-		 in(words, sizeof(words) / sizeof(words[0]), s))
-		gw_html(h, "%s", in(words, sizeof(words) / sizeof(words[0]), s));
+	else if (word && (!strcmp(k, "link") || !strcmp(k, "direction") ||
+			  !strcmp(k, "delivery")))
+		gw_html(h, "%s", word);
 	else if (s && strchr(s, ' '))
 		gw_html(h, "%s", i18n_detail(s));
 	else
@@ -413,7 +413,7 @@ int gw_console_pages_overdue(gw_console_who_t *w)
 			gw_html(&h, "%s%s", k ? "; " : "", str(c, "clock"));
 			if (str(c, "due")) {
 				gw_html(&h, " ");
-				gw_html_text(&h, _("due %s"), str(c, "due"));
+				gw_html_text(&h, N_("due %s"), str(c, "due"));
 			}
 			if (json_is_true(json_object_get(c, "overdue")))
 				gw_html(&h, " <span class=\"bad\">%s</span>",
@@ -527,17 +527,17 @@ static void steps(gw_html_t *h, json_t *hist)
 		if (str(s, "from"))
 			gw_html(h, "%s \xe2\x86\x92 ", i18n_state(str(s, "from")));
 		gw_html(h, "%s</span><br>", i18n_state(str(s, "state")));
-		gw_html_text(h, _("signed by node %R"),
+		gw_html_text(h, N_("signed by node %R"),
 			     gw_html_frag(b, sizeof(b), "<b>%s</b>", str(s, "by")));
 		if (str(s, "actor"))
-			gw_html_text(h, _(", by %s"), str(s, "actor"));
+			gw_html_text(h, N_(", by %s"), str(s, "actor"));
 		if (str(s, "role"))
 			gw_html(h, " (%s)", str(s, "role"));
 		json_object_foreach(s, k, v) {
 			if (skip(k, known))
 				continue;
 			gw_html(h, "<br><span class=\"muted\">");
-			gw_html_text(h, _("%s:"), label_of(k));
+			gw_html_text(h, N_("%s:"), label_of(k));
 			gw_html(h, "</span> ");
 			value(h, k, v);
 		}
@@ -557,9 +557,9 @@ static void receipt(gw_html_t *h, json_t *rc)
 	}
 	gw_html(h, "<ol class=\"timeline\"><li><span class=\"when\">%s</span> "
 		"<span class=\"what\">", str(rc, "received_at"));
-	gw_html_text(h, _("receipt %s"), str(rc, "status"));
+	gw_html_text(h, N_("receipt %s"), str(rc, "status"));
 	gw_html(h, "</span><br>");
-	gw_html_text(h, _("signed by node %R with key %s; signature %R"),
+	gw_html_text(h, N_("signed by node %R with key %s; signature %R"),
 		     gw_html_frag(b, sizeof(b), "<b>%s</b>", str(rc, "from")),
 		     str(rc, "signed_by"),
 		     gw_html_frag(sig, sizeof(sig), "<span class=\"%R\">%s</span>",

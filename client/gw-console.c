@@ -143,7 +143,7 @@ static int login_page(gw_req_t *q, int status, const char *msg)
 		"autocomplete=\"current-password\" required autofocus>"
 		"<p><button>%s</button></p><p class=\"muted\">",
 		_("Token (admin scope)"), _("Log in"));
-	gw_html_text(&h, _("A token is made at the node: %R."),
+	gw_html_text(&h, N_("A token is made at the node: %R."),
 		     "<code>refctl token create --name NAME --scope admin</code>");
 	gw_html(&h, "</p></form>\n");
 	if (gw_html_close(&h, &body, &len))
@@ -240,7 +240,7 @@ static int requeue_confirm(gw_req_t *q, gw_console_who_t *w)
 			 w->session ? w->csrf : NULL))
 		return gw_http_send(q, 500, NULL, NULL, 0);
 	gw_html(&h, "<p>");
-	gw_html_text(&h, _("Send the dead messages of referral %R again? Each "
+	gw_html_text(&h, N_("Send the dead messages of referral %R again? Each "
 			   "is signed anew and sent as a new message; the dead "
 			   "one will point to it."),
 		     gw_html_frag(link, sizeof(link), "<a href=\"/console/"
@@ -284,7 +284,7 @@ static int requeue_do(gw_req_t *q, gw_console_who_t *w)
 	arr = json_object_get(o, "requeued");
 	if (!json_array_size(arr)) {
 		gw_html(&h, "<p class=\"note\">");
-		gw_html_text(&h, _("Referral %s had no dead message left to "
+		gw_html_text(&h, N_("Referral %s had no dead message left to "
 				   "send."), id);
 		gw_html(&h, "</p>\n");
 	} else {

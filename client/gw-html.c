@@ -87,11 +87,31 @@ void gw_html(gw_html_t *h, const char *fmt, ...)
 	va_end(ap);
 }
 
-void gw_html_text(gw_html_t *h, const char *fmt, ...)
+/* Whether two formats take the same directives in the same order. */
+static bool same_directives(const char *a, const char *b)
 {
+	for (;;) {
+		a = strchr(a, '%');
+		b = strchr(b, '%');
+		if (!a || !b)
+			return !a && !b;
+		if (a[1] != b[1] || !a[1])
+			return false;
+		a += 2;
+		b += 2;
+	}
+}
+
+void gw_html_text(gw_html_t *h, const char *msgid, ...)
+{
+	const char *fmt = gettext(msgid);
 	va_list ap;
 
-	va_start(ap, fmt);
+	/* A translation that would take its arguments otherwise (a %s made
+	 * %R: an escaped value written as markup) is not used. */
+	if (!same_directives(fmt, msgid))
+		fmt = msgid;
+	va_start(ap, msgid);
 	vwrite(h, true, fmt, ap);
 	va_end(ap);
 }

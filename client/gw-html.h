@@ -30,10 +30,11 @@ int gw_html_open(gw_html_t *h, const char *title, const char *user,
  * as a URL query value (percent-encoded), %d an int, %R markup written
  * as is (constants only), %% a percent sign. */
 void gw_html(gw_html_t *h, const char *fmt, ...);
-/* gw_html_text: as gw_html, for a translated format (_()): its own text
- * is escaped too, so a catalog adds no markup; %R then takes only a
- * constant or a gw_html_frag. */
-void gw_html_text(gw_html_t *h, const char *fmt, ...);
+/* gw_html_text: msgid (marked N_()) in the locale's language, written as
+ * gw_html writes a format but with its own text escaped too, so a
+ * catalog adds no markup; a translation whose directives differ from
+ * msgid's is not used. %R takes only a constant or a gw_html_frag. */
+void gw_html_text(gw_html_t *h, const char *msgid, ...);
 /* gw_html_frag: fmt written as gw_html writes it into buf (len bytes),
  * for a link or a bold word placed by a translated sentence's %R. Returns
  * buf; "" if it did not fit (never a cut tag). */

@@ -174,8 +174,11 @@ int main(int argc, char **argv)
 	r = gw_server_start(&gw, cert, key, &srv, err, sizeof(err));
 	if (r)
 		return fail("%s%s", err, "");
-	gw_log(GW_INFO, "started listen=%s tls=%s data=%s", gw.conf.listen,
-	       gw.tls ? "yes" : "no", data);
+	/* The console's language as its pages say it (the catalog's answer
+	 * for "en"): an admin sees here if the locale or the catalog is
+	 * missing where Chinese was meant. */
+	gw_log(GW_INFO, "started listen=%s tls=%s data=%s console_lang=%s",
+	       gw.conf.listen, gw.tls ? "yes" : "no", data, _("en"));
 	r = gw_node_ops(gw.node, &ops, err, sizeof(err));
 	if (r)
 		gw_log(GW_WARN, "node_unavailable code=%s: calls get 503 until "

@@ -144,6 +144,9 @@ check "an admin and a staff token at Jinjiang" test -n "$TOK_ADMIN" -a -n "$TOK_
 LANG=zh_CN.UTF-8 gateway 350582 "[console]" "login_fail_delay_ms = 0"
 GW_ZH=$GW_URL_350582
 LANG=C.UTF-8 gateway 350582 "[console]" "login_fail_delay_ms = 0"
+expect_eq "each gateway's start line names its console's language" \
+	"console_lang=zh-CN console_lang=en" \
+	"$(grep -o 'started .*console_lang=[a-zA-Z-]*' "$T/gw-350582.log" | grep -o 'console_lang=.*' | tr '\n' ' ' | sed 's/ $//')"
 export GW_ZH GW_C=$GW_URL_350582 REFERRAL_ID=$id OUT_DIR=$T/console
 mkdir -p "$OUT_DIR"
 "$PY" "$SRC/tests/http/console_i18n.py"
