@@ -118,6 +118,13 @@ static const char *const details[] = {
 	N_("notified defence or representation: no means test"),
 	N_("referral %s has no dead message to send again (refctl list "
 	   "--dead)"),
+	/* A token the node refuses, and a node that does not answer the
+	 * gateway (client/gw-node.c): the console's error pages. */
+	N_("no token: send Authorization: Bearer TOKEN"),
+	N_("the token is not one this node made"),
+	N_("token %s was revoked"),
+	N_("token %s has expired"),
+	N_("the local node did not answer: try again shortly"),
 	/* Why a message is a dead letter (the outbox's reason). */
 	N_("refused by %s: %s (%s)"),
 	N_("no receipt within the message lifetime of %s ms after %s "

@@ -101,6 +101,7 @@ PAGES = [
     ("bad-id", "GET", "/console/referral?id=nonsense", ADMIN, None, 400),
     ("no-page", "GET", "/console/nosuch", ADMIN, None, 404),
     ("not-admin", "GET", "/console/", STAFF, None, 403),
+    ("unknown-token", "GET", "/console/", "no-such-token", None, 401),
 ]
 
 VOID = {"meta", "link", "input", "br", "img", "hr"}
@@ -235,6 +236,7 @@ def console():
             ("overview", "节假日日历未覆盖"),
             ("unknown-referral", "本节点没有转交 " + UNKNOWN),
             ("not-admin", "控制台需要管理员权限"),
+            ("unknown-token", "该令牌不是本节点生成的"),
             ("dead", "没有投递失败的消息。")]
     for n, s in want:
         check("the %s page says %s" % (n, s), s in text[n],

@@ -152,6 +152,24 @@ mkdir -p "$OUT_DIR"
 "$PY" "$SRC/tests/http/console_i18n.py"
 rc=$?
 if [ $rc -eq 0 ]; then ok "tests/http/console_i18n.py"; else not_ok "tests/http/console_i18n.py exited $rc"; fi
+# With the node stopped, the console says so in Chinese: a third zh_CN
+# gateway, new (it has asked the node nothing), that gives up on the node
+# quickly (a short wait only here, where the node is known to be down).
+LANG=zh_CN.UTF-8 gateway 350582 "[node]" "node_timeout_ms = 300"
+stop 350582
+down=$("$PY" - "$GW_URL_350582" "$TOK_ADMIN" <<'PY'
+import sys, urllib.request, urllib.error
+req = urllib.request.Request(sys.argv[1] + "/console/overdue",
+                             headers={"Authorization": "Bearer " + sys.argv[2]})
+try:
+    urllib.request.urlopen(req, timeout=60)
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+PY
+)
+expect_contains "the node stopped: the console's page says so in Chinese (503)" \
+	"503 " "${down:0:4}"
+expect_contains "with the node's absence in Chinese" "本地节点未应答" "$down"
 # The pages as fetched, to look at (fixture data only; no token in them).
 mkdir -p "$BUILD/i18n-artifacts"
 cp "$OUT_DIR"/*.html "$BUILD/i18n-artifacts/" 2>/dev/null
