@@ -231,7 +231,7 @@ def console():
             ("login", "令牌（管理员权限）"), ("login-refused", "该令牌未被接受。"),
             ("requeue-confirm", "重新发送转交记录 " + RID),
             ("requeue-nothing", "没有可重新发送的投递失败消息"),
-            ("referral", "材料已补充"), ("referral", "转交编号"),
+            ("referral", "已补充材料"), ("referral", "转交编号"),
             ("referral", "转入"), ("overview", "目录版本"),
             ("overview", "节假日日历未覆盖"),
             ("unknown-referral", "本节点没有转交 " + UNKNOWN),
