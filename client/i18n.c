@@ -117,6 +117,24 @@ static const char *const details[] = {
 	N_("notified: %s %s"),
 	N_("stored"),
 	N_("personal data purged: the envelope is no longer held"),
+	/* Steps' reasons the node writes itself, and the requeue's refusal:
+	 * the gateway's console shows them. */
+	N_("notified defence or representation: no means test"),
+	N_("referral %s has no dead message to send again (refctl list "
+	   "--dead)"),
+	/* A token the node refuses, and a node that does not answer the
+	 * gateway (client/gw-node.c): the console's error pages. */
+	N_("no token: send Authorization: Bearer TOKEN"),
+	N_("the token is not one this node made"),
+	N_("token %s was revoked"),
+	N_("token %s has expired"),
+	N_("the local node did not answer: try again shortly"),
+	/* Why a message is a dead letter (the outbox's reason). */
+	N_("refused by %s: %s (%s)"),
+	N_("no receipt within the message lifetime of %s ms after %s "
+	   "attempts"),
+	N_("no receipt within the message lifetime; sent again, signed "
+	   "anew, as msg_id %s"),
 };
 
 /* Words the templates' parts carry besides state codes. */
@@ -180,9 +198,10 @@ static bool match(const char *t, const char *d, const char **part,
 
 const char *i18n_detail(const char *detail)
 {
-	/* Four buffers in turn: one printf may show several details. */
-	static char bufs[4][2048];
-	static int next;
+	/* Four buffers in turn: one printf may show several details. Each
+	 * thread has its own (the gateway serves pages on several). */
+	static _Thread_local char bufs[4][2048];
+	static _Thread_local int next;
 	char *out = bufs[next++ % 4];
 	const char *part[DETAIL_PARTS];
 	size_t plen[DETAIL_PARTS], o = 0;

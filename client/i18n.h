@@ -1,5 +1,6 @@
-/* i18n.h: refctl's human text in the reader's language. Chinese (zh_CN)
- * where the locale asks for it, English otherwise (LANG=C, the tests).
+/* i18n.h: refctl's (and the gateway console's) human text in the reader's
+ * language. Chinese (zh_CN) where the locale asks for it, English
+ * otherwise (LANG=C, the tests).
  * Only what a person reads is translated: --json output, the wire, the
  * node's codes and its English detail stay as they are, since receipts
  * and logs cross counties and tools match on them.
@@ -28,7 +29,8 @@ const char *i18n_state(const char *code);
  * move) in the reader's language when it is one of the templates the node
  * is known to send, its state codes named as i18n_state names them; any
  * other detail comes back as it is, English, never lost. The result lives
- * until the fourth call after (static buffers; refctl is one thread). */
+ * until the fourth call after in the same thread (per-thread buffers:
+ * the gateway calls it from the thread serving each page). */
 const char *i18n_detail(const char *detail);
 
 #endif

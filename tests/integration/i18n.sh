@@ -6,7 +6,9 @@
 # calendar, tokens, the audit chain, the store's check and a backup, legal
 # holds, the directory, usage and errors) prints no English sentence a
 # person reads, LANG=C keeps the English text, and --json is the same
-# in either language (stable codes, nothing translated).
+# in either language (stable codes, nothing translated). The gateway's
+# console is Chinese under zh_CN (no English sentence on its pages either)
+# and its JSON API the same English in both.
 . "$(dirname "$0")/../lib.sh"
 SRC=${REFERRAL_SOURCE:?run through meson test}
 PO=$SRC/po/zh_CN.po
@@ -126,4 +128,50 @@ expect_contains "LANG=C: usage in English" "usage: refctl" "$(E --help 2>&1)"
 expect_eq "show --json is the same under zh_CN and C" "$(E $J show "$id" --json)" \
 	"$(Z $J show "$id" --json)"
 expect_contains "and keeps the state's code" '"state": "ASSIGNED"' "$(Z $J show "$id" --json)"
+
+# The gateway: its console in Chinese under zh_CN, its JSON API the same
+# English in both (tests/http/console_i18n.py: the pages, their markup,
+# the scan for English, the problems' codes and details).
+. "$SRC/tests/http/gateway-lib.sh"
+usage=$(LANG=zh_CN.UTF-8 "$GW_BIN" --nosuch 2>&1)
+expect_contains "referral-gw's usage in Chinese" "用法：referral-gw" "$usage"
+export TOK_ADMIN TOK_STAFF
+TOK_ADMIN=$(token 350582 admin-01 admin)
+TOK_STAFF=$(token 350582 reviewer-gw staff)
+check "an admin and a staff token at Jinjiang" test -n "$TOK_ADMIN" -a -n "$TOK_STAFF"
+# Two gateways in front of Jinjiang, one per language; no delay on the
+# one failed login the test makes.
+LANG=zh_CN.UTF-8 gateway 350582 "[console]" "login_fail_delay_ms = 0"
+GW_ZH=$GW_URL_350582
+LANG=C.UTF-8 gateway 350582 "[console]" "login_fail_delay_ms = 0"
+expect_eq "each gateway's start line names its console's language" \
+	"console_lang=zh-CN console_lang=en" \
+	"$(grep -o 'started .*console_lang=[a-zA-Z-]*' "$T/gw-350582.log" | grep -o 'console_lang=.*' | tr '\n' ' ' | sed 's/ $//')"
+export GW_ZH GW_C=$GW_URL_350582 REFERRAL_ID=$id OUT_DIR=$T/console
+mkdir -p "$OUT_DIR"
+"$PY" "$SRC/tests/http/console_i18n.py"
+rc=$?
+if [ $rc -eq 0 ]; then ok "tests/http/console_i18n.py"; else not_ok "tests/http/console_i18n.py exited $rc"; fi
+# With the node stopped, the console says so in Chinese: a third zh_CN
+# gateway, new (it has asked the node nothing), that gives up on the node
+# quickly (a short wait only here, where the node is known to be down).
+LANG=zh_CN.UTF-8 gateway 350582 "[node]" "node_timeout_ms = 300"
+stop 350582
+down=$("$PY" - "$GW_URL_350582" "$TOK_ADMIN" <<'PY'
+import sys, urllib.request, urllib.error
+req = urllib.request.Request(sys.argv[1] + "/console/overdue",
+                             headers={"Authorization": "Bearer " + sys.argv[2]})
+try:
+    urllib.request.urlopen(req, timeout=60)
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+PY
+)
+expect_contains "the node stopped: the console's page says so in Chinese (503)" \
+	"503 " "${down:0:4}"
+expect_contains "with the node's absence in Chinese" "本地节点未应答" "$down"
+# The pages as fetched, to look at (fixture data only; no token in them).
+mkdir -p "$BUILD/i18n-artifacts"
+cp "$OUT_DIR"/*.html "$BUILD/i18n-artifacts/" 2>/dev/null
+echo "console pages: $BUILD/i18n-artifacts/"
 finish
