@@ -12,25 +12,34 @@ import re
 import sys
 
 LOG = re.compile(r"^\s*\d{4}-\d\d-\d\dT[\d:.]+Z (debug|info|warn|warning|error) ")
+WORD = re.compile(r"[A-Za-z][a-z]+[,;.?:]?")
 
 
-def english_lines(path):
+def is_sentence(line):
+    """Three or more plain English words in a row."""
+    run = 0
+    for tok in line.split(" "):
+        if WORD.fullmatch(tok.strip("()（）\n")) and not tok.isupper():
+            run += 1
+            if run >= 3:
+                return True
+        else:
+            run = 0
+    return False
+
+
+def english_lines(lines):
+    """The lines a person reads that hold an English sentence."""
     bad = []
-    for line in open(path, encoding="utf-8"):
+    for line in lines:
         s = line.strip()
         if LOG.match(line) or s.startswith("==> ") or s[:1] in ("{", "["):
             continue
-        run = 0
-        for tok in line.split(" "):
-            if re.fullmatch(r"[A-Za-z][a-z]+[,;]?", tok.strip("()（）\n")) and not tok.isupper():
-                run += 1
-                if run >= 3:
-                    bad.append(line.rstrip())
-                    break
-            else:
-                run = 0
+        if is_sentence(line):
+            bad.append(line.rstrip())
     return bad
 
 
 if __name__ == "__main__":
-    print("\n".join(english_lines(sys.argv[1])))
+    with open(sys.argv[1], encoding="utf-8") as f:
+        print("\n".join(english_lines(f)))

@@ -23,6 +23,10 @@ import sys
 import urllib.error
 import urllib.request
 
+sys.dont_write_bytecode = True  # nothing written into the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import english  # noqa: E402  (tests/english.py)
+
 ENV = os.environ
 ZH, EN = ENV["GW_ZH"], ENV["GW_C"]
 ADMIN, STAFF, RID = ENV["TOK_ADMIN"], ENV["TOK_STAFF"], ENV["REFERRAL_ID"]
@@ -171,21 +175,8 @@ class Page(html.parser.HTMLParser):
 
 
 def english_runs(blocks):
-    """The refctl scan: three plain English words in a row is a sentence a
-    person reads; codes, ids, paths and capitals break a run."""
-    bad = []
-    for line in blocks:
-        run = 0
-        for tok in line.split(" "):
-            if re.fullmatch(r"[A-Za-z][a-z]+[,;.?:]?", tok.strip("()（）")) \
-                    and not tok.isupper():
-                run += 1
-                if run >= 3:
-                    bad.append(line)
-                    break
-            else:
-                run = 0
-    return bad
+    """The refctl scan (tests/english.py), on the page's text blocks."""
+    return [b for b in blocks if english.is_sentence(b)]
 
 
 def parse(body):
