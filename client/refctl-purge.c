@@ -46,16 +46,19 @@ static void show_purge(json_t *a)
 {
 	bool dry = json_is_true(json_object_get(a, "dry_run"));
 
-	printf(dry ? _("Would purge (nothing was changed):\n") : _("Purged:\n"));
+	fputs(dry ? _("Would purge (nothing was changed):\n") : _("Purged:\n"),
+	      stdout);
 	show_list(json_object_get(a, dry ? "would_purge" : "purged"),
 		  dry ? _("would purge") : _("purged"));
-	printf(_("Kept:\n"));
+	fputs(_("Kept:\n"), stdout);
 	show_list(json_object_get(a, "kept"), _("kept"));
 	if (json_is_true(json_object_get(a, "more")))
-		printf(_("More referrals are past the date: run purge again.\n"));
+		fputs(_("More referrals are past the date: run purge again.\n"),
+		      stdout);
 	if (!dry)
-		printf(_("The data key rotates: every record is sealed again and "
-		       "the old key dropped (refctl status shows when).\n"));
+		fputs(_("The data key rotates: every record is sealed again and "
+			"the old key dropped (refctl status shows when).\n"),
+		      stdout);
 }
 
 int refctl_purge(int argc, char **argv)
