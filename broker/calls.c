@@ -6,6 +6,7 @@
 
 #include "application.h"
 #include "calls.h"
+#include "closing.h"
 #include "errors.h"
 #include "referral.pb-c.h"
 #include "util.h"
@@ -84,6 +85,7 @@ int calls_move(const char *state, bool admin, bool aid_first, json_t *opts,
 {
 	Referral__V1__StatusChange sc = REFERRAL__V1__STATUS_CHANGE__INIT;
 	Referral__V1__Assignment as = REFERRAL__V1__ASSIGNMENT__INIT;
+	Referral__V1__FileReview fr = REFERRAL__V1__FILE_REVIEW__INIT;
 	json_t *items = json_object_get(opts, "items");
 	const char **iv = NULL;
 	size_t ni = json_array_size(items);
@@ -117,6 +119,14 @@ int calls_move(const char *state, bool admin, bool aid_first, json_t *opts,
 	sc.report = (char *)calls_str(opts, "report");
 	sc.onward_to = (char *)calls_str(opts, "onward_to");
 	sc.aid_first = aid_first;
+	sc.withdrawal = (char *)calls_str(opts, "applicant_withdrawal");
+	closing_from_opts(opts, &sc, &fr);
+	/* "ground" is the Art 48 ground of a termination, and the Art 44
+	 * urgency ground of any other move (mark-urgent keeps the state). */
+	if (strcmp(state, "TERMINATED")) {
+		sc.urgency_ground = (char *)calls_str(opts, "ground");
+		sc.termination_ground = (char *)"";
+	}
 	sc.actor_role = (char *)(admin ? "admin" : "staff");
 	sc.actor = (char *)actor;
 	*ret_body = pack(&sc.base, ret_len);

@@ -7,6 +7,8 @@
 
 #include "application.h"
 #include "casework.h"
+#include "lawmoves.h"
+#include "closing.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "referrals.h"
@@ -67,7 +69,13 @@ int casework_move(node_t *n, const Referral__Local__V1__Request *req,
 		goto out;
 	}
 	sc->round = 0; /* the node numbers the rounds, not the client */
-	r = referrals_move_allowed(rr, sc, party, err, errlen);
+	sc->further_request = false;
+	sc->supplement = false;
+	r = lawmoves_prepare(rr, sc);
+	if (!r)
+		r = referrals_move_allowed(rr, sc, party, err, errlen);
+	if (!r)
+		r = closing_check(n, rr, sc, err, errlen);
 	if (r) {
 		rep->code = r;
 		rep->error = err;
@@ -133,6 +141,8 @@ int casework_move(node_t *n, const Referral__Local__V1__Request *req,
 		 * back; until then the referral here keeps its state. */
 		r = referrals_send_about(n, rr, REFERRAL__V1__KIND__STATUS_CHANGE,
 			       &sc->base, rr->priority, now);
+		if (!r)
+			r = lawmoves_ask(rr, sc, false);
 		if (!r)
 			r = state_audit(n, "status_requested", rr->referral_id, NULL,
 				  referrals_counterpart(n, rr), sc->actor, sc->state,
@@ -205,8 +215,12 @@ int casework_supplement(node_t *n, const Referral__Local__V1__Request *req,
 				       (long long)n->cfg.max_document_bytes);
 			goto out;
 		}
-	sc.state = "RECEIVED";
+	/* After aid first (Art 44) the materials are still owed and the
+	 * supplement leaves the state as it is. */
+	sc.state = strcmp(rr->state, "AWAITING_MATERIALS") ? rr->state
+							   : "RECEIVED";
 	sc.reason = "materials supplied";
+	sc.supplement = true;
 	r = referrals_move_allowed(rr, &sc, rr->direction == DIR_OUTGOING ? LC_ORIGIN
 								: LC_RECEIVER,
 			 err, errlen);
@@ -226,8 +240,10 @@ int casework_supplement(node_t *n, const Referral__Local__V1__Request *req,
 	r = referrals_send_about(n, rr, REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT,
 		       &ms->base, rr->priority, now);
 	if (!r)
+		r = lawmoves_ask(rr, &sc, true);
+	if (!r)
 		r = state_audit(n, "status_requested", rr->referral_id, NULL,
-			  referrals_counterpart(n, rr), req->actor, "RECEIVED",
+			  referrals_counterpart(n, rr), req->actor, sc.state,
 			  "materials supplied");
 	rep->error = "sent to the receiving centre, which applies it and "
 		     "confirms it back";

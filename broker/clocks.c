@@ -49,6 +49,15 @@ size_t clocks_compute(const clock_step_t *steps, size_t n,
 			}
 			break;
 		case LC_AWAITING_MATERIALS:
+			/* A notice sent after the review fell due does not
+			 * pause it: the case stays overdue, not hidden by a
+			 * clock that stops and restarts (一次性告知). */
+			if (review.status == CLOCK_RUNNING &&
+			    at > deadline_due(cal, review.start_ms,
+					      review.days_left)) {
+				start(&materials, at, materials.days);
+				break;
+			}
 			if (review.status == CLOCK_RUNNING) {
 				review.days_left -= deadline_days_used(
 					review.start_ms, at);
@@ -80,6 +89,7 @@ size_t clocks_compute(const clock_step_t *steps, size_t n,
 		case LC_CANCELLED:
 		case LC_TERMINATED:
 		case LC_CLOSED:
+		case LC_REVIEWED:
 			for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
 				all[k]->status = 0;
 			break;

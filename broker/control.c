@@ -10,22 +10,29 @@
 #include "application.h"
 #include "calls.h"
 #include "casework.h"
+#include "closing.h"
 #include "checkpoint.h"
 #include "control.h"
 #include "delivery.h"
 #include "dirsync.h"
 #include "events.h"
 #include "held.h"
+#include "inbox.h"
+#include "notice.h"
+#include "notified.h"
 #include "inbound.h"
 #include "keys.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "objection.h"
 #include "overdue.h"
 #include "peer.h"
 #include "principal.h"
 #include "referrals.h"
 #include "retention.h"
+#include "routing.h"
 #include "tokens.h"
+#include "calendar.h"
 #include "util.h"
 #include "views.h"
 
@@ -269,14 +276,12 @@ static int build_move(node_t *n, const control_op_t *o, json_t *opts,
 	referral_rec_t *rr = NULL;
 	int r;
 
-	if (!strcmp(o->name, "decide-objection")) {
-		const char *d = calls_str(opts, "decision");
-		if (strcmp(d, "uphold") && strcmp(d, "grant")) {
-			snprintf(err, errlen, "decide-objection needs \"decision\": "
-				 "\"uphold\" or \"grant\"");
+	if (!strcmp(o->name, "mark-urgent")) {
+		if (!calls_str(opts, "ground")[0]) {
+			snprintf(err, errlen, "mark-urgent needs \"ground\": "
+				 "limitation, preservation or other (Art 44)");
 			return REF_E_INVALID;
 		}
-		state = !strcmp(d, "uphold") ? "UPHELD" : "GRANTED";
 	} else if (!state[0]) {
 		/* Replacing the lawyer keeps the state the referral is in. */
 		if (referrals_get(n, req->referral_id, &rr) == 0) {
@@ -368,11 +373,12 @@ static const control_op_t ops[] = {
 	{ REFERRAL__LOCAL__V1__OP__OP_SUBMIT, "submit", "submit", ROLE_STAFF,
 	  S_CENTRE, WRITES | ONCE | RECORD | NEEDS_ID,
 	  REFERRAL__V1__KIND__REFERRAL_SUBMIT, NULL, NULL, NULL,
-	  casework_submit, NULL, build_submit, NULL,
+	  routing_submit, NULL, build_submit, NULL,
 	  "a new referral to the centre with jurisdiction",
 	  SCHEMA("\"to\":{\"type\":\"string\",\"description\":\"the receiving "
-		 "centre's six-digit code\"},\"application\":{\"type\":"
-		 "\"object\"}", "\"to\",\"application\"") },
+		 "centre's six-digit code; left out, the directory's serves "
+		 "and fallback pick it (see route)\"},\"application\":{"
+		 "\"type\":\"object\"}", "\"application\"") },
 	{ REFERRAL__LOCAL__V1__OP__OP_SHOW, "show", "show", ROLE_STAFF,
 	  S_CENTRE | S_AGENCY, NEEDS_REF | WRITES, 0, NULL, NULL, NULL, op_show, NULL,
 	  NULL, NULL, "one referral: its state, history, clocks and delivery",
@@ -382,7 +388,12 @@ static const control_op_t ops[] = {
 	  "the referrals of a box, most urgent first",
 	  SCHEMA("\"box\":{\"type\":\"string\",\"enum\":[\"inbox\",\"outbox\","
 		 "\"dead\"]},\"state\":{\"type\":\"string\"},\"overdue\":{"
-		 "\"type\":\"boolean\"},\"cursor\":{\"type\":\"string\"},"
+		 "\"type\":\"boolean\"},\"open\":{\"type\":\"boolean\","
+		 "\"description\":\"leave out closed cases\"},\"from\":{\"type\":"
+		 "\"string\",\"description\":\"the origin's six-digit code\"},"
+		 "\"since\":{\"type\":\"string\",\"description\":\"made on or "
+		 "after: YYYY-MM-DD or an RFC 3339 time\"},"
+		 "\"cursor\":{\"type\":\"string\"},"
 		 "\"limit\":{\"type\":\"integer\"}", "") },
 	{ REFERRAL__LOCAL__V1__OP__OP_TRAIL, "trail", "read", ROLE_STAFF,
 	  S_CENTRE, NEEDS_REF, 0, NULL, NULL, NULL, op_trail, NULL, NULL, NULL,
@@ -436,25 +447,55 @@ static const control_op_t ops[] = {
 	MOVE("start", "IN_PROGRESS", 0, "the lawyer started", SCHEMA("", "")),
 	MOVE("hold", "ON_HOLD", 0, "the case paused", SCHEMA(O_REASON, "\"reason\"")),
 	MOVE("resume", "IN_PROGRESS", 0, "the case resumed", SCHEMA("", "")),
-	MOVE("terminate", "TERMINATED", 0, "aid terminated (Art 48)",
-	     SCHEMA(O_REASON "," O_BASIS, "\"reason\"")),
-	MOVE("close", "CLOSED", 0, "the case closed, with the closing report",
-	     SCHEMA("\"report\":{\"type\":\"string\"}", "\"report\"")),
-	MOVE("cancel", "CANCELLED", 0, "the referral cancelled",
-	     SCHEMA(O_REASON, "\"reason\"")),
+	MOVE("terminate", "TERMINATED", 0, "aid terminated on an Art 48 ground",
+	     SCHEMA(O_REASON "," O_BASIS "," CLOSING_GROUND,
+		    "\"reason\",\"ground\"")),
+	MOVE("close", "CLOSED", 0, "the case closed, with the closing report "
+	     "and the coded outcome", SCHEMA("\"report\":{\"type\":\"string\"},"
+	     CLOSING_OUTCOME, "\"report\",\"outcome\"")),
+	MOVE("review", "REVIEWED", 0, "the file review of a closed case (结案审查)"
+	     ", by a staff id other than the one that closed it",
+	     SCHEMA(CLOSING_REVIEW, "\"follow_up\",\"follow_up_on\","
+		    "\"quality_score\"")),
+	MOVE("cancel", "CANCELLED", 0, "the referral cancelled: at the "
+	     "receiver only to record the applicant's written withdrawal",
+	     SCHEMA(O_REASON ",\"applicant_withdrawal\":{\"type\":\"string\","
+		    "\"description\":\"how the applicant withdrew (written)\"}",
+		    "\"reason\"")),
+	MOVE("mark-urgent", "", 0, "the Art 44 urgency finding (the state "
+	     "stays; the referral goes first)", SCHEMA("\"ground\":{\"type\":"
+	     "\"string\",\"enum\":[\"limitation\",\"preservation\","
+	     "\"other\"]}," O_REASON, "\"ground\",\"reason\"")),
 	MOVE("refer-onward", "REFERRED_ONWARD", 0, "sent on to the centre with "
 	     "jurisdiction", SCHEMA("\"onward_to\":{\"type\":\"string\"},"
 	     O_REASON, "\"onward_to\",\"reason\"")),
-	MOVE("object", "OBJECTION", AS_ADMIN, "the applicant's objection "
-	     "(Art 49), recorded by the justice bureau",
-	     SCHEMA(O_REASON, "\"reason\"")),
-	MOVE("decide-objection", "", AS_ADMIN, "the justice bureau's decision "
-	     "on an objection", SCHEMA("\"decision\":{\"type\":\"string\","
-	     "\"enum\":[\"uphold\",\"grant\"]}," O_REASON, "\"decision\"")),
+	/* Objections (Art 49), at the justice bureau's node (objection.c). */
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "object", "move", ROLE_STAFF,
+	  S_CENTRE, WRITES | ONCE | RECORD | NEEDS_ID | NEEDS_REF, 0, NULL, NULL,
+	  NULL, NULL, NULL, NULL, objection_call_object, "the applicant's "
+	  "objection (Art 49) to a centre's denial or termination, recorded at "
+	  "the justice bureau's node and sent to the centre",
+	  SCHEMA("\"centre\":{\"type\":\"string\",\"description\":\"the "
+		 "centre that refused\"}," O_REASON, "\"centre\",\"reason\"") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "decide-objection", "move",
+	  ROLE_STAFF, S_CENTRE, WRITES | ONCE | RECORD | NEEDS_ID | NEEDS_REF, 0,
+	  NULL, NULL, NULL, NULL, NULL, NULL, objection_call_decide,
+	  "the justice bureau's decision on an objection, by one of its "
+	  "objection_reviewers", SCHEMA("\"decision\":{\"type\":\"string\","
+	  "\"enum\":[\"uphold\",\"grant\"]}," O_REASON, "\"decision\"") },
 	/* Operations that exist only by name. */
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "ops", "read", ROLE_STAFF,
 	  S_CENTRE | S_AGENCY, ANYONE, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  call_ops, "the operations this node offers", SCHEMA("", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "route", "read", ROLE_STAFF,
+	  S_CENTRE, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  routing_call_route, "which centre a submit without \"to\" would "
+	  "pick, and why", SCHEMA("\"application\":{\"type\":\"object\"}",
+	  "\"application\"") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "docs", "read", ROLE_STAFF,
+	  S_CENTRE, NEEDS_REF | WRITES, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  inbox_call_docs, "the documents of the application and its "
+	  "supplements, with their bytes", SCHEMA("", "") },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "whoami", "read", ROLE_STAFF,
 	  S_CENTRE | S_AGENCY, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL,
 	  call_whoami, "who the token stands for", SCHEMA("", "") },
@@ -471,6 +512,10 @@ static const control_op_t ops[] = {
 	  S_ADMIN, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, views_call_metrics,
 	  "queue depths, delivery latency, receipts, overdue, store, peers",
 	  SCHEMA("", "") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "calendar-due", "read", ROLE_STAFF,
+	  S_CENTRE | S_ADMIN, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  calendar_call_due, "the due day of a period (Civil Code counting, "
+	  "the node's holiday calendar)", CALENDAR_DUE_OPTIONS },
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "audit", "read", ROLE_STAFF,
 	  S_ADMIN, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, views_call_audit,
 	  "the audit chain's last check and its witnesses", SCHEMA("", "") },
@@ -478,6 +523,18 @@ static const control_op_t ops[] = {
 	  ROLE_ADMIN, 0, WRITES | LOCAL_ONLY, 0, "acknowledging a rolled-back "
 	  "store needs the admin role at this node ([roles] admins)", NULL,
 	  NULL, NULL, NULL, NULL, checkpoint_call_acknowledge, NULL, NULL },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "notice-data", "move", ROLE_STAFF,
+	  S_CENTRE, WRITES | NEEDS_REF, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	  notice_call_data, "a notice's fields for the applicant, numbered "
+	  "(refctl notice renders it)", SCHEMA("\"type\":{\"type\":\"string\","
+	  "\"enum\":[\"materials\",\"grant\",\"denial\",\"assignment\","
+	  "\"termination\",\"withdrawal\"]}", "\"type\"") },
+	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "notified", "move", ROLE_STAFF,
+	  S_CENTRE, WRITES | ONCE | RECORD | NEEDS_ID | NEEDS_REF, 0, NULL,
+	  NULL, NULL, NULL, NULL, NULL, notified_call, "the applicant notified of a decision (the state "
+	  "stays)", SCHEMA("\"how\":{\"type\":\"string\",\"enum\":[\"post\","
+	  "\"in-person\",\"sms\"]},\"on\":{\"type\":\"string\",\"format\":"
+	  "\"date\"}", "\"how\",\"on\"") },
 	/* Held changes (held.c): the node's admin, on the node's machine. */
 	{ REFERRAL__LOCAL__V1__OP__OP_CALL, "held-list", NULL, ROLE_STAFF, 0,
 	  LOCAL_ONLY, 0, NULL, NULL, NULL, NULL, NULL, NULL, held_call_list,

@@ -43,14 +43,72 @@ bool calendar_rest_day(const calendar_t *c, int64_t day)
 	return wd == 0 || wd == 6;
 }
 
-uint64_t deadline_due(const calendar_t *c, uint64_t start_ms, int days)
+int64_t deadline_due_day(const calendar_t *c, int64_t start_day, int days)
 {
-	int64_t last = deadline_local_day(start_ms) + days;
+	int64_t last = start_day + days;
 
 	while (calendar_rest_day(c, last))
 		last++;
+	return last;
+}
+
+uint64_t deadline_due(const calendar_t *c, uint64_t start_ms, int days)
+{
+	int64_t last = deadline_due_day(c, deadline_local_day(start_ms), days);
+
 	/* 24:00 of the last local day, as Unix ms. */
 	return (uint64_t)((last + 1) * DEADLINE_DAY_MS - DEADLINE_TZ_MS);
+}
+
+static int year_of(int64_t day)
+{
+	time_t t = (time_t)(day * 86400);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	return tm.tm_year + 1900;
+}
+
+bool calendar_covers(const calendar_t *c, int year)
+{
+	if (!c)
+		return false;
+	for (size_t i = 0; i < c->n_holidays; i++)
+		if (year_of(c->holidays[i]) == year)
+			return true;
+	for (size_t i = 0; i < c->n_workdays; i++)
+		if (year_of(c->workdays[i]) == year)
+			return true;
+	return false;
+}
+
+int calendar_missing_year(const calendar_t *c, uint64_t now_ms)
+{
+	time_t t = (time_t)(deadline_local_day(now_ms) * 86400);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	if (!calendar_covers(c, tm.tm_year + 1900))
+		return tm.tm_year + 1900;
+	if (tm.tm_mon == 11 && !calendar_covers(c, tm.tm_year + 1901))
+		return tm.tm_year + 1901;
+	return 0;
+}
+
+int64_t deadline_day_of(int y, int m, int d)
+{
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d,
+			 .tm_hour = 12 };
+	struct tm back;
+	time_t t;
+
+	if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
+		return -1;
+	t = timegm(&tm);
+	gmtime_r(&t, &back);
+	if (back.tm_mday != d || back.tm_mon != m - 1)
+		return -1;
+	return (int64_t)(t / 86400);
 }
 
 int deadline_days_used(uint64_t start_ms, uint64_t at_ms)

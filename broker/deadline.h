@@ -28,6 +28,22 @@ void calendar_free(calendar_t **c);
  * weekends only. */
 bool calendar_rest_day(const calendar_t *c, int64_t day);
 
+/* calendar_covers: the calendar lists at least one day (holiday or
+ * workday) of year: every year has New Year's Day, so a year with no line
+ * is one whose notice was never added. NULL covers nothing. */
+bool calendar_covers(const calendar_t *c, int year);
+/* calendar_missing_year: the year a node at now_ms needs and the calendar
+ * lacks, or 0. The rule: the current (Beijing) year always; from 1
+ * December on, the next year too, since periods started then run into it
+ * and the next year's notice is out by November. */
+int calendar_missing_year(const calendar_t *c, uint64_t now_ms);
+
+/* deadline_day_of: the day number (days since 1970-01-01) of a date, or
+ * -1 if y-m-d is not a date from 1970 on. */
+int64_t deadline_day_of(int y, int m, int d);
+/* deadline_due_day: the last day (a day number) of a period of days
+ * whose start day is start_day: start_day + days, moved past rest days. */
+int64_t deadline_due_day(const calendar_t *c, int64_t start_day, int days);
 /* deadline_local_day: the local calendar day of a Unix ms time. */
 int64_t deadline_local_day(uint64_t ms);
 /* deadline_due: the end (24:00 local, as Unix ms) of a period of days

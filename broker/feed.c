@@ -51,6 +51,10 @@ int feed_notice_type(const referral_rec_t *rr,
 	lc_state_t to = lc_state_from_name(sc->state);
 
 	(void)rr;
+	/* The applicant told of a decision is no news for a court. */
+	if (sc->from_state[0] && lc_state_from_name(sc->from_state) == to &&
+	    !sc->assignment && lc_notified_reason(sc->reason))
+		return 0;
 	switch (to) {
 	case LC_GRANTED:
 		return REFERRAL__V1__EVENT_TYPE__AID_GRANTED;

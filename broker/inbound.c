@@ -12,6 +12,7 @@
 #include "events.h"
 #include "held.h"
 #include "inbound.h"
+#include "objection.h"
 #include "keys.h"
 #include "log.h"
 #include "pblimits.h"
@@ -266,7 +267,9 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 				 h->referral_id);
 			return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
 		}
-		if (!party) {
+		/* A justice bureau that oversees the centre: its objections
+		 * and decisions (objection.c). */
+		if (!party && !objection_from_bureau(n, c, peer)) {
 			snprintf(detail, dlen, "%s is not a party to referral %s",
 				 peer, h->referral_id);
 			return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
@@ -277,6 +280,13 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 			return REFERRAL__V1__RECEIPT_STATUS__MALFORMED;
 		}
 		return 0;
+	}
+	/* Only a legal-aid centre decides on legal aid: a court or labour
+	 * node that took one would hold it with nobody to review it. */
+	if (strcmp(n->cfg.role, "legal_aid_centre")) {
+		snprintf(detail, dlen, "this node is a %s, not a legal-aid "
+			 "centre: it takes no referrals", n->cfg.role);
+		return REFERRAL__V1__RECEIPT_STATUS__REFUSED;
 	}
 	if (strncmp(h->referral_id, peer, 6) != 0) {
 		snprintf(detail, dlen, "a referral submitted by %s must have an "
@@ -422,6 +432,13 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 			change_audited = true;
 			r = events_receive(n, &c, peer, detail, sizeof(detail),
 					   &st);
+			if (r)
+				goto fail;
+		} else if (!why && objection_from_bureau(n, &c, peer)) {
+			/* objection_receive records its own refusals. */
+			change_audited = true;
+			r = objection_receive(n, &c, peer, detail,
+					      sizeof(detail), &st);
 			if (r)
 				goto fail;
 		} else if (!why &&

@@ -22,6 +22,7 @@ static const char *const names[LC__MAX] = {
 	[LC_OBJECTION] = "OBJECTION",
 	[LC_UPHELD] = "UPHELD",
 	[LC_CANCELLED] = "CANCELLED",
+	[LC_REVIEWED] = "REVIEWED",
 };
 
 typedef struct {
@@ -32,7 +33,7 @@ typedef struct {
 
 #define O LC_ORIGIN
 #define R LC_RECEIVER
-#define A LC_ADMIN
+#define B LC_BUREAU
 
 static const edge_t edges[] = {
 	{ LC_REQUESTED, LC_RECEIVED, R, 0, false },
@@ -55,10 +56,14 @@ static const edge_t edges[] = {
 	{ LC_ON_HOLD, LC_IN_PROGRESS, R, 0, false },
 	{ LC_IN_PROGRESS, LC_TERMINATED, R, LC_NEEDS_REASON, false },
 	{ LC_IN_PROGRESS, LC_CLOSED, R, LC_NEEDS_REPORT, false },
-	{ LC_DENIED, LC_OBJECTION, A, LC_NEEDS_REASON, false },
-	{ LC_TERMINATED, LC_OBJECTION, A, LC_NEEDS_REASON, false },
-	{ LC_OBJECTION, LC_UPHELD, A, 0, false },
-	{ LC_OBJECTION, LC_GRANTED, A, 0, false },
+	/* The file review (结案审查); closing.c checks what it carries and
+	 * that the reviewer is not the one who closed. */
+	{ LC_CLOSED, LC_REVIEWED, R, 0, false },
+	/* Art 49: the justice bureau decides, from its own node. */
+	{ LC_DENIED, LC_OBJECTION, B, LC_NEEDS_REASON, false },
+	{ LC_TERMINATED, LC_OBJECTION, B, LC_NEEDS_REASON, false },
+	{ LC_OBJECTION, LC_UPHELD, B, 0, false },
+	{ LC_OBJECTION, LC_GRANTED, B, 0, false },
 	{ LC_REQUESTED, LC_CANCELLED, O | R, LC_NEEDS_REASON, false },
 	{ LC_RECEIVED, LC_CANCELLED, O | R, LC_NEEDS_REASON, false },
 	{ LC_AWAITING_MATERIALS, LC_CANCELLED, O | R, LC_NEEDS_REASON, false },
@@ -68,7 +73,7 @@ static const edge_t edges[] = {
 
 #undef O
 #undef R
-#undef A
+#undef B
 
 const char *lc_state_name(lc_state_t s)
 {
@@ -124,4 +129,32 @@ bool lc_final(lc_state_t s)
 		if (edges[i].from == s)
 			return false;
 	return true;
+}
+
+bool lc_notified_reason(const char *reason)
+{
+	static const char *const hows[] = { "post ", "in-person ", "sms ", NULL };
+	size_t pl = strlen(LC_NOTIFIED_PREFIX);
+	int y, m, d, used = 0;
+
+	if (!reason || strncmp(reason, LC_NOTIFIED_PREFIX, pl))
+		return false;
+	reason += pl;
+	for (int i = 0; hows[i]; i++) {
+		if (strncmp(reason, hows[i], strlen(hows[i])))
+			continue;
+		reason += strlen(hows[i]);
+		if (strlen(reason) != 10 || sscanf(reason, "%4d-%2d-%2d%n", &y,
+						   &m, &d, &used) != 3 ||
+		    used != 10)
+			return false;
+		/* A real day: months of their length, Feb 29 in leap years. */
+		static const int len[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30,
+					   31, 30, 31 };
+		if (y < 2000 || m < 1 || m > 12 || d < 1 || d > len[m - 1])
+			return false;
+		return !(m == 2 && d == 29 &&
+			 !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)));
+	}
+	return false;
 }

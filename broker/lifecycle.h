@@ -14,16 +14,19 @@ typedef enum {
 	LC_REQUESTED, LC_RECEIVED, LC_AWAITING_MATERIALS, LC_WITHDRAWN,
 	LC_REFERRED_ONWARD, LC_GRANTED, LC_DENIED, LC_ASSIGNED,
 	LC_IN_PROGRESS, LC_ON_HOLD, LC_TERMINATED, LC_CLOSED, LC_OBJECTION,
-	LC_UPHELD, LC_CANCELLED,
+	LC_UPHELD, LC_CANCELLED, LC_REVIEWED,
 	LC__MAX
 } lc_state_t;
 
-/* Who moves an edge. The justice bureau's admin acts through the
- * receiving node, so on the wire an admin move comes from the receiver. */
+/* Who moves an edge. LC_ADMIN: a staff id in the receiving node's own
+ * [roles] admins, which no edge names any more (kept so such a move is
+ * refused by name). LC_BUREAU: the justice bureau, from its own node, for
+ * the centres its directory entry oversees (objection.c). */
 typedef enum {
 	LC_ORIGIN = 1,
 	LC_RECEIVER = 2,
 	LC_ADMIN = 4,
+	LC_BUREAU = 8,
 } lc_party_t;
 
 /* What a move must carry. */
@@ -50,5 +53,14 @@ unsigned lc_edge(lc_state_t from, lc_state_t to, bool aid_first,
 void lc_moves_from(lc_state_t from, unsigned party, char *out, size_t len);
 
 bool lc_final(lc_state_t s);
+
+/* The applicant notified of a decision (refctl notified): a step that
+ * keeps the state, from either centre, in any state after REQUESTED,
+ * final ones included (a withdrawal is notified too). Its reason is
+ * "notified: HOW YYYY-MM-DD" (HOW: post, in-person, sms), the local day;
+ * it moves no clock, opens no materials round and sends no court notice.
+ * lc_notified_reason: is reason of that form (a real date)? */
+#define LC_NOTIFIED_PREFIX "notified: "
+bool lc_notified_reason(const char *reason);
 
 #endif

@@ -212,6 +212,7 @@ static int overdue_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 		json_object_set_new(o, "state", json_string(rr->state));
 		json_object_set_new(o, "clock", json_string(ck[i].name));
 		views_time(o, "due", ck[i].due_ms);
+		views_due_day(o, "due_day", ck[i].due_ms);
 		json_object_set_new(o, "overdue",
 				    json_boolean(ck[i].due_ms <= util_now_ms()));
 		json_object_set_new(o, "priority", json_integer(rr->priority));

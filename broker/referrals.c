@@ -6,10 +6,13 @@
 #include <string.h>
 
 #include "application.h"
+#include "closing.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "objection.h"
 #include "feed.h"
 #include "held.h"
+#include "lawmoves.h"
 #include "outbox.h"
 #include "referrals.h"
 #include "util.h"
@@ -127,6 +130,12 @@ int referrals_history_load(node_t *n, const referral_rec_t *rr, referrals_step_t
 	return 0;
 }
 
+static bool notified_step(const Referral__V1__StatusChange *sc)
+{
+	return !strcmp(sc->state, sc->from_state) &&
+	       lc_notified_reason(sc->reason);
+}
+
 size_t referrals_clocks(node_t *n, const referral_rec_t *rr,
 			      clock_info_t *out, size_t max)
 {
@@ -142,8 +151,11 @@ size_t referrals_clocks(node_t *n, const referral_rec_t *rr,
 		return 0;
 	}
 	for (uint32_t i = 0; i < rr->history_len; i++)
-		cs[k++] = (clock_step_t){ lc_state_from_name(s[i].sc->state),
-					  s[i].at };
+		/* Telling the applicant moves no clock; nor do the law's own
+		 * steps that keep the state (lawmoves.c). */
+		if (!notified_step(s[i].sc) && lawmoves_clock_step(s[i].sc))
+			cs[k++] = (clock_step_t){
+				lc_state_from_name(s[i].sc->state), s[i].at };
 	referrals_steps_free(s, rr->history_len);
 	w = clocks_compute(cs, k, n->calendar, (int)n->cfg.materials_wait_days,
 			   out, max);
@@ -162,6 +174,9 @@ int referrals_send_about(node_t *n, referral_rec_t *rr, Referral__V1__Kind kind,
 	if (rr->direction == DIR_INCOMING &&
 	    (rr->origin_token[0] || rr->origin_kind)) {
 		if (kind != REFERRAL__V1__KIND__STATUS_CHANGE)
+			return 0;
+		/* A finding moves nothing they are owed a notice of. */
+		if (!lawmoves_clock_step((const Referral__V1__StatusChange *)body))
 			return 0;
 		return feed_notice(n, rr, (const Referral__V1__StatusChange *)body,
 				   at);
@@ -202,11 +217,27 @@ int referrals_move_allowed(const referral_rec_t *rr,
 	lc_state_t to = lc_state_from_name(sc->state);
 	unsigned needs = 0, parties;
 	char moves[300];
+	bool step;
+	int r;
 
 	if (to == LC_NONE) {
 		snprintf(why, len, "\"%.40s\" is not a lifecycle state", sc->state);
 		return REF_E_INVALID;
 	}
+	/* The applicant told of a decision: the state stays (lifecycle.h). */
+	if (!sc->assignment && lc_notified_reason(sc->reason)) {
+		if (from == to && from > LC_REQUESTED && party != LC_ADMIN)
+			return 0;
+		/* Made in another state than the one here (the sender's view
+		 * lagged): it must never move the referral. */
+		snprintf(why, len, "referral %s is %s here: the applicant "
+			 "notified in %s keeps the state, so it is not recorded",
+			 rr->referral_id, rr->state, sc->state);
+		return REF_E_REFUSED;
+	}
+	r = lawmoves_check_step(rr, sc, party, why, len, &step);
+	if (step)
+		return r;
 	parties = lc_edge(from, to, sc->aid_first, &needs);
 	if (!parties || !(parties & party)) {
 		lc_moves_from(from, party, moves, sizeof(moves));
@@ -219,7 +250,9 @@ int referrals_move_allowed(const referral_rec_t *rr,
 				 "%s's move, not this party's. Moves open to "
 				 "this party from %s: %s", rr->referral_id,
 				 rr->state, rr->state, sc->state,
-				 parties & LC_ADMIN ? "justice bureau admin"
+				 parties & LC_BUREAU ? "justice bureau's node "
+				 "(refctl object and decide-objection there)"
+				 : parties & LC_ADMIN ? "justice bureau admin"
 				 : parties & LC_RECEIVER ? "receiving centre"
 				 : "origin", rr->state, moves);
 		return REF_E_REFUSED;
@@ -266,7 +299,7 @@ int referrals_move_allowed(const referral_rec_t *rr,
 			 "to");
 		return REF_E_INVALID;
 	}
-	return 0;
+	return lawmoves_check_edge(rr, sc, party, why, len);
 }
 
 /* Applies a checked move to rr (state, history, audit). */
@@ -276,9 +309,11 @@ int referrals_apply_move(node_t *n, referral_rec_t *rr,
 {
 	int r;
 
+	/* A finding or an owed supplement opens no materials round. */
 	if (lc_state_from_name(sc->state) == LC_AWAITING_MATERIALS &&
-	    !sc->round)
+	    !sc->round && !notified_step(sc) && lawmoves_clock_step(sc))
 		sc->round = rr->materials_round + 1;
+	lawmoves_applied(rr, sc);
 	if (sc->round > rr->materials_round)
 		rr->materials_round = sc->round;
 	if (sc->onward_referral_id[0])
@@ -485,6 +520,7 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 		sc->from_state = strdup(rr->state);
 		sc->actor = strdup(ms->actor);
 		sc->round = ms->round;
+		sc->supplement = true;
 		/* The origin recorded the move when it sent it: the same time
 		 * here keeps both nodes' clocks equal. */
 		sc->changed_at_ms = sent_at;
@@ -500,8 +536,17 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 			return 0;
 		}
 	}
+	if (rr->direction == DIR_OUTGOING && objection_pending(rr, sc, peer)) {
+		referral__v1__status_change__free_unpacked(sc, NULL);
+		return REF_E_REFUSED; /* unanswered: the centre sends it again */
+	}
 	if (!strcmp(sc->actor_role, "admin") && party == LC_RECEIVER)
 		party = LC_ADMIN;
+	r = lawmoves_prepare(rr, sc);
+	if (r) {
+		referral__v1__status_change__free_unpacked(sc, NULL);
+		return r;
+	}
 	/* The receiver confirming a move this node (the origin) asked for:
 	 * it is the origin's move, now applied where the referral lives. */
 	if (party == LC_RECEIVER && sc->made_by[0] &&
@@ -512,6 +557,17 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 	 * was REQUESTED there may arrive when it is RECEIVED here), and a move
 	 * legal from here keeps both nodes converging on the same state. */
 	r = referrals_move_allowed(rr, sc, party, why, sizeof(why));
+	/* At the origin, a move marked as its own stands only if it asked
+	 * for it: a receiver cannot make the origin's moves for it. */
+	if (!r && party == LC_ORIGIN && rr->direction == DIR_OUTGOING &&
+	    !lawmoves_answer(rr, sc)) {
+		snprintf(why, sizeof(why), "referral %s: this node (the origin) "
+			 "never asked for the move to %s marked as its own",
+			 rr->referral_id, sc->state);
+		r = REF_E_REFUSED;
+	}
+	if (!r)
+		r = closing_check(n, rr, sc, why, sizeof(why));
 	if (r) {
 		snprintf(detail, dlen, "%s", why);
 		util_utf8_trim(detail);
@@ -741,7 +797,8 @@ int referrals_receive_as(node_t *n, referral_rec_t *rr,
 	if (!strcmp(state, "GRANTED"))
 		got.reason = "notified defence or representation: no means test";
 	else
-		rules_recommend(n->rules, a->means, &outcome, rule, sizeof(rule));
+		rules_recommend(n->rules, a->means, a->matter, &outcome, rule,
+					sizeof(rule));
 	r = referrals_history_append(n, rr, &req, rr->origin_node, created_at,
 				     msg_id);
 	if (!r)

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "quota.h"
+#include "lawmoves.h"
 #include "referrals.h"
 #include "restoresync.h"
 #include "util.h"
@@ -574,10 +575,18 @@ static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
 		rr = NULL;
 		t->submits += !r;
 	} else if (!r && referrals_get(n, h->referral_id, &rr) == 0) {
-		if (rr->seq_out < h->referral_seq) {
+		bool put = rr->seq_out < h->referral_seq;
+
+		if (put)
 			rr->seq_out = h->referral_seq;
-			r = referrals_put(n, rr);
+		/* A move this node asked for and lost with the backup: its
+		 * confirmation, later in the sync, must find the ask. */
+		if (rr->direction == DIR_OUTGOING) {
+			r = lawmoves_ask_body(rr, h->kind, &ic->env->body);
+			put = put || !r;
 		}
+		if (!r && put)
+			r = referrals_put(n, rr);
 		referral__store__v1__referral_record__free_unpacked(rr, NULL);
 	}
 	if (!r)

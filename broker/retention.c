@@ -135,12 +135,13 @@ size_t retention_owner(store_t *s, store_table_t t, const uint8_t *key,
  * by the node itself; *ret_final says whether it is final at all. */
 static int64_t keep_days(const config_t *c, const char *state, bool *ret_final)
 {
-	static const char *const closed[] = { "CLOSED", "TERMINATED", "UPHELD" };
+	static const char *const closed[] = { "CLOSED", "TERMINATED", "UPHELD",
+		"REVIEWED" };
 	static const char *const refused[] = { "DENIED", "WITHDRAWN",
 		"CANCELLED", "REFERRED_ONWARD" };
 
 	*ret_final = true;
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 4; i++)
 		if (!strcmp(state, closed[i]))
 			return c->days_after_closed;
 	for (size_t i = 0; i < 4; i++)
@@ -397,6 +398,10 @@ static int strip_history(node_t *n, cand_t *c)
 		keep.changed_at_ms = sc->changed_at_ms;
 		keep.round = sc->round;
 		keep.made_by = sc->made_by;
+		keep.urgency_ground = sc->urgency_ground;
+		keep.withdrawal = sc->withdrawal;
+		keep.further_request = sc->further_request;
+		keep.supplement = sc->supplement;
 		blen = referral__v1__status_change__get_packed_size(&keep);
 		buf = malloc(blen ? blen : 1);
 		if (!buf) {

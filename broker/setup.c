@@ -13,6 +13,7 @@
 #include <zmq.h>
 
 #include "audit.h"
+#include "calendar.h"
 #include "checkpoint.h"
 #include "control.h"
 #include "delivery.h"
@@ -22,6 +23,7 @@
 #include "principal.h"
 #include "prune.h"
 #include "setup.h"
+#include "tzlocal.h"
 #include "util.h"
 #include "zap.h"
 
@@ -86,28 +88,17 @@ int setup_open(node_t *n, const char *data_dir, uint64_t *ret_held,
 	 * before the first turn signs anything. */
 	keys_maybe_switch(n);
 
-	if (n->cfg.holidays[0] || n->cfg.rules[0]) {
+	/* People read times in the node's zone (the config checked it). */
+	r = tzlocal_use(n->cfg.time_zone);
+	if (!r)
+		r = calendar_load(n, err, errlen);
+	if (r)
+		return r;
+	if (n->cfg.rules[0]) {
 		uint8_t *text;
 		size_t tl;
 		char what[600];
 
-		if (n->cfg.holidays[0]) {
-			config_path(&n->cfg, n->cfg.holidays, path, sizeof(path));
-			r = util_read_file(path, 1 << 20, &text, &tl);
-			if (!r) {
-				r = calendar_parse((char *)text, &n->calendar,
-						   what, sizeof(what));
-				free(text);
-			} else {
-				snprintf(what, sizeof(what), "%s", ref_strerror(r));
-			}
-			if (r) {
-				snprintf(err, errlen, "refusing to start: the "
-					 "holiday calendar %s ([deadlines] "
-					 "holidays): %s", path, what);
-				return r;
-			}
-		}
 		if (n->cfg.rules[0]) {
 			config_path(&n->cfg, n->cfg.rules, path, sizeof(path));
 			r = util_read_file(path, 1 << 20, &text, &tl);

@@ -41,7 +41,9 @@
 #define BATCH_PER_TURN 256
 
 enum { OUT_PENDING = 0, OUT_DELIVERED = 1, OUT_DEAD = 2 };
-enum { DIR_OUTGOING = 1, DIR_INCOMING = 2 };
+/* DIR_BUREAU: the justice bureau's file of an objection to a centre's
+ * referral it does not otherwise hold (objection.c). */
+enum { DIR_OUTGOING = 1, DIR_INCOMING = 2, DIR_BUREAU = 3 };
 
 typedef Referral__Store__V1__ReferralRecord referral_rec_t;
 typedef struct node node_t; /* as node.h names it for referrald.c */
@@ -73,7 +75,7 @@ struct node {
 	int lock_fd;
 	uint64_t started_ms;
 	uint64_t next_deadline_check;
-	calendar_t *calendar;
+	calendar_t *calendar;     /* calendar.c (calendar_load, at start) */
 	rules_t *rules;
 	void *zap;                /* opened and closed through zap.c */
 	/* Lower parts, each written only by its own file's functions. */

@@ -77,6 +77,41 @@ static bool held(node_t *n, uint64_t seq)
 	return true;
 }
 
+/* The applicant-notified step (lifecycle.h): allowed where it keeps the
+ * state, in final states too; refused where the sender's state differs
+ * from the one here (it would otherwise pass as the origin's return to
+ * RECEIVED), and before anything was decided. */
+static void test_notified_moves(void)
+{
+	referral_rec_t rr = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
+	Referral__V1__StatusChange sc = REFERRAL__V1__STATUS_CHANGE__INIT;
+	char why[400];
+
+	rr.referral_id = RID;
+	sc.reason = "notified: post 2026-10-08";
+	rr.state = sc.state = "AWAITING_MATERIALS";
+	CHECK_EQ_INT(referrals_move_allowed(&rr, &sc, LC_ORIGIN, why,
+					    sizeof(why)), 0);
+	CHECK_EQ_INT(referrals_move_allowed(&rr, &sc, LC_RECEIVER, why,
+					    sizeof(why)), 0);
+	rr.state = sc.state = "CANCELLED";
+	CHECK_EQ_INT(referrals_move_allowed(&rr, &sc, LC_ORIGIN, why,
+					    sizeof(why)), 0);
+	rr.state = "AWAITING_MATERIALS";
+	sc.state = "RECEIVED";
+	CHECK_EQ_INT(referrals_move_allowed(&rr, &sc, LC_ORIGIN, why,
+					    sizeof(why)), REF_E_REFUSED);
+	CHECK(strstr(why, "keeps the state") != NULL);
+	rr.state = sc.state = "REQUESTED";
+	CHECK_EQ_INT(referrals_move_allowed(&rr, &sc, LC_RECEIVER, why,
+					    sizeof(why)), REF_E_REFUSED);
+	/* Not of the form: judged as an ordinary move, and none. */
+	rr.state = sc.state = "GRANTED";
+	sc.reason = "notified: pigeon 2026-10-08";
+	CHECK_EQ_INT(referrals_move_allowed(&rr, &sc, LC_RECEIVER, why,
+					    sizeof(why)), REF_E_REFUSED);
+}
+
 int main(void)
 {
 	testnode_t t;
@@ -87,6 +122,7 @@ int main(void)
 		fprintf(stderr, "cannot set up the test node\n");
 		return 1;
 	}
+	test_notified_moves();
 	CHECK(!turn_begin(&t.n->turn, t.n->store));
 	put_referral(t.n);
 	/* Ahead of its turn: held, and receipted STORED. */

@@ -5,12 +5,16 @@
 #include <string.h>
 
 #include "application.h"
+#include "closing.h"
 #include "audit.h"
 #include "delivery.h"
+#include "lawmoves.h"
 #include "lifecycle.h"
 #include "quota.h"
 #include "prune.h"
 #include "referrals.h"
+#include "calendar.h"
+#include "tzlocal.h"
 #include "util.h"
 #include "views.h"
 
@@ -22,6 +26,23 @@ void views_time(json_t *o, const char *key, uint64_t ms)
 		return;
 	util_rfc3339(ms, ts);
 	json_object_set_new(o, key, json_string(ts));
+	/* The same moment as people here read it ([node] time_zone). */
+	{
+		char k[64], lt[32];
+		snprintf(k, sizeof(k), "%s_local", key);
+		tzlocal_time(ms, lt);
+		json_object_set_new(o, k, json_string(lt));
+	}
+}
+
+void views_due_day(json_t *o, const char *key, uint64_t due_ms)
+{
+	char day[16];
+
+	if (!due_ms)
+		return;
+	tzlocal_day_ending(due_ms, day);
+	json_object_set_new(o, key, json_string(day));
 }
 
 static const char *delivery_name(uint32_t state)
@@ -86,7 +107,8 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 	*ret_err = 0;
 	json_object_set_new(o, "referral_id", json_string(rr->referral_id));
 	json_object_set_new(o, "direction", json_string(
-		rr->direction == DIR_OUTGOING ? "outgoing" : "incoming"));
+		rr->direction == DIR_OUTGOING ? "outgoing"
+		: rr->direction == DIR_BUREAU ? "objection" : "incoming"));
 	json_object_set_new(o, "origin", json_string(rr->origin_node));
 	json_object_set_new(o, "receiver", json_string(rr->receiver_node));
 	json_object_set_new(o, "state", json_string(rr->state));
@@ -99,8 +121,10 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 	{
 		uint64_t earliest;
 		json_t *clocks = views_clocks(n, rr, &earliest);
-		if (earliest != UINT64_MAX)
+		if (earliest != UINT64_MAX) {
 			views_time(o, "next_due", earliest);
+			views_due_day(o, "next_due_day", earliest);
+		}
 		if (full)
 			json_object_set_new(o, "clocks", clocks);
 		else
@@ -121,6 +145,7 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 		if (rr->materials_round)
 			json_object_set_new(o, "materials_round",
 					    json_integer(rr->materials_round));
+		lawmoves_view(n, rr, o);
 	}
 	if (rr->submit_msg_id.len == 16)
 		json_object_set_new(o, "msg_id", json_string(
@@ -208,6 +233,9 @@ struct list_ctx {
 	json_t *arr;
 	int err;
 	const char *state;   /* only referrals in this state, if set */
+	bool open;           /* only those not closed (not final, not CLOSED) */
+	const char *from;    /* only those from this origin, if set */
+	uint64_t since_ms;   /* only those made at or after this */
 };
 
 static int list_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
@@ -223,7 +251,11 @@ static int list_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	if (!rr)
 		return REF_E_CORRUPT;
 	if (rr->direction == lc->direction &&
-	    (!lc->state || !strcmp(lc->state, rr->state)))
+	    (!lc->state || !strcmp(lc->state, rr->state)) &&
+	    (!lc->open || (!lc_final(lc_state_from_name(rr->state)) &&
+			   strcmp(rr->state, "CLOSED"))) &&
+	    (!lc->from || !strcmp(lc->from, rr->origin_node)) &&
+	    rr->created_at_ms >= lc->since_ms)
 		json_array_append_new(lc->arr, views_referral(lc->n, rr, false,
 							     &err));
 	referral__store__v1__referral_record__free_unpacked(rr, NULL);
@@ -437,6 +469,7 @@ int views_status(node_t *n, Referral__Local__V1__Reply *rep)
 			    json_boolean(store_submit_allowed(n->store)));
 	json_object_set_new(o, "store", st);
 	json_object_set_new(o, "dedup", prune_status(n));
+	json_object_set_new(o, "calendar", calendar_status(n));
 	json_object_set_new(o, "uptime_s", json_integer(
 		(json_int_t)((util_now_ms() - n->started_ms) / 1000)));
 	rep->json = state_dump(o);
@@ -458,6 +491,7 @@ json_t *views_clocks(node_t *n, const referral_rec_t *rr,
 			ck[k].status == CLOCK_RUNNING ? "running" : "paused"));
 		if (ck[k].status == CLOCK_RUNNING) {
 			views_time(o, "due", ck[k].due_ms);
+			views_due_day(o, "due_day", ck[k].due_ms);
 			json_object_set_new(o, "overdue",
 					    json_boolean(ck[k].due_ms <= now));
 			if (ck[k].due_ms < earliest)
@@ -509,6 +543,11 @@ json_t *views_history(node_t *n, const referral_rec_t *rr)
 				"{s:s, s:s, s:s}", "firm", c->assignment->firm,
 				"lawyer", c->assignment->lawyer, "licence_no",
 				c->assignment->licence_no));
+			/* The lawyer's work phone, for the assignment notice. */
+			if (c->assignment->contact[0])
+				json_object_set_new(json_object_get(o,
+					"assignment"), "contact", json_string(
+					c->assignment->contact));
 		}
 		if (c->report[0])
 			json_object_set_new(o, "report", json_string(c->report));
@@ -519,6 +558,8 @@ json_t *views_history(node_t *n, const referral_rec_t *rr)
 			json_object_set_new(o, "aid_first", json_true());
 		if (c->round)
 			json_object_set_new(o, "round", json_integer(c->round));
+		lawmoves_view_step(c, o);
+		closing_json(o, c);
 		json_array_append_new(arr, o);
 	}
 	referrals_steps_free(s, rr->history_len);
@@ -537,8 +578,34 @@ int views_list(node_t *n, uint32_t box, const uint8_t *filters, size_t flen,
 	const char *cursor = json_string_value(json_object_get(f, "cursor"));
 	json_int_t limit = json_integer_value(json_object_get(f, "limit"));
 	size_t from = cursor ? strtoul(cursor, NULL, 10) : 0, i, taken = 0;
-	int r = store_foreach(n->store, STORE_REFERRALS, list_one, &lc);
-	char next[24];
+	const char *since = json_string_value(json_object_get(f, "since"));
+	char next[24], when[40];
+	int r;
+
+	/* The reviewer's filters (refctl list, GET /v1/referrals): each
+	 * value checked, so a typo is an error, never an empty page. */
+	lc.open = json_is_true(json_object_get(f, "open"));
+	lc.from = json_string_value(json_object_get(f, "from"));
+	if (lc.from && !util_node_code_valid(lc.from)) {
+		json_decref(lc.arr);
+		json_decref(f);
+		json_decref(o);
+		json_decref(page);
+		return state_fail_reply(rep, REF_E_INVALID, err, errlen, "from "
+					"must be a six-digit node code");
+	}
+	snprintf(when, sizeof(when), since && strlen(since) == 10
+		 ? "%sT00:00:00Z" : "%s", since ? since : "");
+	if (since && util_rfc3339_parse(when, &lc.since_ms)) {
+		json_decref(lc.arr);
+		json_decref(f);
+		json_decref(o);
+		json_decref(page);
+		return state_fail_reply(rep, REF_E_INVALID, err, errlen, "since "
+					"must be a day, YYYY-MM-DD (from its "
+					"start, UTC), or an RFC 3339 UTC time");
+	}
+	r = store_foreach(n->store, STORE_REFERRALS, list_one, &lc);
 
 	if (limit <= 0 || limit > 1000)
 		limit = f ? 100 : 1000000;

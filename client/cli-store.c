@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "cli-store.h"
 #include "datakey.h"
 
@@ -48,7 +49,7 @@ int cli_store_open(store_t **ret_store, seal_t **ret_seal)
 	r = store_open(path, &so, &s);
 	if (r) {
 		seal_free(&seal);
-		return cli_fail("cannot open the store in %s: %s", path,
+		return cli_fail(_("cannot open the store in %s: %s"), path,
 				store_open_error()[0] ? store_open_error()
 						      : ref_strerror(r));
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "cli-trust.h"
 #include "errors.h"
 #include "sign.h"
@@ -29,8 +30,8 @@ int cli_trust_load(cli_trust_t *t, int argc, char **argv, bool need_self)
 
 	memset(t, 0, sizeof(*t));
 	if (!auth && (!cli_data_dir || !*cli_data_dir))
-		return cli_fail("no directory to check against: give --data "
-				"DIR, or --directory FILE --authority PUBKEY.pem");
+		return cli_fail(_("no directory to check against: give --data "
+				"DIR, or --directory FILE --authority PUBKEY.pem"));
 	if (!auth) {
 		snprintf(path, sizeof(path), "%s/authority.pub.pem",
 			 cli_data_dir);
@@ -38,7 +39,7 @@ int cli_trust_load(cli_trust_t *t, int argc, char **argv, bool need_self)
 	}
 	r = sign_key_load_public(auth, &authority);
 	if (r)
-		return cli_fail("cannot read the authority key %s: %s", auth,
+		return cli_fail(_("cannot read the authority key %s: %s"), auth,
 				ref_strerror(r));
 	if (file) {
 		uint8_t *json = NULL, *sig = NULL;
@@ -73,7 +74,7 @@ int cli_trust_load(cli_trust_t *t, int argc, char **argv, bool need_self)
 	}
 	EVP_PKEY_free(authority);
 	if (r)
-		return cli_fail("the directory cannot be used: %s",
+		return cli_fail(_("the directory cannot be used: %s"),
 				err[0] ? err : ref_strerror(r));
 	if (!need_self)
 		return 0;
@@ -81,7 +82,7 @@ int cli_trust_load(cli_trust_t *t, int argc, char **argv, bool need_self)
 	r = sign_key_load_public(path, &pub);
 	if (r) {
 		cli_trust_free(t);
-		return cli_fail("cannot read %s: %s", path, ref_strerror(r));
+		return cli_fail(_("cannot read %s: %s"), path, ref_strerror(r));
 	}
 	for (size_t i = 0; i < t->dir->n_nodes && !t->self; i++)
 		for (size_t k = 0; k < t->dir->nodes[i].n_keys; k++)
@@ -94,8 +95,8 @@ int cli_trust_load(cli_trust_t *t, int argc, char **argv, bool need_self)
 	if (!t->self) {
 		uint64_t v = t->dir->version;
 		cli_trust_free(t);
-		return cli_fail("this node's signing key (%s) is in no entry "
-				"of the directory (version %llu)", path,
+		return cli_fail(_("this node's signing key (%s) is in no entry "
+				"of the directory (version %llu)"), path,
 				(unsigned long long)v);
 	}
 	return 0;

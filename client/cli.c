@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "i18n.h"
 
 bool cli_want_json;
 const char *cli_data_dir;
@@ -15,7 +16,7 @@ const char *cli_actor;
 
 int cli_usage(void)
 {
-	fprintf(stderr,
+	fputs(_(
 "usage: refctl [--data DIR] [--json] COMMAND ...\n"
 "\n"
 "Setting up a node:\n"
@@ -35,13 +36,25 @@ int cli_usage(void)
 "  status\n"
 "  example application\n"
 "  submit --to CODE FILE.json [--actor STAFF_ID]\n"
-"  show ID\n"
+"  submit --auto FILE.json          (the centre serving the matter's handling\n"
+"                                    body or division, else the fallback)\n"
+"  route FILE.json                  which centre --auto picks, and why\n"
+"  show ID                          the referral, with its case sheet: the\n"
+"                                    applicant, missing items, legal basis,\n"
+"                                    assignment and deadlines\n"
 "  list --inbox|--outbox|--dead|--held   (--held: changes waiting for their\n"
 "                                    referral, and each peer's store quota)\n"
+"       [--state S] [--overdue] [--open] [--from CODE] [--since YYYY-MM-DD]\n"
+"       [--all]                      (closed cases show only with --all or\n"
+"                                    --state; --json lists all unless --open)\n"
+"  docs ID --out DIR                the application's and supplements'\n"
+"                                    documents as files (0600; never over one)\n"
 "  held drop ID [--seq N] | held drop --from CODE   (admin; audited)\n"
 "  requeue ID|--all                  (dead messages, signed anew and sent again)\n"
 "  trail ID\n"
 "  overdue\n"
+"  calendar due --from YYYY-MM-DD --days N   the due day of a period (the\n"
+"                                    start day not counted; past holidays)\n"
 "\n"
 "Audit (read the store itself, read-only; the node may be running):\n"
 "  audit verify [--witness FILE]    the chain, its checkpoints, a peer's file\n"
@@ -71,13 +84,33 @@ int cli_usage(void)
 "  supplement ID --doc FILE [--doc FILE ...]   (origin)\n"
 "  assign ID --firm NAME --lawyer NAME --licence NO\n"
 "  start ID      hold ID --reason TEXT      resume ID\n"
-"  terminate ID --reason TEXT        close ID --report FILE\n"
+"  terminate ID --ground CODE --reason TEXT   (Art 48: deception,\n"
+"        concealment, unlawful_use, no_longer_eligible, proceedings_ended,\n"
+"        own_lawyer, applicant_request, other_statutory)\n"
+"  close ID --report FILE --outcome CODE   (won, partly_won, lost, mediated,\n"
+"        settled, suit_withdrawn, service_completed, other)\n"
+"  review ID --follow-up HOW --on DATE --score N [--note TEXT]   the file\n"
+"        review (结案审查) of a closed case, by a staff id other than the one\n"
+"        that closed it; HOW: phone, in_person, letter, sms, unreachable;\n"
+"        N: quality score 1 to 100\n"
 "  cancel ID --reason TEXT           refer-onward ID --to CODE --reason TEXT\n"
+"  cancel ID --applicant-withdrawal --reason TEXT\n"
+"                                    (receiver: the applicant's written\n"
+"                                    withdrawal, the only cancel it records)\n"
 "  pre-aid ID --reason TEXT          (Art 44: grant before the review ends)\n"
-"  object ID --reason TEXT           decide-objection ID --uphold|--grant\n"
-"                                    (the justice bureau's admin role)\n"
+"  mark-urgent ID --ground limitation|preservation|other --reason TEXT\n"
+"                                    (Art 44 urgency finding; goes first)\n"
+"  request-materials again: only with --reason (materials are asked once)\n"
+"  object ID --centre CODE --reason TEXT   decide-objection ID --uphold|--grant\n"
+"        [--reason TEXT]   (Art 49: at the justice bureau's node, for a centre\n"
+"        its directory entry oversees; the decision by a staff id listed\n"
+"        under its objection_reviewers)\n"
 "  reassign ID --firm NAME --lawyer NAME --licence NO --reason TEXT\n"
 "                                    [--contact PHONE]  (the lawyer replaced)\n"
+"  notice ID --type materials|grant|denial|assignment|termination|withdrawal\n"
+"         --out FILE.pdf             (the applicant's notice, A4, numbered)\n"
+"  notified ID --how post|in-person|sms --on YYYY-MM-DD\n"
+"                                    (the applicant told; the state stays)\n"
 "\n"
 "Courts, labour bureaus and the gateway:\n"
 "  token create --name NAME --scope court|labour|staff|admin [--code CODE]\n"
@@ -91,7 +124,7 @@ int cli_usage(void)
 "  events [--cursor C]               the notices owed, in order\n"
 "  call NAME [--referral ID] [--token T] [--request-id R] [JSON]   any\n"
 "                                    operation the node lists (call ops),\n"
-"                                    as a token's holder; R: a retry\n");
+"                                    as a token's holder; R: a retry\n"), stderr);
 	return 2;
 }
 
@@ -99,7 +132,7 @@ int cli_fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "refctl: ");
+	fputs(_("refctl: "), stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -110,8 +143,8 @@ int cli_fail(const char *fmt, ...)
 int cli_need_data_dir(void)
 {
 	if (!cli_data_dir || !*cli_data_dir)
-		return cli_fail("no data folder: give --data DIR or set "
-				"REFERRAL_DATA");
+		return cli_fail(_("no data folder: give --data DIR or set "
+				  "REFERRAL_DATA"));
 	return 0;
 }
 
@@ -169,6 +202,50 @@ const char *cli_js(json_t *o, const char *k)
 	return s ? s : "-";
 }
 
+const char *cli_jt(json_t *o, const char *k)
+{
+	/* Four rotating buffers: a printf may show several times. */
+	static char bufs[4][40];
+	static int next;
+	char lk[64], *b;
+	const char *s;
+
+	snprintf(lk, sizeof(lk), "%s_local", k);
+	s = json_string_value(json_object_get(o, lk));
+	if (!s || strlen(s) < 19)
+		return cli_js(o, k);
+	b = bufs[next++ % 4];
+	/* "2026-10-09T00:00:00+08:00" -> "2026-10-09 00:00:00 +08:00". */
+	snprintf(b, sizeof(bufs[0]), "%.10s %.8s %s", s, s + 11, s + 19);
+	return b;
+}
+
+const char *cli_due(json_t *o, const char *day_key, const char *k)
+{
+	static char bufs[4][64];
+	static int next;
+	char lk[64], *b;
+	const char *day = json_string_value(json_object_get(o, day_key)), *loc;
+	int y, m, d, hh, mm;
+
+	snprintf(lk, sizeof(lk), "%s_local", k);
+	loc = json_string_value(json_object_get(o, lk));
+	if (!day || !loc || strlen(loc) < 19)
+		return cli_js(o, k);
+	b = bufs[next++ % 4];
+	/* A deadline ends at 24:00 of its day; in a zone other than
+	 * Beijing's it ends at some other local hour, said as such. */
+	if (!strncmp(loc + 11, "00:00:00", 8) &&
+	    sscanf(day, "%d-%d-%d", &y, &m, &d) == 3)
+		snprintf(b, sizeof(bufs[0]), "%d年%d月%d日 24:00 前", y, m, d);
+	else if (sscanf(loc, "%d-%d-%dT%d:%d", &y, &m, &d, &hh, &mm) == 5)
+		snprintf(b, sizeof(bufs[0]), "%d年%d月%d日 %02d:%02d 前", y, m,
+			 d, hh, mm);
+	else
+		return cli_js(o, k);
+	return b;
+}
+
 void cli_print_json(json_t *o)
 {
 	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -185,41 +262,59 @@ int cli_client(ref_client_t **ret)
 		return 1;
 	r = ref_open(cli_data_dir, 0, ret);
 	if (r)
-		return cli_fail("cannot open a client for %s: %s", cli_data_dir,
+		return cli_fail(_("cannot open a client for %s: %s"), cli_data_dir,
 				ref_strerror(r));
 	return 0;
+}
+
+int cli_ask_on(ref_client_t *c, const char *name, const char *token,
+	       const char *request_id, const char *referral_id,
+	       const json_t *opts, json_t **ret)
+{
+	char *text = opts ? json_dumps(opts, JSON_COMPACT) : NULL, *out = NULL;
+	int r;
+
+	*ret = NULL;
+	if (opts && !text)
+		return cli_fail(_("out of memory"));
+	r = ref_call(c, name, token, cli_actor, request_id, referral_id, text,
+		     &out);
+	free(text);
+	if (r)
+		return cli_fail("%s", i18n_detail(ref_last_error(c)));
+	*ret = json_loads(out, 0, NULL);
+	free(out);
+	return *ret ? 0 : cli_fail(_("the node's answer is not JSON"));
+}
+
+int cli_ask(const char *name, const char *token, const char *request_id,
+	    const char *referral_id, json_t *opts, json_t **ret)
+{
+	ref_client_t *c = NULL;
+	int r;
+
+	*ret = NULL;
+	if (cli_client(&c)) {
+		json_decref(opts);
+		return 1;
+	}
+	r = cli_ask_on(c, name, token, request_id, referral_id, opts, ret);
+	json_decref(opts);
+	ref_close(&c);
+	return r;
 }
 
 int cli_call(const char *name, const char *token, const char *request_id,
 	     const char *referral_id, json_t *opts, void (*show)(json_t *ans))
 {
-	ref_client_t *c = NULL;
-	char *text = json_dumps(opts, JSON_COMPACT), *out = NULL;
 	json_t *ans;
-	int r;
 
-	json_decref(opts);
-	if (!text)
-		return cli_fail("out of memory");
-	if (cli_client(&c)) {
-		free(text);
+	if (cli_ask(name, token, request_id, referral_id, opts, &ans))
 		return 1;
-	}
-	r = ref_call(c, name, token, cli_actor, request_id, referral_id, text,
-		     &out);
-	free(text);
-	if (r) {
-		cli_fail("%s", ref_last_error(c));
-		ref_close(&c);
-		return 1;
-	}
-	ans = json_loads(out, 0, NULL);
 	if (cli_want_json || !show)
 		cli_print_json(ans);
 	else
 		show(ans);
 	json_decref(ans);
-	free(out);
-	ref_close(&c);
 	return 0;
 }

@@ -45,12 +45,32 @@ const char *cli_positional(int argc, char **argv, int n,
 
 /* cli_js: o[k] as a string, "-" if absent (borrowed from o). */
 const char *cli_js(json_t *o, const char *k);
+/* cli_jt: the time o[k] as people here read it: o[k_local] (the node's
+ * time zone) as "2026-10-09 00:00:00 +08:00", else o[k], else "-". The
+ * result lives until the fourth call after. */
+const char *cli_jt(json_t *o, const char *k);
+/* cli_due: a deadline o[k] said as the day it ends, "2026年10月8日 24:00
+ * 前", from o[day_key] (its local day) and o[k_local]; else as cli_js.
+ * The result lives until the fourth call after. */
+const char *cli_due(json_t *o, const char *day_key, const char *k);
 /* cli_print_json: o on stdout, indented, keys in their order. */
 void cli_print_json(json_t *o);
 
 /* cli_client: a client of the node in cli_data_dir (ref_close it). On
  * failure says why and returns 1; *ret is written only on success. */
 int cli_client(ref_client_t **ret);
+
+/* cli_ask_on: one named call of the node's operation table (ref_call) on c,
+ * opts (kept by the caller, may be NULL) as its JSON options; token and
+ * request_id may be NULL. *ret the node's JSON answer (json_decref it).
+ * 0, or 1 after saying why. */
+int cli_ask_on(ref_client_t *c, const char *name, const char *token,
+	       const char *request_id, const char *referral_id,
+	       const json_t *opts, json_t **ret);
+
+/* cli_ask: cli_ask_on with a client of its own; opts released here. */
+int cli_ask(const char *name, const char *token, const char *request_id,
+	    const char *referral_id, json_t *opts, json_t **ret);
 
 /* cli_call: one named call of the node's operation table (ref_call), opts
  * (released here) as its JSON options; token and request_id may be NULL.

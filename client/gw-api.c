@@ -172,6 +172,32 @@ int gw_api_submit(gw_req_t *q)
 	return r;
 }
 
+int gw_api_route(gw_req_t *q)
+{
+	json_t *o;
+	int r;
+
+	if (post_body(q, "route", &o))
+		return -1;
+	r = call_answer(q, "route", NULL, NULL, o, 200, NULL);
+	json_decref(o);
+	return r;
+}
+
+int gw_api_docs(gw_req_t *q)
+{
+	char err[ERRLEN];
+	json_t *ans;
+	int r = gw_node_call(q->gw->node, "docs", q->token, NULL, q->param[0],
+			     NULL, &ans, err, sizeof(err));
+
+	if (r)
+		return gw_http_node_error(q, r, err);
+	/* Personal data: never kept by a cache. */
+	gw_http_add_header(q, "Cache-Control", "no-store");
+	return gw_http_json(q, 200, ans);
+}
+
 int gw_api_move(gw_req_t *q)
 {
 	char ridbuf[33];
@@ -370,6 +396,18 @@ int gw_api_list(gw_req_t *q)
 	if (query_options(q, "list", NULL, &o))
 		return -1;
 	r = call_answer(q, "list", NULL, NULL, o, 200, NULL);
+	json_decref(o);
+	return r;
+}
+
+int gw_api_calendar_due(gw_req_t *q)
+{
+	json_t *o;
+	int r;
+
+	if (query_options(q, "calendar-due", NULL, &o))
+		return -1;
+	r = call_answer(q, "calendar-due", NULL, NULL, o, 200, NULL);
 	json_decref(o);
 	return r;
 }

@@ -17,12 +17,20 @@
 int gw_api_openapi(gw_req_t *q);
 /* POST /v1/referrals: "submit"; 201 with Location. */
 int gw_api_submit(gw_req_t *q);
+/* POST /v1/route: "route": which centre a submit without "to" picks. */
+int gw_api_route(gw_req_t *q);
 /* GET /v1/referrals: "list", its options from the query. */
 int gw_api_list(gw_req_t *q);
 /* GET /v1/referrals/{id}: "show", with an ETag; If-None-Match gives 304. */
 int gw_api_show(gw_req_t *q);
+/* GET /v1/referrals/{id}/documents: "docs": the application's and the
+ * supplements' documents, their bytes in base64 (the centre's staff). */
+int gw_api_docs(gw_req_t *q);
 /* POST /v1/referrals/{id}/{op}: the node's move named op. */
 int gw_api_move(gw_req_t *q);
+/* GET /v1/calendar/due?from=YYYY-MM-DD&days=N: "calendar-due", the due
+ * day of a period with the node's holiday calendar. */
+int gw_api_calendar_due(gw_req_t *q);
 /* POST /v1/events: "event"; 201. */
 int gw_api_event(gw_req_t *q);
 /* GET /v1/events?cursor=C&wait=S: "events", asked again every 200 ms

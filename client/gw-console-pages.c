@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "gw-console-pages.h"
+#include "i18n.h"
 #include "util.h"
 
 #define ERRLEN 2048
@@ -45,15 +46,18 @@ int gw_console_pages_message(gw_req_t *q, gw_console_who_t *w, int status,
 		return gw_http_send(q, 500, NULL, NULL, 0);
 	gw_html(&h, "<p class=\"%R\">%s</p>\n", cls, text);
 	if (!w->token)
-		gw_html(&h, "<p><a href=\"/console/login\">Log in</a></p>\n");
+		gw_html(&h, "<p><a href=\"/console/login\">%s</a></p>\n",
+			_("Log in"));
 	return gw_console_pages_send(w, &h, status);
 }
 
-/* A failed call inside a page: its section says so. */
+/* A failed call inside a page: its section says so, the node's detail
+ * in the reader's language where it is one i18n knows, and its code. */
 static void failed(gw_html_t *h, const char *what, int r, const char *err)
 {
 	gw_html(h, "<p class=\"error\">%s: %s (%s)</p>\n", what,
-		err && *err ? err : ref_strerror(r), gw_node_code_name(r));
+		err && *err ? i18n_detail(err) : ref_strerror(r),
+		gw_node_code_name(r));
 }
 
 static const char *str(json_t *o, const char *k)
@@ -69,6 +73,84 @@ static bool skip(const char *k, const char *const *skips)
 	return false;
 }
 
+/* The node's fields a person reads by name: each msgid is the field's
+ * code itself (English readers see what they search the docs for), a
+ * nested one as "key.sub". A field the node adds is shown by its code. */
+static const char *const fields[] = {
+	N_("referral_id"), N_("direction"), N_("origin"), N_("receiver"),
+	N_("state"), N_("case_type"), N_("service"), N_("created_at"),
+	N_("created_at_local"), N_("priority"), N_("next_due"),
+	N_("next_due_local"), N_("next_due_day"), N_("materials_round"),
+	N_("msg_id"), N_("delivery"), N_("received_at"),
+	N_("received_at_local"), N_("urgent"), N_("legal_basis"),
+	N_("reason"), N_("assignment"), N_("at_local"), N_("missing_items"),
+	N_("round"), N_("supplement"), N_("node"), N_("name"), N_("role"),
+	N_("listen"), N_("key_id"), N_("directory_version"), N_("inbox"),
+	N_("audit_records"), N_("uptime_s"), N_("outbox.pending"),
+	N_("outbox.delivered"), N_("outbox.dead"), N_("store.used_bytes"),
+	N_("store.max_bytes"), N_("calendar.file"),
+	N_("calendar.missing_year"), N_("calendar.warning"), N_("kind"),
+	N_("to"), N_("created"), N_("attempts"),
+};
+
+/* Words some fields' values are, for people (the code otherwise). */
+static const char *const words[] = {
+	N_("incoming"), N_("outgoing"), N_("delivered"), N_("pending"),
+	N_("dead"), N_("up"), N_("down"),
+};
+
+static const char *in(const char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (!strcmp(s, list[i]))
+			return gettext(list[i]);
+	return NULL;
+}
+
+/* A field's name for people: its label, or its code. */
+static const char *label_of(const char *path)
+{
+	const char *label = in(fields, sizeof(fields) / sizeof(fields[0]),
+			       path);
+
+	return label ? label : path;
+}
+
+/* A field's name as a table header: its label, the code as its title. */
+static void field(gw_html_t *h, const char *k, const char *sub)
+{
+	char path[256];
+	const char *label;
+
+	snprintf(path, sizeof(path), "%s%s%s", k, sub ? "." : "",
+		 sub ? sub : "");
+	label = label_of(path);
+	if (strcmp(label, path))
+		gw_html(h, "<th title=\"%s\">%s</th>", path, label);
+	else
+		gw_html(h, "<th>%s</th>", path);
+}
+
+/* A field's value for people: a lifecycle state by its name (i18n_state),
+ * a peer's link in words, and prose the node wrote (a value with a
+ * space: a code never has one) translated where i18n knows it; anything
+ * else, and prose i18n does not know, as it comes. */
+static void value(gw_html_t *h, const char *k, json_t *v)
+{
+	const char *s = json_string_value(v);
+	const char *word = in(words, sizeof(words) / sizeof(words[0]), s);
+
+	if (s && i18n_state(s) != s)   /* a state code, in any field */
+		gw_html(h, "%s", i18n_state(s));
+	else if (word && (!strcmp(k, "link") || !strcmp(k, "direction") ||
+			  !strcmp(k, "delivery")))
+		gw_html(h, "%s", word);
+	else if (s && strchr(s, ' '))
+		gw_html(h, "%s", i18n_detail(s));
+	else
+		gw_html_value(h, v);
+}
+
 /* An object's scalar fields as rows of a two-column table, one level of
  * nested objects as "key.sub"; arrays and the keys in skips are left to
  * their own sections. */
@@ -82,16 +164,20 @@ static void kv_table(gw_html_t *h, json_t *o, const char *const *skips)
 		if (skip(k, skips) || json_is_array(v))
 			continue;
 		if (!json_is_object(v)) {
-			gw_html(h, "<tr><th>%s</th><td>", k);
-			gw_html_value(h, v);
+			gw_html(h, "<tr>");
+			field(h, k, NULL);
+			gw_html(h, "<td>");
+			value(h, k, v);
 			gw_html(h, "</td></tr>\n");
 			continue;
 		}
 		json_object_foreach(v, k2, v2) {
 			if (json_is_array(v2) || json_is_object(v2))
 				continue;
-			gw_html(h, "<tr><th>%s.%s</th><td>", k, k2);
-			gw_html_value(h, v2);
+			gw_html(h, "<tr>");
+			field(h, k, k2);
+			gw_html(h, "<td>");
+			value(h, k2, v2);
 			gw_html(h, "</td></tr>\n");
 		}
 	}
@@ -101,7 +187,7 @@ static void kv_table(gw_html_t *h, json_t *o, const char *const *skips)
 static void cell(gw_html_t *h, json_t *o, const char *k)
 {
 	gw_html(h, "<td>");
-	gw_html_value(h, json_object_get(o, k));
+	value(h, k, json_object_get(o, k));
 	gw_html(h, "</td>");
 }
 
@@ -125,25 +211,26 @@ static void depths(gw_html_t *h, json_t *m)
 	json_t *ob = json_object_get(m, "outbox");
 	json_t *st = json_object_get(m, "store");
 
-	gw_html(h, "<table class=\"kv\">\n<tr><th>Outbox pending</th>");
+	gw_html(h, "<table class=\"kv\">\n<tr><th>%s</th>",
+		_("Outbox pending"));
 	num_cell(h, json_object_get(ob, "pending"));
-	gw_html(h, "</tr>\n<tr><th>Outbox delivered</th>");
+	gw_html(h, "</tr>\n<tr><th>%s</th>", _("Outbox delivered"));
 	num_cell(h, json_object_get(ob, "delivered"));
-	gw_html(h, "</tr>\n<tr><th><a href=\"/console/dead\">Dead letters"
-		"</a></th>");
+	gw_html(h, "</tr>\n<tr><th><a href=\"/console/dead\">%s</a></th>",
+		_("Dead letters"));
 	num_cell(h, json_object_get(ob, "dead"));
-	gw_html(h, "</tr>\n<tr><th>Inbox</th>");
+	gw_html(h, "</tr>\n<tr><th>%s</th>", _("Inbox"));
 	num_cell(h, json_object_get(m, "inbox"));
-	gw_html(h, "</tr>\n<tr><th><a href=\"/console/overdue\">Overdue</a>"
-		"</th>");
+	gw_html(h, "</tr>\n<tr><th><a href=\"/console/overdue\">%s</a>"
+		"</th>", _("Overdue"));
 	num_cell(h, json_object_get(m, "overdue"));
-	gw_html(h, "</tr>\n<tr><th>Store used (bytes)</th>");
+	gw_html(h, "</tr>\n<tr><th>%s</th>", _("Store used (bytes)"));
 	num_cell(h, json_object_get(st, "used_bytes"));
-	gw_html(h, "</tr>\n<tr><th>Store limit (bytes)</th>");
+	gw_html(h, "</tr>\n<tr><th>%s</th>", _("Store limit (bytes)"));
 	num_cell(h, json_object_get(st, "max_bytes"));
-	gw_html(h, "</tr>\n<tr><th>Peers up</th>");
+	gw_html(h, "</tr>\n<tr><th>%s</th>", _("Peers up"));
 	num_cell(h, json_object_get(m, "peers_up"));
-	gw_html(h, "</tr>\n<tr><th>Peers</th>");
+	gw_html(h, "</tr>\n<tr><th>%s</th>", _("Peers"));
 	num_cell(h, json_object_get(m, "peers"));
 	gw_html(h, "</tr>\n</table>\n");
 }
@@ -154,11 +241,12 @@ static void peers(gw_html_t *h, json_t *arr)
 	json_t *p;
 
 	if (!json_array_size(arr)) {
-		gw_html(h, "<p class=\"muted\">No peers.</p>\n");
+		gw_html(h, "<p class=\"muted\">%s</p>\n", _("No peers."));
 		return;
 	}
-	gw_html(h, "<table>\n<tr><th>Code</th><th>Name</th><th>Last contact"
-		"</th><th>Link</th></tr>\n");
+	gw_html(h, "<table>\n<tr><th>%s</th><th>%s</th><th>%s</th><th>%s"
+		"</th></tr>\n", _("Code"), _("Name"), _("Last contact"),
+		_("Link"));
 	json_array_foreach(arr, i, p) {
 		const char *link = str(p, "link");
 		gw_html(h, "<tr>");
@@ -167,7 +255,7 @@ static void peers(gw_html_t *h, json_t *arr)
 		cell(h, p, "last_contact");
 		gw_html(h, "<td class=\"%R\">", link && !strcmp(link, "up")
 			? "ok" : "bad");
-		gw_html_value(h, json_object_get(p, "link"));
+		value(h, "link", json_object_get(p, "link"));
 		gw_html(h, "</td></tr>\n");
 	}
 	gw_html(h, "</table>\n");
@@ -179,22 +267,22 @@ static void audit(gw_html_t *h, json_t *a)
 	json_t *ws = json_object_get(a, "witnesses"), *w;
 	size_t i;
 
-	gw_html(h, "<table class=\"kv\">\n<tr><th>Records</th>");
+	gw_html(h, "<table class=\"kv\">\n<tr><th>%s</th>", _("Records"));
 	num_cell(h, json_object_get(a, "records"));
-	gw_html(h, "</tr>\n<tr><th>Last verified</th><td>");
+	gw_html(h, "</tr>\n<tr><th>%s</th><td>", _("Last verified"));
 	gw_html_value(h, json_object_get(a, "verified_at"));
-	gw_html(h, "</td></tr>\n<tr><th>Chain intact</th><td class=\"%R\">"
-		"%s</td></tr>\n</table>\n",
+	gw_html(h, "</td></tr>\n<tr><th>%s</th><td class=\"%R\">"
+		"%s</td></tr>\n</table>\n", _("Chain intact"),
 		json_is_true(intact) ? "ok" : "bad",
-		json_is_true(intact) ? "yes" : json_is_false(intact) ? "NO"
-		: "unknown");
+		json_is_true(intact) ? _("yes") : json_is_false(intact)
+		? _("NO") : _("unknown"));
 	if (!json_array_size(ws)) {
-		gw_html(h, "<p class=\"muted\">No peer has witnessed a "
-			"checkpoint yet.</p>\n");
+		gw_html(h, "<p class=\"muted\">%s</p>\n", _("No peer has "
+			"witnessed a checkpoint yet."));
 		return;
 	}
-	gw_html(h, "<table>\n<tr><th>Witness</th><th>Up to record</th>"
-		"<th>At</th></tr>\n");
+	gw_html(h, "<table>\n<tr><th>%s</th><th>%s</th><th>%s</th></tr>\n",
+		_("Witness"), _("Up to record"), _("At"));
 	json_array_foreach(ws, i, w) {
 		gw_html(h, "<tr>");
 		cell(h, w, "node");
@@ -213,30 +301,31 @@ int gw_console_pages_overview(gw_console_who_t *w)
 	gw_html_t h;
 	int r;
 
-	if (gw_html_open(&h, "Overview", w->name, w->session ? w->csrf : NULL))
+	if (gw_html_open(&h, _("Overview"), w->name,
+			 w->session ? w->csrf : NULL))
 		return gw_http_send(w->q, 500, NULL, NULL, 0);
-	gw_html(&h, "<h2>Node health</h2>\n");
+	gw_html(&h, "<h2>%s</h2>\n", _("Node health"));
 	r = gw_console_pages_call(w, "status", NULL, NULL, &st, err,
 				  sizeof(err));
 	if (r)
-		failed(&h, "The node's status cannot be read", r, err);
+		failed(&h, _("The node's status cannot be read"), r, err);
 	else
 		kv_table(&h, st, skips);
-	gw_html(&h, "<h2>Queues and store</h2>\n");
+	gw_html(&h, "<h2>%s</h2>\n", _("Queues and store"));
 	r = gw_console_pages_call(w, "metrics", NULL, NULL, &m, err,
 				  sizeof(err));
 	if (r)
-		failed(&h, "The node's metrics cannot be read", r, err);
+		failed(&h, _("The node's metrics cannot be read"), r, err);
 	else
 		depths(&h, m);
-	gw_html(&h, "<h2>Peers</h2>\n");
+	gw_html(&h, "<h2>%s</h2>\n", _("Peers"));
 	if (st)
 		peers(&h, json_object_get(st, "peers"));
-	gw_html(&h, "<h2>Audit chain</h2>\n");
+	gw_html(&h, "<h2>%s</h2>\n", _("Audit chain"));
 	r = gw_console_pages_call(w, "audit", NULL, NULL, &a, err,
 				  sizeof(err));
 	if (r)
-		failed(&h, "The audit chain's state cannot be read", r, err);
+		failed(&h, _("The audit chain's state cannot be read"), r, err);
 	else
 		audit(&h, a);
 	json_decref(st);
@@ -282,21 +371,21 @@ int gw_console_pages_overdue(gw_console_who_t *w)
 	size_t n;
 	int r;
 
-	if (gw_html_open(&h, "Overdue referrals", w->name,
+	if (gw_html_open(&h, _("Overdue referrals"), w->name,
 			 w->session ? w->csrf : NULL))
 		return gw_http_send(w->q, 500, NULL, NULL, 0);
 	r = gw_console_pages_call(w, "overdue", NULL, NULL, &o, err,
 				  sizeof(err));
 	if (r) {
-		failed(&h, "The overdue list cannot be read", r, err);
+		failed(&h, _("The overdue list cannot be read"), r, err);
 		return gw_console_pages_send(w, &h, 200);
 	}
 	arr = json_object_get(o, "overdue");
 	n = json_array_size(arr);
-	gw_html(&h, "<p class=\"muted\">Past a deadline or within 24 hours "
-		"of one, the nearest deadline first.</p>\n");
+	gw_html(&h, "<p class=\"muted\">%s</p>\n", _("Past a deadline or "
+		"within 24 hours of one, the nearest deadline first."));
 	if (!n) {
-		gw_html(&h, "<p>Nothing is overdue.</p>\n");
+		gw_html(&h, "<p>%s</p>\n", _("Nothing is overdue."));
 		json_decref(o);
 		return gw_console_pages_send(w, &h, 200);
 	}
@@ -309,8 +398,9 @@ int gw_console_pages_overdue(gw_console_who_t *w)
 	for (size_t i = 0; i < n; i++)
 		items[i] = json_array_get(arr, i);
 	qsort(items, n, sizeof(*items), by_due);
-	gw_html(&h, "<table>\n<tr><th>Deadline</th><th>Referral</th>"
-		"<th>State</th><th>Clocks</th></tr>\n");
+	gw_html(&h, "<table>\n<tr><th>%s</th><th>%s</th><th>%s</th><th>%s"
+		"</th></tr>\n", _("Deadline"), _("Referral"), _("State"),
+		_("Clocks"));
 	for (size_t i = 0; i < n; i++) {
 		json_t *ck = json_object_get(items[i], "clocks"), *c;
 		size_t k;
@@ -321,11 +411,13 @@ int gw_console_pages_overdue(gw_console_who_t *w)
 		gw_html(&h, "<td>");
 		json_array_foreach(ck, k, c) {
 			gw_html(&h, "%s%s", k ? "; " : "", str(c, "clock"));
-			if (str(c, "due"))
-				gw_html(&h, " due %s", str(c, "due"));
+			if (str(c, "due")) {
+				gw_html(&h, " ");
+				gw_html_text(&h, N_("due %s"), str(c, "due"));
+			}
 			if (json_is_true(json_object_get(c, "overdue")))
-				gw_html(&h, " <span class=\"bad\">overdue"
-					"</span>");
+				gw_html(&h, " <span class=\"bad\">%s</span>",
+					_("overdue"));
 		}
 		gw_html(&h, "</td></tr>\n");
 	}
@@ -350,7 +442,7 @@ int gw_console_pages_dead(gw_console_who_t *w)
 		json_object_set_new(opts, "cursor", json_string(cursor));
 	body = json_dumps(opts, JSON_COMPACT);
 	json_decref(opts);
-	if (!body || gw_html_open(&h, "Dead letters", w->name,
+	if (!body || gw_html_open(&h, _("Dead letters"), w->name,
 				  w->session ? w->csrf : NULL)) {
 		free(body);
 		return gw_http_send(w->q, 500, NULL, NULL, 0);
@@ -358,17 +450,17 @@ int gw_console_pages_dead(gw_console_who_t *w)
 	r = gw_console_pages_call(w, "list", NULL, body, &o, err, sizeof(err));
 	free(body);
 	if (r) {
-		failed(&h, "The dead letters cannot be read", r, err);
+		failed(&h, _("The dead letters cannot be read"), r, err);
 		return gw_console_pages_send(w, &h, 200);
 	}
 	arr = json_object_get(o, "messages");
 	if (!json_is_array(arr))
 		arr = json_object_get(o, "referrals");
-	gw_html(&h, "<p class=\"muted\">Messages given up (their lifetime "
-		"ran out, or the receiver refused them) and not yet sent "
-		"again.</p>\n");
+	gw_html(&h, "<p class=\"muted\">%s</p>\n", _("Messages given up "
+		"(their lifetime ran out, or the receiver refused them) and "
+		"not yet sent again."));
 	if (!json_array_size(arr)) {
-		gw_html(&h, "<p>No dead letters.</p>\n");
+		gw_html(&h, "<p>%s</p>\n", _("No dead letters."));
 		json_decref(o);
 		return gw_console_pages_send(w, &h, 200);
 	}
@@ -386,9 +478,9 @@ int gw_console_pages_dead(gw_console_who_t *w)
 				cols[n++] = k;
 		}
 	}
-	gw_html(&h, "<table>\n<tr><th>Referral</th>");
+	gw_html(&h, "<table>\n<tr><th>%s</th>", _("Referral"));
 	for (size_t c = 0; c < n; c++)
-		gw_html(&h, "<th>%s</th>", cols[c]);
+		field(&h, cols[c], NULL);
 	gw_html(&h, "<th></th></tr>\n");
 	json_array_foreach(arr, i, m) {
 		const char *id = str(m, "referral_id");
@@ -399,7 +491,7 @@ int gw_console_pages_dead(gw_console_who_t *w)
 			cell(&h, m, cols[c]);
 		if (id)
 			gw_html(&h, "<td><a href=\"/console/requeue?id=%U\">"
-				"Requeue\xe2\x80\xa6</a></td>", id);
+				"%s\xe2\x80\xa6</a></td>", id, _("Requeue"));
 		else
 			gw_html(&h, "<td></td>");
 		gw_html(&h, "</tr>\n");
@@ -407,8 +499,8 @@ int gw_console_pages_dead(gw_console_who_t *w)
 	gw_html(&h, "</table>\n");
 	next = str(o, "next_cursor");
 	if (next)
-		gw_html(&h, "<p><a href=\"/console/dead?cursor=%U\">Next page"
-			"</a></p>\n", next);
+		gw_html(&h, "<p><a href=\"/console/dead?cursor=%U\">%s</a></p>\n",
+			next, _("Next page"));
 	json_decref(o);
 	return gw_console_pages_send(w, &h, 200);
 }
@@ -422,9 +514,10 @@ static void steps(gw_html_t *h, json_t *hist)
 	size_t i;
 	json_t *s, *v;
 	const char *k;
+	char b[256];
 
 	if (!json_array_size(hist)) {
-		gw_html(h, "<p class=\"muted\">No steps.</p>\n");
+		gw_html(h, "<p class=\"muted\">%s</p>\n", _("No steps."));
 		return;
 	}
 	gw_html(h, "<ol class=\"timeline\">\n");
@@ -432,18 +525,21 @@ static void steps(gw_html_t *h, json_t *hist)
 		gw_html(h, "<li><span class=\"when\">%s</span> "
 			"<span class=\"what\">", str(s, "at"));
 		if (str(s, "from"))
-			gw_html(h, "%s \xe2\x86\x92 ", str(s, "from"));
-		gw_html(h, "%s</span><br>signed by node <b>%s</b>",
-			str(s, "state"), str(s, "by"));
+			gw_html(h, "%s \xe2\x86\x92 ", i18n_state(str(s, "from")));
+		gw_html(h, "%s</span><br>", i18n_state(str(s, "state")));
+		gw_html_text(h, N_("signed by node %R"),
+			     gw_html_frag(b, sizeof(b), "<b>%s</b>", str(s, "by")));
 		if (str(s, "actor"))
-			gw_html(h, ", by %s", str(s, "actor"));
+			gw_html_text(h, N_(", by %s"), str(s, "actor"));
 		if (str(s, "role"))
 			gw_html(h, " (%s)", str(s, "role"));
 		json_object_foreach(s, k, v) {
 			if (skip(k, known))
 				continue;
-			gw_html(h, "<br><span class=\"muted\">%s:</span> ", k);
-			gw_html_value(h, v);
+			gw_html(h, "<br><span class=\"muted\">");
+			gw_html_text(h, N_("%s:"), label_of(k));
+			gw_html(h, "</span> ");
+			value(h, k, v);
 		}
 		gw_html(h, "</li>\n");
 	}
@@ -453,20 +549,26 @@ static void steps(gw_html_t *h, json_t *hist)
 static void receipt(gw_html_t *h, json_t *rc)
 {
 	json_t *ok = json_object_get(rc, "verified");
+	char b[256], sig[256];
 
 	if (!json_is_object(rc)) {
-		gw_html(h, "<p class=\"muted\">No receipt held.</p>\n");
+		gw_html(h, "<p class=\"muted\">%s</p>\n", _("No receipt held."));
 		return;
 	}
 	gw_html(h, "<ol class=\"timeline\"><li><span class=\"when\">%s</span> "
-		"<span class=\"what\">receipt %s</span><br>signed by node "
-		"<b>%s</b> with key %s; signature <span class=\"%R\">%s</span>",
-		str(rc, "received_at"), str(rc, "status"), str(rc, "from"),
-		str(rc, "signed_by"), json_is_true(ok) ? "ok" : "bad",
-		json_is_true(ok) ? "verified" : "NOT verified");
+		"<span class=\"what\">", str(rc, "received_at"));
+	gw_html_text(h, N_("receipt %s"), str(rc, "status"));
+	gw_html(h, "</span><br>");
+	gw_html_text(h, N_("signed by node %R with key %s; signature %R"),
+		     gw_html_frag(b, sizeof(b), "<b>%s</b>", str(rc, "from")),
+		     str(rc, "signed_by"),
+		     gw_html_frag(sig, sizeof(sig), "<span class=\"%R\">%s</span>",
+				  json_is_true(ok) ? "ok" : "bad",
+				  json_is_true(ok) ? _("verified")
+				  : _("NOT verified")));
 	if (str(rc, "detail") && *str(rc, "detail"))
-		gw_html(h, "<br><span class=\"muted\">detail:</span> %s",
-			str(rc, "detail"));
+		gw_html(h, "<br><span class=\"muted\">%s</span> %s",
+			_("detail:"), i18n_detail(str(rc, "detail")));
 	gw_html(h, "</li></ol>\n");
 }
 
@@ -476,12 +578,13 @@ static void trail(gw_html_t *h, json_t *evs)
 	json_t *e;
 
 	if (!json_array_size(evs)) {
-		gw_html(h, "<p class=\"muted\">No audit events.</p>\n");
+		gw_html(h, "<p class=\"muted\">%s</p>\n", _("No audit events."));
 		return;
 	}
-	gw_html(h, "<table>\n<tr><th>#</th><th>Time</th><th>Event</th>"
-		"<th>Actor</th><th>Peer</th><th>Outcome</th><th>Message</th>"
-		"<th>Detail</th></tr>\n");
+	gw_html(h, "<table>\n<tr><th>#</th><th>%s</th><th>%s</th><th>%s</th>"
+		"<th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>\n",
+		_("Time"), _("Event"), _("Actor"), _("Peer"), _("Outcome"),
+		_("Message"), _("Detail"));
 	json_array_foreach(evs, i, e) {
 		gw_html(h, "<tr>");
 		num_cell(h, json_object_get(e, "seq"));
@@ -504,8 +607,9 @@ static void clocks(gw_html_t *h, json_t *ck)
 
 	if (!json_array_size(ck))
 		return;
-	gw_html(h, "<h2>Deadlines</h2>\n<table>\n<tr><th>Clock</th>"
-		"<th>Status</th><th>Due</th><th>Days left (paused)</th></tr>\n");
+	gw_html(h, "<h2>%s</h2>\n<table>\n<tr><th>%s</th><th>%s</th><th>%s"
+		"</th><th>%s</th></tr>\n", _("Deadlines"), _("Clock"),
+		_("Status"), _("Due"), _("Days left (paused)"));
 	json_array_foreach(ck, i, c) {
 		bool late = json_is_true(json_object_get(c, "overdue"));
 		gw_html(h, "<tr>");
@@ -513,7 +617,9 @@ static void clocks(gw_html_t *h, json_t *ck)
 		cell(h, c, "status");
 		gw_html(h, "%R", late ? "<td class=\"bad\">" : "<td>");
 		gw_html_value(h, json_object_get(c, "due"));
-		gw_html(h, "%R</td>", late ? " (overdue)" : "");
+		if (late)
+			gw_html(h, " (%s)", _("overdue"));
+		gw_html(h, "</td>");
 		num_cell(h, json_object_get(c, "days_left"));
 		gw_html(h, "</tr>\n");
 	}
@@ -530,29 +636,30 @@ int gw_console_pages_referral(gw_console_who_t *w, const char *id)
 	gw_html_t h;
 	int r;
 
-	snprintf(title, sizeof(title), "Referral %s", id);
+	snprintf(title, sizeof(title), _("Referral %s"), id);
 	if (gw_html_open(&h, title, w->name, w->session ? w->csrf : NULL))
 		return gw_http_send(w->q, 500, NULL, NULL, 0);
 	r = gw_console_pages_call(w, "show", id, NULL, &rr, err, sizeof(err));
 	if (r) {
-		failed(&h, "The referral cannot be read", r, err);
+		failed(&h, _("The referral cannot be read"), r, err);
 		return gw_console_pages_send(w, &h, gw_node_http_status(r));
 	}
 	kv_table(&h, rr, skips);
 	delivery = str(rr, "delivery");
 	if (delivery && !strcmp(delivery, "dead"))
-		gw_html(&h, "<p class=\"note\">Its message is a dead letter. "
-			"<a href=\"/console/requeue?id=%U\">Requeue"
-			"\xe2\x80\xa6</a></p>\n", id);
+		gw_html(&h, "<p class=\"note\">%s "
+			"<a href=\"/console/requeue?id=%U\">%s"
+			"\xe2\x80\xa6</a></p>\n", _("Its message is a dead letter."),
+			id, _("Requeue"));
 	clocks(&h, json_object_get(rr, "clocks"));
-	gw_html(&h, "<h2>Steps</h2>\n");
+	gw_html(&h, "<h2>%s</h2>\n", _("Steps"));
 	steps(&h, json_object_get(rr, "history"));
-	gw_html(&h, "<h2>Receipt</h2>\n");
+	gw_html(&h, "<h2>%s</h2>\n", _("Receipt"));
 	receipt(&h, json_object_get(rr, "receipt"));
-	gw_html(&h, "<h2>Audit trail</h2>\n");
+	gw_html(&h, "<h2>%s</h2>\n", _("Audit trail"));
 	r = gw_console_pages_call(w, "trail", id, NULL, &t, err, sizeof(err));
 	if (r)
-		failed(&h, "The audit trail cannot be read", r, err);
+		failed(&h, _("The audit trail cannot be read"), r, err);
 	else
 		trail(&h, json_object_get(t, "events"));
 	json_decref(rr);

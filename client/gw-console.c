@@ -13,6 +13,7 @@
 #include "gw-console.h"
 #include "gw-log.h"
 #include "gw-session.h"
+#include "i18n.h"
 #include "util.h"
 
 #define COOKIE "refgw_session"
@@ -86,24 +87,25 @@ static int who(gw_req_t *q, gw_console_who_t *w, char tok[GW_TOKEN_MAX + 1])
 		r = gw_node_whoami(q->gw->node, bearer, &me, err, sizeof(err));
 		if (r)
 			return gw_console_pages_message(q, NULL,
-				gw_node_http_status(r), "Not logged in",
-				"error", err), -1;
+				gw_node_http_status(r), _("Not logged in"),
+				"error", i18n_detail(err)), -1;
 		w->token = bearer;
 		snprintf(w->name, sizeof(w->name), "%s", me.name);
 		q->who = me;
 		q->who_known = true;
 		if (strcmp(me.scope, "admin"))
 			return gw_console_pages_message(q, w, 403,
-				"Forbidden", "error", "The console needs a "
-				"token of admin scope."), -1;
+				_("Forbidden"), "error", _("The console needs a "
+				"token of admin scope.")), -1;
 		return 0;
 	}
 	if (gw_sessions_get(q->gw->sessions, gw_http_cookie(q, COOKIE), tok,
 			    w->name, w->csrf)) {
 		if (!strcmp(q->method, "GET"))
 			return see_other(q, "/console/login"), -1;
-		return gw_console_pages_message(q, NULL, 401, "Not logged in",
-			"error", "Your session has ended: log in again."), -1;
+		return gw_console_pages_message(q, NULL, 401,
+			_("Not logged in"), "error",
+			_("Your session has ended: log in again.")), -1;
 	}
 	w->token = tok;
 	w->session = true;
@@ -130,18 +132,20 @@ static int login_page(gw_req_t *q, int status, const char *msg)
 	char *body;
 	size_t len;
 
-	if (gw_html_open(&h, "Log in", NULL, NULL))
+	if (gw_html_open(&h, _("Log in"), NULL, NULL))
 		return gw_http_send(q, 500, NULL, NULL, 0);
 	if (msg)
 		gw_html(&h, "<p class=\"error\">%s</p>\n", msg);
 	gw_html(&h, "<form class=\"box\" method=\"post\" "
 		"action=\"/console/login\">"
-		"<label for=\"token\">Token (admin scope)</label>"
+		"<label for=\"token\">%s</label>"
 		"<input id=\"token\" type=\"password\" name=\"token\" "
 		"autocomplete=\"current-password\" required autofocus>"
-		"<p><button>Log in</button></p>"
-		"<p class=\"muted\">A token is made at the node: <code>refctl "
-		"token create --name NAME --scope admin</code>.</p></form>\n");
+		"<p><button>%s</button></p><p class=\"muted\">",
+		_("Token (admin scope)"), _("Log in"));
+	gw_html_text(&h, N_("A token is made at the node: %R."),
+		     "<code>refctl token create --name NAME --scope admin</code>");
+	gw_html(&h, "</p></form>\n");
 	if (gw_html_close(&h, &body, &len))
 		return gw_http_send(q, 500, NULL, NULL, 0);
 	return gw_http_send(q, status, "text/html; charset=utf-8", body, len);
@@ -162,8 +166,8 @@ static int login_post(gw_req_t *q)
 		gw_http_add_header(q, "Retry-After", ra);
 		gw_log(GW_WARN, "login_refused addr=%s retry_after_s=%lld",
 		       q->peer, (long long)wait);
-		return login_page(q, 429, "Too many failed logins from your "
-				  "address: try again later.");
+		return login_page(q, 429, _("Too many failed logins from your "
+				  "address: try again later."));
 	}
 	/* A token is what a bearer header could carry, or it is wrong. */
 	if (q->body && form_get(q->body, "token", tok, sizeof(tok)) && *tok &&
@@ -178,24 +182,24 @@ static int login_post(gw_req_t *q)
 		nanosleep(&(struct timespec){ delay / 1000,
 					      (delay % 1000) * 1000000L },
 			  NULL);
-		return login_page(q, 401, "That token was not accepted.");
+		return login_page(q, 401, _("That token was not accepted."));
 	}
 	if (r)
 		return gw_console_pages_message(q, NULL,
-			gw_node_http_status(r), "The node cannot be asked",
-			"error", err);
+			gw_node_http_status(r), _("The node cannot be asked"),
+			"error", i18n_detail(err));
 	q->who = me;
 	q->who_known = true;
 	if (strcmp(me.scope, "admin")) {
 		gw_log(GW_WARN, "login_forbidden addr=%s token=%s scope=%s",
 		       q->peer, me.name, me.scope);
-		return login_page(q, 403, "That token is not of admin scope.");
+		return login_page(q, 403, _("That token is not of admin scope."));
 	}
 	gw_sessions_login_ok(s, q->peer);
 	r = gw_sessions_open(s, tok, me.name, id, csrf);
 	if (r)
-		return gw_console_pages_message(q, NULL, 500, "Log in",
-			"error", "No session can be made now.");
+		return gw_console_pages_message(q, NULL, 500, _("Log in"),
+			"error", _("No session can be made now."));
 	gw_log(GW_INFO, "login addr=%s token=%s", q->peer, me.name);
 	set_cookie(q, id, q->gw->conf.session_ttl_s);
 	return see_other(q, "/console/");
@@ -205,9 +209,9 @@ static int logout(gw_req_t *q, gw_console_who_t *w)
 {
 	if (w->session) {
 		if (!csrf_ok(w))
-			return gw_console_pages_message(q, w, 403, "Log out",
-				"error", "The form was stale: log out again "
-				"from a fresh page.");
+			return gw_console_pages_message(q, w, 403,
+				_("Log out"), "error", _("The form was stale: "
+				"log out again from a fresh page."));
 		gw_sessions_close(q->gw->sessions, gw_http_cookie(q, COOKIE));
 		set_cookie(q, "", 0);
 	}
@@ -218,31 +222,36 @@ static int bad_id(gw_req_t *q, gw_console_who_t *w, const char *id)
 {
 	if (id && util_referral_id_valid(id))
 		return 0;
-	gw_console_pages_message(q, w, 400, "No such referral", "error",
-				 "A referral id looks like "
-				 "350581-0192f0c2a7e47d3c8b5e6f1a2b3c4d5e.");
+	gw_console_pages_message(q, w, 400, _("No such referral"), "error",
+				 _("A referral id looks like "
+				   "350581-0192f0c2a7e47d3c8b5e6f1a2b3c4d5e."));
 	return -1;
 }
 
 static int requeue_confirm(gw_req_t *q, gw_console_who_t *w)
 {
 	const char *id = gw_http_query(q, "id");
+	char link[512];
 	gw_html_t h;
 
 	if (bad_id(q, w, id))
 		return -1;
-	if (gw_html_open(&h, "Requeue a dead letter", w->name,
+	if (gw_html_open(&h, _("Requeue a dead letter"), w->name,
 			 w->session ? w->csrf : NULL))
 		return gw_http_send(q, 500, NULL, NULL, 0);
-	gw_html(&h, "<p>Send the dead messages of referral <a href=\"/console/"
-		"referral?id=%U\">%s</a> again? Each is signed anew and sent "
-		"as a new message; the dead one will point to it.</p>\n"
+	gw_html(&h, "<p>");
+	gw_html_text(&h, N_("Send the dead messages of referral %R again? Each "
+			   "is signed anew and sent as a new message; the dead "
+			   "one will point to it."),
+		     gw_html_frag(link, sizeof(link), "<a href=\"/console/"
+				  "referral?id=%U\">%s</a>", id, id));
+	gw_html(&h, "</p>\n"
 		"<form class=\"box\" method=\"post\" action=\"/console/requeue\">"
 		"<input type=\"hidden\" name=\"id\" value=\"%s\">"
 		"<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
-		"<button class=\"danger\">Requeue</button> "
-		"<a href=\"/console/dead\">Cancel</a></form>\n", id, id, id,
-		w->csrf);
+		"<button class=\"danger\">%s</button> "
+		"<a href=\"/console/dead\">%s</a></form>\n", id, w->csrf,
+		_("Requeue"), _("Cancel"));
 	return gw_console_pages_send(w, &h, 200);
 }
 
@@ -255,28 +264,33 @@ static int requeue_do(gw_req_t *q, gw_console_who_t *w)
 	int r;
 
 	if (!csrf_ok(w))
-		return gw_console_pages_message(q, w, 403, "Requeue", "error",
-			"The form was stale or came from elsewhere: nothing "
-			"was requeued. Open the dead letters again.");
+		return gw_console_pages_message(q, w, 403, _("Requeue"),
+			"error", _("The form was stale or came from elsewhere: "
+			"nothing was requeued. Open the dead letters again."));
 	if (!q->body || !form_get(q->body, "id", id, sizeof(id)) ||
 	    bad_id(q, w, id))
 		return q->answered ? -1 : bad_id(q, w, NULL);
 	r = gw_console_pages_call(w, "requeue", id, NULL, &o, err, sizeof(err));
 	if (r)
 		return gw_console_pages_message(q, w, gw_node_http_status(r),
-						"Requeue", "error", err);
+						_("Requeue"), "error",
+						i18n_detail(err));
 	gw_log(GW_INFO, "requeue referral_id=%s token=%s", id, w->name);
-	if (gw_html_open(&h, "Requeued", w->name, w->session ? w->csrf : NULL)) {
+	if (gw_html_open(&h, _("Requeued"), w->name,
+			 w->session ? w->csrf : NULL)) {
 		json_decref(o);
 		return gw_http_send(q, 500, NULL, NULL, 0);
 	}
 	arr = json_object_get(o, "requeued");
-	if (!json_array_size(arr))
-		gw_html(&h, "<p class=\"note\">Referral %s had no dead message "
-			"left to send.</p>\n", id);
-	else
-		gw_html(&h, "<table>\n<tr><th>Dead message</th><th>Sent again "
-			"as</th></tr>\n");
+	if (!json_array_size(arr)) {
+		gw_html(&h, "<p class=\"note\">");
+		gw_html_text(&h, N_("Referral %s had no dead message left to "
+				   "send."), id);
+		gw_html(&h, "</p>\n");
+	} else {
+		gw_html(&h, "<table>\n<tr><th>%s</th><th>%s</th></tr>\n",
+			_("Dead message"), _("Sent again as"));
+	}
 	json_array_foreach(arr, i, m) {
 		gw_html(&h, "<tr><td>");
 		gw_html_value(&h, json_object_get(m, "msg_id"));
@@ -286,9 +300,9 @@ static int requeue_do(gw_req_t *q, gw_console_who_t *w)
 	}
 	if (json_array_size(arr))
 		gw_html(&h, "</table>\n");
-	gw_html(&h, "<p><a href=\"/console/referral?id=%U\">Back to the "
-		"referral</a> \xc2\xb7 <a href=\"/console/dead\">Dead letters"
-		"</a></p>\n", id);
+	gw_html(&h, "<p><a href=\"/console/referral?id=%U\">%s</a> \xc2\xb7 "
+		"<a href=\"/console/dead\">%s</a></p>\n", id,
+		_("Back to the referral"), _("Dead letters"));
 	json_decref(o);
 	return gw_console_pages_send(w, &h, 200);
 }
@@ -365,8 +379,8 @@ int gw_console_handle(gw_req_t *q)
 	}
 	if (!pg)
 		return gw_console_pages_message(q, NULL, path_known ? 405 : 404,
-			path_known ? "Method not allowed" : "Not found",
-			"error", "There is no such console page.");
+			path_known ? _("Method not allowed") : _("Not found"),
+			"error", _("There is no such console page."));
 	if (pg->need == OPEN) {
 		if (!strcmp(q->path, "/console/style.css"))
 			return css(q);

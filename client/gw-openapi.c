@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "gw-node.h"
 #include "gw-openapi.h"
 
 #ifndef GW_VERSION
@@ -44,6 +45,19 @@ static json_t *console_responses(void)
 			 "form", "403", "description", "not an admin's token",
 			 "content", html, "4XX", "description",
 			 "refused; the page says why", "content", html);
+}
+
+static json_t *first_named(json_t *ops, const char *name)
+{
+	json_t *op;
+	size_t i;
+
+	json_array_foreach(ops, i, op) {
+		const char *nm = json_string_value(json_object_get(op, "name"));
+		if (nm && !strcmp(nm, name))
+			return op;
+	}
+	return NULL;
 }
 
 static json_t *first_of_kind(json_t *ops, const char *kind)
@@ -215,6 +229,21 @@ json_t *gw_openapi_build(json_t *ops)
 	json_object_set_new(p, "get", o);
 	json_object_set_new(paths, "/v1/referrals", p);
 
+	/* /v1/route: where a submit without "to" goes, and why. */
+	op = first_named(ops, "route");
+	if (op) {
+		o = operation(op, "route", "Which centre serves an application's "
+			      "matter (the directory's serves and fallback)",
+			      "referrals");
+		body_of(o, op);
+		json_object_set_new(o, "responses", responses(
+			"200", "the pick (to, how, why), or none with the "
+			"candidates; nothing is sent", json_pack("{s:s}",
+			"type", "object"), NULL));
+		json_object_set_new(paths, "/v1/route",
+				    json_pack("{s:o}", "post", o));
+	}
+
 	/* /v1/referrals/{id}: show. */
 	op = first_of_kind(ops, "show");
 	o = operation(op, "show", "One referral", "referrals");
@@ -231,6 +260,43 @@ json_t *gw_openapi_build(json_t *ops)
 				      "unchanged since the ETag given"));
 	json_object_set_new(paths, "/v1/referrals/{id}",
 			    json_pack("{s:o}", "get", o));
+
+	/* /v1/referrals/{id}/documents: docs. */
+	op = first_named(ops, "docs");
+	if (op) {
+		o = operation(op, "docs", "The documents of the application "
+			      "and its supplements, with their bytes",
+			      "referrals");
+		json_object_set_new(o, "parameters", json_pack("[o]",
+								id_param()));
+		json_object_set_new(o, "responses", responses(
+			"200", "documents: source, type, name, size, sha256, "
+			"content_base64", json_pack("{s:s}", "type", "object"),
+			NULL));
+		json_object_set_new(paths, "/v1/referrals/{id}/documents",
+				    json_pack("{s:o}", "get", o));
+	}
+
+	/* /v1/referrals/{id}/notice: notice-data, laid out as the PDF. */
+	op = first_named(ops, "notice-data");
+	if (op) {
+		o = operation(op, "notice", NULL, "referrals");
+		/* Its own id and words: the move notice-data stays the JSON. */
+		json_object_set_new(o, "operationId", json_string("notice"));
+		json_object_set_new(o, "summary", json_string(
+			"The notice to the applicant, as an A4 PDF (what "
+			"refctl notice writes)"));
+		json_object_set_new(o, "parameters", query_params(op, NULL));
+		json_array_insert_new(json_object_get(o, "parameters"), 0,
+				      id_param());
+		json_object_set_new(o, "responses", responses(
+			"200", "the notice, numbered; the same notice keeps "
+			"its number", json_pack("{s:s, s:s}", "type", "string",
+						"format", "binary"),
+			"application/pdf"));
+		json_object_set_new(paths, "/v1/referrals/{id}/notice",
+				    json_pack("{s:o}", "get", o));
+	}
 
 	/* One path per move, in the node's order. */
 	json_array_foreach(ops, i, op) {
@@ -283,6 +349,20 @@ json_t *gw_openapi_build(json_t *ops)
 		NULL));
 	json_object_set_new(p, "get", o);
 	json_object_set_new(paths, "/v1/events", p);
+
+	/* /v1/calendar/due: a period's due day (a node that has it). */
+	op = gw_node_op_find(ops, "calendar-due");
+	if (op) {
+		o = operation(op, "calendar-due", "The due day of a period, "
+			      "counted as the node's clocks count", "calendar");
+		json_object_set_new(o, "parameters", query_params(op, NULL));
+		json_object_set_new(o, "responses", responses(
+			"200", "due_day (the local day the period ends, at "
+			"24:00), due (UTC) and due_local", json_pack(
+			"{s:s}", "type", "object"), NULL));
+		json_object_set_new(paths, "/v1/calendar/due",
+				    json_pack("{s:o}", "get", o));
+	}
 
 	/* The gateway's own. */
 	json_object_set_new(paths, "/openapi.json", json_pack(

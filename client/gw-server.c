@@ -17,6 +17,7 @@
 #include "gw-console.h"
 #include "gw-log.h"
 #include "gw-metrics.h"
+#include "gw-notice.h"
 #include "gw-server.h"
 #include "util.h"
 
@@ -40,11 +41,15 @@ static const struct route {
 	{ "GET", "/openapi.json", A_NONE, gw_api_openapi },
 	{ "GET", "/metrics", A_BEARER, gw_metrics_handle },
 	{ "POST", "/v1/referrals", A_BEARER, gw_api_submit },
+	{ "POST", "/v1/route", A_BEARER, gw_api_route },
 	{ "GET", "/v1/referrals", A_BEARER, gw_api_list },
 	{ "GET", "/v1/referrals/{id}", A_BEARER, gw_api_show },
+	{ "GET", "/v1/referrals/{id}/documents", A_BEARER, gw_api_docs },
+	{ "GET", "/v1/referrals/{id}/notice", A_BEARER, gw_notice_pdf },
 	{ "POST", "/v1/referrals/{id}/{op}", A_BEARER, gw_api_move },
 	{ "POST", "/v1/events", A_BEARER, gw_api_event },
 	{ "GET", "/v1/events", A_BEARER, gw_api_events },
+	{ "GET", "/v1/calendar/due", A_BEARER, gw_api_calendar_due },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

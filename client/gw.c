@@ -11,9 +11,12 @@
  * no secrets: each caller's token goes to the node with each call.
  *
  * Promises: every setting is checked before anything starts, and a bad
- * one stops the start with a message naming it; SIGTERM or SIGINT stops
- * listening and lets the requests under way finish. */
+ * one stops the start with a message naming it (English, like the log,
+ * where systemd puts it); the console speaks the locale's language;
+ * SIGTERM or SIGINT stops listening and lets the requests under way
+ * finish. */
 #include <errno.h>
+#include <locale.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,16 +32,19 @@
 #include "gw-openapi.h"
 #include "gw-server.h"
 #include "gw-session.h"
+#include "i18n.h"
+#include "notice-pdf.h"
 #include "util.h"
 
 static int usage(void)
 {
-	fprintf(stderr,
+	fputs(_(
 "usage: referral-gw --data DIR [--listen HOST:PORT] [--config FILE]\n"
 "       referral-gw --data DIR --print-openapi   (the OpenAPI document,\n"
 "                                                 from the running node)\n"
 "       referral-gw --print-settings             (every setting, Markdown)\n"
-"DIR is the node's data folder; FILE is referral-gw.conf (optional).\n");
+"DIR is the node's data folder; FILE is referral-gw.conf (optional).\n"),
+	      stderr);
 	return 2;
 }
 
@@ -103,6 +109,12 @@ int main(int argc, char **argv)
 	json_t *ops;
 	int r, sig;
 
+	/* The console's pages and the usage follow the locale (LANG); the
+	 * API's JSON, the log and the start's errors stay English, for
+	 * machines and for readers in other counties. Numbers (/metrics)
+	 * are written as C writes them in any locale. */
+	i18n_setup();
+	setlocale(LC_NUMERIC, "C");
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		bool more = i + 1 < argc;
@@ -163,8 +175,11 @@ int main(int argc, char **argv)
 	r = gw_server_start(&gw, cert, key, &srv, err, sizeof(err));
 	if (r)
 		return fail("%s%s", err, "");
-	gw_log(GW_INFO, "started listen=%s tls=%s data=%s", gw.conf.listen,
-	       gw.tls ? "yes" : "no", data);
+	/* The console's language as its pages say it (the catalog's answer
+	 * for "en"): an admin sees here if the locale or the catalog is
+	 * missing where Chinese was meant. */
+	gw_log(GW_INFO, "started listen=%s tls=%s data=%s console_lang=%s",
+	       gw.conf.listen, gw.tls ? "yes" : "no", data, _("en"));
 	r = gw_node_ops(gw.node, &ops, err, sizeof(err));
 	if (r)
 		gw_log(GW_WARN, "node_unavailable code=%s: calls get 503 until "
@@ -176,6 +191,7 @@ int main(int argc, char **argv)
 	gw_server_stop(&srv);
 	gw_sessions_free(&gw.sessions);
 	gw_node_free(&gw.node);
+	notice_pdf_release();
 	if (key)
 		explicit_bzero(key, strlen(key));
 	free(key);

@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "i18n.h"
 #include "cli-store.h"
 #include "cli-trust.h"
 #include "directory.h"
@@ -98,16 +99,16 @@ static int audit_witnessed(store_t *s, const cli_trust_t *t, const char *node)
 
 	if (!node || !util_node_code_valid(node)) {
 		json_decref(w.arr);
-		return cli_fail("audit witnessed needs --node CODE (six digits)");
+		return cli_fail(_("audit witnessed needs --node CODE (six digits)"));
 	}
 	if (!directory_node(t->dir, node)) {
 		json_decref(w.arr);
-		return cli_fail("node %s is not in the directory (version %llu)",
+		return cli_fail(_("node %s is not in the directory (version %llu)"),
 				node, (unsigned long long)t->dir->version);
 	}
 	if (store_foreach(s, STORE_WITNESSED, witnessed_one, &w)) {
 		json_decref(w.arr);
-		return cli_fail("the witnessed checkpoints cannot be read");
+		return cli_fail(_("the witnessed checkpoints cannot be read"));
 	}
 	o = json_pack("{s:s, s:o}", "node", node, "checkpoints", w.arr);
 	if (cli_want_json) {
@@ -115,10 +116,10 @@ static int audit_witnessed(store_t *s, const cli_trust_t *t, const char *node)
 		printf("%s\n", text);
 		free(text);
 	} else {
-		printf("%zu checkpoint(s) held about %s\n", json_array_size(w.arr),
+		printf(_("%zu checkpoint(s) held about %s\n"), json_array_size(w.arr),
 		       node);
 		json_array_foreach(w.arr, i, it)
-			printf("  seq %-8lld %s  head %s  signed by %s\n",
+			printf(_("  seq %-8lld %s  head %s  signed by %s\n"),
 			       json_integer_value(json_object_get(it, "seq")),
 			       js(it, "at"), js(it, "head_hash"), js(it, "signed_by"));
 	}
@@ -403,22 +404,22 @@ static int audit_verify_cmd(store_t *s, int argc, char **argv)
 		free(text);
 		json_decref(o);
 	} else if (!r) {
-		printf("audit chain intact: %llu records, every record's digest "
+		printf(_("audit chain intact: %llu records, every record's digest "
 		       "and link checked, %llu signed checkpoint(s) of this node "
-		       "match", (unsigned long long)count,
+		       "match"), (unsigned long long)count,
 		       (unsigned long long)cps);
 		if (witness)
-			printf(", %llu checkpoint(s) a peer witnessed verify and "
-			       "match", (unsigned long long)wcps);
+			printf(_(", %llu checkpoint(s) a peer witnessed verify and "
+			       "match"), (unsigned long long)wcps);
 		printf("\n");
 	}
 	if (r && bad)
-		return cli_fail("audit chain broken at sequence %llu (%s)",
+		return cli_fail(_("audit chain broken at sequence %llu (%s)"),
 				(unsigned long long)bad,
-				where[0] ? where : "the record does not link");
+				where[0] ? where : _("the record does not link"));
 	if (r)
-		return cli_fail("%s%s", where[0] ? "" : "the store fails its "
-				"checks: ", where[0] ? where : ref_strerror(r));
+		return cli_fail("%s%s", where[0] ? "" : _("the store fails its "
+				"checks: "), where[0] ? where : ref_strerror(r));
 	return 0;
 }
 
@@ -572,6 +573,15 @@ static int trail_receipt_one(void *ctx, const uint8_t *k, size_t kl,
 		 body && body->detail[0] ? ": " : "",
 		 body ? body->detail : "");
 	json_object_set_new(o, "detail", json_string(detail));
+	/* The parts, so a reader's line can be said in their language. */
+	json_object_set_new(o, "receipt_for", json_string(enum_name(
+		&referral__v1__kind__descriptor, (int)tr->our_kinds[i])));
+	if (tr->our_seqs[i])
+		json_object_set_new(o, "referral_seq", json_integer(
+			(json_int_t)tr->our_seqs[i]));
+	if (body && body->detail[0])
+		json_object_set_new(o, "receipt_detail",
+				    json_string(body->detail));
 	mark_signed(tr, o, &c, ok);
 	json_array_append_new(tr->arr, o);
 	if (body)
@@ -584,7 +594,7 @@ static int trail_receipt_one(void *ctx, const uint8_t *k, size_t kl,
 /* What a signed message about the referral says, in one line and with no
  * personal data: the move and its reason, or what arrived. */
 static void describe(const envelope_check_t *c, char *out, size_t len,
-		     const char **ret_outcome)
+		     const char **ret_outcome, json_t *parts)
 {
 	*ret_outcome = "";
 	out[0] = '\0';
@@ -605,6 +615,15 @@ static void describe(const envelope_check_t *c, char *out, size_t len,
 			 sc->state, sc->actor[0] ? ", by " : "", sc->actor,
 			 sc->made_by[0] ? ", a move made at " : "", sc->made_by,
 			 sc->reason[0] ? ": " : "", sc->reason);
+		json_object_set_new(parts, "referral_seq", json_integer(
+			(json_int_t)c->hdr->referral_seq));
+		json_object_set_new(parts, "from_state",
+				    json_string(sc->from_state));
+		json_object_set_new(parts, "actor", json_string(sc->actor));
+		if (sc->made_by[0])
+			json_object_set_new(parts, "made_by",
+					    json_string(sc->made_by));
+		json_object_set_new(parts, "reason", json_string(sc->reason));
 		referral__v1__status_change__free_unpacked(sc, NULL);
 		break;
 	}
@@ -617,12 +636,20 @@ static void describe(const envelope_check_t *c, char *out, size_t len,
 		snprintf(out, len, "seq %llu: %zu document(s) for materials round "
 			 "%u", (unsigned long long)c->hdr->referral_seq,
 			 ms->n_documents, ms->round);
+		json_object_set_new(parts, "referral_seq", json_integer(
+			(json_int_t)c->hdr->referral_seq));
+		json_object_set_new(parts, "documents",
+				    json_integer((json_int_t)ms->n_documents));
+		json_object_set_new(parts, "round",
+				    json_integer((json_int_t)ms->round));
 		referral__v1__materials_supplement__free_unpacked(ms, NULL);
 		break;
 	}
 	case REFERRAL__V1__KIND__REFERRAL_SUBMIT:
 		snprintf(out, len, "the application (%zu bytes, personal data "
 			 "not shown)", c->env->body.len);
+		json_object_set_new(parts, "application_bytes",
+				    json_integer((json_int_t)c->env->body.len));
 		break;
 	default:
 		snprintf(out, len, "seq %llu",
@@ -638,7 +665,7 @@ static int trail_inbox_one(void *ctx, const uint8_t *k, size_t kl,
 	envelope_check_t c;
 	char detail[600], event[40];
 	const char *outcome;
-	json_t *o;
+	json_t *o, *parts;
 	bool ok;
 
 	(void)k;
@@ -666,15 +693,66 @@ static int trail_inbox_one(void *ctx, const uint8_t *k, size_t kl,
 		return 0;
 	}
 	ok = cli_trust_signed_ok(tr->t, ib->envelope.data, ib->envelope.len, &c);
-	describe(&c, detail, sizeof(detail), &outcome);
+	parts = json_object();
+	describe(&c, detail, sizeof(detail), &outcome, parts);
 	o = entry(ib->received_at_ms, ib->from_node, event,
 		  *outcome ? outcome : "STORED");
 	json_object_set_new(o, "detail", json_string(detail));
+	json_object_update(o, parts);
+	json_decref(parts);
 	mark_signed(tr, o, &c, ok);
 	json_array_append_new(tr->arr, o);
 	envelope_check_free(&c);
 	referral__store__v1__inbox_record__free_unpacked(ib, NULL);
 	return 0;
+}
+
+/* A trail entry's detail in the reader's language, from its parts; the
+ * English "detail" stays for --json and for entries without parts. */
+static void trail_line(json_t *it, char *out, size_t len)
+{
+	json_int_t seq = json_integer_value(json_object_get(it, "referral_seq"));
+	size_t n = 0;
+	/* Only what the entry holds ("" when absent; cli_js says "-"). */
+#define HAS(k) (json_string_value(json_object_get(it, k)) && \
+		*json_string_value(json_object_get(it, k)))
+
+#define ADD(...) (n += (size_t)snprintf(out + n, n < len ? len - n : 0, \
+					__VA_ARGS__), n = n < len ? n : len)
+	out[0] = '\0';
+	if (json_object_get(it, "from_state")) {
+		ADD(_("seq %lld: %s -> %s"), (long long)seq,
+		    i18n_state(js(it, "from_state")),
+		    i18n_state(js(it, "outcome")));
+		if (HAS("actor"))
+			ADD(_(", by %s"), js(it, "actor"));
+		if (HAS("made_by"))
+			ADD(_(", a move made at %s"), js(it, "made_by"));
+		if (HAS("reason"))
+			ADD(_(": %s"), i18n_detail(js(it, "reason")));
+	} else if (json_object_get(it, "documents")) {
+		ADD(_("seq %lld: %lld document(s) for materials round %lld"),
+		    (long long)seq,
+		    (long long)json_integer_value(json_object_get(it,
+								  "documents")),
+		    (long long)json_integer_value(json_object_get(it, "round")));
+	} else if (json_object_get(it, "application_bytes")) {
+		ADD(_("the application (%lld bytes, personal data not shown)"),
+		    (long long)json_integer_value(json_object_get(
+			    it, "application_bytes")));
+	} else if (json_object_get(it, "receipt_for")) {
+		if (seq)
+			ADD(_("for our %s seq %lld"), js(it, "receipt_for"),
+			    (long long)seq);
+		else
+			ADD(_("for our %s"), js(it, "receipt_for"));
+		if (HAS("receipt_detail"))
+			ADD(_(": %s"), i18n_detail(js(it, "receipt_detail")));
+	} else {
+		ADD("%s", i18n_detail(js(it, "detail")));
+	}
+#undef HAS
+#undef ADD
 }
 
 static int by_time(const void *a, const void *b)
@@ -710,7 +788,7 @@ static int audit_trail(store_t *s, int argc, char **argv)
 	if (!id)
 		return cli_usage();
 	if (!util_referral_id_valid(id))
-		return cli_fail("%s is not a referral id (CODE-32 hex digits)",
+		return cli_fail(_("%s is not a referral id (CODE-32 hex digits)"),
 				id);
 	if (cli_trust_load(&t, argc, argv, true))
 		return 1;
@@ -720,8 +798,8 @@ static int audit_trail(store_t *s, int argc, char **argv)
 	if (r) {
 		cli_trust_free(&t);
 		return cli_fail(r == REF_E_NOT_FOUND
-				? "referral %s is not in this store"
-				: "referral %s cannot be read", id);
+				? _("referral %s is not in this store")
+				: _("referral %s cannot be read"), id);
 	}
 	tr.t = &t;
 	tr.id = id;
@@ -740,7 +818,7 @@ static int audit_trail(store_t *s, int argc, char **argv)
 		json_decref(tr.arr);
 		referral__store__v1__referral_record__free_unpacked(rr, NULL);
 		cli_trust_free(&t);
-		return cli_fail("the store cannot be read: %s", ref_strerror(r));
+		return cli_fail(_("the store cannot be read: %s"), ref_strerror(r));
 	}
 	/* Stable sort by this node's time: records it made, then what it
 	 * received, in the order it held them. */
@@ -769,34 +847,35 @@ static int audit_trail(store_t *s, int argc, char **argv)
 		printf("%s\n", text);
 		free(text);
 	} else {
-		printf("merged trail of %s: this node %s (%s), counterpart %s\n",
+		printf(_("merged trail of %s: this node %s (%s), counterpart %s\n"),
 		       id, t.self->code, js(o, "role"), js(o, "counterpart"));
 		json_array_foreach(sorted, i, it) {
-			char mark[80];
+			char mark[80], line[1024];
+			const char *sig = js(it, "signature");
 			if (json_object_get(it, "seq"))
-				snprintf(mark, sizeof(mark), "chain #%lld",
+				snprintf(mark, sizeof(mark), _("chain #%lld"),
 					 json_integer_value(json_object_get(it,
 									    "seq")));
+			else if (!strcmp(sig, "purged"))
+				snprintf(mark, sizeof(mark), "%s", _("purged"));
+			else if (!strcmp(sig, "good"))
+				snprintf(mark, sizeof(mark), _("signed %s ok"),
+					 js(it, "signed_by"));
 			else
-				snprintf(mark, sizeof(mark), "%s%s%s",
-					 strcmp(js(it, "signature"), "purged")
-					 ? "signed " : "purged",
-					 strcmp(js(it, "signature"), "purged")
-					 ? js(it, "signed_by") : "",
-					 !strcmp(js(it, "signature"), "purged")
-					 ? "" : strcmp(js(it, "signature"), "good")
-					 ? " BAD" : " ok");
+				snprintf(mark, sizeof(mark), _("signed %s BAD"),
+					 js(it, "signed_by"));
+			trail_line(it, line, sizeof(line));
 			printf("  %s  %s  %-22s %-20s %-18s %s\n", js(it, "time"),
 			       js(it, "by"), mark, js(it, "event"),
-			       js(it, "outcome"), js(it, "detail"));
+			       js(it, "outcome"), line);
 		}
 	}
 	json_decref(o);
 	referral__store__v1__referral_record__free_unpacked(rr, NULL);
 	cli_trust_free(&t);
 	if (tr.bad)
-		return cli_fail("%u signed item(s) of this trail do not verify "
-				"against the directory", tr.bad);
+		return cli_fail(_("%u signed item(s) of this trail do not verify "
+				"against the directory"), tr.bad);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "refctl-call.h"
 #include "util.h"
 
@@ -29,10 +30,10 @@ static void set_opt(json_t *o, const char *key, const char *v)
 
 static void show_token(json_t *a)
 {
-	printf("token %s (%s): %s\n", cli_js(a, "name"), cli_js(a, "scope"),
+	printf(_("token %s (%s): %s\n"), cli_js(a, "name"), cli_js(a, "scope"),
 	       cli_js(a, "token"));
-	printf("It is shown only now: the node keeps only its hash. Give it to "
-	       "the system that uses it over a safe channel.\n");
+	printf(_("It is shown only now: the node keeps only its hash. Give it to "
+	       "the system that uses it over a safe channel.\n"));
 }
 
 static void show_tokens(json_t *a)
@@ -41,12 +42,12 @@ static void show_tokens(json_t *a)
 	size_t i;
 
 	json_array_foreach(arr, i, it)
-		printf("%-24s %-7s %-7s %s, expires %s\n", cli_js(it, "name"),
+		printf(_("%-24s %-7s %-7s %s, expires %s\n"), cli_js(it, "name"),
 		       cli_js(it, "scope"), cli_js(it, "code"),
 		       json_is_true(json_object_get(it, "in_force"))
-		       ? "in force" : "not in force", cli_js(it, "expires_at"));
+		       ? _("in force") : _("not in force"), cli_js(it, "expires_at"));
 	if (!i)
-		printf("no tokens\n");
+		printf(_("no tokens\n"));
 }
 
 int refctl_call_token(int argc, char **argv)
@@ -59,8 +60,8 @@ int refctl_call_token(int argc, char **argv)
 		const char *scope = cli_opt(argc, argv, "--scope");
 		if (!name || !scope) {
 			json_decref(o);
-			return cli_fail("token create needs --name NAME and --scope "
-					"court|labour|staff|admin");
+			return cli_fail(_("token create needs --name NAME and --scope "
+					"court|labour|staff|admin"));
 		}
 		set_opt(o, "name", name);
 		set_opt(o, "scope", scope);
@@ -84,14 +85,14 @@ static void show_held(json_t *a)
 	size_t i;
 
 	json_array_foreach(arr, i, it)
-		printf("%s seq %lld from %s: %s, %lld bytes, held since %s, "
-		       "dropped at %s\n", cli_js(it, "referral_id"),
+		printf(_("%s seq %lld from %s: %s, %lld bytes, held since %s, "
+		       "dropped at %s\n"), cli_js(it, "referral_id"),
 		       json_integer_value(json_object_get(it, "referral_seq")),
 		       cli_js(it, "from"), cli_js(it, "kind"),
 		       json_integer_value(json_object_get(it, "bytes")),
 		       cli_js(it, "received_at"), cli_js(it, "expires_at"));
 	if (!i)
-		printf("no held changes\n");
+		printf(_("no held changes\n"));
 }
 
 int refctl_call_held_list(void)
@@ -101,7 +102,7 @@ int refctl_call_held_list(void)
 
 static void show_dropped(json_t *a)
 {
-	printf("%lld held changes dropped (audited)\n",
+	printf(_("%lld held changes dropped (audited)\n"),
 	       json_integer_value(json_object_get(a, "dropped")));
 }
 
@@ -115,8 +116,8 @@ int refctl_call_held(int argc, char **argv)
 	if (!strcmp(sub, "list"))
 		return refctl_call_held_list();
 	if (strcmp(sub, "drop") || (!from) == (argc < 3 || argv[2][0] == '-'))
-		return cli_fail("held drop needs a referral id or --from CODE "
-				"(one of them)");
+		return cli_fail(_("held drop needs a referral id or --from CODE "
+				"(one of them)"));
 	o = json_object();
 	if (from) {
 		set_opt(o, "from", from);
@@ -131,7 +132,7 @@ int refctl_call_held(int argc, char **argv)
 
 static void show_move(json_t *a)
 {
-	printf("%s now %s\n", cli_js(a, "referral_id"), cli_js(a, "state"));
+	printf(_("%s now %s\n"), cli_js(a, "referral_id"), cli_js(a, "state"));
 }
 
 int refctl_call_reassign(int argc, char **argv)
@@ -163,7 +164,7 @@ static json_t *application_file(const char *path)
 	size_t i;
 
 	if (!app) {
-		cli_fail("%s does not parse: %s (line %d)", path, e.text, e.line);
+		cli_fail(_("%s does not parse: %s (line %d)"), path, e.text, e.line);
 		return NULL;
 	}
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -182,7 +183,7 @@ static json_t *application_file(const char *path)
 			 file);
 		if (util_read_file(full, 64u << 20, &bytes, &len) ||
 		    util_b64_encode(bytes, len, &b64)) {
-			cli_fail("documents[%zu]: cannot read %s", i, full);
+			cli_fail(_("documents[%zu]: cannot read %s"), i, full);
 			json_decref(app);
 			return NULL;
 		}
@@ -196,7 +197,7 @@ static json_t *application_file(const char *path)
 
 static void show_event(json_t *a)
 {
-	printf("event %s sent about %s to %s\n", cli_js(a, "event_id"),
+	printf(_("event %s sent about %s to %s\n"), cli_js(a, "event_id"),
 	       cli_js(a, "referral_id"), cli_js(a, "to"));
 }
 
@@ -238,11 +239,11 @@ static void show_feed(json_t *a)
 		json_t *as = json_object_get(it, "assignment");
 		printf("%s %-20s %s%s%s%s%s\n",
 		       cli_js(it, "at"), cli_js(it, "type"),
-		       cli_js(it, "referral_id"), as ? " lawyer " : "",
+		       cli_js(it, "referral_id"), as ? _(" lawyer ") : "",
 		       as ? cli_js(as, "lawyer") : "", as ? " " : "",
 		       as ? cli_js(as, "contact") : "");
 	}
-	printf("next cursor: %s\n", cli_js(a, "next_cursor"));
+	printf(_("next cursor: %s\n"), cli_js(a, "next_cursor"));
 }
 
 int refctl_call_events(int argc, char **argv)
@@ -263,7 +264,7 @@ int refctl_call_any(int argc, char **argv)
 
 	if (!name || !o) {
 		json_decref(o);
-		return cli_fail("call NAME [--referral ID] [JSON options]");
+		return cli_fail(_("call NAME [--referral ID] [JSON options]"));
 	}
 	token = cli_opt(argc, argv, "--token");
 	request_id = cli_opt(argc, argv, "--request-id");

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "errors.h"
 #include "refctl-directory.h"
 #include "referral.h"
@@ -35,12 +36,12 @@ static int directory_publish(int argc, char **argv)
 	snprintf(sigpath, sizeof(sigpath), "%s.sig", file);
 	r = util_read_file(file, 16 << 20, &json, &len);
 	if (r)
-		return cli_fail("cannot read %s: %s", file, ref_strerror(r));
+		return cli_fail(_("cannot read %s: %s"), file, ref_strerror(r));
 	r = util_read_file(sigpath, 4096, &sig, &slen);
 	if (r) {
 		free(json);
-		return cli_fail("cannot read %s: %s (sign it first: refctl "
-				"directory sign)", sigpath, ref_strerror(r));
+		return cli_fail(_("cannot read %s: %s (sign it first: refctl "
+				"directory sign)"), sigpath, ref_strerror(r));
 	}
 	if ((nl = strchr((char *)sig, '\n')))
 		*nl = '\0';
@@ -53,7 +54,7 @@ static int directory_publish(int argc, char **argv)
 	free(json);
 	free(sig);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}
@@ -63,7 +64,7 @@ static int directory_publish(int argc, char **argv)
 	} else {
 		json_t *o = json_loads(text, 0, NULL), *it;
 		size_t i;
-		printf("directory version %lld in force here; sent to",
+		printf(_("directory version %lld in force here; sent to"),
 		       json_integer_value(json_object_get(o, "version")));
 		json_array_foreach(json_object_get(o, "sent_to"), i, it)
 			printf(" %s", json_string_value(it));
@@ -89,7 +90,7 @@ static int directory_show(void)
 		return 1;
 	r = ref_status(c, &text);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}
@@ -109,15 +110,15 @@ static int directory_show(void)
 		free(out);
 		json_decref(o);
 	} else {
-		printf("directory version %lld in force (issued %s); this node "
-		       "signs with %s\n",
+		printf(_("directory version %lld in force (issued %s); this node "
+		       "signs with %s\n"),
 		       json_integer_value(json_object_get(st, "directory_version")),
 		       cli_js(d, "issued_at"), cli_js(st, "key_id"));
 		json_array_foreach(json_object_get(d, "nodes"), i, it) {
-			printf("  %s  %-16s %s  keys:", cli_js(it, "code"),
+			printf(_("  %s  %-16s %s  keys:"), cli_js(it, "code"),
 			       cli_js(it, "role"), cli_js(it, "endpoint"));
 			json_array_foreach(json_object_get(it, "signing_keys"), j, k)
-				printf(" %s (%s to %s)", cli_js(k, "key_id"),
+				printf(_(" %s (%s to %s)"), cli_js(k, "key_id"),
 				       cli_js(k, "not_before"),
 				       cli_js(k, "not_after"));
 			printf("\n");
@@ -157,8 +158,8 @@ int refctl_directory(int argc, char **argv)
 			json_error_t jerr;
 			json_t *e = json_load_file(f, 0, &jerr);
 			if (!json_is_object(e))
-				return cli_fail("%s is not a directory entry "
-					    "(JSON object): %s", f, jerr.text);
+				return cli_fail(_("%s is not a directory entry "
+					    "(JSON object): %s"), f, jerr.text);
 			json_array_append_new(nodes, e);
 		}
 		util_rfc3339(util_now_ms(), ts);
@@ -173,7 +174,7 @@ int refctl_directory(int argc, char **argv)
 		r = util_write_file(out, text, strlen(text), 0644);
 		free(text);
 		if (r)
-			return cli_fail("cannot write %s: %s", out, ref_strerror(r));
+			return cli_fail(_("cannot write %s: %s"), out, ref_strerror(r));
 		return 0;
 	}
 	if (!strcmp(sub, "publish"))
@@ -190,7 +191,7 @@ int refctl_directory(int argc, char **argv)
 			return cli_usage();
 		r = util_read_file(file, 16 << 20, &json, &len);
 		if (r)
-			return cli_fail("cannot read %s: %s", file, ref_strerror(r));
+			return cli_fail(_("cannot read %s: %s"), file, ref_strerror(r));
 		snprintf(sigpath, sizeof(sigpath), "%s.sig", file);
 		if (!strcmp(sub, "sign")) {
 			uint8_t sig[SIGN_MAX_SIG];
@@ -200,7 +201,7 @@ int refctl_directory(int argc, char **argv)
 			r = sign_key_load_private(keyfile, &key);
 			if (r) {
 				free(json);
-				return cli_fail("cannot load the authority key %s: %s",
+				return cli_fail(_("cannot load the authority key %s: %s"),
 					    keyfile, ref_strerror(r));
 			}
 			r = sign_data(key, json, len, sig, &siglen);
@@ -223,7 +224,7 @@ int refctl_directory(int argc, char **argv)
 			EVP_PKEY_free(key);
 			free(json);
 			if (r)
-				return cli_fail("cannot sign %s: %s", file,
+				return cli_fail(_("cannot sign %s: %s"), file,
 					    ref_strerror(r));
 			printf("%s\n", sigpath);
 			return 0;
@@ -244,9 +245,9 @@ int refctl_directory(int argc, char **argv)
 		free(json);
 		free(sigtext);
 		if (r)
-			return cli_fail("%s is not correctly signed by %s (%s)", file,
+			return cli_fail(_("%s is not correctly signed by %s (%s)"), file,
 				    keyfile, ref_strerror(r));
-		printf("%s: signature good\n", file);
+		printf(_("%s: signature good\n"), file);
 		return 0;
 	}
 }

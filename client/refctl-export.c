@@ -17,6 +17,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "i18n.h"
 #include "cli-trust.h"
 #include "directory.h"
 #include "errors.h"
@@ -276,24 +277,24 @@ int refctl_export_run(store_t *s, int argc, char **argv)
 	if (!format)
 		format = "jsonl";
 	if (strcmp(format, "jsonl") && strcmp(format, "csv"))
-		return cli_fail("--format %s: use jsonl or csv", format);
+		return cli_fail(_("--format %s: use jsonl or csv"), format);
 	x.csv = !strcmp(format, "csv");
 	x.personal = cli_flag(argc, argv, "--include-personal");
 	if (since_s && parse_when(since_s, &x.since))
-		return cli_fail("--since %s: give YYYY-MM-DD (a Beijing day) "
-				"or YYYY-MM-DDTHH:MM:SSZ", since_s);
+		return cli_fail(_("--since %s: give YYYY-MM-DD (a Beijing day) "
+				"or YYYY-MM-DDTHH:MM:SSZ"), since_s);
 	if (until_s && parse_when(until_s, &x.until))
-		return cli_fail("--until %s: give YYYY-MM-DD (a Beijing day) "
-				"or YYYY-MM-DDTHH:MM:SSZ", until_s);
+		return cli_fail(_("--until %s: give YYYY-MM-DD (a Beijing day) "
+				"or YYYY-MM-DDTHH:MM:SSZ"), until_s);
 	if (x.until <= x.since)
-		return cli_fail("--until must come after --since");
+		return cli_fail(_("--until must come after --since"));
 	if (cli_trust_load(&t, argc, argv, true))
 		return 1;
 	snprintf(path, sizeof(path), "%s/signing.key", cli_data_dir);
 	r = sign_key_load_private(path, &key);
 	if (r) {
 		cli_trust_free(&t);
-		return cli_fail("cannot load this node's signing key %s: %s",
+		return cli_fail(_("cannot load this node's signing key %s: %s"),
 				path, ref_strerror(r));
 	}
 	if (x.personal) {
@@ -341,7 +342,7 @@ int refctl_export_run(store_t *s, int argc, char **argv)
 		free(buf);
 		EVP_PKEY_free(key);
 		cli_trust_free(&t);
-		return cli_fail("no export written to %s: %s", out,
+		return cli_fail(_("no export written to %s: %s"), out,
 				ref_strerror(r));
 	}
 	SHA256((uint8_t *)buf, len, sha);
@@ -386,13 +387,13 @@ int refctl_export_run(store_t *s, int argc, char **argv)
 	EVP_PKEY_free(key);
 	if (r) {
 		cli_trust_free(&t);
-		return cli_fail("the manifest of %s cannot be written: %s", out,
+		return cli_fail(_("the manifest of %s cannot be written: %s"), out,
 				ref_strerror(r));
 	}
-	printf("%s: %llu record(s)%s, sha256 %s\n%s.manifest: signed by %s "
-	       "(%s.manifest.sig)\ncheck it with: refctl audit verify-export %s\n",
+	printf(_("%s: %llu record(s)%s, sha256 %s\n%s.manifest: signed by %s "
+	       "(%s.manifest.sig)\ncheck it with: refctl audit verify-export %s\n"),
 	       out, (unsigned long long)x.count,
-	       x.personal ? " with personal data" : "", hex, out,
+	       x.personal ? _(" with personal data") : "", hex, out,
 	       t.self_key_id, out, out);
 	cli_trust_free(&t);
 	return 0;
@@ -568,11 +569,11 @@ int refctl_export_verify(int argc, char **argv)
 		return cli_usage();
 	snprintf(path, sizeof(path), "%s.manifest", file);
 	if ((r = util_read_file(path, 1 << 20, &mbuf, &mlen)))
-		return cli_fail("cannot read %s: %s", path, ref_strerror(r));
+		return cli_fail(_("cannot read %s: %s"), path, ref_strerror(r));
 	snprintf(path, sizeof(path), "%s.manifest.sig", file);
 	if ((r = util_read_file(path, 4096, &sig, &slen))) {
 		free(mbuf);
-		return cli_fail("cannot read %s: %s", path, ref_strerror(r));
+		return cli_fail(_("cannot read %s: %s"), path, ref_strerror(r));
 	}
 	m = json_loadb((char *)mbuf, mlen, 0, NULL);
 	if (!json_is_object(m) ||
@@ -639,12 +640,12 @@ int refctl_export_verify(int argc, char **argv)
 		r = REF_E_CORRUPT;
 	}
 	if (!r)
-		printf("%s: %llu record(s), seq %llu to %llu, %s; signed by %s "
+		printf(_("%s: %llu record(s), seq %llu to %llu, %s; signed by %s "
 		       "of %s (%s) in directory version %llu: it matches its "
-		       "manifest\n", file, (unsigned long long)n,
+		       "manifest\n"), file, (unsigned long long)n,
 		       (unsigned long long)first, (unsigned long long)last,
 		       json_is_true(json_object_get(m, "include_personal"))
-		       ? "with personal data" : "no personal data",
+		       ? _("with personal data") : _("no personal data"),
 		       js(m, "key_id"), node->code, node->name,
 		       (unsigned long long)t.dir->version);
 	cli_trust_free(&t);

@@ -12,7 +12,9 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "refctl-call.h"
+#include "refctl-inbox.h"
 #include "refctl-node.h"
 #include "referral.h"
 #include "util.h"
@@ -27,7 +29,7 @@ static int print_json_or(const char *text, void (*human)(json_t *))
 	}
 	o = json_loads(text, 0, NULL);
 	if (!o)
-		return cli_fail("the node's reply is not JSON");
+		return cli_fail(_("the node's reply is not JSON"));
 	human(o);
 	json_decref(o);
 	return 0;
@@ -37,23 +39,36 @@ static void human_status(json_t *o)
 {
 	json_t *ob = json_object_get(o, "outbox"), *st = json_object_get(o, "store");
 
-	printf("node %s (%s), directory version %lld\n", cli_js(o, "node"),
+	printf(_("node %s (%s), directory version %lld\n"), cli_js(o, "node"),
 	       cli_js(o, "name"), json_integer_value(json_object_get(o,
 						     "directory_version")));
-	printf("outbox: %lld pending, %lld delivered, %lld dead; inbox: %lld\n",
+	printf(_("outbox: %lld pending, %lld delivered, %lld dead; inbox: %lld\n"),
 	       json_integer_value(json_object_get(ob, "pending")),
 	       json_integer_value(json_object_get(ob, "delivered")),
 	       json_integer_value(json_object_get(ob, "dead")),
 	       json_integer_value(json_object_get(o, "inbox")));
-	printf("store: %lld of %lld bytes used%s\n",
+	printf(_("store: %lld of %lld bytes used%s\n"),
 	       json_integer_value(json_object_get(st, "used_bytes")),
 	       json_integer_value(json_object_get(st, "max_bytes")),
 	       json_is_true(json_object_get(st, "accepting_submissions"))
-	       ? "" : " (FULL: new submissions refused)");
+	       ? "" : _(" (FULL: new submissions refused)"));
+	{
+		json_t *cal = json_object_get(o, "calendar");
+		json_t *yrs = json_object_get(cal, "years"), *y;
+		size_t i;
+		printf(_("holiday calendar: %s, years"), cli_js(cal, "file"));
+		json_array_foreach(yrs, i, y)
+			printf(" %lld", json_integer_value(y));
+		printf("%s\n", json_array_size(yrs) ? "" : _(" none"));
+		if (json_object_get(cal, "warning"))
+			printf(_("WARNING: %s; add the State Council's notice for "
+			       "it (docs/CONFIG.md, \"The holiday calendar\")\n"),
+			       i18n_detail(cli_js(cal, "warning")));
+	}
 	if (json_object_get(o, "dedup")) {
 		json_t *dd = json_object_get(o, "dedup");
-		printf("dedup: %lld message ids held for the %lld ms replay "
-		       "window; %lld pruned since the start\n",
+		printf(_("dedup: %lld message ids held for the %lld ms replay "
+		       "window; %lld pruned since the start\n"),
 		       json_integer_value(json_object_get(dd, "seen")),
 		       json_integer_value(json_object_get(dd, "window_ms")),
 		       json_integer_value(json_object_get(dd, "pruned")));
@@ -63,76 +78,116 @@ static void human_status(json_t *o)
 		size_t i;
 		json_array_foreach(q, i, it)
 			if (json_is_true(json_object_get(it, "nearly_full")))
-				printf("peer %s: %lld of %lld bytes of its store "
-				       "quota used%s; %lld changes held\n",
+				printf(_("peer %s: %lld of %lld bytes of its store "
+				       "quota used%s; %lld changes held\n"),
 				       cli_js(it, "peer"), json_integer_value(
 				       json_object_get(it, "stored_bytes")),
 				       json_integer_value(json_object_get(it,
 				       "quota_bytes")), json_is_true(
 				       json_object_get(it, "over"))
-				       ? " (OVER: its messages wait at the "
-					 "sender)" : " (nearly full)",
+				       ? _(" (OVER: its messages wait at the "
+					 "sender)") : _(" (nearly full)"),
 				       json_integer_value(json_object_get(it,
 				       "held")));
 	}
 	{
 		json_t *dk = json_object_get(o, "data_key");
-		printf("signing key %s; personal data sealed under data key "
-		       "%lld (%s)%s\n", cli_js(o, "key_id"),
+		printf(_("signing key %s; personal data sealed under data key "
+		       "%lld (%s)%s\n"), cli_js(o, "key_id"),
 		       json_integer_value(json_object_get(dk, "key")),
 		       cli_js(dk, "alg"),
 		       json_is_true(json_object_get(dk, "resealing"))
-		       ? ", re-sealing under way" : "");
+		       ? _(", re-sealing under way") : "");
 	}
+}
+
+
+/* What a history step records besides a move, for people. */
+static const char *step_kind(json_t *step)
+{
+	static char buf[80];
+	const char *g = json_string_value(json_object_get(step, "urgency_ground"));
+
+	if (g) {
+		snprintf(buf, sizeof(buf), _(" (urgency finding, Art 44: %s)"), g);
+		return buf;
+	}
+	if (json_object_get(step, "supplement"))
+		return _(" (materials supplied)");
+	if (json_object_get(step, "further_request"))
+		return _(" (a further request for materials)");
+	if (json_object_get(step, "withdrawal"))
+		return _(" (the applicant's written withdrawal)");
+	return "";
 }
 
 static void human_show(json_t *o)
 {
 	json_t *rc = json_object_get(o, "receipt");
 
-	printf("referral  %s (%s)\n", cli_js(o, "referral_id"), cli_js(o, "direction"));
-	printf("from %s to %s, %s / %s, state %s\n", cli_js(o, "origin"),
+	printf(_("referral  %s (%s)\n"), cli_js(o, "referral_id"), cli_js(o, "direction"));
+	printf(_("from %s to %s, %s / %s, state %s\n"), cli_js(o, "origin"),
 	       cli_js(o, "receiver"), cli_js(o, "case_type"), cli_js(o, "service"),
-	       cli_js(o, "state"));
-	printf("created   %s\n", cli_js(o, "created_at"));
-	printf("delivery  %s", cli_js(o, "delivery"));
+	       i18n_state(cli_js(o, "state")));
+	printf(_("created   %s\n"), cli_jt(o, "created_at"));
+	printf(_("delivery  %s"), cli_js(o, "delivery"));
 	if (json_object_get(o, "attempts"))
-		printf(" after %lld attempt(s)",
+		printf(_(" after %lld attempt(s)"),
 		       json_integer_value(json_object_get(o, "attempts")));
 	printf("\n");
 	if (json_object_get(o, "dead_reason"))
-		printf("reason    %s\n", cli_js(o, "dead_reason"));
+		printf(_("reason    %s\n"), cli_js(o, "dead_reason"));
 	if (rc)
-		printf("receipt   %s at %s, signed by %s (%s)\n", cli_js(rc, "status"),
-		       cli_js(rc, "received_at"), cli_js(rc, "signed_by"),
+		printf(_("receipt   %s at %s, signed by %s (%s)\n"), cli_js(rc, "status"),
+		       cli_jt(rc, "received_at"), cli_js(rc, "signed_by"),
 		       json_is_true(json_object_get(rc, "verified"))
-		       ? "signature verified" : "SIGNATURE DOES NOT VERIFY");
-	printf("priority  %s\n", cli_js(o, "priority"));
+		       ? _("signature verified") : _("SIGNATURE DOES NOT VERIFY"));
+	printf(_("priority  %s\n"), cli_js(o, "priority"));
 	if (json_object_get(o, "recommendation"))
-		printf("eligibility recommendation: %s (%s)\n",
-		       cli_js(json_object_get(o, "recommendation"), "outcome"),
-		       cli_js(json_object_get(o, "recommendation"), "rule"));
+		printf(_("eligibility recommendation: %s (%s)\n"),
+		       i18n_detail(cli_js(json_object_get(o, "recommendation"),
+					  "outcome")),
+		       i18n_detail(cli_js(json_object_get(o, "recommendation"),
+					  "rule")));
 	{
-		json_t *arr = json_object_get(o, "clocks"), *it;
+		json_t *arr = json_object_get(o, "materials_owed"), *it;
 		size_t i;
+		/* Aid first (Art 44) leaves these owed until they arrive. */
+		if (arr) {
+			printf(_("owed      materials still owed after aid first:"));
+			json_array_foreach(arr, i, it)
+				printf("%s %s", i ? ";" : "", json_string_value(it));
+			printf("\n");
+		}
+		arr = json_object_get(o, "clocks");
 		json_array_foreach(arr, i, it) {
 			if (json_object_get(it, "due"))
-				printf("clock     %-10s due %s%s\n", cli_js(it, "clock"),
-				       cli_js(it, "due"),
+				printf(_("clock     %-10s due %s%s\n"), cli_js(it, "clock"),
+				       cli_due(it, "due_day", "due"),
 				       json_is_true(json_object_get(it, "overdue"))
-				       ? "  OVERDUE" : "");
+				       ? _("  OVERDUE") : "");
 			else
-				printf("clock     %-10s paused, %lld day(s) left\n",
+				printf(_("clock     %-10s paused, %lld day(s) left\n"),
 				       cli_js(it, "clock"), json_integer_value(
 					       json_object_get(it, "days_left")));
 		}
 		arr = json_object_get(o, "history");
-		json_array_foreach(arr, i, it)
-			printf("history   %-18s by %s at %s%s%s\n", cli_js(it, "state"),
-			       cli_js(it, "by"), cli_js(it, "at"),
-			       json_object_get(it, "reason") ? ": " : "",
-			       json_object_get(it, "reason") ? cli_js(it, "reason") : "");
+		json_array_foreach(arr, i, it) {
+			const char *why = json_string_value(
+				json_object_get(it, "reason"));
+			char tail[1200] = "";
+
+			/* The node's own reasons ("materials supplied") in the
+			 * reader's words; staff's own text as they wrote it. */
+			if (why && *why)
+				snprintf(tail, sizeof(tail), _(": %s"),
+					 i18n_detail(why));
+			printf(_("history   %-18s by %s at %s%s%s\n"),
+			       i18n_state(cli_js(it, "state")), cli_js(it, "by"),
+			       cli_jt(it, "at"), step_kind(it), tail);
+		}
 	}
+	refctl_inbox_sheet(o);
 }
 
 static void human_list(json_t *o)
@@ -140,11 +195,15 @@ static void human_list(json_t *o)
 	json_t *arr = json_object_get(o, "referrals"), *it;
 	size_t i;
 
-	printf("%s: %zu referral(s)\n", cli_js(o, "box"), json_array_size(arr));
-	json_array_foreach(arr, i, it)
-		printf("  %s  %s->%s  %-10s %-15s %s\n", cli_js(it, "referral_id"),
-		       cli_js(it, "origin"), cli_js(it, "receiver"), cli_js(it, "state"),
+	printf(_("%s: %zu referral(s)\n"), cli_js(o, "box"), json_array_size(arr));
+	json_array_foreach(arr, i, it) {
+		printf("  %s  %s->%s  %-10s %-15s %s", cli_js(it, "referral_id"),
+		       cli_js(it, "origin"), cli_js(it, "receiver"), i18n_state(cli_js(it, "state")),
 		       cli_js(it, "case_type"), cli_js(it, "delivery"));
+		if (json_object_get(it, "next_due"))
+			printf(_("  due %s"), cli_due(it, "next_due_day", "next_due"));
+		printf("\n");
+	}
 }
 
 static void human_dead(json_t *o)
@@ -152,10 +211,10 @@ static void human_dead(json_t *o)
 	json_t *arr = json_object_get(o, "messages"), *it;
 	size_t i;
 
-	printf("%zu dead message(s) (refctl requeue ID|--all sends them again)\n",
+	printf(_("%zu dead message(s) (refctl requeue ID|--all sends them again)\n"),
 	       json_array_size(arr));
 	json_array_foreach(arr, i, it)
-		printf("  %s  %-20s to %s  created %s  %lld attempt(s): %s\n",
+		printf(_("  %s  %-20s to %s  created %s  %lld attempt(s): %s\n"),
 		       cli_js(it, "referral_id"), cli_js(it, "kind"),
 		       cli_js(it, "to"), cli_js(it, "created"),
 		       json_integer_value(json_object_get(it, "attempts")),
@@ -167,7 +226,7 @@ static void human_requeued(json_t *o)
 	json_t *arr = json_object_get(o, "requeued"), *it;
 	size_t i;
 
-	printf("%zu message(s) sent again\n", json_array_size(arr));
+	printf(_("%zu message(s) sent again\n"), json_array_size(arr));
 	json_array_foreach(arr, i, it)
 		printf("  %s  %s -> %s\n", cli_js(it, "referral_id"),
 		       cli_js(it, "msg_id"), cli_js(it, "sent_as"));
@@ -178,19 +237,19 @@ static void human_trail(json_t *o)
 	json_t *arr = json_object_get(o, "events"), *it;
 	size_t i;
 
-	printf("trail of %s\n", cli_js(o, "referral_id"));
+	printf(_("trail of %s\n"), cli_js(o, "referral_id"));
 	json_array_foreach(arr, i, it)
-		printf("  #%lld %s %-10s %-10s peer=%s actor=%s %s\n",
+		printf(_("  #%lld %s %-10s %-10s peer=%s actor=%s %s\n"),
 		       json_integer_value(json_object_get(it, "seq")),
-		       cli_js(it, "time"), cli_js(it, "event"), cli_js(it, "outcome"),
+		       cli_jt(it, "time"), cli_js(it, "event"), cli_js(it, "outcome"),
 		       cli_js(it, "peer"), cli_js(it, "actor"), cli_js(it, "detail"));
 }
 
 static void human_rotated(json_t *o)
 {
-	printf("data key %lld (%s) is current; every record is being sealed "
+	printf(_("data key %lld (%s) is current; every record is being sealed "
 	       "again under it, then the old key is dropped (refctl status "
-	       "shows when)\n", json_integer_value(json_object_get(o, "key")),
+	       "shows when)\n"), json_integer_value(json_object_get(o, "key")),
 	       cli_js(o, "alg"));
 }
 
@@ -200,7 +259,7 @@ static int node_call(int r, ref_client_t *c, char **textp,
 	char *text = *textp;
 
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}
@@ -208,6 +267,32 @@ static int node_call(int r, ref_client_t *c, char **textp,
 	free(text);
 	ref_close(&c);
 	return r;
+}
+
+/* After submit --auto: the id, and where the node sent it (its record:
+ * the receiver it committed, not a second guess at the route). */
+static int print_routed(ref_client_t *c, const char *id)
+{
+	char *text = NULL;
+	json_t *o = NULL;
+	const char *to = "";
+
+	if (!ref_show(c, id, &text))
+		o = json_loads(text, 0, NULL);
+	free(text);
+	if (o)
+		to = cli_js(o, "receiver");
+	if (cli_want_json) {
+		json_t *a = json_pack("{s:s, s:s}", "referral_id", id, "to", to);
+		cli_print_json(a);
+		json_decref(a);
+	} else {
+		printf("%s\n", id);
+		fprintf(stderr, _("sent to %s (picked from the directory: "
+			"refctl route FILE says why)\n"), to);
+	}
+	json_decref(o);
+	return 0;
 }
 
 int refctl_node_submit(int argc, char **argv)
@@ -221,11 +306,13 @@ int refctl_node_submit(int argc, char **argv)
 	char *id = NULL, *dir, *slash;
 	int r;
 
-	if (!to || !file)
+	if ((!to && !cli_flag(argc, argv, "--auto")) || !file)
 		return cli_usage();
+	if (to && cli_flag(argc, argv, "--auto"))
+		return cli_fail(_("give --to CODE or --auto, not both"));
 	r = util_read_file(file, 512u << 20, &text, &len);
 	if (r)
-		return cli_fail("cannot read %s: %s", file, ref_strerror(r));
+		return cli_fail(_("cannot read %s: %s"), file, ref_strerror(r));
 	if (cli_client(&c)) {
 		free(text);
 		return 1;
@@ -240,17 +327,19 @@ int refctl_node_submit(int argc, char **argv)
 	free(dir);
 	free(text);
 	if (r) {
-		cli_fail("%s: %s", file, ref_last_error(c));
+		cli_fail("%s: %s", file, i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}
-	if (cli_want_json)
+	if (!to)
+		r = print_routed(c, id);
+	else if (cli_want_json)
 		printf("{\"referral_id\": \"%s\"}\n", id);
 	else
 		printf("%s\n", id);
 	free(id);
 	ref_close(&c);
-	return 0;
+	return r;
 }
 
 int refctl_node_move(int argc, char **argv)
@@ -258,7 +347,7 @@ int refctl_node_move(int argc, char **argv)
 	const char *cmd = argv[0];
 	static const char *const with_value[] = { "--reason", "--basis",
 		"--item", "--firm", "--lawyer", "--licence", "--report", "--to",
-		"--doc", NULL };
+		"--doc", "--ground", NULL };
 	const char *id = cli_positional(argc - 1, argv + 1, 0, with_value);
 	ref_move_t m = { 0 };
 	const char **items = NULL;
@@ -287,37 +376,22 @@ int refctl_node_move(int argc, char **argv)
 		m.state = "IN_PROGRESS";
 	} else if (!strcmp(cmd, "hold")) {
 		m.state = "ON_HOLD";
-	} else if (!strcmp(cmd, "terminate")) {
-		m.state = "TERMINATED";
-	} else if (!strcmp(cmd, "close")) {
-		const char *f = cli_opt(argc, argv, "--report");
-		uint8_t *text;
-		size_t len;
-		if (!f)
-			return cli_fail("close needs --report FILE (the closing report)");
-		r = util_read_file(f, 1 << 20, &text, &len);
-		if (r)
-			return cli_fail("cannot read %s: %s", f, ref_strerror(r));
-		report = (char *)text;
-		m.state = "CLOSED";
-		m.report = report;
 	} else if (!strcmp(cmd, "cancel")) {
 		m.state = "CANCELLED";
+		if (cli_flag(argc, argv, "--applicant-withdrawal"))
+			m.withdrawal = "written";
+	} else if (!strcmp(cmd, "mark-urgent")) {
+		m.state = "";
+		m.urgency_ground = cli_opt(argc, argv, "--ground");
+		if (!m.urgency_ground)
+			return cli_fail(_("mark-urgent needs --ground limitation|"
+					"preservation|other and --reason TEXT"));
 	} else if (!strcmp(cmd, "refer-onward")) {
 		m.state = "REFERRED_ONWARD";
 		m.onward_to = cli_opt(argc, argv, "--to");
 	} else if (!strcmp(cmd, "pre-aid")) {
 		m.state = "GRANTED";
 		m.aid_first = 1;
-	} else if (!strcmp(cmd, "object")) {
-		m.state = "OBJECTION";
-		m.as_admin = 1;
-	} else if (!strcmp(cmd, "decide-objection")) {
-		bool up = cli_flag(argc, argv, "--uphold"), gr = cli_flag(argc, argv, "--grant");
-		if (up == gr)
-			return cli_fail("decide-objection needs --uphold or --grant");
-		m.state = up ? "UPHELD" : "GRANTED";
-		m.as_admin = 1;
 	}
 	if (cli_client(&c)) {
 		free(items);
@@ -328,7 +402,7 @@ int refctl_node_move(int argc, char **argv)
 	free(items);
 	free(report);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}
@@ -336,11 +410,16 @@ int refctl_node_move(int argc, char **argv)
 		printf("{\"referral_id\": \"%s\", \"state\": \"%s\"}\n", out_id,
 		       m.state);
 	else if (!strcmp(cmd, "refer-onward"))
-		printf("%s now REFERRED_ONWARD; new referral %s\n", id, out_id);
+		printf(_("%s now REFERRED_ONWARD; new referral %s\n"), id, out_id);
+	else if (!strcmp(cmd, "mark-urgent"))
+		printf(_("%s: urgency finding (%s) recorded; the referral is "
+		       "urgent%s%s\n"), id, m.urgency_ground,
+		       *ref_last_error(c) ? "; " : "", ref_last_error(c));
 	else if (*ref_last_error(c))
-		printf("%s: %s %s\n", id, m.state, ref_last_error(c));
+		printf("%s: %s %s\n", id, i18n_state(m.state),
+		       i18n_detail(ref_last_error(c)));
 	else
-		printf("%s now %s\n", id, m.state);
+		printf(_("%s now %s\n"), id, i18n_state(m.state));
 	free(out_id);
 	ref_close(&c);
 	return 0;
@@ -357,7 +436,7 @@ int refctl_node_supplement(int argc, char **argv)
 
 	if (!id || !n) {
 		free(docs);
-		return cli_fail("supplement needs ID and at least one --doc FILE");
+		return cli_fail(_("supplement needs ID and at least one --doc FILE"));
 	}
 	if (cli_client(&c)) {
 		free(docs);
@@ -366,14 +445,15 @@ int refctl_node_supplement(int argc, char **argv)
 	r = ref_supplement(c, id, docs, n, cli_actor);
 	free(docs);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}
 	if (cli_want_json)
 		printf("{\"referral_id\": \"%s\", \"requested\": \"RECEIVED\"}\n", id);
 	else
-		printf("%s: %zu document(s) %s\n", id, n, ref_last_error(c));
+		printf(_("%s: %zu document(s) %s\n"), id, n,
+		       i18n_detail(ref_last_error(c)));
 	ref_close(&c);
 	return 0;
 }
@@ -383,13 +463,14 @@ static void human_overdue(json_t *o)
 	json_t *arr = json_object_get(o, "overdue"), *it;
 	size_t i;
 
-	printf("%zu clock(s) past due or due within 24 hours\n",
+	printf(_("%zu clock(s) past due or due within 24 hours\n"),
 	       json_array_size(arr));
 	json_array_foreach(arr, i, it)
-		printf("  %s  %-18s %-10s due %s%s\n", cli_js(it, "referral_id"),
-		       cli_js(it, "state"), cli_js(it, "clock"), cli_js(it, "due"),
+		printf(_("  %s  %-18s %-10s due %s%s\n"), cli_js(it, "referral_id"),
+		       i18n_state(cli_js(it, "state")), cli_js(it, "clock"),
+		       cli_due(it, "due_day", "due"),
 		       json_is_true(json_object_get(it, "overdue"))
-		       ? "  OVERDUE" : "");
+		       ? _("  OVERDUE") : "");
 }
 
 /* The queries: one call each, printed by its human_* or as JSON. */
@@ -462,6 +543,8 @@ int refctl_node_list(int argc, char **argv)
 
 	if (in + out + dead != 1)
 		return cli_usage();
+	if (!dead)
+		return refctl_inbox_list(argc, argv, in, human_list);
 	if (cli_client(&c))
 		return 1;
 	r = ref_list(c, in ? REF_BOX_INBOX : out ? REF_BOX_OUTBOX : REF_BOX_DEAD,

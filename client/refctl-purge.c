@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "cli-store.h"
 #include "datakey.h"
 #include "errors.h"
@@ -33,28 +34,31 @@ static void show_list(json_t *arr, const char *what)
 
 	json_array_foreach(arr, i, it) {
 		bool kept = json_object_get(it, "kept") != NULL;
-		printf("%-24s %-16s since %s%s%s\n", cli_js(it, "referral_id"),
+		printf(_("%-24s %-16s since %s%s%s\n"), cli_js(it, "referral_id"),
 		       cli_js(it, "state"), cli_js(it, "since"),
-		       kept ? "  kept: " : "", kept ? cli_js(it, "kept") : "");
+		       kept ? _("  kept: ") : "", kept ? cli_js(it, "kept") : "");
 	}
 	if (!i)
-		printf("(%s: none)\n", what);
+		printf(_("(%s: none)\n"), what);
 }
 
 static void show_purge(json_t *a)
 {
 	bool dry = json_is_true(json_object_get(a, "dry_run"));
 
-	printf(dry ? "Would purge (nothing was changed):\n" : "Purged:\n");
+	fputs(dry ? _("Would purge (nothing was changed):\n") : _("Purged:\n"),
+	      stdout);
 	show_list(json_object_get(a, dry ? "would_purge" : "purged"),
-		  dry ? "would purge" : "purged");
-	printf("Kept:\n");
-	show_list(json_object_get(a, "kept"), "kept");
+		  dry ? _("would purge") : _("purged"));
+	fputs(_("Kept:\n"), stdout);
+	show_list(json_object_get(a, "kept"), _("kept"));
 	if (json_is_true(json_object_get(a, "more")))
-		printf("More referrals are past the date: run purge again.\n");
+		fputs(_("More referrals are past the date: run purge again.\n"),
+		      stdout);
 	if (!dry)
-		printf("The data key rotates: every record is sealed again and "
-		       "the old key dropped (refctl status shows when).\n");
+		fputs(_("The data key rotates: every record is sealed again and "
+			"the old key dropped (refctl status shows when).\n"),
+		      stdout);
 }
 
 int refctl_purge(int argc, char **argv)
@@ -63,8 +67,8 @@ int refctl_purge(int argc, char **argv)
 	json_t *o;
 
 	if (!before)
-		return cli_fail("purge needs --before DATE (2020-12-31 or RFC "
-				"3339); --dry-run lists what would go");
+		return cli_fail(_("purge needs --before DATE (2020-12-31 or RFC "
+				"3339); --dry-run lists what would go"));
 	o = json_pack("{s:s, s:b}", "before", before, "dry_run",
 		      cli_flag(argc, argv, "--dry-run"));
 	return call("purge", NULL, o, show_purge);
@@ -76,19 +80,19 @@ static void show_holds(json_t *a)
 	size_t i;
 
 	json_array_foreach(json_object_get(a, "holds"), i, it)
-		printf("%-24s since %s by %s: %s\n", cli_js(it, "referral_id"),
+		printf(_("%-24s since %s by %s: %s\n"), cli_js(it, "referral_id"),
 		       cli_js(it, "since"), cli_js(it, "by"),
 		       cli_js(it, "reason"));
 	if (!i)
-		printf("no legal holds\n");
+		printf(_("no legal holds\n"));
 }
 
 static void show_hold(json_t *a)
 {
 	printf("%s: %s\n", cli_js(a, "referral_id"),
 	       json_is_true(json_object_get(a, "legal_hold"))
-	       ? "under a legal hold: its personal data is not purged"
-	       : "legal hold cleared");
+	       ? _("under a legal hold: its personal data is not purged")
+	       : _("legal hold cleared"));
 }
 
 int refctl_legal_hold(int argc, char **argv)
@@ -102,8 +106,8 @@ int refctl_legal_hold(int argc, char **argv)
 	if (!strcmp(sub, "set") && id) {
 		const char *reason = cli_opt(argc, argv, "--reason");
 		if (!reason)
-			return cli_fail("legal-hold set needs --reason TEXT (the "
-					"court case or order)");
+			return cli_fail(_("legal-hold set needs --reason TEXT (the "
+					"court case or order)"));
 		return call("legal-hold-set", id,
 			    json_pack("{s:s}", "reason", reason), show_hold);
 	}
@@ -148,8 +152,8 @@ int refctl_compact(int argc, char **argv)
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (fd >= 0)
 			close(fd);
-		return cli_fail("the node on %s is running: stop it before "
-				"compacting its store", cli_data_dir);
+		return cli_fail(_("the node on %s is running: stop it before "
+				"compacting its store"), cli_data_dir);
 	}
 	if (cli_store_config(&c) ||
 	    (datakey_load(&c, &ring, where, sizeof(where)) &&
@@ -189,11 +193,11 @@ int refctl_compact(int argc, char **argv)
 	rmdir(tmp);
 	close(fd);
 	if (r)
-		return cli_fail("the store was not compacted (%s%s%s); it is as "
-				"it was", ref_strerror(r), where[0] ? ": " : "",
+		return cli_fail(_("the store was not compacted (%s%s%s); it is as "
+				"it was"), ref_strerror(r), where[0] ? ": " : "",
 				where);
 	stat(to, &after);
-	printf("store compacted: %lld bytes, was %lld; its free pages are "
-	       "gone\n", (long long)after.st_size, (long long)before.st_size);
+	printf(_("store compacted: %lld bytes, was %lld; its free pages are "
+	       "gone\n"), (long long)after.st_size, (long long)before.st_size);
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "config.h"
 #include "datakey.h"
 #include "errors.h"
@@ -52,27 +53,28 @@ int refctl_setup_init(int argc, char **argv)
 	if (!cli_data_dir || !code || !name || !listen || !auth)
 		return cli_usage();
 	if (alg_name && sign_alg_from_name(alg_name, &alg))
-		return cli_fail("--alg %s: use ed25519 or sm2-sm3", alg_name);
+		return cli_fail(_("--alg %s: use ed25519 or sm2-sm3"), alg_name);
 	if (!util_node_code_valid(code))
-		return cli_fail("--node %s is not a six-digit division code", code);
+		return cli_fail(_("--node %s is not a six-digit division code"), code);
 	if (strncmp(listen, "tcp://", 6))
-		return cli_fail("--listen %s must be tcp://HOST:PORT", listen);
+		return cli_fail(_("--listen %s must be tcp://HOST:PORT"), listen);
 	for (const char *p = name; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == ';' || *p == '#')
-			return cli_fail("--name must be one line without ';' or '#'");
+			return cli_fail(_("--name must be one line without ';' or '#'"));
 	if (strlen(name) > 150)
-		return cli_fail("--name is longer than 150 bytes");
+		return cli_fail(_("--name is longer than 150 bytes"));
 	if (!role)
 		role = "legal_aid_centre";
 	if (strcmp(role, "legal_aid_centre") && strcmp(role, "court") &&
-	    strcmp(role, "labour_bureau") && strcmp(role, "authority"))
-		return cli_fail("--role %s: use legal_aid_centre, court, "
-			    "labour_bureau or authority", role);
+	    strcmp(role, "labour_bureau") && strcmp(role, "authority") &&
+	    strcmp(role, "justice_bureau"))
+		return cli_fail(_("--role %s: use legal_aid_centre, court, "
+			    "labour_bureau, justice_bureau or authority"), role);
 	if (strlen(listen) >= sizeof(conf.listen))
-		return cli_fail("--listen is longer than %zu bytes",
+		return cli_fail(_("--listen is longer than %zu bytes"),
 				sizeof(conf.listen) - 1);
 	if (strlen(cli_data_dir) >= sizeof(conf.data_dir))
-		return cli_fail("--data %s: the path is longer than %zu bytes",
+		return cli_fail(_("--data %s: the path is longer than %zu bytes"),
 				cli_data_dir, sizeof(conf.data_dir) - 1);
 	/* Only what differs from the defaults is set; config_write still
 	 * writes every setting, each with what it means. */
@@ -86,17 +88,17 @@ int refctl_setup_init(int argc, char **argv)
 	snprintf(conf.alg, sizeof(conf.alg), "%s", sign_alg_name(alg));
 	r = sign_key_load_public(auth, &authority);
 	if (r)
-		return cli_fail("--authority %s is not a PEM public key: %s", auth,
+		return cli_fail(_("--authority %s is not a PEM public key: %s"), auth,
 			    ref_strerror(r));
 	snprintf(path, sizeof(path), "%s/signing.key", cli_data_dir);
 	if (stat(path, &st) == 0) {
 		EVP_PKEY_free(authority);
-		return cli_fail("%s already holds a node (signing.key exists); "
-			    "refusing to overwrite its keys", cli_data_dir);
+		return cli_fail(_("%s already holds a node (signing.key exists); "
+			    "refusing to overwrite its keys"), cli_data_dir);
 	}
 	if (mkdir(cli_data_dir, 0700) < 0 && errno != EEXIST) {
 		EVP_PKEY_free(authority);
-		return cli_fail("cannot create %s: %s", cli_data_dir, strerror(errno));
+		return cli_fail(_("cannot create %s: %s"), cli_data_dir, strerror(errno));
 	}
 	r = sign_key_generate(alg, &key);
 	if (!r)
@@ -128,7 +130,7 @@ int refctl_setup_init(int argc, char **argv)
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(authority);
 	if (r)
-		return cli_fail("cannot write the node's files in %s: %s", cli_data_dir,
+		return cli_fail(_("cannot write the node's files in %s: %s"), cli_data_dir,
 			    ref_strerror(r));
 
 	/* Valid from yesterday, so a peer whose clock runs a little behind
@@ -160,7 +162,9 @@ int refctl_setup_init(int argc, char **argv)
 		     t = strtok_r(NULL, ",", &save))
 			json_array_append_new(acc, json_string(t));
 		free(copy);
-	} else {
+	} else if (!strcmp(role, "legal_aid_centre")) {
+		/* Only a centre takes referrals: a court's or bureau's entry
+		 * lists none, so no sender is pointed at it. */
 		for (const char *const *t = all_case_types; *t; t++)
 			json_array_append_new(acc, json_string(*t));
 	}
@@ -189,12 +193,12 @@ int refctl_setup_authority(int argc, char **argv)
 	if (argc < 2 || strcmp(argv[1], "keygen") || !out)
 		return cli_usage();
 	if (alg_name && sign_alg_from_name(alg_name, &alg))
-		return cli_fail("--alg %s: use ed25519 or sm2-sm3", alg_name);
+		return cli_fail(_("--alg %s: use ed25519 or sm2-sm3"), alg_name);
 	if (mkdir(out, 0700) < 0 && errno != EEXIST)
-		return cli_fail("cannot create %s: %s", out, strerror(errno));
+		return cli_fail(_("cannot create %s: %s"), out, strerror(errno));
 	snprintf(path, sizeof(path), "%s/authority.key", out);
 	if (stat(path, &st) == 0)
-		return cli_fail("%s exists; refusing to overwrite an authority key",
+		return cli_fail(_("%s exists; refusing to overwrite an authority key"),
 			    path);
 	r = sign_key_generate(alg, &key);
 	if (!r)
@@ -204,9 +208,9 @@ int refctl_setup_authority(int argc, char **argv)
 		r = sign_key_save_public(key, path);
 	EVP_PKEY_free(key);
 	if (r)
-		return cli_fail("cannot write the authority key in %s: %s", out,
+		return cli_fail(_("cannot write the authority key in %s: %s"), out,
 			    ref_strerror(r));
-	printf("%s/authority.key (private, mode 0600)\n%s\n", out, path);
+	printf(_("%s/authority.key (private, mode 0600)\n%s\n"), out, path);
 	return 0;
 }
 
@@ -246,20 +250,20 @@ int refctl_setup_rotate_keys(int argc, char **argv)
 	if (cli_need_data_dir())
 		return 1;
 	if (sa && (switch_ms = duration_ms(sa, &ok), !ok))
-		return cli_fail("--switch-after %s: give a duration such as "
-				"30s, 15m, 2h or 7d", sa);
+		return cli_fail(_("--switch-after %s: give a duration such as "
+				"30s, 15m, 2h or 7d"), sa);
 	if (ov && (overlap_ms = duration_ms(ov, &ok), !ok))
-		return cli_fail("--overlap %s: give a duration such as 30s, "
-				"15m, 2h or 7d", ov);
+		return cli_fail(_("--overlap %s: give a duration such as 30s, "
+				"15m, 2h or 7d"), ov);
 	snprintf(path, sizeof(path), "%s/signing.next.key", cli_data_dir);
 	if (stat(path, &stt) == 0)
-		return cli_fail("%s exists: a rotation is under way (the node "
-				"switches once the directory lists the key)",
+		return cli_fail(_("%s exists: a rotation is under way (the node "
+				"switches once the directory lists the key)"),
 				path);
 	snprintf(path, sizeof(path), "%s/signing.pub.pem", cli_data_dir);
 	r = sign_key_load_public(path, &cur);
 	if (r)
-		return cli_fail("cannot read %s: %s", path, ref_strerror(r));
+		return cli_fail(_("cannot read %s: %s"), path, ref_strerror(r));
 	sign_key_to_b64(cur, &mine);
 	alg = sign_key_alg(cur);
 	EVP_PKEY_free(cur);
@@ -273,7 +277,7 @@ int refctl_setup_rotate_keys(int argc, char **argv)
 	free(mine);
 	if (!entry) {
 		json_decref(dir);
-		return cli_fail("this node's signing key is in no entry of %s",
+		return cli_fail(_("this node's signing key is in no entry of %s"),
 				path);
 	}
 	keys = json_object_get(entry, "signing_keys");
@@ -308,7 +312,7 @@ int refctl_setup_rotate_keys(int argc, char **argv)
 	EVP_PKEY_free(next);
 	if (r) {
 		json_decref(dir);
-		return cli_fail("cannot write the new key in %s: %s",
+		return cli_fail(_("cannot write the new key in %s: %s"),
 				cli_data_dir, ref_strerror(r));
 	}
 	{

@@ -20,6 +20,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "i18n.h"
 #include "cli-store.h"
 #include "datakey.h"
 #include "errors.h"
@@ -79,10 +80,10 @@ int refctl_store(int argc, char **argv)
 	store_close(&s);
 	seal_free(&ring);
 	if (r)
-		return cli_fail("the store fails its checks: %s",
+		return cli_fail(_("the store fails its checks: %s"),
 				where[0] ? where : ref_strerror(r));
-	printf("store intact: %llu records, every digest, every sealed "
-	       "record's tag and the audit chain checked\n",
+	printf(_("store intact: %llu records, every digest, every sealed "
+	       "record's tag and the audit chain checked\n"),
 	       (unsigned long long)n);
 	return 0;
 }
@@ -109,10 +110,10 @@ int refctl_store_backup(int argc, char **argv)
 		return cli_usage();
 	snprintf(path, sizeof(path), "%s/store/data.mdb", dir);
 	if (stat(path, &st) == 0)
-		return cli_fail("%s holds a store already; give an empty "
-				"folder", dir);
+		return cli_fail(_("%s holds a store already; give an empty "
+				"folder"), dir);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return cli_fail("cannot create %s: %s", dir, strerror(errno));
+		return cli_fail(_("cannot create %s: %s"), dir, strerror(errno));
 	if (cli_store_open(&s, &ring))
 		return 1;
 	snprintf(path, sizeof(path), "%s/store", dir);
@@ -122,7 +123,7 @@ int refctl_store_backup(int argc, char **argv)
 			 store_last_error(s));
 		store_close(&s);
 		seal_free(&ring);
-		return cli_fail("no backup in %s: %s", dir, where);
+		return cli_fail(_("no backup in %s: %s"), dir, where);
 	}
 	store_close(&s);
 	r = store_open(path, &so, &copy);
@@ -135,8 +136,8 @@ int refctl_store_backup(int argc, char **argv)
 	store_close(&copy);
 	seal_free(&ring);
 	if (r)
-		return cli_fail("the copy in %s fails its checks (%s): do not "
-				"keep it", path, where[0] ? where : ref_strerror(r));
+		return cli_fail(_("the copy in %s fails its checks (%s): do not "
+				"keep it"), path, where[0] ? where : ref_strerror(r));
 	util_hex(hash, 32, hex);
 	util_rfc3339(util_now_ms(), ts);
 	o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s}", "format",
@@ -150,7 +151,7 @@ int refctl_store_backup(int argc, char **argv)
 	r = text ? util_write_file(path, text, strlen(text), 0600) : -ENOMEM;
 	free(text);
 	if (r)
-		return cli_fail("cannot write %s: %s", path, ref_strerror(r));
+		return cli_fail(_("cannot write %s: %s"), path, ref_strerror(r));
 	for (const char *const *f = (const char *const[]){ "referrald.conf",
 		"directory.json", "directory.json.sig", "authority.pub.pem",
 		"signing.pub.pem", NULL }; *f; f++) {
@@ -164,8 +165,8 @@ int refctl_store_backup(int argc, char **argv)
 			free(b);
 		}
 	}
-	printf("backup in %s: %llu records, checked; audit chain up to "
-	       "sequence %llu\n", dir, (unsigned long long)n,
+	printf(_("backup in %s: %llu records, checked; audit chain up to "
+	       "sequence %llu\n"), dir, (unsigned long long)n,
 	       (unsigned long long)seq);
 	return 0;
 }
@@ -260,7 +261,7 @@ static int acknowledge(void)
 	r = ref_call(c, "restore-acknowledge", NULL, cli_actor, NULL, NULL,
 		     "{}", &out);
 	if (r) {
-		cli_fail("%s", ref_last_error(c));
+		cli_fail("%s", i18n_detail(ref_last_error(c)));
 		ref_close(&c);
 		return 1;
 	}
@@ -268,17 +269,17 @@ static int acknowledge(void)
 	if (cli_want_json)
 		cli_print_json(ans);
 	else
-		printf("acknowledged: the store, rolled back, is taken as a "
+		printf(_("acknowledged: the store, rolled back, is taken as a "
 		       "restore from audit sequence %lld (%s witnessed up to "
 		       "%lld); sending resumes, every peer is told, and each "
 		       "sends back what it holds from after. The log and the "
 		       "audit chain say how much came back; referrals "
 		       "acknowledged after that point that never reached a "
-		       "peer are gone.\n",
+		       "peer are gone.\n"),
 		       (long long)json_integer_value(json_object_get(ans,
 				"restore_point_seq")),
 		       json_string_value(json_object_get(ans, "witnessed_by"))
-				?: "a peer",
+				?: _("a peer"),
 		       (long long)json_integer_value(json_object_get(ans,
 				"witnessed_seq")));
 	json_decref(ans);
@@ -320,8 +321,8 @@ int refctl_store_restore(int argc, char **argv)
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (fd >= 0)
 			close(fd);
-		return cli_fail("the node on %s is running: stop it before a "
-				"restore", cli_data_dir);
+		return cli_fail(_("the node on %s is running: stop it before a "
+				"restore"), cli_data_dir);
 	}
 	/* Unlike the read-only commands, a restore needs the ring: the store
 	 * it writes must open at the node's next start. */
@@ -345,8 +346,8 @@ int refctl_store_restore(int argc, char **argv)
 		store_close(&b);
 		seal_free(&ring);
 		close(fd);
-		return cli_fail("the backup in %s fails its checks (%s); "
-				"nothing was changed", bk,
+		return cli_fail(_("the backup in %s fails its checks (%s); "
+				"nothing was changed"), bk,
 				where[0] ? where : ref_strerror(r));
 	}
 	util_rfc3339(util_now_ms(), ts);
@@ -357,8 +358,8 @@ int refctl_store_restore(int argc, char **argv)
 		store_close(&b);
 		seal_free(&ring);
 		close(fd);
-		return cli_fail("cannot put aside %s, left by a restore cut "
-				"short: %s; nothing was changed", tmp,
+		return cli_fail(_("cannot put aside %s, left by a restore cut "
+				"short: %s; nothing was changed"), tmp,
 				strerror(-r));
 	}
 	/* 1. The copy, in a folder that is never opened as the store. */
@@ -416,16 +417,16 @@ int refctl_store_restore(int argc, char **argv)
 	}
 	close(fd);
 	if (r && !strcmp(where, "putting the replaced store aside"))
-		return cli_fail("the backup is in force, but the store it "
+		return cli_fail(_("the backup is in force, but the store it "
 				"replaced is still in %s (%s): move it aside "
-				"yourself", tmp, r < 0 ? strerror(-r)
+				"yourself"), tmp, r < 0 ? strerror(-r)
 						       : ref_strerror(r));
 	if (r)
-		return cli_fail("the restore failed while %s (%s); the store "
-				"in %s is unchanged and still in force",
+		return cli_fail(_("the restore failed while %s (%s); the store "
+				"in %s is unchanged and still in force"),
 				where, r < 0 ? strerror(-r) : ref_strerror(r),
 				path);
-	printf("restored %llu records from %s (audit chain up to sequence "
+	printf(_("restored %llu records from %s (audit chain up to sequence "
 	       "%.*s); the store that was there is in %s.\n"
 	       "At its next start the node announces the restore to its "
 	       "peers; each sends again what it holds from after the backup, "
@@ -433,8 +434,8 @@ int refctl_store_restore(int argc, char **argv)
 	       "records past the backup its peers' checkpoints prove and how "
 	       "many messages came back. Referrals acknowledged after the "
 	       "backup that never reached a peer are gone: only their "
-	       "senders can submit them again.\n", (unsigned long long)n, bk,
+	       "senders can submit them again.\n"), (unsigned long long)n, bk,
 	       (int)strcspn(mark, " "), mark,
-	       had_store ? aside : "(no store)");
+	       had_store ? aside : _("(no store)"));
 	return 0;
 }

@@ -12,11 +12,17 @@
 
 #include "application.h"
 #include "cli.h"
+#include "i18n.h"
 #include "refctl-audit.h"
+#include "refctl-calendar.h"
 #include "refctl-call.h"
+#include "refctl-notice.h"
+#include "refctl-closing.h"
 #include "refctl-directory.h"
 #include "refctl-node.h"
+#include "refctl-inbox.h"
 #include "refctl-purge.h"
+#include "refctl-route.h"
 #include "refctl-setup.h"
 #include "refctl-store.h"
 
@@ -41,6 +47,8 @@ static const struct {
 	{ "rotate-data-key", refctl_node_rotate_data_key },
 	{ "example", example },
 	{ "submit", refctl_node_submit },
+	{ "route", refctl_route },
+	{ "docs", refctl_docs },
 	{ "supplement", refctl_node_supplement },
 	{ "audit", refctl_audit },
 	{ "store", refctl_store },
@@ -53,14 +61,17 @@ static const struct {
 	{ "start", refctl_node_move },
 	{ "hold", refctl_node_move },
 	{ "resume", refctl_node_move },
-	{ "terminate", refctl_node_move },
-	{ "close", refctl_node_move },
+	{ "terminate", refctl_closing_terminate },
+	{ "close", refctl_closing_close },
+	{ "review", refctl_closing_review },
 	{ "cancel", refctl_node_move },
 	{ "refer-onward", refctl_node_move },
 	{ "pre-aid", refctl_node_move },
-	{ "object", refctl_node_move },
-	{ "decide-objection", refctl_node_move },
+	{ "mark-urgent", refctl_node_move },
+	{ "object", refctl_closing_object },
+	{ "decide-objection", refctl_closing_decide },
 	{ "overdue", refctl_node_overdue },
+	{ "calendar", refctl_calendar },
 	{ "status", refctl_node_status },
 	{ "show", refctl_node_show },
 	{ "trail", refctl_node_show },
@@ -69,6 +80,8 @@ static const struct {
 	{ "token", refctl_call_token },
 	{ "held", refctl_call_held },
 	{ "reassign", refctl_call_reassign },
+	{ "notice", refctl_notice },
+	{ "notified", refctl_notified },
 	{ "event", refctl_call_event },
 	{ "events", refctl_call_events },
 	{ "purge", refctl_purge },
@@ -89,9 +102,10 @@ int main(int argc, char **argv)
 	char **args; /* pointers into argv, freed at exit */
 	int n = 0;
 
+	i18n_setup();
 	args = calloc((size_t)argc + 1, sizeof(char *));
 	if (!args)
-		return cli_fail("out of memory");
+		return cli_fail(_("out of memory"));
 	args_to_free = args;
 	atexit(free_args);
 	cli_data_dir = getenv("REFERRAL_DATA");
@@ -114,6 +128,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(args[0], commands[i].name))
 			return commands[i].run(n, args);
-	fprintf(stderr, "refctl: unknown command \"%s\"\n", args[0]);
+	fprintf(stderr, _("refctl: unknown command \"%s\"\n"), args[0]);
 	return cli_usage();
 }

@@ -207,7 +207,8 @@ int ref_submit(ref_client_t *c, const char *to_node, const char *app_json,
 	size_t blen;
 	int r;
 
-	if (!util_node_code_valid(to_node)) {
+	/* No destination: the node picks it from the directory (route). */
+	if (to_node && !util_node_code_valid(to_node)) {
 		snprintf(c->err, sizeof(c->err), "destination \"%s\" is not a "
 			 "six-digit division code", to_node ? to_node : "");
 		return REF_E_INVALID;
@@ -217,7 +218,7 @@ int ref_submit(ref_client_t *c, const char *to_node, const char *app_json,
 	if (r)
 		return r;
 	req.op = REFERRAL__LOCAL__V1__OP__OP_SUBMIT;
-	req.to_node = (char *)to_node;
+	req.to_node = (char *)(to_node ? to_node : "");
 	req.body.data = body;
 	req.body.len = blen;
 	req.actor = (char *)(actor ? actor : "");
@@ -282,6 +283,8 @@ int ref_move(ref_client_t *c, const char *referral_id, const ref_move_t *m,
 	sc.report = (char *)(m->report ? m->report : "");
 	sc.onward_to = (char *)(m->onward_to ? m->onward_to : "");
 	sc.aid_first = m->aid_first != 0;
+	sc.urgency_ground = (char *)(m->urgency_ground ? m->urgency_ground : "");
+	sc.withdrawal = (char *)(m->withdrawal ? m->withdrawal : "");
 	sc.actor_role = (char *)(m->as_admin ? "admin" : "staff");
 	sc.actor = (char *)(actor ? actor : "");
 	for (size_t i = 0; i < m->n_items; i++)

@@ -41,7 +41,9 @@ const char *ref_last_error(const ref_client_t *c);
 int ref_status(ref_client_t *c, char **ret_json);
 
 /* ref_submit: sends the application (JSON, as `refctl example application`
- * prints) to node to_node. base_dir resolves documents given as "file"
+ * prints) to node to_node, or (to_node NULL) to the centre the node's
+ * directory says serves the matter (its "serves" and "fallback"; refused,
+ * with the candidates named, when two centres serve it). base_dir resolves documents given as "file"
  * (may be NULL); actor is the staff id recorded in the audit trail (may be
  * NULL). On success the node has committed the referral to its store and
  * *ret_referral_id is its id. */
@@ -72,6 +74,10 @@ typedef struct {
 	const char *onward_to;      /* REFERRED_ONWARD */
 	int aid_first;              /* Art 44: grant before the review ends */
 	int as_admin;               /* the justice bureau's admin role */
+	const char *urgency_ground; /* the Art 44 finding: limitation,
+				     * preservation or other (state unused) */
+	const char *withdrawal;     /* CANCELLED: how the applicant withdrew
+				     * ("written": all a receiver records) */
 } ref_move_t;
 
 /* ref_move: makes the move if this node's party may make it from the

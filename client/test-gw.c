@@ -168,6 +168,26 @@ static void test_html(void)
 	json_decref(v);
 }
 
+/* A translated format's own text is escaped (a catalog adds no markup);
+ * its %R takes a fragment, which is whole or nothing. */
+static void test_html_text(void)
+{
+	char frag[64], tiny[8], *body;
+	gw_html_t h;
+	size_t len;
+
+	CHECK(gw_html_open(&h, "t", NULL, NULL) == 0);
+	gw_html_text(&h, "<i>%s & %R</i>", "<b>",
+		     gw_html_frag(frag, sizeof(frag), "<a href=\"/x?id=%U\">%s"
+				  "</a>", "a&b", "a&b"));
+	CHECK(!strcmp(gw_html_frag(tiny, sizeof(tiny), "<b>%s</b>", "long"),
+		      ""));
+	CHECK(gw_html_close(&h, &body, &len) == 0);
+	CHECK(strstr(body, "&lt;i&gt;&lt;b&gt; &amp; <a href=\"/x?id=a%26b\">"
+		      "a&amp;b</a>&lt;/i&gt;"));
+	free(body);
+}
+
 static void test_metrics(void)
 {
 	static _Atomic uint64_t req[600];
@@ -252,6 +272,7 @@ int main(void)
 	test_status();
 	test_openapi();
 	test_html();
+	test_html_text();
 	test_metrics();
 	test_sessions();
 	printf("gw: %d checks passed\n", checks);

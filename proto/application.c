@@ -40,6 +40,7 @@ static const char *const roles[] = {
 	"applicant", "third_party", NULL };
 static const char *const paths[] = {
 	"full_check", "exempt", "no_condition", "commitment", NULL };
+static const char *const residences[] = { "urban", "rural", NULL };
 static const char *const urgencies[] = {
 	"limitation_near", "preservation", "other", NULL };
 
@@ -153,6 +154,12 @@ int application_check(const Referral__V1__ReferralSubmit *a,
 	STR(m->stage, "matter.stage", false, NULL, 64);
 	STR(m->handling_body, "matter.handling_body", false, NULL, MAX_STR);
 	STR(m->handling_case_no, "matter.handling_case_no", false, NULL, 128);
+	STR(m->handling_division, "matter.handling_division", false, NULL, 6);
+	if (m->handling_division[0] &&
+	    (strlen(m->handling_division) != 6 ||
+	     !util_node_code_valid(m->handling_division)))
+		return bad(err, errlen, "matter.handling_division must be a "
+			   "six-digit division code (GB/T 2260)");
 	STR(m->limitation_deadline, "matter.limitation_deadline", false, NULL, 10);
 	if (m->limitation_deadline[0] && !date_ok(m->limitation_deadline))
 		return bad(err, errlen,
@@ -177,6 +184,7 @@ int application_check(const Referral__V1__ReferralSubmit *a,
 			   "means.category is required when means.path is %s",
 			   me->path);
 	STR(me->category, "means.category", false, NULL, 64);
+	STR(me->residence, "means.residence", false, residences, 16);
 	if (me->household_income_fen < 0 || me->threshold_fen < 0)
 		return bad(err, errlen, "means amounts must not be negative");
 	if (!a->consent || !a->consent->cross_county_transfer)
@@ -467,6 +475,7 @@ int application_from_json(const char *text, size_t len,
 		    (r = jstr(&ar, j, "stage", "matter", &m.stage, err, errlen)) ||
 		    (r = jstr(&ar, j, "handling_body", "matter", &m.handling_body, err, errlen)) ||
 		    (r = jstr(&ar, j, "handling_case_no", "matter", &m.handling_case_no, err, errlen)) ||
+		    (r = jstr(&ar, j, "handling_division", "matter", &m.handling_division, err, errlen)) ||
 		    (r = jstr(&ar, j, "limitation_deadline", "matter", &m.limitation_deadline, err, errlen)) ||
 		    (r = jstr(&ar, j, "summary", "matter", &m.summary, err, errlen)) ||
 		    (r = jstrs(&ar, j, "urgency", "matter", &m.urgency, &m.n_urgency, err, errlen)) ||
@@ -505,6 +514,8 @@ int application_from_json(const char *text, size_t len,
 		a.means = &me;
 		if ((r = jstr(&ar, j, "path", "means", &me.path, err, errlen)) ||
 		    (r = jstr(&ar, j, "category", "means", &me.category, err, errlen)) ||
+		    (r = jstr(&ar, j, "residence", "means", &me.residence, err,
+			      errlen)) ||
 		    (r = jyuan(j, "household_income_yuan", "means",
 			       &me.household_income_fen, err, errlen)) ||
 		    (r = jyuan(j, "threshold_yuan", "means", &me.threshold_fen,
@@ -641,6 +652,8 @@ json_t *application_to_json(const Referral__V1__ReferralSubmit *a)
 		put_str(o, "stage", m->stage);
 		put_str(o, "handling_body", m->handling_body);
 		put_str(o, "handling_case_no", m->handling_case_no);
+		if (m->handling_division[0])
+			put_str(o, "handling_division", m->handling_division);
 		for (size_t i = 0; i < m->n_opposing_parties; i++) {
 			json_t *p = json_object();
 			put_str(p, "name", m->opposing_parties[i]->name);
@@ -658,6 +671,7 @@ json_t *application_to_json(const Referral__V1__ReferralSubmit *a)
 		o = json_object();
 		put_str(o, "path", a->means->path);
 		put_str(o, "category", a->means->category);
+		put_str(o, "residence", a->means->residence);
 		put_yuan(o, "household_income_yuan", a->means->household_income_fen);
 		if (a->means->household_size)
 			json_object_set_new(o, "household_size",

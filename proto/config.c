@@ -10,6 +10,7 @@
 #include "config.h"
 #include "errors.h"
 #include "sign.h"
+#include "tzlocal.h"
 #include "util.h"
 
 typedef enum { T_STR, T_INT } kind_t;
@@ -34,10 +35,12 @@ static const setting_t settings[] = {
 	S("node", "code", code, "", 1, "six-digit division code (GB/T 2260)"),
 	S("node", "name", name, "", 1, "the centre's name"),
 	S("node", "role", role, "legal_aid_centre", 0,
-	  "legal_aid_centre, court, labour_bureau or authority"),
+	  "legal_aid_centre, court, labour_bureau, justice_bureau or authority"),
 	S("node", "listen", listen, "", 1, "peer endpoint, tcp://HOST:PORT"),
 	S("node", "key_id", key_id, "", 1, "this node's signing key id"),
 	S("node", "alg", alg, "ed25519", 0, "ed25519 or sm2-sm3"),
+	S("node", "time_zone", time_zone, TZLOCAL_DEFAULT, 0,
+	  "the time zone people here read times in (a tz database name)"),
 	S("trust", "authority_key", authority_key, "authority.pub.pem", 0,
 	  "PEM public key of the directory authority"),
 	I("limits", "max_message_bytes", max_message_bytes, 16 << 20,
@@ -100,14 +103,16 @@ static const setting_t settings[] = {
 	S("store", "data_key", data_key, "data.keys", 0,
 	  "key ring sealing personal data at rest (mode 0600; made at first "
 	  "start: aes-256-gcm, or sm4-gcm for alg = sm2-sm3)"),
-	S("deadlines", "holidays", holidays, "", 0,
-	  "holiday calendar: lines \"YYYY-MM-DD holiday|workday\""),
+	S("deadlines", "holidays", holidays, "shipped", 0,
+	  "holiday calendar: lines \"YYYY-MM-DD holiday|workday\"; "
+	  "\"shipped\" for the State Council calendar installed with "
+	  "referrald, \"\" for weekends only"),
 	I("deadlines", "materials_wait_days", materials_wait_days, 15, 1, 365,
 	  "days to wait for missing materials before deemed withdrawn"),
 	I("deadlines", "deadline_check_ms", deadline_check_ms, 5000, 100,
 	  3600000, "how often running deadlines are checked"),
 	S("roles", "admins", admins, "", 0,
-	  "staff ids with the justice bureau's admin role, comma-separated"),
+	  "staff ids with this node's admin role (exports, keys, purge, tokens), comma-separated"),
 	S("staff", "accounts", staff_accounts, "", 0,
 	  "OS accounts (name or uid) that may use the client socket, each "
 	  "as one staff id: \"alice:reviewer-01, 1001:admin-01\" (the "
@@ -244,10 +249,17 @@ static int validate(config_t *c, struct parse *p)
 		return REF_E_CONFIG;
 	}
 	if (strcmp(c->role, "legal_aid_centre") && strcmp(c->role, "court") &&
-	    strcmp(c->role, "labour_bureau") && strcmp(c->role, "authority")) {
+	    strcmp(c->role, "labour_bureau") && strcmp(c->role, "authority") &&
+	    strcmp(c->role, "justice_bureau")) {
 		snprintf(p->err, p->errlen,
 			 "[node] role = \"%s\" must be legal_aid_centre, court, "
-			 "labour_bureau or authority", c->role);
+			 "labour_bureau, justice_bureau or authority", c->role);
+		return REF_E_CONFIG;
+	}
+	if (!tzlocal_valid(c->time_zone)) {
+		snprintf(p->err, p->errlen,
+			 "[node] time_zone = \"%s\" is not a zone in the tz "
+			 "database (e.g. Asia/Shanghai)", c->time_zone);
 		return REF_E_CONFIG;
 	}
 	if (c->map_initial_mb > c->map_max_mb) {

@@ -19,6 +19,7 @@ typedef struct {
 	char listen[256];
 	char key_id[64];
 	char alg[16];
+	char time_zone[128];       /* tz database name (tzlocal.h) */
 	/* [trust] */
 	char authority_key[512];   /* relative to data_dir unless absolute */
 	/* [limits] */
@@ -49,7 +50,7 @@ typedef struct {
 	int64_t seen_prune_batch;
 	char data_key[512];        /* the data key ring (seal.h) */
 	/* [deadlines] */
-	char holidays[512];        /* holiday calendar file, "" for none */
+	char holidays[512];        /* calendar file, "shipped", "" for none */
 	int64_t materials_wait_days;
 	int64_t deadline_check_ms;
 	/* [roles] */

@@ -13,6 +13,7 @@
 
 #include "directory.h"
 #include "errors.h"
+#include "route.h"
 #include "util.h"
 
 static int bad(char *err, size_t len, const char *fmt, ...)
@@ -43,6 +44,9 @@ void directory_free(directory_t **dp)
 			EVP_PKEY_free(d->nodes[i].keys[k].key);
 		free(d->nodes[i].keys);
 		free(d->nodes[i].accepts);
+		route_free_entry(&d->nodes[i]);
+		free(d->nodes[i].oversees);
+		free(d->nodes[i].objection_reviewers);
 	}
 	free(d->nodes);
 	free(d);
@@ -154,7 +158,43 @@ static int parse_node(json_t *jn, dir_node_t *n, char *err, size_t errlen)
 				   "node %s: accepts holds a non-string", n->code);
 		n->n_accepts = i + 1;
 	}
-	return 0;
+	acc = json_object_get(jn, "oversees");
+	if (acc && !json_is_array(acc))
+		return bad(err, errlen, "node %s: oversees is not a list", n->code);
+	n->oversees = calloc(json_array_size(acc) + 1, sizeof(*n->oversees));
+	if (!n->oversees)
+		return -ENOMEM;
+	json_array_foreach(acc, i, it) {
+		if (copy(n->oversees[i], sizeof(n->oversees[i]),
+			 json_string_value(it)) ||
+		    !util_node_code_valid(n->oversees[i]))
+			return bad(err, errlen, "node %s: oversees holds something "
+				   "that is not a six-digit node code", n->code);
+		n->n_oversees = i + 1;
+	}
+	acc = json_object_get(jn, "objection_reviewers");
+	if (acc && !json_is_array(acc))
+		return bad(err, errlen, "node %s: objection_reviewers is not a "
+			   "list", n->code);
+	n->objection_reviewers = calloc(json_array_size(acc) + 1,
+					sizeof(*n->objection_reviewers));
+	if (!n->objection_reviewers)
+		return -ENOMEM;
+	json_array_foreach(acc, i, it) {
+		if (copy(n->objection_reviewers[i],
+			 sizeof(n->objection_reviewers[i]),
+			 json_string_value(it)) || !n->objection_reviewers[i][0])
+			return bad(err, errlen, "node %s: objection_reviewers holds "
+				   "something that is not a staff id of 1 to 64 "
+				   "bytes", n->code);
+		n->n_objection_reviewers = i + 1;
+	}
+	if ((n->n_oversees || n->n_objection_reviewers) &&
+	    strcmp(n->role, "justice_bureau") && strcmp(n->role, "authority"))
+		return bad(err, errlen, "node %s: oversees and "
+			   "objection_reviewers belong to a justice_bureau or "
+			   "authority entry, not a %s", n->code, n->role);
+	return route_parse_entry(jn, n, err, errlen);
 }
 
 int directory_parse(const char *text, size_t len, directory_t **ret,
@@ -357,8 +397,33 @@ EVP_PKEY *directory_key(void *ctx, const char *node, const char *key_id,
 	return NULL;
 }
 
+bool directory_oversees(const dir_node_t *b, const char *centre)
+{
+	if (!b || (strcmp(b->role, "justice_bureau") &&
+		   strcmp(b->role, "authority")))
+		return false;
+	for (size_t i = 0; i < b->n_oversees; i++)
+		if (!strcmp(b->oversees[i], centre))
+			return true;
+	return false;
+}
+
+bool directory_objection_reviewer(const dir_node_t *b, const char *staff)
+{
+	if (!b || !staff || !staff[0])
+		return false;
+	for (size_t i = 0; i < b->n_objection_reviewers; i++)
+		if (!strcmp(b->objection_reviewers[i], staff))
+			return true;
+	return false;
+}
+
 bool directory_accepts(const dir_node_t *n, const char *case_type)
 {
+	/* A court or labour bureau listing case types would otherwise be
+	 * sent referrals it has no way to decide. */
+	if (!route_takes_referrals(n))
+		return false;
 	for (size_t i = 0; i < n->n_accepts; i++)
 		if (!strcmp(n->accepts[i], case_type))
 			return true;

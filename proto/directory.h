@@ -35,6 +35,19 @@ typedef struct {
 	size_t n_keys;
 	char (*accepts)[32];
 	size_t n_accepts;
+	/* Optional (route.h): what the centre serves, and its fallback. */
+	char (*serves_divisions)[8];
+	size_t n_serves_divisions;
+	char (*serves_bodies)[256];
+	size_t n_serves_bodies;
+	char fallback[8];
+	/* A justice_bureau's (or the authority's) entry: the centres whose
+	 * objections (Art 49) it decides, and the staff ids who decide them.
+	 * Optional; empty elsewhere. */
+	char (*oversees)[8];
+	size_t n_oversees;
+	char (*objection_reviewers)[65];
+	size_t n_objection_reviewers;
 } dir_node_t;
 
 typedef struct {
@@ -73,12 +86,21 @@ int directory_install(const char *data_dir, const uint8_t *json, size_t len,
 int directory_recover(const char *data_dir);
 
 const dir_node_t *directory_node(const directory_t *d, const char *code);
+/* directory_oversees: true if bureau is a justice_bureau or authority node
+ * whose entry lists centre under oversees. */
+bool directory_oversees(const dir_node_t *bureau, const char *centre);
+/* directory_objection_reviewer: true if staff is listed under the entry's
+ * objection_reviewers. */
+bool directory_objection_reviewer(const dir_node_t *bureau, const char *staff);
 const dir_node_t *directory_node_by_curve(const directory_t *d,
 					  const char *z85);
 /* directory_key: node's key_id if valid at at_ms, else NULL (borrowed).
  * Has the shape of envelope_key_lookup_fn with ctx = the directory. */
 EVP_PKEY *directory_key(void *d, const char *node, const char *key_id,
 			uint64_t at_ms);
+/* directory_accepts: the node takes referrals of case_type: it is a
+ * legal-aid centre (no other role takes one, whatever its entry lists)
+ * and its entry's accepts names the type. */
 bool directory_accepts(const dir_node_t *n, const char *case_type);
 
 #endif

@@ -406,6 +406,32 @@ static void e_accepts_num(json_t *r)
 			      json_integer(7));
 }
 
+/* The justice bureau's fields (Art 49), on the wrong role or malformed. */
+static void e_oversees_centre(json_t *r)
+{
+	json_object_set_new(node(r, 0), "oversees", json_pack("[s]", "350582"));
+}
+
+static void e_oversees_code(json_t *r)
+{
+	set_str(node(r, 0), "role", "justice_bureau");
+	json_object_set_new(node(r, 0), "oversees", json_pack("[s]", "3505"));
+}
+
+static void e_reviewers_num(json_t *r)
+{
+	set_str(node(r, 0), "role", "justice_bureau");
+	json_object_set_new(node(r, 0), "objection_reviewers",
+			    json_pack("[i]", 7));
+}
+
+static void e_reviewers_str(json_t *r)
+{
+	set_str(node(r, 0), "role", "authority");
+	json_object_set_new(node(r, 0), "objection_reviewers",
+			    json_string("bureau-0301"));
+}
+
 static void test_parse_refusals(void)
 {
 	static const struct {
@@ -454,6 +480,15 @@ static void test_parse_refusals(void)
 		{ "accepts text", e_accepts_str,
 		  { "node 350581", "accepts", "not a list" } },
 		{ "accepts number", e_accepts_num, { "node 350581", "accepts" } },
+		{ "oversees on a centre", e_oversees_centre,
+		  { "node 350581", "justice_bureau or authority entry",
+		    "not a legal_aid_centre" } },
+		{ "oversees bad code", e_oversees_code,
+		  { "node 350581", "oversees", "six-digit" } },
+		{ "reviewers number", e_reviewers_num,
+		  { "node 350581", "objection_reviewers", "staff id" } },
+		{ "reviewers text", e_reviewers_str,
+		  { "node 350581", "objection_reviewers", "not a list" } },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -561,6 +596,30 @@ static void test_parse_accepted(void)
 
 	free(b64);
 	EVP_PKEY_free(sm2);
+	json_decref(r);
+
+	/* A justice bureau overseeing a centre, with its reviewers. */
+	r = json_deep_copy(vec_root);
+	set_str(node(r, 1), "role", "justice_bureau");
+	json_object_set_new(node(r, 1), "oversees", json_pack("[s]", "350581"));
+	json_object_set_new(node(r, 1), "objection_reviewers",
+			    json_pack("[s,s]", "bureau-0301", "bureau-0302"));
+	text = json_dumps(r, 0);
+	CHECK_EQ_INT(directory_parse(text, strlen(text), &d, err, sizeof(err)),
+		     0);
+	if (d) {
+		const dir_node_t *b = directory_node(d, "350582");
+		const dir_node_t *c = directory_node(d, "350581");
+		CHECK(directory_oversees(b, "350581"));
+		CHECK(!directory_oversees(b, "350582"));
+		CHECK(!directory_oversees(c, "350581"));
+		CHECK(directory_objection_reviewer(b, "bureau-0302"));
+		CHECK(!directory_objection_reviewer(b, "bureau-03"));
+		CHECK(!directory_objection_reviewer(b, ""));
+		CHECK(!directory_objection_reviewer(c, "bureau-0301"));
+	}
+	directory_free(&d);
+	free(text);
 	json_decref(r);
 }
 

@@ -4,7 +4,13 @@
 REFERRAL_PACKAGES="build-essential meson ninja-build pkg-config libzmq3-dev
 libprotobuf-c-dev protobuf-c-compiler liblmdb-dev libssl-dev openssl
 libjansson-dev libinih-dev python3 strace
-libmicrohttpd-dev python3-jsonschema chromium"
+libmicrohttpd-dev python3-jsonschema chromium
+tzdata libpango1.0-dev libcairo2-dev libqrencode-dev fonts-noto-cjk poppler-utils
+gettext locales"
+# (gettext builds refctl's zh_CN catalog; referral_locale makes the
+# zh_CN.UTF-8 locale the demo and tests/i18n.sh run in.)
+# (refctl notice: Pango and Cairo lay out the PDF in Noto CJK, libqrencode
+# draws its QR code; the notices test reads it back with poppler's tools.)
 # The browser tests' node and npm: Debian's, unless a node is on PATH.
 type -P node >/dev/null || REFERRAL_PACKAGES="$REFERRAL_PACKAGES nodejs npm"
 # Only scripts/fuzz.sh asks for these (referral_deps $REFERRAL_FUZZ_PACKAGES):
@@ -25,6 +31,14 @@ referral_deps() {
 	$sudo apt-get update -qq &&
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
 		"${missing[@]}" >/dev/null
+}
+
+# referral_locale: generates zh_CN.UTF-8, only if missing.
+referral_locale() {
+	locale -a 2>/dev/null | grep -qix 'zh_CN.utf-\?8' && return 0
+	local sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo=sudo
+	$sudo localedef -i zh_CN -f UTF-8 zh_CN.UTF-8
 }
 
 # referral_build DIR [meson options...]: configures once, then builds.

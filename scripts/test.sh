@@ -11,6 +11,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 . scripts/deps.sh
 referral_deps || { echo "cannot install dependencies"; echo "0 passed, 1 failed"; exit 1; }
+referral_locale || echo "cannot generate the zh_CN.UTF-8 locale: the i18n test will fail"
 
 build=${REFERRAL_TEST_BUILD:-build-test}
 opts=()

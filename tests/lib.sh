@@ -9,6 +9,12 @@ BUILD=${REFERRAL_BUILD:?run through meson test}
 REFCTL=$BUILD/client/refctl
 REFERRALD=$BUILD/broker/referrald
 PEERSIM=$BUILD/tests/peersim
+# The tests match refctl's English text: English whatever the caller's
+# locale (C.UTF-8 still passes Chinese names through). The catalog in the
+# build tree, for a test that sets LANG=zh_CN.UTF-8 itself (tests/i18n.sh).
+export LANG=C.UTF-8
+unset LC_ALL LC_MESSAGES LANGUAGE
+export REFERRAL_LOCALEDIR=$BUILD/po
 T=$(mktemp -d /tmp/referral-test.XXXXXX)
 # Debian's interpreter directly: a version manager's shim on PATH can cost
 # a third of a second per call, and tests call it often.
@@ -86,6 +92,21 @@ node() {
 			echo "future_skew_ms = $REFERRAL_SKEW_MS"
 		for line in "$@"; do echo "$line"; done
 	} >> "$T/$code/referrald.conf"
+}
+
+# bureau CODE NAME OVERSEES REVIEWERS: a justice_bureau node whose
+# directory entry oversees the centres OVERSEES and lists the staff ids
+# REVIEWERS (both comma-separated) as its objection_reviewers. Before
+# `directory`.
+bureau() {
+	NODE_ROLE=justice_bureau node "$1" "$2"
+	"$PY" - "$T/$1.entry.json" "$3" "$4" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))
+e["oversees"] = sys.argv[2].split(",")
+e["objection_reviewers"] = sys.argv[3].split(",")
+json.dump(e, open(sys.argv[1], "w"), ensure_ascii=False, indent=2)
+PY
 }
 
 # authority_node: the authority's own node, 350500, which publishes

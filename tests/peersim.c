@@ -30,7 +30,8 @@
  * --save FILE keeps the bytes
  * sent, --replay FILE sends such bytes again as they are; --key PEM with
  * --key-id ID signs with another key (a retired one) and --back-ms N
- * dates the message N ms in the past. Test-only: never installed. */
+ * dates the message N ms in the past; --made-by CODE marks a --case
+ * status change as that node's move (a confirmation of the origin's). Test-only: never installed. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,10 +355,12 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'K' },
 		{ "key-id", required_argument, NULL, 'I' },
 		{ "back-ms", required_argument, NULL, 'B' },
+		{ "made-by", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *data = NULL, *to = NULL, *kase = "good";
-	const char *referral = NULL, *state = NULL, *from_state = "", *role = "";
+	const char *referral = NULL, *state = NULL, *from_state = "", *role = "",
+		   *made_by = "";
 	const char *dfile = NULL, *hold = NULL;
 	const char *save = NULL, *replay = NULL, *keyfile = NULL, *key_id = NULL;
 	uint64_t back_ms = 0;
@@ -384,6 +387,7 @@ int main(int argc, char **argv)
 		case 'F': from_state = optarg; break;
 		case 'q': seq = (uint64_t)atoll(optarg); break;
 		case 'R': role = optarg; break;
+		case 'M': made_by = optarg; break;
 		case 'D': dfile = optarg; break;
 		case 'H': hold = optarg; break;
 		case 'n': count = atoi(optarg); break;
@@ -521,6 +525,7 @@ int main(int argc, char **argv)
 		sc.from_state = (char *)from_state;
 		sc.actor = "peersim";
 		sc.actor_role = (char *)role;
+		sc.made_by = (char *)made_by;
 		sc.reason = "test";
 		sc.legal_basis = "Legal Aid Law Art 41";
 		{

@@ -150,4 +150,25 @@ expect_eq "no dead letters at Jinjiang after the second restore" 0 "$(dead 35058
 stop 350581
 check "Shishi's restored store passes its checks" "$REFCTL" --data "$T/350581" store check
 start 350581
+
+# A third restore: a move Shishi asked for after its backup (a cancel;
+# the origin's move, applied by Jinjiang and confirmed back) comes back
+# with the sync, and Jinjiang's confirmation then finds Shishi's ask: a
+# change marked as the origin's stands at the origin only if it asked.
+w=$(submit 350581 350582 "$T/app.json")
+check "W: RECEIVED at Shishi" wait_for 30 in_state 350581 "$w" RECEIVED
+"$REFCTL" --data "$T/350581" backup "$T/bk3" > /dev/null
+check "a third backup of Shishi" test -f "$T/bk3/backup.json"
+sleep 1
+check "Shishi cancels W (the applicant withdrew)" "$REFCTL" --data "$T/350581" --actor staff-0107 cancel "$w" --reason "applicant withdrew"
+check "W: CANCELLED at Shishi once Jinjiang confirms it" wait_for 30 in_state 350581 "$w" CANCELLED
+stop 350581
+out=$("$REFCTL" --data "$T/350581" restore "$T/bk3" 2>&1); rc=$?
+expect_eq "third restore of Shishi: exit 0" 0 "$rc"
+start 350581
+w_back() { [ "$(states_of 350581 "$w")" = "$(states_of 350582 "$w")" ]; }
+check "W is back at Shishi, CANCELLED, as at Jinjiang" wait_for 60 w_back
+expect_eq "W: Shishi's state" CANCELLED "$(state_of 350581 "$w")"
+expect_eq "Shishi refused no message about W" 0 \
+	"$(grep "referral=$w" "$T/350581.log" | grep -c "receipt=REFUSED")"
 finish

@@ -85,10 +85,10 @@ void fuzz_check_submit(const Referral__V1__ReferralSubmit *a)
 	p = application_priority(a);
 	if (p < 0 || p > 2)
 		fuzz_fail("application_priority is not 0, 1 or 2");
-	rules_recommend(rules, a->means, &outcome, rule, sizeof(rule));
+	rules_recommend(rules, a->means, a->matter, &outcome, rule, sizeof(rule));
 	if (strcmp(outcome, "eligible") && strcmp(outcome, "review"))
 		fuzz_fail("rules_recommend is neither eligible nor review");
-	rules_recommend(NULL, a->means, &outcome, rule, sizeof(rule));
+	rules_recommend(NULL, a->means, a->matter, &outcome, rule, sizeof(rule));
 	j = application_to_json(a);
 	if (!j)
 		fuzz_fail("application_to_json gave nothing");

@@ -74,9 +74,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		means.category = (char *)"migrant_worker_wages";
 		means.household_size = 3;
 		means.household_income_fen = 210000;
+		means.residence = (char *)"rural";
 		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 			means.path = (char *)paths[i];
-			rules_recommend(rules, &means, &outcome, rule,
+			rules_recommend(rules, &means, NULL, &outcome, rule,
 					sizeof(rule));
 		}
 		rules_free(&rules);

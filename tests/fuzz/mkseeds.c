@@ -605,6 +605,12 @@ static void configs(void)
 		 " extreme_poverty\n[no_condition]\n"
 		 "categories = domestic_violence, abuse\n"
 		 "[commitment]\naccepted = yes\n");
+	put_text("config", "rules-lines-ini",
+		 "[hardship]\nminimum_allowance_urban_yuan = 890\n"
+		 "minimum_allowance_rural_yuan = 760.5\nmultiplier = 2\n"
+		 "[exempt]\ncategories = migrant_worker_wages, minimum_allowance\n"
+		 "migrant_worker_case_types = labour, epidemic_wage, work_injury\n"
+		 "[commitment]\naccepted = yes\n");
 	put_text("config", "holidays-txt",
 		 "# invented calendar\n2025-12-01 holiday\n2025-12-02 holiday\n"
 		 "2025-12-06 workday\n\n2025-12-13 holiday # a Saturday\n");

@@ -664,6 +664,36 @@ def test_bad_bodies(st):
                    centre("GET", "/v1/referrals/350582-00", TOK["staff"]))
 
 
+def test_urgency_and_cancel(st):
+    """The Art 44 urgency finding by the centre's staff, and a centre's
+    cancel without the applicant's written withdrawal, as operations."""
+    lid = st["lid"]
+    before = node_state("350582")
+    feed = centre("GET", "/v1/events", TOK["labour"]).body.decode()
+    expect_problem("mark-urgent with an unknown ground: 400", 400,
+                   centre("POST", "/v1/referrals/%s/mark-urgent" % lid,
+                          TOK["staff"], {"ground": "soon", "reason": "x"}),
+                   "REF_E_INVALID")
+    r = centre("POST", "/v1/referrals/%s/cancel" % lid, TOK["staff"],
+               {"reason": "we will not take it"})
+    check("a centre's own cancel is refused",
+          r.status >= 400 and "own motion" in str((r.json or {}).get("detail")),
+          repr(r))
+    unchanged("the refusals", "350582", before)
+    r = centre("POST", "/v1/referrals/%s/mark-urgent" % lid, TOK["staff"],
+               {"ground": "limitation", "reason": "limitation ends in 5 days"},
+               headers={"Idempotency-Key": "urgent-1"})
+    expect_status("POST /v1/referrals/{id}/mark-urgent", 200, r)
+    got = json.loads(refctl("350582", "show", lid, "--json"))
+    expect_eq("the referral is urgent, its state kept", ("urgent", "GRANTED"),
+              (got["priority"], got["state"]))
+    expect_eq("the finding is a step with its ground", "limitation",
+              got["history"][-1].get("urgency_ground"))
+    after = centre("GET", "/v1/events", TOK["labour"]).body.decode()
+    expect_eq("the bureau is sent no second grant notice",
+              feed.count("aid_granted"), after.count("aid_granted"))
+
+
 def chunked(base, path, token, data):
     """A POST with Transfer-Encoding: chunked (no Content-Length)."""
     u = urllib.parse.urlsplit(base)
@@ -744,6 +774,19 @@ def test_events_as_admin(st):
           repr(r))
 
 
+def test_calendar_due():
+    # DOMAIN.md's first worked example, through the gateway: the node's
+    # calendar-due with the shipped holiday calendar.
+    r = centre("GET", "/v1/calendar/due?from=2026-09-25&days=7", TOK["staff"])
+    expect_status("GET /v1/calendar/due with a staff token", 200, r)
+    expect_eq("a 7-day review from Fri 2026-09-25 is due 2026-10-08",
+              ("2026-10-08", "2026-10-08T16:00:00.000Z"),
+              ((r.json or {}).get("due_day"), (r.json or {}).get("due")))
+    r = centre("GET", "/v1/calendar/due?from=2026-02-30&days=7", TOK["staff"])
+    expect_problem("a day that does not exist: 400", 400, r)
+    check("naming it", "2026-02-30" in r.body.decode(), repr(r))
+
+
 # ---- the OpenAPI document -------------------------------------------------------
 
 def test_openapi_against_seen():
@@ -774,6 +817,7 @@ def test_openapi_against_seen():
             "POST /v1/referrals/{id}/reassign",
             "POST /v1/referrals/{id}/accept", "POST /v1/events",
             "GET /v1/events", "GET /openapi.json", "GET /metrics",
+            "GET /v1/calendar/due",
             "GET /console/"}
     for n in sorted(notes):
         print("# note (the console): " + n)
@@ -786,8 +830,8 @@ def main():
     t0 = time.time()
     steps = [test_openapi_served, test_expiring_made, test_court_notifies, test_scope_refusals,
              test_token_refusals, test_labour, test_submit_and_list,
-             test_bad_bodies, test_metrics_console, test_events_as_admin,
-             test_expired, test_openapi_against_seen]
+             test_bad_bodies, test_urgency_and_cancel, test_metrics_console, test_events_as_admin,
+             test_calendar_due, test_expired, test_openapi_against_seen]
     for step in steps:
         try:
             if step.__code__.co_argcount:

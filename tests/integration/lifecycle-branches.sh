@@ -1,10 +1,9 @@
 # lifecycle-branches.sh: deny with reason and basis; cancel by the origin;
-# objections upheld and granted by the justice bureau's admin; an onward
-# referral to a third county; aid first (Art 44).
+# an onward referral to a third county; aid first (Art 44).
 . "$(dirname "$0")/../lib.sh"
 authority
 node 350581 "石狮市法律援助中心"
-node 350582 "晋江市法律援助中心" "[roles]" "admins = bureau-01"
+node 350582 "晋江市法律援助中心"
 node 350583 "南安市法律援助中心"
 directory 1 350581 350582 350583
 "$REFCTL" example application > "$T/app.json"
@@ -13,10 +12,10 @@ start 350582
 start 350583
 S="$REFCTL --data $T/350581 --actor staff-0107"
 J="$REFCTL --data $T/350582 --actor reviewer-02"
-A="$REFCTL --data $T/350582 --actor bureau-01"
 new() { local id; id=$(submit 350581 350582 "$T/app.json"); wait_for 15 in_state 350582 "$id" RECEIVED; echo "$id"; }
 
 # Deny: reason and legal basis required, and the basis must name an article.
+# (Objections, decided at the justice bureau's node: objection.sh.)
 d=$(new)
 out=$($J deny "$d" --reason "income above the threshold" 2>&1)
 expect_contains "deny without a basis is refused" "needs the legal basis" "$out"
@@ -27,22 +26,6 @@ expect_contains "Chinese text without an article is refused too" "must name an a
 check "deny" $J deny "$d" --basis "法律援助法第四十一条" --reason "income above the threshold"
 check "Shishi sees DENIED" wait_for 15 in_state 350581 "$d" DENIED
 expect_contains "with the reason" "income above the threshold" "$($S show "$d" --json)"
-
-# Objection upheld: only the admin may file and decide it.
-out=$($J object "$d" --reason "applicant disputes the income" 2>&1)
-expect_contains "staff without the admin role are refused" "does not hold the admin role" "$out"
-check "the bureau files the objection" $A object "$d" --reason "applicant disputes the income"
-check "decide: uphold" $A decide-objection "$d" --uphold
-check "Shishi sees UPHELD" wait_for 15 in_state 350581 "$d" UPHELD
-expect_eq "both histories agree (upheld)" "$(states_of 350582 "$d")" "$(states_of 350581 "$d")"
-
-# Objection granted: the referral goes on as GRANTED.
-g=$(new)
-check "deny" $J deny "$g" --basis "法律援助法第四十一条" --reason "materials insufficient"
-check "objection" $A object "$g" --reason "new evidence of hardship"
-check "decide: grant" $A decide-objection "$g" --grant
-check "Shishi sees GRANTED" wait_for 15 in_state 350581 "$g" GRANTED
-expect_eq "history (granted on objection)" "REQUESTED RECEIVED DENIED OBJECTION GRANTED" "$(states_of 350581 "$g")"
 
 # Cancel by the origin (the applicant withdrew), before any service.
 c=$(new)

@@ -30,7 +30,7 @@ check "accept" $J accept "$id"
 check "assign" $J assign "$id" --firm "示例律师事务所" --lawyer "王律师" --licence "13505200000000"
 check "start" $J start "$id"
 echo "Wages recovered in full at mediation (invented)." > "$T/report.txt"
-check "close" $J close "$id" --report "$T/report.txt"
+check "close" $J close "$id" --report "$T/report.txt" --outcome mediated
 check "Shishi sees CLOSED" wait_for 15 in_state 350581 "$id" CLOSED
 
 want="REQUESTED RECEIVED AWAITING_MATERIALS RECEIVED GRANTED ASSIGNED IN_PROGRESS CLOSED"
@@ -50,7 +50,7 @@ expect_contains "and the closing report" "Wages recovered" "$show"
 expect_eq "no clock runs after closing" "[]" "$(echo "$show" | json clocks)"
 out=$($J start "$id" 2>&1); rc=$?
 check "a closed referral moves no more" test "$rc" -ne 0
-expect_contains "and says it is final" "CLOSED is final" "$out"
+expect_contains "and names the one move left, the file review" "Moves open from CLOSED: REVIEWED" "$out"
 trail=$($J trail "$id" --json)
 expect_contains "moves are on the trail with their actor" "reviewer-02" "$trail"
 finish

@@ -11,7 +11,13 @@
 # [retention] days_after_refused.
 . "$(dirname "$0")/../lib.sh"
 SCAN=$BUILD/tests/sealscan
-two_nodes "[roles]" "admins = admin-01"
+authority
+node 350581 "石狮市法律援助中心" "[roles]" "admins = admin-01"
+node 350582 "晋江市法律援助中心" "[roles]" "admins = admin-01"
+# The justice bureau that decides Jinjiang's objections (Art 49).
+bureau 350599 "晋江市司法局" 350582 bureau-0301
+directory 1 350581 350582 350599
+"$REFCTL" example application > "$T/app.json"
 # Three invented applicants, one per referral: A is purged, B held, C objected.
 for x in A B C; do
 	"$PY" - "$T/app.json" "$T/app$x.json" "$x" <<'PY'
@@ -25,6 +31,7 @@ PY
 done
 start 350581
 start 350582
+start 350599
 S="$REFCTL --data $T/350581 --actor staff-0107"
 J="$REFCTL --data $T/350582 --actor reviewer-02"
 JA="$REFCTL --data $T/350582 --actor admin-01"
@@ -37,7 +44,8 @@ denied() { # X: a referral of applicant X, denied at Jinjiang
 }
 a=$(denied A); b=$(denied B); c=$(denied C)
 check "three referrals denied, seen at both nodes" test -n "$a" -a -n "$b" -a -n "$c"
-check "C's objection is filed" $JA object "$c" --reason "applicant disputes the income"
+check "C's objection is filed at the bureau" "$REFCTL" --data "$T/350599" --actor bureau-0301 object "$c" --centre 350582 --reason "applicant disputes the income"
+check "Jinjiang sees OBJECTION" wait_for 15 in_state 350582 "$c" OBJECTION
 check "Shishi sees OBJECTION" wait_for 15 in_state 350581 "$c" OBJECTION
 out=$($J legal-hold set "$b" --reason "court case (2026)闽0582民初1 pending" 2>&1); rc=$?
 check "legal-hold as staff: non-zero exit" test "$rc" -ne 0
