@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/rand.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "checkpoint.h"
@@ -19,14 +19,38 @@
 
 static void wake_peer(node_t *n, peer_t *p, uint64_t now);
 
-static uint64_t backoff_ms(const node_t *n, uint32_t attempts)
+/* The resend's jitter: not a secret, so a cheap generator (xorshift64,
+ * seeded once) rather than a call into OpenSSL's per message. */
+static uint32_t jitter(void)
 {
-	uint32_t rnd;
+	static uint64_t x;
 
-	if (RAND_bytes((unsigned char *)&rnd, sizeof(rnd)) != 1)
-		rnd = (uint32_t)util_mono_ms(); /* jitter only: not a secret */
-	return schedule_backoff((uint64_t)n->cfg.retry_first_ms,
-				(uint64_t)n->cfg.retry_cap_ms, attempts, rnd);
+	if (!x)
+		x = util_now_ms() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return (uint32_t)(x >> 32);
+}
+
+/* When a message sent attempts times goes again: the schedule's backoff,
+ * but never before the peer's receipts usually come (peer_rto_ms, doubled
+ * at each further attempt): a peer working through a backlog answers
+ * late, and resending then would only lengthen its queue. */
+static uint64_t backoff_ms(const node_t *n, const peer_t *p, uint32_t attempts)
+{
+	uint64_t b = schedule_backoff((uint64_t)n->cfg.retry_first_ms,
+				      (uint64_t)n->cfg.retry_cap_ms, attempts,
+				      jitter());
+	uint64_t rto = p ? peer_rto_ms(p) : 0, cap;
+
+	if (!rto || attempts == 0)
+		return b;
+	rto <<= attempts - 1 < 4 ? attempts - 1 : 4;
+	cap = 10 * (uint64_t)n->cfg.retry_cap_ms;
+	if (rto > cap)
+		rto = cap;
+	return rto > b ? rto : b;
 }
 
 /* The pending message whose envelope has this SHA-256: receipts for
@@ -196,6 +220,15 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 		log_msg(LOG_ERROR, "delivery", "msg_id=%s receipt not stored: "
 			"%s; the message stays pending", idhex, ref_strerror(r));
 	} else {
+		peer_t *pp = peer_get(&n->peers, n->dir, peer);
+
+		/* Settled once the turn commits: its in-flight place is free
+		 * for the peer's next message now, not at its next due time. */
+		(void)turn_unschedule(&n->turn, id);
+		/* Sent once: how long its receipt took (a resent message's
+		 * receipt may answer either send, so it says nothing). */
+		if (pp && ob->sends == 1 && ob->receipt_at_ms >= ob->last_attempt_ms)
+			peer_rtt_sample(pp, ob->receipt_at_ms - ob->last_attempt_ms);
 		count_receipt(n, rc->status, ob->receipt_at_ms - ob->created_at_ms);
 		log_msg(positive ? LOG_INFO : LOG_WARN, "delivery",
 			"peer=%s msg_id=%s referral=%s receipt=%s%s%s%s%s", peer,
@@ -354,7 +387,7 @@ static void attempt(node_t *n, sched_t *s, uint64_t now)
 	if (p && p->down && !peer_writable(p) &&
 	    s->created_ms + (uint64_t)n->cfg.message_lifetime_ms >= now) {
 		s->down_tries++;
-		schedule_set_next(&n->sched, s, now + backoff_ms(n, s->down_tries + 1));
+		schedule_set_next(&n->sched, s, now + backoff_ms(n, NULL, s->down_tries + 1));
 		return;
 	}
 	r = store_get_msg(n->store, STORE_OUTBOX, s->msg_id, 16,
@@ -437,7 +470,7 @@ static void attempt(node_t *n, sched_t *s, uint64_t now)
 	ob->attempts++;
 	ob->sends += (uint32_t)sent;
 	ob->last_attempt_ms = now;
-	ob->next_attempt_ms = now + backoff_ms(n, ob->attempts);
+	ob->next_attempt_ms = now + backoff_ms(n, p, ob->attempts);
 	schedule_set_next(&n->sched, s, ob->next_attempt_ms);
 	r = store_put_msg(n->store, STORE_OUTBOX, ob_id, 16, &ob->base);
 	/* The first send, then every power-of-two send: the trail shows the

@@ -8,7 +8,7 @@
 #include "log.h"
 #include "turn.h"
 
-enum { OUT_REPLY, OUT_SCHEDULE };
+enum { OUT_REPLY, OUT_SCHEDULE, OUT_UNSCHEDULE };
 
 struct turn_out {
 	struct turn_out *next;
@@ -19,7 +19,7 @@ struct turn_out {
 	bool delimiter;      /* REQ clients expect an empty frame */
 	uint8_t *data, *fail;
 	size_t len, fail_len;
-	sched_t sched;       /* OUT_SCHEDULE */
+	sched_t sched;       /* OUT_SCHEDULE; OUT_UNSCHEDULE: its msg_id */
 };
 
 void turn_init(turn_t *t)
@@ -89,6 +89,18 @@ int turn_schedule(turn_t *t, const sched_t *e)
 	return 0;
 }
 
+int turn_unschedule(turn_t *t, const uint8_t msg_id[16])
+{
+	turn_out_t *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	o->what = OUT_UNSCHEDULE;
+	memcpy(o->sched.msg_id, msg_id, 16);
+	queue(t, o);
+	return 0;
+}
+
 turn_mark_t turn_mark(turn_t *t)
 {
 	return t->tail;
@@ -146,7 +158,10 @@ static void flush(turn_t *t, bool committed, schedule_t *sched)
 		next = o->next;
 		if (o->what == OUT_REPLY)
 			send_out(o, committed);
-		else if (committed && schedule_add(sched, &o->sched))
+		else if (o->what == OUT_UNSCHEDULE) {
+			if (committed)
+				schedule_remove(sched, o->sched.msg_id);
+		} else if (committed && schedule_add(sched, &o->sched))
 			log_msg(LOG_ERROR, "delivery", "out of memory: a "
 				"committed message waits for the next restart "
 				"to be sent");

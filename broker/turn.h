@@ -51,6 +51,11 @@ int turn_reply(turn_t *t, void *sock, const uint8_t *rid, size_t rid_len,
 	       size_t fail_len);
 /* turn_schedule: e goes on the schedule once the turn has committed. */
 int turn_schedule(turn_t *t, const sched_t *e);
+/* turn_unschedule: msg_id leaves the schedule once the turn has committed
+ * (its receipt is durable), which frees its place among the peer's
+ * messages in flight at once rather than at its next due time. 0 or
+ * -ENOMEM (it then leaves when its next attempt finds it delivered). */
+int turn_unschedule(turn_t *t, const uint8_t msg_id[16]);
 /* turn_mark / turn_rollback: drops what was queued after the mark (an
  * event that aborts must not leave a reply or a schedule entry behind). */
 turn_mark_t turn_mark(turn_t *t);
