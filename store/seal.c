@@ -154,7 +154,7 @@ static int aes_gcm(const uint8_t *key, const uint8_t iv[12], const uint8_t *aad,
 
 	if (!ctx)
 		return -ENOMEM;
-	ok = EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, iv,
+	ok = EVP_CipherInit_ex(ctx, util_cipher_aes256gcm(), NULL, key, iv,
 			       encrypt) == 1 &&
 	     EVP_CipherUpdate(ctx, NULL, &outl, aad, (int)aadlen) == 1 &&
 	     (len == 0 || EVP_CipherUpdate(ctx, out, &outl, in, (int)len) == 1);
