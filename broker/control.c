@@ -919,6 +919,12 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 reply:
 	if (rep.code == 0 && r)
 		state_fail_reply(&rep, r, err, sizeof(err), "%s", ref_strerror(r));
+	/* Echoed, so that a client with many requests in flight (one
+	 * DEALER, referral-pipe.c) knows whose answer this is. */
+	if (req) {
+		rep.request_id = req->request_id;
+		fail.request_id = req->request_id;
+	}
 	data = pack_reply(&rep, &dlen);
 	fail.code = REF_E_UNAVAILABLE;
 	fail.error = "the node could not commit this request to its store; "
@@ -976,7 +982,7 @@ int control_open(node_t *n, char *err, size_t errlen)
 	/* Local clients are trusted: let an oversized submission in so it is
 	 * answered "too large" instead of cut off unanswered. */
 	int64_t cmax = (int64_t)512 << 20;
-	int one = 1, r;
+	int one = 1, hwm = 200000, r;
 
 	n->client = zmq_socket(n->ctx, ZMQ_ROUTER);
 	if (!n->client) {
@@ -987,6 +993,11 @@ int control_open(node_t *n, char *err, size_t errlen)
 	peers_socket_common(&n->peers, n->client);
 	zmq_setsockopt(n->client, ZMQ_MAXMSGSIZE, &cmax, sizeof(cmax));
 	zmq_setsockopt(n->client, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+	/* A pipelined client keeps thousands of requests in flight: their
+	 * answers, queued in one turn, must not overflow libzmq's default
+	 * 1000 and be dropped (the client would only resend them). */
+	zmq_setsockopt(n->client, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(n->client, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	/* The socket has a folder of its own: a gateway's account, in the
 	 * node's group, reaches it (data folder 0710, sock/ 0750, the socket
 	 * 0660) and nothing else of the data folder (files 0600). */
