@@ -18,6 +18,7 @@ envelope_policy_t state_policy(node_t *n, const char *self, const char *peer,
 		.lifetime_ms = (uint64_t)n->cfg.message_lifetime_ms,
 		.future_ms = (uint64_t)n->cfg.future_skew_ms,
 		.lookup = directory_key, .lookup_ctx = n->dir,
+		.roots = &n->roots,
 	};
 	return p;
 }

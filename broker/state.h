@@ -87,8 +87,15 @@ struct node {
 	const principal_t *caller; /* who the request being handled is for */
 	/* principal.c: [staff] accounts, resolved at start */
 	struct principal_map *staff;
+	/* outbox.c: the messages made in the open turn, signed together
+	 * at its end (outbox_seal_turn): one signature for the batch. */
+	struct outbox_draft *drafts;
+	size_t n_drafts, cap_drafts;
 	/* dirsync.c */
 	directory_t *dir;         /* in force */
+	/* Batch roots already verified, emptied when a directory is put in
+	 * force (envelope_verify fills it through state_policy, a memo). */
+	envelope_roots_t roots;
 	directory_t *pending_dir; /* applied in this turn; in force after it */
 	EVP_PKEY *authority;
 	/* keys.c */
