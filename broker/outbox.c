@@ -45,6 +45,10 @@ struct outbox_draft {
 	envelope_draft_t d;
 	envelope_fields_t f; /* to re-make the header under a new key */
 	char to[8], referral_id[48];
+	/* A receipt (outbox_receipt): kept in the inbox record under this
+	 * msg_id, and the peer's reply awaiting it (turn_fill). */
+	bool receipt;
+	uint8_t inbox_id[16];
 };
 
 /* An envelope written before it is signed: the header and body, no
@@ -66,16 +70,13 @@ static int placeholder(const envelope_draft_t *d, uint8_t **ret, size_t *ret_len
 	return 0;
 }
 
-int outbox_put(node_t *n, const char *to, uint32_t kind,
-	       const char *referral_id, uint64_t seq, const uint8_t *body,
-	       size_t blen, uint32_t priority, uint64_t now,
-	       uint8_t ret_msg_id[16], size_t *ret_len)
+/* The next draft of the turn, made (not yet counted in n_drafts). */
+static int new_draft(node_t *n, const char *to, uint32_t kind,
+		     const char *referral_id, uint64_t seq, const uint8_t *body,
+		     size_t blen, uint64_t now, struct outbox_draft **ret)
 {
 	envelope_signer_t s = keys_signer(n);
 	struct outbox_draft *od;
-	uint8_t *env = NULL;
-	size_t el, most;
-	int r;
 
 	if (n->n_drafts == n->cap_drafts) {
 		size_t cap = n->cap_drafts ? 2 * n->cap_drafts : 64;
@@ -96,7 +97,43 @@ int outbox_put(node_t *n, const char *to, uint32_t kind,
 	od->f.referral_id = od->referral_id;
 	od->f.referral_seq = seq;
 	od->f.created_at_ms = now;
-	r = envelope_draft(&s, &od->f, body, blen, &od->d);
+	*ret = od;
+	return envelope_draft(&s, &od->f, body, blen, &od->d);
+}
+
+int outbox_receipt(node_t *n, const char *to, const char *referral_id,
+		   const uint8_t *body, size_t blen, uint64_t now,
+		   const uint8_t inbox_id[16], uint8_t **ret, size_t *ret_len)
+{
+	struct outbox_draft *od;
+	int r = new_draft(n, to, REFERRAL__V1__KIND__RECEIPT, referral_id, 0,
+			  body, blen, now, &od);
+
+	if (!r)
+		r = placeholder(&od->d, ret, ret_len);
+	if (r) {
+		envelope_draft_free(&od->d);
+		return r;
+	}
+	od->receipt = true;
+	memcpy(od->inbox_id, inbox_id, 16);
+	od->f.msg_id = od->d.msg_id;
+	n->n_drafts++;
+	return 0;
+}
+
+int outbox_put(node_t *n, const char *to, uint32_t kind,
+	       const char *referral_id, uint64_t seq, const uint8_t *body,
+	       size_t blen, uint32_t priority, uint64_t now,
+	       uint8_t ret_msg_id[16], size_t *ret_len)
+{
+	envelope_signer_t s = keys_signer(n);
+	struct outbox_draft *od;
+	uint8_t *env = NULL;
+	size_t el, most;
+	int r;
+
+	r = new_draft(n, to, kind, referral_id, seq, body, blen, now, &od);
 	if (r)
 		return r;
 	/* Its size once signed, at the most a batch can add. */
@@ -130,6 +167,38 @@ void outbox_drop_drafts(node_t *n)
 	n->n_drafts = 0;
 }
 
+/* A receipt signed: over its placeholder in the inbox record, and to the
+ * peer's awaiting reply (*buf handed over). Neither there: the event that
+ * stored the message was undone, and the receipt goes nowhere. */
+static int seal_receipt(node_t *n, const struct outbox_draft *od,
+			uint8_t **buf, size_t len)
+{
+	Referral__Store__V1__InboxRecord *in = NULL;
+	uint8_t *had_data;
+	size_t had_len;
+	int r = store_get_msg(n->store, STORE_INBOX, od->inbox_id, 16,
+			      &referral__store__v1__inbox_record__descriptor,
+			      (ProtobufCMessage **)&in);
+
+	if (r == REF_E_NOT_FOUND)
+		return 0;
+	if (r)
+		return r;
+	had_data = in->receipt.data;
+	had_len = in->receipt.len;
+	in->receipt.data = *buf;
+	in->receipt.len = len;
+	r = store_put_msg(n->store, STORE_INBOX, od->inbox_id, 16, &in->base);
+	in->receipt.data = had_data; /* protobuf-c's, freed with in */
+	in->receipt.len = had_len;
+	referral__store__v1__inbox_record__free_unpacked(in, NULL);
+	if (!r) {
+		turn_fill(&n->turn, od->inbox_id, *buf, len);
+		*buf = NULL;
+	}
+	return r;
+}
+
 /* Signs drafts [from, to) at once and writes each envelope over its
  * placeholder. A placeholder that is gone was written by an event that
  * was undone: its message was never made, and is skipped. */
@@ -153,6 +222,11 @@ static int seal_some(node_t *n, const envelope_signer_t *s, size_t from,
 		uint8_t *had_data;
 		size_t had_len;
 
+		if (n->drafts[i].receipt) {
+			r = seal_receipt(n, &n->drafts[i], &bufs[i - from],
+					 lens[i - from]);
+			continue;
+		}
 		r = store_get_msg(n->store, STORE_OUTBOX, n->drafts[i].d.msg_id,
 				  16, &referral__store__v1__outbox_record__descriptor,
 				  (ProtobufCMessage **)&ob);

@@ -21,6 +21,14 @@ int outbox_put(node_t *n, const char *to, uint32_t kind,
 	       const char *referral_id, uint64_t seq, const uint8_t *body,
 	       size_t blen, uint32_t priority, uint64_t now,
 	       uint8_t ret_msg_id[16], size_t *ret_len);
+/* outbox_receipt: a RECEIPT with body, to `to`, for the message stored
+ * in the open turn's event under inbox_id; *ret is its unsigned
+ * placeholder, for that inbox record. The caller queues the peer's reply
+ * with turn_reply_awaiting(seal_id = inbox_id): outbox_seal_turn signs the
+ * receipt with the turn's batch and puts it in both. */
+int outbox_receipt(node_t *n, const char *to, const char *referral_id,
+		   const uint8_t *body, size_t blen, uint64_t now,
+		   const uint8_t inbox_id[16], uint8_t **ret, size_t *ret_len);
 /* outbox_seal_turn: signs every message outbox_put made in the open turn,
  * with one signature per batch (DESIGN.md's batch form; the single form
  * for one), and writes each envelope over its unsigned placeholder.
