@@ -509,31 +509,11 @@ static void wake_returned_peers(node_t *n, uint64_t now)
 			wake_peer(n, &n->peers.v[i], now);
 }
 
-/* A peer at its quota: everything due for it waits the same short time,
- * so that when receipts free room the next turn picks again by priority
- * among all of them (waiting one by one would let the ones looked at last
- * go first). */
-struct hold_ctx {
-	node_t *n;
-	const char *peer;
-	uint64_t until, now;
-};
-
-static bool hold_one(void *ctx, sched_t *e)
-{
-	struct hold_ctx *h = ctx;
-
-	if (!e->in_flight && e->next_ms <= h->now && !strcmp(e->to, h->peer))
-		schedule_set_next(&h->n->sched, e, h->until);
-	return false;
-}
-
 void delivery_run(node_t *n)
 {
 	uint64_t now = util_now_ms();
 	uint8_t (*ids)[16] = malloc(SCHED_PER_TURN * 16);
-	char held[64][8];
-	size_t n_ids, n_held = 0;
+	size_t n_ids;
 
 	if (!ids)
 		return;
@@ -544,20 +524,17 @@ void delivery_run(node_t *n)
 	n_ids = schedule_take_due(&n->sched, now, ids, SCHED_PER_TURN);
 	for (size_t k = 0; k < n_ids; k++) {
 		sched_t *e = schedule_find(&n->sched, ids[k]);
-		size_t h;
 
 		if (!e)
 			continue;
 		/* [limits] peer_in_flight: a message not yet sent waits while
-		 * its peer already holds that many unreceipted; resends go
-		 * on. */
+		 * its peer already holds that many unreceipted, parked in
+		 * priority order until a receipt frees a place (a backlog of
+		 * a week costs no walk per turn); resends go on. */
 		if (!e->in_flight && schedule_in_flight(&n->sched, e->to) >=
 		    (size_t)n->cfg.peer_in_flight) {
-			for (h = 0; h < n_held && strcmp(held[h], e->to); h++)
-				;
-			if (h == n_held && n_held < 64)
-				snprintf(held[n_held++], 8, "%s", e->to);
-			schedule_set_next(&n->sched, e, now + 50);
+			if (schedule_park(&n->sched, e))
+				schedule_set_next(&n->sched, e, now + 50);
 			continue;
 		}
 		attempt(n, e, now);
@@ -565,10 +542,6 @@ void delivery_run(node_t *n)
 	/* Those still aside (a peer back this turn) are due again next turn,
 	 * in order. */
 	schedule_put_back(&n->sched, (const uint8_t (*)[16])ids, n_ids);
-	for (size_t h = 0; h < n_held; h++) {
-		struct hold_ctx hc = { n, held[h], now + 50, now };
-		schedule_foreach(&n->sched, hold_one, &hc);
-	}
 	free(ids);
 }
 
