@@ -165,6 +165,7 @@ static int turn(node_t *n, zmq_pollitem_t *items, bool reload)
 	delivery_run(n);
 	keys_reseal_step(n);
 	prune_step(n);
+	overdue_step(n);
 	if (util_mono_ms() >= n->next_deadline_check) {
 		n->next_deadline_check = util_mono_ms() +
 					 (uint64_t)n->cfg.deadline_check_ms;

@@ -87,6 +87,10 @@ struct node {
 	const principal_t *caller; /* who the request being handled is for */
 	/* principal.c: [staff] accounts, resolved at start */
 	struct principal_map *staff;
+	/* overdue.c: the deadline sweep in progress, and where it goes on
+	 * (the key read last). */
+	bool overdue_active;
+	char overdue_cursor[48];
 	/* outbox.c: the messages made in the open turn, signed together
 	 * at its end (outbox_seal_turn): one signature for the batch. */
 	struct outbox_draft *drafts;

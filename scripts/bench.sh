@@ -81,11 +81,15 @@ ref1_project() (
 	# outbox, which at 100,000 referrals costs A real time: the wait
 	# follows A's log (a line per receipt) and asks status only at the
 	# end. The figures come from the audit chain, not from these waits.
-	receipts() { grep -c " delivery peer=.* receipt=" "$T/350581.log"; }
+	# Both nodes: B's RECEIVED changes still on their way to A would
+	# share the paced run's path and cost it latency it did not cause.
+	receipts() { grep -c " delivery peer=.* receipt=" "$T/$1.log"; }
 	drained() {
-		until [ "$(receipts)" -ge "$1" ]; do sleep 0.5; done
-		until [ "$("$REFCTL" --data "$T/350581" status --json | json outbox.pending)" = 0 ]; do
-			sleep 2
+		for c in 350581 350582; do
+			until [ "$(receipts $c)" -ge "$1" ]; do sleep 0.5; done
+			until [ "$("$REFCTL" --data "$T/$c" status --json | json outbox.pending)" = 0 ]; do
+				sleep 2
+			done
 		done
 	}
 	a0=$(cpu "$PID_350581"); b0=$(cpu "$PID_350582")
