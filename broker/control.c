@@ -33,6 +33,7 @@
 #include "routing.h"
 #include "tokens.h"
 #include "calendar.h"
+#include "tzlocal.h"
 #include "util.h"
 #include "views.h"
 
@@ -277,7 +278,7 @@ static int build_move(node_t *n, const control_op_t *o, json_t *opts,
 	int r;
 
 	if (!strcmp(o->name, "mark-urgent")) {
-		if (!calls_str(opts, "ground")[0]) {
+		if (!state_str(opts, "ground")[0]) {
 			snprintf(err, errlen, "mark-urgent needs \"ground\": "
 				 "limitation, preservation or other (Art 44)");
 			return REF_E_INVALID;
@@ -315,7 +316,7 @@ static int build_submit(node_t *n, const control_op_t *o, json_t *opts,
 	static char to[8];
 
 	(void)o;
-	snprintf(to, sizeof(to), "%s", calls_str(opts, "to"));
+	snprintf(to, sizeof(to), "%s", state_str(opts, "to"));
 	req->to_node = to;
 	return calls_application(opts, (size_t)n->cfg.max_documents,
 				 (size_t)n->cfg.max_document_bytes, ret_body,
@@ -326,7 +327,7 @@ static int build_list(node_t *n, const control_op_t *o, json_t *opts,
 		      request_t *req, uint8_t **ret_body, size_t *ret_len,
 		      char *err, size_t errlen)
 {
-	const char *box = calls_str(opts, "box");
+	const char *box = state_str(opts, "box");
 	char *text;
 
 	(void)n, (void)o;
@@ -715,7 +716,7 @@ static int call_whoami(node_t *n, const principal_t *who, const request_t *req,
 	if (who->code[0])
 		json_object_set_new(o, "code", json_string(who->code));
 	if (who->expires_at_ms)
-		views_time(o, "expires_at", who->expires_at_ms);
+		tzlocal_json_time(o, "expires_at", who->expires_at_ms);
 	rep->json = state_dump(o);
 	return 0;
 }

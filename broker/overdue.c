@@ -8,6 +8,7 @@
 #include "log.h"
 #include "overdue.h"
 #include "referrals.h"
+#include "tzlocal.h"
 #include "util.h"
 #include "views.h"
 
@@ -248,8 +249,8 @@ static int overdue_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 		json_object_set_new(o, "referral_id", json_string(rr->referral_id));
 		json_object_set_new(o, "state", json_string(rr->state));
 		json_object_set_new(o, "clock", json_string(ck[i].name));
-		views_time(o, "due", ck[i].due_ms);
-		views_due_day(o, "due_day", ck[i].due_ms);
+		tzlocal_json_time(o, "due", ck[i].due_ms);
+		tzlocal_json_day(o, "due_day", ck[i].due_ms);
 		json_object_set_new(o, "overdue",
 				    json_boolean(ck[i].due_ms <= util_now_ms()));
 		json_object_set_new(o, "priority", json_integer(rr->priority));

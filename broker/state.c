@@ -88,3 +88,10 @@ int state_fail_as(Referral__Local__V1__Reply *rep, int code, char *err)
 	rep->error = err;
 	return code;
 }
+
+const char *state_str(json_t *opts, const char *key)
+{
+	const char *s = json_string_value(json_object_get(opts, key));
+
+	return s ? s : "";
+}

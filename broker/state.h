@@ -175,4 +175,8 @@ int state_fail_reply(Referral__Local__V1__Reply *rep, int code, char *buf,
 		     size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* state_str: opts[key] as a string, or "" if absent (an operation's
+ * JSON options). */
+const char *state_str(json_t *opts, const char *key);
+
 #endif
