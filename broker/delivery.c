@@ -34,22 +34,22 @@ static uint32_t jitter(void)
 }
 
 /* When a message sent attempts times goes again: the schedule's backoff,
- * but never before the peer's receipts usually come (peer_rto_ms, doubled
- * at each further attempt): a peer working through a backlog answers
- * late, and resending then would only lengthen its queue. */
+ * but never before the peer's receipts usually come (peer_rto_ms): a peer
+ * working through a backlog answers late, and resending then would only
+ * lengthen its queue. Never later than retry_cap_ms for it either: on a
+ * link that loses frames, a wait grown with the smoothed time (delays,
+ * reordering) slowed recovery more than the duplicates cost. */
 static uint64_t backoff_ms(const node_t *n, const peer_t *p, uint32_t attempts)
 {
 	uint64_t b = schedule_backoff((uint64_t)n->cfg.retry_first_ms,
 				      (uint64_t)n->cfg.retry_cap_ms, attempts,
 				      jitter());
-	uint64_t rto = p ? peer_rto_ms(p) : 0, cap;
+	uint64_t rto = p ? peer_rto_ms(p) : 0;
 
 	if (!rto || attempts == 0)
 		return b;
-	rto <<= attempts - 1 < 4 ? attempts - 1 : 4;
-	cap = 10 * (uint64_t)n->cfg.retry_cap_ms;
-	if (rto > cap)
-		rto = cap;
+	if (rto > (uint64_t)n->cfg.retry_cap_ms)
+		rto = (uint64_t)n->cfg.retry_cap_ms;
 	return rto > b ? rto : b;
 }
 
@@ -220,7 +220,7 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 		log_msg(LOG_ERROR, "delivery", "msg_id=%s receipt not stored: "
 			"%s; the message stays pending", idhex, ref_strerror(r));
 	} else {
-		peer_t *pp = peer_get(&n->peers, n->dir, peer);
+		peer_t *pp = peer_find(&n->peers, peer);
 
 		/* Settled once the turn commits: its in-flight place is free
 		 * for the peer's next message now, not at its next due time. */

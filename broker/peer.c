@@ -66,6 +66,14 @@ void peers_close(peers_t *ps)
 	ps->n = 0;
 }
 
+peer_t *peer_find(peers_t *ps, const char *code)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (!strcmp(ps->v[i].code, code))
+			return &ps->v[i];
+	return NULL;
+}
+
 peer_t *peer_get(peers_t *ps, const directory_t *dir, const char *code)
 {
 	const dir_node_t *dn = directory_node(dir, code);

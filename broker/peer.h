@@ -74,6 +74,8 @@ void peers_free(peers_t *ps);
 void peers_close(peers_t *ps);
 /* peers_socket_common: linger, heartbeats and the size limit of s. */
 void peers_socket_common(const peers_t *ps, void *s);
+/* peer_find: the peer already open for code, or NULL (nothing is made). */
+peer_t *peer_find(peers_t *ps, const char *code);
 /* peer_get: the peer `code` of dir, its DEALER connected (pinned to the
  * CURVE key dir lists); NULL if dir does not list it or it cannot be
  * made. */
