@@ -12,7 +12,6 @@
 #include "log.h"
 #include "tzlocal.h"
 #include "util.h"
-#include "views.h"
 
 #ifndef REF_SHIPPED_CALENDAR
 #define REF_SHIPPED_CALENDAR "/usr/local/share/referral/holidays-cn.txt"
@@ -112,7 +111,7 @@ int calendar_call_due(node_t *n, const principal_t *who,
 		      const Referral__Local__V1__Request *req, json_t *opts,
 		      Referral__Local__V1__Reply *rep, char *err, size_t errlen)
 {
-	const char *from = calls_str(opts, "from");
+	const char *from = state_str(opts, "from");
 	json_t *jd = json_object_get(opts, "days"), *o;
 	int y, m, d, k = 0, days;
 	int64_t start, nominal, due_day;
@@ -146,7 +145,7 @@ int calendar_call_due(node_t *n, const principal_t *who,
 	json_object_set_new(o, "last_counted_day", day_json(nominal));
 	json_object_set_new(o, "due_day", day_json(due_day));
 	json_object_set_new(o, "extended", json_boolean(due_day != nominal));
-	views_time(o, "due", due_ms);
+	tzlocal_json_time(o, "due", due_ms);
 	tzlocal_time(due_ms, ts);
 	json_object_set_new(o, "due_local", json_string(ts));
 	calendar_file(&n->cfg, path, sizeof(path));

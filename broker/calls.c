@@ -11,13 +11,6 @@
 #include "referral.pb-c.h"
 #include "util.h"
 
-const char *calls_str(json_t *opts, const char *key)
-{
-	const char *s = json_string_value(json_object_get(opts, key));
-
-	return s ? s : "";
-}
-
 static bool type_ok(const char *type, json_t *v)
 {
 	if (!type)
@@ -104,27 +97,27 @@ int calls_move(const char *state, bool admin, bool aid_first, json_t *opts,
 		}
 	}
 	sc.state = (char *)state;
-	sc.reason = (char *)calls_str(opts, "reason");
-	sc.legal_basis = (char *)calls_str(opts, "legal_basis");
+	sc.reason = (char *)state_str(opts, "reason");
+	sc.legal_basis = (char *)state_str(opts, "legal_basis");
 	sc.missing_items = (char **)iv;
 	sc.n_missing_items = ni;
 	if (json_object_get(opts, "firm") || json_object_get(opts, "lawyer") ||
 	    json_object_get(opts, "licence_no")) {
-		as.firm = (char *)calls_str(opts, "firm");
-		as.lawyer = (char *)calls_str(opts, "lawyer");
-		as.licence_no = (char *)calls_str(opts, "licence_no");
-		as.contact = (char *)calls_str(opts, "contact");
+		as.firm = (char *)state_str(opts, "firm");
+		as.lawyer = (char *)state_str(opts, "lawyer");
+		as.licence_no = (char *)state_str(opts, "licence_no");
+		as.contact = (char *)state_str(opts, "contact");
 		sc.assignment = &as;
 	}
-	sc.report = (char *)calls_str(opts, "report");
-	sc.onward_to = (char *)calls_str(opts, "onward_to");
+	sc.report = (char *)state_str(opts, "report");
+	sc.onward_to = (char *)state_str(opts, "onward_to");
 	sc.aid_first = aid_first;
-	sc.withdrawal = (char *)calls_str(opts, "applicant_withdrawal");
+	sc.withdrawal = (char *)state_str(opts, "applicant_withdrawal");
 	closing_from_opts(opts, &sc, &fr);
 	/* "ground" is the Art 48 ground of a termination, and the Art 44
 	 * urgency ground of any other move (mark-urgent keeps the state). */
 	if (strcmp(state, "TERMINATED")) {
-		sc.urgency_ground = (char *)calls_str(opts, "ground");
+		sc.urgency_ground = (char *)state_str(opts, "ground");
 		sc.termination_ground = (char *)"";
 	}
 	sc.actor_role = (char *)(admin ? "admin" : "staff");
@@ -160,7 +153,7 @@ int calls_supplement(json_t *opts, size_t max_docs, size_t max_bytes,
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_t *d = json_array_get(docs, i);
-		const char *b64 = calls_str(d, "content_base64");
+		const char *b64 = state_str(d, "content_base64");
 		size_t len = 0;
 
 		referral__v1__document__init(&dv[i]);
@@ -180,8 +173,8 @@ int calls_supplement(json_t *opts, size_t max_docs, size_t max_bytes,
 			goto out;
 		}
 		util_sha256(bytes[i], len, sha[i]);
-		dv[i].type = (char *)calls_str(d, "type");
-		dv[i].name = (char *)calls_str(d, "name");
+		dv[i].type = (char *)state_str(d, "type");
+		dv[i].name = (char *)state_str(d, "name");
 		dv[i].content.data = bytes[i];
 		dv[i].content.len = len;
 		dv[i].sha256.data = sha[i];

@@ -41,6 +41,6 @@ int calls_application(json_t *opts, size_t max_docs, size_t max_bytes,
 		      uint8_t **ret_body, size_t *ret_len, char *err,
 		      size_t errlen);
 /* calls_str: opts[key] as a string, or "" if absent. */
-const char *calls_str(json_t *opts, const char *key);
+const char *state_str(json_t *opts, const char *key);
 
 #endif

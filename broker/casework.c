@@ -81,8 +81,8 @@ int casework_move(node_t *n, const Referral__Local__V1__Request *req,
 		rep->error = err;
 		goto out;
 	}
-	referrals_set_str(&sc->from_state, rr->state);
-	referrals_set_str(&sc->actor, req->actor);
+	history_set_str(&sc->from_state, rr->state);
+	history_set_str(&sc->actor, req->actor);
 	sc->changed_at_ms = now;
 	if (lc_state_from_name(sc->state) == LC_REFERRED_ONWARD) {
 		const dir_node_t *dest = directory_node(n->dir, sc->onward_to);
@@ -134,7 +134,7 @@ int casework_move(node_t *n, const Referral__Local__V1__Request *req,
 					   err[0] ? err : ref_strerror(r));
 			goto out;
 		}
-		referrals_set_str(&sc->onward_referral_id, onward);
+		history_set_str(&sc->onward_referral_id, onward);
 	}
 	if (party == LC_ORIGIN) {
 		/* The receiver applies the origin's moves and confirms them
@@ -234,7 +234,7 @@ int casework_supplement(node_t *n, const Referral__Local__V1__Request *req,
 	sc.changed_at_ms = now;
 	sc.round = rr->materials_round;
 	ms->round = rr->materials_round;
-	referrals_set_str(&ms->actor, req->actor);
+	history_set_str(&ms->actor, req->actor);
 	/* The receiver applies it (back to RECEIVED) and confirms it; the
 	 * referral here moves when that confirmation arrives. */
 	r = referrals_send_about(n, rr, REFERRAL__V1__KIND__MATERIALS_SUPPLEMENT,

@@ -149,6 +149,24 @@ static int wmax_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	return 0;
 }
 
+/* When the witnessed checkpoint env was made (its body's at_ms; 0 if it
+ * cannot be read). */
+static uint64_t witnessed_at(const uint8_t *env, size_t len)
+{
+	Referral__V1__Envelope *e = env ? referral__v1__envelope__unpack(
+		NULL, len, env) : NULL;
+	Referral__V1__AuditCheckpoint *cp = e ?
+		referral__v1__audit_checkpoint__unpack(NULL, e->body.len,
+						       e->body.data) : NULL;
+	uint64_t at = cp ? cp->at_ms : 0;
+
+	if (cp)
+		referral__v1__audit_checkpoint__free_unpacked(cp, NULL);
+	if (e)
+		referral__v1__envelope__free_unpacked(e, NULL);
+	return at;
+}
+
 /* Where peer's chain stood, as witnessed here, when it announced its last
  * restore (0: never): its later checkpoints below it are its new chain. */
 static uint64_t peer_restored_at(node_t *n, const char *peer)
@@ -293,7 +311,11 @@ int checkpoint_witness(node_t *n, const envelope_check_t *c, const uint8_t *buf,
 		 * RESTORE_SYNC: it holds its sends until an admin knows. */
 		struct wmax w = { peer, 0, NULL, 0 };
 		r = store_foreach(n->store, STORE_WITNESSED, wmax_one, &w);
-		if (!r && w.seq > cp->seq && w.seq > peer_restored_at(n, peer)) {
+		/* Only a checkpoint made after the one witnessed can show the
+		 * chain went back: an older one that arrives late (resent after
+		 * its receipt was lost, overtaken by the next) only lags. */
+		if (!r && w.seq > cp->seq && w.seq > peer_restored_at(n, peer) &&
+		    cp->at_ms > witnessed_at(w.env, w.len)) {
 			snprintf(detail, sizeof(detail), "seq %llu, behind %llu "
 				 "witnessed", (unsigned long long)cp->seq,
 				 (unsigned long long)w.seq);

@@ -5,7 +5,7 @@
 #include "closing.h"
 #include "errors.h"
 #include "lifecycle.h"
-#include "referrals.h"
+#include "history.h"
 
 /* The outcome of a closed case as centres report it: won, partly won,
  * lost, a mediated or settled end, the suit withdrawn, and for
@@ -58,8 +58,8 @@ static bool date_ok(const char *d)
 static int closer_of(node_t *n, const referral_rec_t *rr, char *out,
 		     size_t len)
 {
-	referrals_step_t *s;
-	int r = referrals_history_load(n, rr, &s);
+	history_step_t *s;
+	int r = history_load(n, rr, &s);
 
 	out[0] = '\0';
 	if (r)
@@ -67,7 +67,7 @@ static int closer_of(node_t *n, const referral_rec_t *rr, char *out,
 	for (uint32_t i = 0; i < rr->history_len; i++)
 		if (!strcmp(s[i].sc->state, "CLOSED"))
 			snprintf(out, len, "%s", s[i].sc->actor);
-	referrals_steps_free(s, rr->history_len);
+	history_steps_free(s, rr->history_len);
 	return 0;
 }
 

@@ -33,6 +33,7 @@
 #include "routing.h"
 #include "tokens.h"
 #include "calendar.h"
+#include "tzlocal.h"
 #include "util.h"
 #include "views.h"
 
@@ -277,7 +278,7 @@ static int build_move(node_t *n, const control_op_t *o, json_t *opts,
 	int r;
 
 	if (!strcmp(o->name, "mark-urgent")) {
-		if (!calls_str(opts, "ground")[0]) {
+		if (!state_str(opts, "ground")[0]) {
 			snprintf(err, errlen, "mark-urgent needs \"ground\": "
 				 "limitation, preservation or other (Art 44)");
 			return REF_E_INVALID;
@@ -315,7 +316,7 @@ static int build_submit(node_t *n, const control_op_t *o, json_t *opts,
 	static char to[8];
 
 	(void)o;
-	snprintf(to, sizeof(to), "%s", calls_str(opts, "to"));
+	snprintf(to, sizeof(to), "%s", state_str(opts, "to"));
 	req->to_node = to;
 	return calls_application(opts, (size_t)n->cfg.max_documents,
 				 (size_t)n->cfg.max_document_bytes, ret_body,
@@ -326,7 +327,7 @@ static int build_list(node_t *n, const control_op_t *o, json_t *opts,
 		      request_t *req, uint8_t **ret_body, size_t *ret_len,
 		      char *err, size_t errlen)
 {
-	const char *box = calls_str(opts, "box");
+	const char *box = state_str(opts, "box");
 	char *text;
 
 	(void)n, (void)o;
@@ -715,7 +716,7 @@ static int call_whoami(node_t *n, const principal_t *who, const request_t *req,
 	if (who->code[0])
 		json_object_set_new(o, "code", json_string(who->code));
 	if (who->expires_at_ms)
-		views_time(o, "expires_at", who->expires_at_ms);
+		tzlocal_json_time(o, "expires_at", who->expires_at_ms);
 	rep->json = state_dump(o);
 	return 0;
 }
@@ -919,6 +920,12 @@ static void handle_client(node_t *n, const uint8_t *rid, size_t rid_len,
 reply:
 	if (rep.code == 0 && r)
 		state_fail_reply(&rep, r, err, sizeof(err), "%s", ref_strerror(r));
+	/* Echoed, so that a client with many requests in flight (one
+	 * DEALER, referral-pipe.c) knows whose answer this is. */
+	if (req) {
+		rep.request_id = req->request_id;
+		fail.request_id = req->request_id;
+	}
 	data = pack_reply(&rep, &dlen);
 	fail.code = REF_E_UNAVAILABLE;
 	fail.error = "the node could not commit this request to its store; "
@@ -976,7 +983,7 @@ int control_open(node_t *n, char *err, size_t errlen)
 	/* Local clients are trusted: let an oversized submission in so it is
 	 * answered "too large" instead of cut off unanswered. */
 	int64_t cmax = (int64_t)512 << 20;
-	int one = 1, r;
+	int one = 1, hwm = 200000, r;
 
 	n->client = zmq_socket(n->ctx, ZMQ_ROUTER);
 	if (!n->client) {
@@ -987,6 +994,11 @@ int control_open(node_t *n, char *err, size_t errlen)
 	peers_socket_common(&n->peers, n->client);
 	zmq_setsockopt(n->client, ZMQ_MAXMSGSIZE, &cmax, sizeof(cmax));
 	zmq_setsockopt(n->client, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+	/* A pipelined client keeps thousands of requests in flight: their
+	 * answers, queued in one turn, must not overflow libzmq's default
+	 * 1000 and be dropped (the client would only resend them). */
+	zmq_setsockopt(n->client, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(n->client, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	/* The socket has a folder of its own: a gateway's account, in the
 	 * node's group, reaches it (data folder 0710, sock/ 0750, the socket
 	 * 0660) and nothing else of the data folder (files 0600). */

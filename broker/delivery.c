@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/rand.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "checkpoint.h"
@@ -19,14 +19,38 @@
 
 static void wake_peer(node_t *n, peer_t *p, uint64_t now);
 
-static uint64_t backoff_ms(const node_t *n, uint32_t attempts)
+/* The resend's jitter: not a secret, so a cheap generator (xorshift64,
+ * seeded once) rather than a call into OpenSSL's per message. */
+static uint32_t jitter(void)
 {
-	uint32_t rnd;
+	static uint64_t x;
 
-	if (RAND_bytes((unsigned char *)&rnd, sizeof(rnd)) != 1)
-		rnd = (uint32_t)util_mono_ms(); /* jitter only: not a secret */
-	return schedule_backoff((uint64_t)n->cfg.retry_first_ms,
-				(uint64_t)n->cfg.retry_cap_ms, attempts, rnd);
+	if (!x)
+		x = util_now_ms() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return (uint32_t)(x >> 32);
+}
+
+/* When a message sent attempts times goes again: the schedule's backoff,
+ * but never before the peer's receipts usually come (peer_rto_ms): a peer
+ * working through a backlog answers late, and resending then would only
+ * lengthen its queue. Never later than retry_cap_ms for it either: on a
+ * link that loses frames, a wait grown with the smoothed time (delays,
+ * reordering) slowed recovery more than the duplicates cost. */
+static uint64_t backoff_ms(const node_t *n, const peer_t *p, uint32_t attempts)
+{
+	uint64_t b = schedule_backoff((uint64_t)n->cfg.retry_first_ms,
+				      (uint64_t)n->cfg.retry_cap_ms, attempts,
+				      jitter());
+	uint64_t rto = p ? peer_rto_ms(p) : 0;
+
+	if (!rto || attempts == 0)
+		return b;
+	if (rto > (uint64_t)n->cfg.retry_cap_ms)
+		rto = (uint64_t)n->cfg.retry_cap_ms;
+	return rto > b ? rto : b;
 }
 
 /* The pending message whose envelope has this SHA-256: receipts for
@@ -196,6 +220,15 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 		log_msg(LOG_ERROR, "delivery", "msg_id=%s receipt not stored: "
 			"%s; the message stays pending", idhex, ref_strerror(r));
 	} else {
+		peer_t *pp = peer_find(&n->peers, peer);
+
+		/* Settled once the turn commits: its in-flight place is free
+		 * for the peer's next message now, not at its next due time. */
+		(void)turn_unschedule(&n->turn, id);
+		/* Sent once: how long its receipt took (a resent message's
+		 * receipt may answer either send, so it says nothing). */
+		if (pp && ob->sends == 1 && ob->receipt_at_ms >= ob->last_attempt_ms)
+			peer_rtt_sample(pp, ob->receipt_at_ms - ob->last_attempt_ms);
 		count_receipt(n, rc->status, ob->receipt_at_ms - ob->created_at_ms);
 		log_msg(positive ? LOG_INFO : LOG_WARN, "delivery",
 			"peer=%s msg_id=%s referral=%s receipt=%s%s%s%s%s", peer,
@@ -354,7 +387,7 @@ static void attempt(node_t *n, sched_t *s, uint64_t now)
 	if (p && p->down && !peer_writable(p) &&
 	    s->created_ms + (uint64_t)n->cfg.message_lifetime_ms >= now) {
 		s->down_tries++;
-		schedule_set_next(&n->sched, s, now + backoff_ms(n, s->down_tries + 1));
+		schedule_set_next(&n->sched, s, now + backoff_ms(n, NULL, s->down_tries + 1));
 		return;
 	}
 	r = store_get_msg(n->store, STORE_OUTBOX, s->msg_id, 16,
@@ -437,7 +470,7 @@ static void attempt(node_t *n, sched_t *s, uint64_t now)
 	ob->attempts++;
 	ob->sends += (uint32_t)sent;
 	ob->last_attempt_ms = now;
-	ob->next_attempt_ms = now + backoff_ms(n, ob->attempts);
+	ob->next_attempt_ms = now + backoff_ms(n, p, ob->attempts);
 	schedule_set_next(&n->sched, s, ob->next_attempt_ms);
 	r = store_put_msg(n->store, STORE_OUTBOX, ob_id, 16, &ob->base);
 	/* The first send, then every power-of-two send: the trail shows the
@@ -476,31 +509,11 @@ static void wake_returned_peers(node_t *n, uint64_t now)
 			wake_peer(n, &n->peers.v[i], now);
 }
 
-/* A peer at its quota: everything due for it waits the same short time,
- * so that when receipts free room the next turn picks again by priority
- * among all of them (waiting one by one would let the ones looked at last
- * go first). */
-struct hold_ctx {
-	node_t *n;
-	const char *peer;
-	uint64_t until, now;
-};
-
-static bool hold_one(void *ctx, sched_t *e)
-{
-	struct hold_ctx *h = ctx;
-
-	if (!e->in_flight && e->next_ms <= h->now && !strcmp(e->to, h->peer))
-		schedule_set_next(&h->n->sched, e, h->until);
-	return false;
-}
-
 void delivery_run(node_t *n)
 {
 	uint64_t now = util_now_ms();
 	uint8_t (*ids)[16] = malloc(SCHED_PER_TURN * 16);
-	char held[64][8];
-	size_t n_ids, n_held = 0;
+	size_t n_ids;
 
 	if (!ids)
 		return;
@@ -511,20 +524,17 @@ void delivery_run(node_t *n)
 	n_ids = schedule_take_due(&n->sched, now, ids, SCHED_PER_TURN);
 	for (size_t k = 0; k < n_ids; k++) {
 		sched_t *e = schedule_find(&n->sched, ids[k]);
-		size_t h;
 
 		if (!e)
 			continue;
 		/* [limits] peer_in_flight: a message not yet sent waits while
-		 * its peer already holds that many unreceipted; resends go
-		 * on. */
+		 * its peer already holds that many unreceipted, parked in
+		 * priority order until a receipt frees a place (a backlog of
+		 * a week costs no walk per turn); resends go on. */
 		if (!e->in_flight && schedule_in_flight(&n->sched, e->to) >=
 		    (size_t)n->cfg.peer_in_flight) {
-			for (h = 0; h < n_held && strcmp(held[h], e->to); h++)
-				;
-			if (h == n_held && n_held < 64)
-				snprintf(held[n_held++], 8, "%s", e->to);
-			schedule_set_next(&n->sched, e, now + 50);
+			if (schedule_park(&n->sched, e))
+				schedule_set_next(&n->sched, e, now + 50);
 			continue;
 		}
 		attempt(n, e, now);
@@ -532,10 +542,6 @@ void delivery_run(node_t *n)
 	/* Those still aside (a peer back this turn) are due again next turn,
 	 * in order. */
 	schedule_put_back(&n->sched, (const uint8_t (*)[16])ids, n_ids);
-	for (size_t h = 0; h < n_held; h++) {
-		struct hold_ctx hc = { n, held[h], now + 50, now };
-		schedule_foreach(&n->sched, hold_one, &hc);
-	}
 	free(ids);
 }
 

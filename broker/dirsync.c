@@ -109,6 +109,9 @@ void dirsync_switch(node_t *n, directory_t *d)
 	peers_close(&n->peers);
 	directory_free(&n->dir);
 	n->dir = d;
+	/* Keys the old directory gave may be gone or freed: no root
+	 * verified under them stands for the new one. */
+	envelope_roots_clear(&n->roots);
 	if (n->peers.router) {
 		peers_router_close(&n->peers);
 		if (peers_router_open(&n->peers, n->cfg.listen, err, sizeof(err)))

@@ -161,7 +161,7 @@ static int send_from_node(node_t *n, int kind, int type,
 	int r;
 
 	if (opens(type)) {
-		snprintf(to, sizeof(to), "%s", calls_str(opts, "to"));
+		snprintf(to, sizeof(to), "%s", state_str(opts, "to"));
 		dest = directory_node(n->dir, to);
 		if (!dest || strcmp(dest->role, "legal_aid_centre"))
 			return state_fail_reply(rep, REF_E_INVALID, err, errlen,
@@ -174,7 +174,7 @@ static int send_from_node(node_t *n, int kind, int type,
 		r = util_referral_id(n->cfg.code, rid, sizeof(rid));
 		seq = 1;
 	} else {
-		snprintf(rid, sizeof(rid), "%.47s", calls_str(opts, "referral_id"));
+		snprintf(rid, sizeof(rid), "%.47s", state_str(opts, "referral_id"));
 		if (referrals_get(n, rid, &rr) || rr->direction != DIR_OUTGOING ||
 		    !rr->origin_kind) {
 			if (rr)
@@ -218,7 +218,7 @@ static int send_from_node(node_t *n, int kind, int type,
 		sc.state = "REQUESTED";
 		sc.reason = (char *)feed_event_name(type);
 		sc.changed_at_ms = now;
-		r = referrals_history_append(n, &fresh, &sc, n->cfg.code, now,
+		r = history_append(n, &fresh, &sc, n->cfg.code, now,
 					     msg_id);
 		if (!r)
 			r = referrals_put(n, &fresh);
@@ -256,7 +256,7 @@ static int apply_from_token(node_t *n, const principal_t *who, int kind,
 	int r;
 
 	if (!opens(type)) {
-		snprintf(rid, sizeof(rid), "%.47s", calls_str(opts, "referral_id"));
+		snprintf(rid, sizeof(rid), "%.47s", state_str(opts, "referral_id"));
 		r = referrals_get(n, rid, &rr);
 		if (!r && strcmp(rr->origin_token, who->name))
 			r = REF_E_NOT_FOUND;
@@ -328,9 +328,9 @@ int events_call_send(node_t *n, const principal_t *who, const request_t *req,
 		     json_t *opts, reply_t *rep, char *err, size_t errlen)
 {
 	Referral__V1__CaseEvent ev = REFERRAL__V1__CASE_EVENT__INIT;
-	int type = feed_event_type(calls_str(opts, "type"));
+	int type = feed_event_type(state_str(opts, "type"));
 	int kind = kind_of_role(n->cfg.role);
-	const char *at = calls_str(opts, "at");
+	const char *at = state_str(opts, "at");
 	static char event_id[72];
 
 	if (!kind && who->token)
@@ -343,12 +343,12 @@ int events_call_send(node_t *n, const principal_t *who, const request_t *req,
 	if (!type_allowed(kind, type))
 		return state_fail_reply(rep, REF_E_INVALID, err, errlen,
 					"\"%.40s\" is not an event %s sends",
-					calls_str(opts, "type"), who_sends(kind));
+					state_str(opts, "type"), who_sends(kind));
 	if (opens(type) && !json_is_object(json_object_get(opts, "application")))
 		return state_fail_reply(rep, REF_E_INVALID, err, errlen,
 					"%s needs the \"application\"",
 					feed_event_name(type));
-	if (!opens(type) && !calls_str(opts, "referral_id")[0])
+	if (!opens(type) && !state_str(opts, "referral_id")[0])
 		return state_fail_reply(rep, REF_E_INVALID, err, errlen,
 					"%s needs the matter's \"referral_id\"",
 					feed_event_name(type));
@@ -359,9 +359,9 @@ int events_call_send(node_t *n, const principal_t *who, const request_t *req,
 	snprintf(event_id, sizeof(event_id), "%s", req->request_id);
 	ev.type = (Referral__V1__EventType)type;
 	ev.event_id = event_id;
-	ev.case_ref = (char *)calls_str(opts, "case_ref");
+	ev.case_ref = (char *)state_str(opts, "case_ref");
 	ev.body_name = who->token ? (char *)who->name : n->cfg.name;
-	ev.detail = (char *)calls_str(opts, "detail");
+	ev.detail = (char *)state_str(opts, "detail");
 	if (kind_of_role(n->cfg.role))
 		return send_from_node(n, kind, type, &ev, opts, rep, err, errlen);
 	return apply_from_token(n, who, kind, type, &ev, opts, rep, err, errlen);
@@ -385,7 +385,7 @@ int events_call_feed(node_t *n, const principal_t *who, const request_t *req,
 		snprintf(whom, sizeof(whom), "%s", FEED_LOCAL);
 	else
 		whom[0] = '\0';
-	r = feed_read(n, whom[0] ? whom : NULL, calls_str(opts, "cursor"),
+	r = feed_read(n, whom[0] ? whom : NULL, state_str(opts, "cursor"),
 		      limit > 0 ? (size_t)limit : 100, &o);
 	if (!r)
 		rep->json = state_dump(o);
@@ -428,7 +428,7 @@ static int take_notice(node_t *n, const envelope_check_t *c,
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
 		if (states[i].type == (int)ev->type &&
 		    c->hdr->referral_seq > rr->seq_in)
-			r = referrals_set_str(&rr->state, states[i].state);
+			r = history_set_str(&rr->state, states[i].state);
 	if (c->hdr->referral_seq > rr->seq_in)
 		rr->seq_in = c->hdr->referral_seq;
 	o = feed_event_json(ev, rr->referral_id);

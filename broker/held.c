@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "calls.h"
 #include "held.h"
 #include "log.h"
 #include "quota.h"
@@ -414,7 +413,7 @@ int held_call_drop(node_t *n, const principal_t *who,
 		   const Referral__Local__V1__Request *req, json_t *opts,
 		   Referral__Local__V1__Reply *rep, char *err, size_t errlen)
 {
-	const char *from = calls_str(opts, "from"), *id = calls_str(opts, "referral_id");
+	const char *from = state_str(opts, "from"), *id = state_str(opts, "referral_id");
 	json_int_t seq = json_integer_value(json_object_get(opts, "referral_seq"));
 	const char *actor = who && who->name[0] ? who->name : "local";
 	struct pick *p;

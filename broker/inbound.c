@@ -12,6 +12,7 @@
 #include "events.h"
 #include "held.h"
 #include "inbound.h"
+#include "outbox.h"
 #include "objection.h"
 #include "keys.h"
 #include "log.h"
@@ -25,7 +26,7 @@
 /* Builds the signed receipt for a checked envelope (*ret malloc'd). */
 static int make_receipt(node_t *n, const envelope_check_t *c, const char *peer,
 			int status, const char *detail, uint64_t now,
-			uint8_t **ret, size_t *ret_len)
+			bool batched, uint8_t **ret, size_t *ret_len)
 {
 	envelope_signer_t s = keys_signer(n);
 	envelope_fields_t f = { 0 };
@@ -43,7 +44,15 @@ static int make_receipt(node_t *n, const envelope_check_t *c, const char *peer,
 						   strlen(c->hdr->referral_id))
 				? c->hdr->referral_id : "";
 	f.created_at_ms = now;
-	r = envelope_build(&s, &f, body, blen, ret, ret_len, NULL);
+	/* A message kept in the inbox: its receipt is signed with the turn's
+	 * other new messages (outbox.c), in the inbox record and the reply
+	 * alike. Any other receipt (a refusal, a duplicate, a held change)
+	 * is signed alone, now. */
+	if (batched)
+		r = outbox_receipt(n, peer, f.referral_id, body, blen, now,
+				   c->hdr->msg_id.data, ret, ret_len);
+	else
+		r = envelope_build(&s, &f, body, blen, ret, ret_len, NULL);
 	free(body);
 	return r;
 }
@@ -331,7 +340,7 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 	char detail[400], idhex[33] = "-";
 	const char *rid_str;
 	turn_mark_t mark;
-	bool change_audited = false, held = false;
+	bool change_audited = false, held = false, batched = false;
 	int st, r;
 
 	prune_policy(n, &pol); /* nothing older than a pruned dedup entry */
@@ -453,7 +462,13 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 				goto fail;
 		}
 	}
-	r = make_receipt(n, &c, peer, st, detail, pol.now_ms, &receipt, &rlen);
+	batched = st == REFERRAL__V1__RECEIPT_STATUS__STORED && !held &&
+		  c.hdr->msg_id.len == 16 &&
+		  c.hdr->kind != REFERRAL__V1__KIND__AUDIT_CHECKPOINT &&
+		  c.hdr->kind != REFERRAL__V1__KIND__DIRECTORY_UPDATE &&
+		  c.hdr->kind != REFERRAL__V1__KIND__RESTORE_SYNC;
+	r = make_receipt(n, &c, peer, st, detail, pol.now_ms, batched,
+			 &receipt, &rlen);
 	if (r)
 		goto fail;
 	if (st == REFERRAL__V1__RECEIPT_STATUS__STORED &&
@@ -487,7 +502,16 @@ static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 		peer, idhex, rid_str ? rid_str : "-",
 		c.hdr ? envelope_kind_name(c.hdr->kind) : "-",
 		envelope_status_name(st), detail);
-	turn_reply(&n->turn, n->peers.router, rid, rid_len, false, receipt, rlen, NULL, 0);
+	if (batched) {
+		/* The placeholder stays in the inbox record only until the
+		 * turn signs it; the peer gets the signed receipt. */
+		free(receipt);
+		turn_reply_awaiting(&n->turn, n->peers.router, rid, rid_len,
+				    c.hdr->msg_id.data);
+	} else {
+		turn_reply(&n->turn, n->peers.router, rid, rid_len, false,
+			   receipt, rlen, NULL, 0);
+	}
 	envelope_check_free(&c);
 	return;
 fail:

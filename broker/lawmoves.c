@@ -7,7 +7,8 @@
 
 #include "lawmoves.h"
 #include "lifecycle.h"
-#include "referrals.h"
+#include "log.h"
+#include "history.h"
 
 /* An origin that asks and never hears back (the receiver refused) keeps
  * the ask; the oldest goes first past this many. */
@@ -33,10 +34,10 @@ int lawmoves_prepare(const referral_rec_t *rr, Referral__V1__StatusChange *sc)
 	/* A finding does not move the referral: judged from the state it is
 	 * in here, as the origin's view may lag. */
 	if (sc->urgency_ground[0])
-		return referrals_set_str(&sc->state, rr->state);
+		return history_set_str(&sc->state, rr->state);
 	if (sc->supplement && rr->materials_owed &&
 	    strcmp(rr->state, "AWAITING_MATERIALS"))
-		return referrals_set_str(&sc->state, rr->state);
+		return history_set_str(&sc->state, rr->state);
 	/* Telling the applicant of the notice asks for nothing more. */
 	if (to == LC_AWAITING_MATERIALS && rr->materials_round > 0 &&
 	    !lc_notified_reason(sc->reason))
@@ -214,10 +215,10 @@ bool lawmoves_clock_step(const Referral__V1__StatusChange *sc)
 
 void lawmoves_view(node_t *n, const referral_rec_t *rr, json_t *o)
 {
-	referrals_step_t *s;
+	history_step_t *s;
 	json_t *items;
 
-	if (!rr->materials_owed || referrals_history_load(n, rr, &s))
+	if (!rr->materials_owed || history_load(n, rr, &s))
 		return;
 	items = json_array();
 	/* The last notice's items are the ones still owed. */
@@ -231,7 +232,7 @@ void lawmoves_view(node_t *n, const referral_rec_t *rr, json_t *o)
 				s[i].sc->missing_items[k]));
 		break;
 	}
-	referrals_steps_free(s, rr->history_len);
+	history_steps_free(s, rr->history_len);
 	json_object_set_new(o, "materials_owed", items);
 }
 
@@ -246,4 +247,19 @@ void lawmoves_view_step(const Referral__V1__StatusChange *sc, json_t *o)
 		json_object_set_new(o, "further_request", json_true());
 	if (sc->supplement)
 		json_object_set_new(o, "supplement", json_true());
+}
+
+bool lawmoves_objection_pending(const referral_rec_t *rr,
+		       const Referral__V1__StatusChange *sc, const char *peer)
+{
+	lc_state_t here = lc_state_from_name(rr->state);
+
+	if (strcmp(peer, rr->receiver_node) || strcmp(sc->from_state, "GRANTED") ||
+	    (here != LC_DENIED && here != LC_TERMINATED &&
+	     here != LC_OBJECTION))
+		return false;
+	log_msg(LOG_INFO, "objection", "referral=%s: %s's change from GRANTED "
+		"waits for the justice bureau's decision to arrive here; no "
+		"receipt, the centre sends it again", rr->referral_id, peer);
+	return true;
 }

@@ -62,4 +62,12 @@ void lawmoves_view(node_t *n, const referral_rec_t *rr, json_t *o);
 /* lawmoves_view_step: adds a step's finding, withdrawal and round kind. */
 void lawmoves_view_step(const Referral__V1__StatusChange *sc, json_t *o);
 
+/* lawmoves_objection_pending: at the origin, true if sc, from the centre, moves on
+ * from a bureau's grant (from GRANTED) while rr here still waits for the
+ * bureau's copy of it (DENIED, TERMINATED or OBJECTION): the caller leaves
+ * it unanswered, and the centre's resend finds the copy applied. */
+bool lawmoves_objection_pending(const referral_rec_t *rr,
+				const Referral__V1__StatusChange *sc,
+				const char *peer);
+
 #endif

@@ -26,6 +26,7 @@
 #include "keys.h"
 #include "log.h"
 #include "node.h"
+#include "outbox.h"
 #include "held.h"
 #include "overdue.h"
 #include "quota.h"
@@ -35,6 +36,9 @@
 #include "state.h"
 #include "util.h"
 #include "zap.h"
+
+static int commit(node_t *n);
+static void abort_turn(node_t *n);
 
 int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 {
@@ -67,9 +71,9 @@ int node_new(const char *data_dir, node_t **ret, char *err, size_t errlen)
 	if (!r && counted)
 		r = held_start(n);
 	if (!r)
-		r = turn_commit(&n->turn, n->store, &n->sched);
+		r = commit(n);
 	else
-		turn_abort(&n->turn, n->store);
+		abort_turn(n);
 	checkpoint_after_commit(n, r == 0);
 	if (!r)
 		keys_after_commit(n);
@@ -94,8 +98,33 @@ void node_free(node_t **np)
 	if (!np || !*np)
 		return;
 	setup_close(*np);
+	outbox_drop_drafts(*np);
+	free((*np)->drafts);
 	free(*np);
 	*np = NULL;
+}
+
+/* Every commit of the loop: the turn's new messages signed first, as a
+ * batch, so nothing unsigned is ever committed; a turn that cannot sign
+ * them is aborted whole. */
+static int commit(node_t *n)
+{
+	int r = outbox_seal_turn(n);
+
+	if (r) {
+		log_msg(LOG_ERROR, "store", "the turn's messages could not be "
+			"signed: %s; its replies are withheld", ref_strerror(r));
+		turn_abort(&n->turn, n->store);
+		return r;
+	}
+	return turn_commit(&n->turn, n->store, &n->sched);
+}
+
+/* An aborted turn takes its unsigned messages with it. */
+static void abort_turn(node_t *n)
+{
+	outbox_drop_drafts(n);
+	turn_abort(&n->turn, n->store);
 }
 
 /* When the loop must look again: the next due message, at most 200 ms
@@ -116,7 +145,7 @@ static int turn(node_t *n, zmq_pollitem_t *items, bool reload)
 	int r = turn_begin(&n->turn, n->store);
 
 	if (r) {
-		turn_abort(&n->turn, n->store);
+		abort_turn(n);
 		return r;
 	}
 	if (reload)
@@ -136,6 +165,7 @@ static int turn(node_t *n, zmq_pollitem_t *items, bool reload)
 	delivery_run(n);
 	keys_reseal_step(n);
 	prune_step(n);
+	overdue_step(n);
 	if (util_mono_ms() >= n->next_deadline_check) {
 		n->next_deadline_check = util_mono_ms() +
 					 (uint64_t)n->cfg.deadline_check_ms;
@@ -149,7 +179,7 @@ static int turn(node_t *n, zmq_pollitem_t *items, bool reload)
 	keys_turn(n);
 	if (n->store_nudge)
 		delivery_nudge(n);
-	r = turn_commit(&n->turn, n->store, &n->sched);
+	r = commit(n);
 	if (!r)
 		keys_after_commit(n);
 	dirsync_after_commit(n, r == 0);
@@ -217,9 +247,9 @@ int node_run(node_t *n, volatile sig_atomic_t *stop,
 		if (!turn_begin(&n->turn, n->store) &&
 		    !state_audit(n, "node_stopped", NULL, NULL, NULL, "node",
 				 "ok", NULL))
-			turn_commit(&n->turn, n->store, &n->sched);
+			commit(n);
 		else
-			turn_abort(&n->turn, n->store);
+			abort_turn(n);
 		log_msg(LOG_INFO, "node", "stopped node=%s", n->cfg.code);
 	}
 	return r;

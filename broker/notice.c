@@ -135,7 +135,7 @@ int notice_call_data(node_t *n, const principal_t *who,
 		     const Referral__Local__V1__Request *req, json_t *opts,
 		     Referral__Local__V1__Reply *rep, char *err, size_t errlen)
 {
-	const kind_t *k = kind_find(calls_str(opts, "type"));
+	const kind_t *k = kind_find(state_str(opts, "type"));
 	const dir_node_t *self = directory_node(n->dir, n->cfg.code);
 	const char *centre = self ? self->name : "";
 	referral_rec_t *rr = NULL;

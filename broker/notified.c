@@ -31,7 +31,7 @@ int notified_call(node_t *n, const principal_t *who,
 		  Referral__Local__V1__Reply *rep, char *err, size_t errlen)
 {
 	Referral__V1__StatusChange sc = REFERRAL__V1__STATUS_CHANGE__INIT;
-	const char *how = calls_str(opts, "how"), *on = calls_str(opts, "on");
+	const char *how = state_str(opts, "how"), *on = state_str(opts, "on");
 	referral_rec_t *rr = NULL;
 	char reason[64], today[11], state[32];
 	uint64_t now = util_now_ms();

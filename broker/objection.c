@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "calls.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "objection.h"
@@ -57,9 +56,9 @@ static int send_both(node_t *n, referral_rec_t *rr,
 				   rr->referral_id, rr->seq_out, &sc->base, 2,
 				   now);
 	if (!r)
-		r = referrals_history_append(n, rr, sc, n->cfg.code, now, NULL);
+		r = history_append(n, rr, sc, n->cfg.code, now, NULL);
 	if (!r)
-		r = referrals_set_str(&rr->state, sc->state);
+		r = history_set_str(&rr->state, sc->state);
 	if (!r)
 		r = state_audit(n, "status_change", rr->referral_id, NULL,
 				rr->receiver_node, sc->actor, sc->state,
@@ -86,8 +85,8 @@ int objection_call_object(node_t *n, const principal_t *who,
 			  reply_t *rep, char *err, size_t errlen)
 {
 	const dir_node_t *self = bureau_self(n, rep, err, errlen);
-	const char *centre = calls_str(opts, "centre");
-	const char *reason = calls_str(opts, "reason");
+	const char *centre = state_str(opts, "centre");
+	const char *reason = state_str(opts, "reason");
 	const char *id = req->referral_id;
 	referral_rec_t rr = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
 	referral_rec_t *old = NULL;
@@ -152,7 +151,7 @@ int objection_call_decide(node_t *n, const principal_t *who,
 			  reply_t *rep, char *err, size_t errlen)
 {
 	const dir_node_t *self = bureau_self(n, rep, err, errlen);
-	const char *d = calls_str(opts, "decision");
+	const char *d = state_str(opts, "decision");
 	const char *actor = actor_of(who, req);
 	Referral__V1__StatusChange sc = REFERRAL__V1__STATUS_CHANGE__INIT;
 	referral_rec_t *rr = NULL;
@@ -193,7 +192,7 @@ int objection_call_decide(node_t *n, const principal_t *who,
 	}
 	sc.state = !strcmp(d, "uphold") ? "UPHELD" : "GRANTED";
 	sc.from_state = "OBJECTION";
-	sc.reason = (char *)calls_str(opts, "reason");
+	sc.reason = (char *)state_str(opts, "reason");
 	sc.actor = (char *)actor;
 	sc.actor_role = "bureau";
 	sc.changed_at_ms = now;
@@ -223,21 +222,6 @@ bool objection_from_bureau(node_t *n, const envelope_check_t *c,
 				 rr->receiver_node);
 	referral__store__v1__referral_record__free_unpacked(rr, NULL);
 	return yes;
-}
-
-bool objection_pending(const referral_rec_t *rr,
-		       const Referral__V1__StatusChange *sc, const char *peer)
-{
-	lc_state_t here = lc_state_from_name(rr->state);
-
-	if (strcmp(peer, rr->receiver_node) || strcmp(sc->from_state, "GRANTED") ||
-	    (here != LC_DENIED && here != LC_TERMINATED &&
-	     here != LC_OBJECTION))
-		return false;
-	log_msg(LOG_INFO, "objection", "referral=%s: %s's change from GRANTED "
-		"waits for the justice bureau's decision to arrive here; no "
-		"receipt, the centre sends it again", rr->referral_id, peer);
-	return true;
 }
 
 /* Why a bureau's change may not apply to rr here, or NULL. */
@@ -308,7 +292,7 @@ int objection_receive(node_t *n, const envelope_check_t *c, const char *peer,
 	}
 	/* Judged, applied or not: the bureau's next one follows it. */
 	rr->bureau_seq_in = h->referral_seq;
-	if ((r = referrals_set_str(&rr->bureau_node, peer)))
+	if ((r = history_set_str(&rr->bureau_node, peer)))
 		goto out;
 	if (judge(n, rr, sc, peer, why, sizeof(why))) {
 		snprintf(detail, dlen, "%s", why);

@@ -49,11 +49,5 @@ bool objection_from_bureau(node_t *n, const envelope_check_t *c,
 int objection_receive(node_t *n, const envelope_check_t *c, const char *peer,
 		      char *detail, size_t dlen, int *ret_status);
 
-/* objection_pending: at the origin, true if sc, from the centre, moves on
- * from a bureau's grant (from GRANTED) while rr here still waits for the
- * bureau's copy of it (DENIED, TERMINATED or OBJECTION): the caller leaves
- * it unanswered, and the centre's resend finds the copy applied. */
-bool objection_pending(const referral_rec_t *rr,
-		       const Referral__V1__StatusChange *sc, const char *peer);
 
 #endif

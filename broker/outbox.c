@@ -1,4 +1,4 @@
-/* outbox.c: see outbox.h. Writes no field of the node. */
+/* outbox.c: see outbox.h. Writes the node's drafts (state.h) only. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,35 +37,261 @@ static int put_built(node_t *n, const char *to, uint32_t kind,
 	return turn_schedule(&n->turn, &e);
 }
 
+/* The most messages one signature covers: the audit path of each stays
+ * at most ten hashes. */
+#define SEAL_BATCH_MAX 1024
+
+struct outbox_draft {
+	envelope_draft_t d;
+	envelope_fields_t f; /* to re-make the header under a new key */
+	char to[8], referral_id[48];
+	/* A receipt (outbox_receipt): kept in the inbox record under this
+	 * msg_id, and the peer's reply awaiting it (turn_fill). */
+	bool receipt;
+	uint8_t inbox_id[16];
+};
+
+/* An envelope written before it is signed: the header and body, no
+ * signature. It never leaves the turn: outbox_seal_turn signs it before
+ * the commit, and a turn that cannot commit keeps nothing. */
+static int placeholder(const envelope_draft_t *d, uint8_t **ret, size_t *ret_len)
+{
+	Referral__V1__Envelope env = REFERRAL__V1__ENVELOPE__INIT;
+
+	env.header.data = d->header;
+	env.header.len = d->header_len;
+	env.body.data = d->body;
+	env.body.len = d->body_len;
+	*ret_len = referral__v1__envelope__get_packed_size(&env);
+	*ret = malloc(*ret_len ? *ret_len : 1);
+	if (!*ret)
+		return -ENOMEM;
+	referral__v1__envelope__pack(&env, *ret);
+	return 0;
+}
+
+/* The next draft of the turn, made (not yet counted in n_drafts). */
+static int new_draft(node_t *n, const char *to, uint32_t kind,
+		     const char *referral_id, uint64_t seq, const uint8_t *body,
+		     size_t blen, uint64_t now, struct outbox_draft **ret)
+{
+	envelope_signer_t s = keys_signer(n);
+	struct outbox_draft *od;
+
+	if (n->n_drafts == n->cap_drafts) {
+		size_t cap = n->cap_drafts ? 2 * n->cap_drafts : 64;
+		void *nd = realloc(n->drafts, cap * sizeof(*n->drafts));
+
+		if (!nd)
+			return -ENOMEM;
+		n->drafts = nd;
+		n->cap_drafts = cap;
+	}
+	od = &n->drafts[n->n_drafts];
+	memset(od, 0, sizeof(*od));
+	snprintf(od->to, sizeof(od->to), "%s", to);
+	snprintf(od->referral_id, sizeof(od->referral_id), "%s",
+		 referral_id ? referral_id : "");
+	od->f.to_node = od->to;
+	od->f.kind = kind;
+	od->f.referral_id = od->referral_id;
+	od->f.referral_seq = seq;
+	od->f.created_at_ms = now;
+	*ret = od;
+	return envelope_draft(&s, &od->f, body, blen, &od->d);
+}
+
+int outbox_receipt(node_t *n, const char *to, const char *referral_id,
+		   const uint8_t *body, size_t blen, uint64_t now,
+		   const uint8_t inbox_id[16], uint8_t **ret, size_t *ret_len)
+{
+	struct outbox_draft *od;
+	int r = new_draft(n, to, REFERRAL__V1__KIND__RECEIPT, referral_id, 0,
+			  body, blen, now, &od);
+
+	if (!r)
+		r = placeholder(&od->d, ret, ret_len);
+	if (r) {
+		envelope_draft_free(&od->d);
+		return r;
+	}
+	od->receipt = true;
+	memcpy(od->inbox_id, inbox_id, 16);
+	od->f.msg_id = od->d.msg_id;
+	n->n_drafts++;
+	return 0;
+}
+
 int outbox_put(node_t *n, const char *to, uint32_t kind,
 	       const char *referral_id, uint64_t seq, const uint8_t *body,
 	       size_t blen, uint32_t priority, uint64_t now,
 	       uint8_t ret_msg_id[16], size_t *ret_len)
 {
 	envelope_signer_t s = keys_signer(n);
-	envelope_fields_t f = { 0 };
-	uint8_t *env = NULL, msg_id[16];
-	size_t el;
+	struct outbox_draft *od;
+	uint8_t *env = NULL;
+	size_t el, most;
 	int r;
 
-	f.to_node = to;
-	f.kind = kind;
-	f.referral_id = referral_id;
-	f.referral_seq = seq;
-	f.created_at_ms = now;
-	r = envelope_build(&s, &f, body, blen, &env, &el, msg_id);
+	r = new_draft(n, to, kind, referral_id, seq, body, blen, now, &od);
 	if (r)
 		return r;
+	/* Its size once signed, at the most a batch can add. */
+	most = envelope_sealed_max(&od->d, strlen(s.key_id), SEAL_BATCH_MAX);
 	if (ret_len)
-		*ret_len = el;
-	if (el > (size_t)n->cfg.max_message_bytes) {
-		free(env);
+		*ret_len = most;
+	if (most > (size_t)n->cfg.max_message_bytes) {
+		envelope_draft_free(&od->d);
 		return REF_E_TOO_LARGE;
 	}
-	r = put_built(n, to, kind, referral_id, env, el, msg_id, priority, now);
+	r = placeholder(&od->d, &env, &el);
+	if (!r)
+		r = put_built(n, to, kind, referral_id, env, el, od->d.msg_id,
+			      priority, now);
 	free(env);
-	if (!r && ret_msg_id)
-		memcpy(ret_msg_id, msg_id, 16);
+	if (r) {
+		envelope_draft_free(&od->d);
+		return r;
+	}
+	if (ret_msg_id)
+		memcpy(ret_msg_id, od->d.msg_id, 16);
+	od->f.msg_id = od->d.msg_id;
+	n->n_drafts++;
+	return 0;
+}
+
+void outbox_drop_drafts(node_t *n)
+{
+	for (size_t i = 0; i < n->n_drafts; i++)
+		envelope_draft_free(&n->drafts[i].d);
+	n->n_drafts = 0;
+}
+
+/* A receipt signed: over its placeholder in the inbox record, and to the
+ * peer's awaiting reply (*buf handed over). Neither there: the event that
+ * stored the message was undone, and the receipt goes nowhere. */
+static int seal_receipt(node_t *n, const struct outbox_draft *od,
+			uint8_t **buf, size_t len)
+{
+	Referral__Store__V1__InboxRecord *in = NULL;
+	uint8_t *had_data;
+	size_t had_len;
+	int r = store_get_msg(n->store, STORE_INBOX, od->inbox_id, 16,
+			      &referral__store__v1__inbox_record__descriptor,
+			      (ProtobufCMessage **)&in);
+
+	if (r == REF_E_NOT_FOUND)
+		return 0;
+	if (r)
+		return r;
+	had_data = in->receipt.data;
+	had_len = in->receipt.len;
+	in->receipt.data = *buf;
+	in->receipt.len = len;
+	r = store_put_msg(n->store, STORE_INBOX, od->inbox_id, 16, &in->base);
+	in->receipt.data = had_data; /* protobuf-c's, freed with in */
+	in->receipt.len = had_len;
+	referral__store__v1__inbox_record__free_unpacked(in, NULL);
+	if (!r) {
+		turn_fill(&n->turn, od->inbox_id, *buf, len);
+		*buf = NULL;
+	}
+	return r;
+}
+
+/* Signs drafts [from, to) at once and writes each envelope over its
+ * placeholder. A placeholder that is gone was written by an event that
+ * was undone: its message was never made, and is skipped. */
+static int seal_some(node_t *n, const envelope_signer_t *s, size_t from,
+		     size_t to)
+{
+	const envelope_draft_t **dp = malloc((to - from) * sizeof(*dp));
+	uint8_t **bufs = calloc(to - from, sizeof(*bufs));
+	size_t *lens = calloc(to - from, sizeof(*lens));
+	int r = 0;
+
+	if (!dp || !bufs || !lens) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = from; i < to; i++)
+		dp[i - from] = &n->drafts[i].d;
+	r = envelope_seal(s, dp, to - from, bufs, lens);
+	for (size_t i = from; i < to && !r; i++) {
+		Referral__Store__V1__OutboxRecord *ob = NULL;
+		uint8_t *had_data;
+		size_t had_len;
+
+		if (n->drafts[i].receipt) {
+			r = seal_receipt(n, &n->drafts[i], &bufs[i - from],
+					 lens[i - from]);
+			continue;
+		}
+		r = store_get_msg(n->store, STORE_OUTBOX, n->drafts[i].d.msg_id,
+				  16, &referral__store__v1__outbox_record__descriptor,
+				  (ProtobufCMessage **)&ob);
+		if (r == REF_E_NOT_FOUND) {
+			r = 0;
+			continue;
+		}
+		if (r)
+			break;
+		had_data = ob->envelope.data;
+		had_len = ob->envelope.len;
+		ob->envelope.data = bufs[i - from];
+		ob->envelope.len = lens[i - from];
+		r = store_put_msg(n->store, STORE_OUTBOX, n->drafts[i].d.msg_id,
+				  16, &ob->base);
+		ob->envelope.data = had_data; /* protobuf-c's, freed with ob */
+		ob->envelope.len = had_len;
+		referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+	}
+out:
+	for (size_t i = 0; bufs && i < to - from; i++)
+		free(bufs[i]);
+	free(dp);
+	free(bufs);
+	free(lens);
+	return r;
+}
+
+int outbox_seal_turn(node_t *n)
+{
+	envelope_signer_t s = keys_signer(n);
+	int r = 0;
+
+	if (!n->n_drafts)
+		return 0;
+	/* Made under a key this turn switched from: made again under the
+	 * new one (the same msg_id, time and body), as everything signed
+	 * from now on is. */
+	for (size_t i = 0; i < n->n_drafts && !r; i++) {
+		Referral__V1__Header *h = referral__v1__header__unpack(
+			NULL, n->drafts[i].d.header_len, n->drafts[i].d.header);
+		bool same = h && !strcmp(h->key_id, s.key_id);
+		envelope_draft_t again;
+
+		if (h)
+			referral__v1__header__free_unpacked(h, NULL);
+		if (same)
+			continue;
+		r = envelope_draft(&s, &n->drafts[i].f, n->drafts[i].d.body,
+				   n->drafts[i].d.body_len, &again);
+		if (!r) {
+			envelope_draft_free(&n->drafts[i].d);
+			n->drafts[i].d = again;
+		}
+	}
+	if (!r)
+		r = store_event_begin(n->store);
+	for (size_t i = 0; i < n->n_drafts && !r; i += SEAL_BATCH_MAX)
+		r = seal_some(n, &s, i, i + SEAL_BATCH_MAX < n->n_drafts
+					? i + SEAL_BATCH_MAX : n->n_drafts);
+	if (!r)
+		r = store_event_commit(n->store);
+	else
+		store_event_abort(n->store);
+	outbox_drop_drafts(n);
 	return r;
 }
 

@@ -1,5 +1,6 @@
-/* outbox.h: a new message of ours: signed, written to the outbox in the
- * open turn, and put on the schedule once the turn has committed.
+/* outbox.h: a new message of ours: written to the outbox in the open
+ * turn, signed with the turn's other new messages at its end, and put on
+ * the schedule once the turn has committed.
  *
  * Every envelope this node sends starts here (a referral, a status
  * change, a supplement, a checkpoint, a directory update, one signed anew
@@ -20,6 +21,23 @@ int outbox_put(node_t *n, const char *to, uint32_t kind,
 	       const char *referral_id, uint64_t seq, const uint8_t *body,
 	       size_t blen, uint32_t priority, uint64_t now,
 	       uint8_t ret_msg_id[16], size_t *ret_len);
+/* outbox_receipt: a RECEIPT with body, to `to`, for the message stored
+ * in the open turn's event under inbox_id; *ret is its unsigned
+ * placeholder, for that inbox record. The caller queues the peer's reply
+ * with turn_reply_awaiting(seal_id = inbox_id): outbox_seal_turn signs the
+ * receipt with the turn's batch and puts it in both. */
+int outbox_receipt(node_t *n, const char *to, const char *referral_id,
+		   const uint8_t *body, size_t blen, uint64_t now,
+		   const uint8_t inbox_id[16], uint8_t **ret, size_t *ret_len);
+/* outbox_seal_turn: signs every message outbox_put made in the open turn,
+ * with one signature per batch (DESIGN.md's batch form; the single form
+ * for one), and writes each envelope over its unsigned placeholder.
+ * The loop calls it before every commit (node.c): nothing unsigned is
+ * ever committed. On failure the turn must be aborted. 0 or an error. */
+int outbox_seal_turn(node_t *n);
+/* outbox_drop_drafts: forgets the open turn's drafts (the turn was
+ * aborted: their placeholders are gone with it). */
+void outbox_drop_drafts(node_t *n);
 /* outbox_put_msg: the same with body a message (packed here), created at
  * `at` (0: now). */
 int outbox_put_msg(node_t *n, const char *to, uint32_t kind,

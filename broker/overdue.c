@@ -1,4 +1,4 @@
-/* overdue.c: see overdue.h. Writes no field of the node. */
+/* overdue.c: see overdue.h. Writes the node's sweep cursor only. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include "log.h"
 #include "overdue.h"
 #include "referrals.h"
+#include "tzlocal.h"
 #include "util.h"
 #include "views.h"
 
@@ -38,11 +39,19 @@ static int mark_reported(referral_rec_t *rr, const char *name, uint64_t due)
 	return 0;
 }
 
+/* Referrals read per step of a sweep: a step is part of one loop turn,
+ * and a store of 100,000 open referrals walked at once held the loop for
+ * seconds every deadline check. */
+#define SWEEP_STEP 512
+
 struct scan {
 	node_t *n;
 	uint64_t now;
 	char (*ids)[48];
 	size_t n_ids, cap;
+	size_t seen;      /* records read in this step */
+	char last[48];    /* the last key read */
+	bool stopped;     /* the step ended before the table did */
 };
 
 static int collect_open(void *ctx, const uint8_t *k, size_t kl,
@@ -52,8 +61,15 @@ static int collect_open(void *ctx, const uint8_t *k, size_t kl,
 	referral_rec_t *rr = referral__store__v1__referral_record__unpack(
 		NULL, vl, v);
 
-	(void)k;
-	(void)kl;
+	if (sc->seen == SWEEP_STEP) {
+		if (rr)
+			referral__store__v1__referral_record__free_unpacked(rr, NULL);
+		sc->stopped = true;
+		return STORE_STOP;
+	}
+	sc->seen++;
+	snprintf(sc->last, sizeof(sc->last), "%.*s", (int)(kl < 47 ? kl : 47),
+		 (const char *)k);
 	if (!rr)
 		return REF_E_CORRUPT;
 	if (!lc_final(lc_state_from_name(rr->state))) {
@@ -79,12 +95,34 @@ static int collect_open(void *ctx, const uint8_t *k, size_t kl,
  * receiver (Art 43 para 2). */
 void overdue_check(node_t *n)
 {
-	struct scan sc = { n, util_now_ms(), NULL, 0, 0 };
+	/* A sweep starts; overdue_step walks it in parts. */
+	if (!n->overdue_active) {
+		n->overdue_active = true;
+		n->overdue_cursor[0] = '\0';
+	}
+}
 
-	if (store_foreach(n->store, STORE_REFERRALS, collect_open, &sc)) {
+void overdue_step(node_t *n)
+{
+	struct scan sc = { n, util_now_ms(), NULL, 0, 0, 0, "", false };
+	int w;
+
+	if (!n->overdue_active)
+		return;
+	/* From the key read last (read again: a key >= it), or the start. */
+	w = n->overdue_cursor[0]
+		? store_foreach_from(n->store, STORE_REFERRALS, n->overdue_cursor,
+				     strlen(n->overdue_cursor), collect_open, &sc)
+		: store_foreach(n->store, STORE_REFERRALS, collect_open, &sc);
+	if (w) {
 		free(sc.ids);
 		return;
 	}
+	if (sc.stopped)
+		snprintf(n->overdue_cursor, sizeof(n->overdue_cursor), "%s",
+			 sc.last);
+	else
+		n->overdue_active = false;
 	for (size_t i = 0; i < sc.n_ids; i++) {
 		referral_rec_t *rr = NULL;
 		clock_info_t ck[8];
@@ -211,8 +249,8 @@ static int overdue_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 		json_object_set_new(o, "referral_id", json_string(rr->referral_id));
 		json_object_set_new(o, "state", json_string(rr->state));
 		json_object_set_new(o, "clock", json_string(ck[i].name));
-		views_time(o, "due", ck[i].due_ms);
-		views_due_day(o, "due_day", ck[i].due_ms);
+		tzlocal_json_time(o, "due", ck[i].due_ms);
+		tzlocal_json_day(o, "due_day", ck[i].due_ms);
 		json_object_set_new(o, "overdue",
 				    json_boolean(ck[i].due_ms <= util_now_ms()));
 		json_object_set_new(o, "priority", json_integer(rr->priority));

@@ -11,8 +11,12 @@
 
 #include "state.h"
 
-/* overdue_check: the sweep, in the open turn. */
+/* overdue_check: a sweep of every open referral's clocks is due (at each
+ * [deadlines] deadline_check_ms); overdue_step walks it, SWEEP_STEP
+ * referrals a turn, so a large store never holds the loop. */
 void overdue_check(node_t *n);
+/* overdue_step: the next part of the sweep, in the open turn. */
+void overdue_step(node_t *n);
 /* overdue_list: refctl overdue: clocks past due or due within 24 h. */
 int overdue_list(node_t *n, Referral__Local__V1__Reply *rep);
 

@@ -66,6 +66,14 @@ void peers_close(peers_t *ps)
 	ps->n = 0;
 }
 
+peer_t *peer_find(peers_t *ps, const char *code)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (!strcmp(ps->v[i].code, code))
+			return &ps->v[i];
+	return NULL;
+}
+
 peer_t *peer_get(peers_t *ps, const directory_t *dir, const char *code)
 {
 	const dir_node_t *dn = directory_node(dir, code);
@@ -103,7 +111,12 @@ peer_t *peer_get(peers_t *ps, const directory_t *dir, const char *code)
 	set_int(p->dealer, ZMQ_IMMEDIATE, 1);
 	set_int(p->dealer, ZMQ_RECONNECT_IVL, 100);
 	set_int(p->dealer, ZMQ_RECONNECT_IVL_MAX, 5000);
-	set_int(p->dealer, ZMQ_SNDHWM, 1000);
+	/* Room for every message [limits] peer_in_flight lets go at once,
+	 * resends too: a send the queue refused (EAGAIN) would mark a
+	 * connected peer down and stall its backlog. */
+	set_int(p->dealer, ZMQ_SNDHWM,
+		(int)(ps->o.peer_in_flight * 2 > 1000 ? ps->o.peer_in_flight * 2
+						      : 1000));
 	/* A handshake that fails is otherwise silent: libzmq reconnects and
 	 * the outbox waits. The monitor lets the log say why. */
 	{
@@ -451,6 +464,26 @@ void peers_new_turn(peers_t *ps)
 void peer_sent(peer_t *p)
 {
 	p->sent_ms = util_now_ms();
+}
+
+void peer_rtt_sample(peer_t *p, uint64_t ms)
+{
+	double m = (double)ms, err;
+
+	if (!p->rtt_known) {
+		p->srtt_ms = m;
+		p->rttvar_ms = m / 2;
+		p->rtt_known = true;
+		return;
+	}
+	err = m - p->srtt_ms;
+	p->rttvar_ms += ((err < 0 ? -err : err) - p->rttvar_ms) / 4;
+	p->srtt_ms += err / 8;
+}
+
+uint64_t peer_rto_ms(const peer_t *p)
+{
+	return p->rtt_known ? (uint64_t)(p->srtt_ms + 4 * p->rttvar_ms) : 0;
 }
 
 const char *peers_link(const peers_t *ps, const char *code,

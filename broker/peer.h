@@ -27,6 +27,11 @@ typedef struct {
 	bool down;          /* the last send found no connection */
 	bool woke;          /* back this turn: its backlog goes next turn */
 	uint64_t sent_ms;   /* the last message sent to it (wall clock) */
+	/* From send to receipt, smoothed (RFC 6298's estimator): a backlog
+	 * queued at the peer makes receipts slow, and a resend timed by it
+	 * only adds to the queue. */
+	double srtt_ms, rttvar_ms;
+	bool rtt_known;
 } peer_t;
 
 /* Messages taken from one peer: a token bucket (bursts of twice the rate),
@@ -42,7 +47,7 @@ typedef struct {
 
 typedef struct {
 	int64_t linger_ms, heartbeat_ms, max_message_bytes, max_connections,
-		handshake_ms, peer_rate_per_s;
+		handshake_ms, peer_rate_per_s, peer_in_flight;
 	char curve_pub[41], curve_sec[41];
 } peers_opts_t;
 
@@ -69,6 +74,8 @@ void peers_free(peers_t *ps);
 void peers_close(peers_t *ps);
 /* peers_socket_common: linger, heartbeats and the size limit of s. */
 void peers_socket_common(const peers_t *ps, void *s);
+/* peer_find: the peer already open for code, or NULL (nothing is made). */
+peer_t *peer_find(peers_t *ps, const char *code);
 /* peer_get: the peer `code` of dir, its DEALER connected (pinned to the
  * CURVE key dir lists); NULL if dir does not list it or it cannot be
  * made. */
@@ -87,6 +94,11 @@ const char *peers_link(const peers_t *ps, const char *code,
 		       uint64_t *ret_last);
 /* peer_sent: a message went out to p now. */
 void peer_sent(peer_t *p);
+/* peer_rtt_sample: a message sent once got its receipt ms after its send. */
+void peer_rtt_sample(peer_t *p, uint64_t ms);
+/* peer_rto_ms: how long a message sent to p may wait for its receipt
+ * before it is sent again (srtt + 4 rttvar); 0 before any sample. */
+uint64_t peer_rto_ms(const peer_t *p);
 /* peers_new_turn: no peer counts as back "this turn" any more. */
 void peers_new_turn(peers_t *ps);
 /* peers_router_open: binds the peer ROUTER on listen (and its monitor).

@@ -17,19 +17,6 @@
 #include "referrals.h"
 #include "util.h"
 
-/* Replaces an unpacked message's string (protobuf-c frees it with free()). */
-int referrals_set_str(char **field, const char *v)
-{
-	char *copy = strdup(v ? v : "");
-
-	if (!copy)
-		return -ENOMEM;
-	if (*field && *field != protobuf_c_empty_string)
-		free(*field);
-	*field = copy;
-	return 0;
-}
-
 int referrals_put(node_t *n, referral_rec_t *rr)
 {
 	rr->updated_at_ms = util_now_ms();
@@ -44,91 +31,6 @@ const char *referrals_counterpart(node_t *n, const referral_rec_t *rr)
 					     : rr->origin_node;
 }
 
-static void history_key(const char *id, uint32_t i, uint8_t *key, size_t *klen)
-{
-	size_t l = strlen(id);
-
-	memcpy(key, id, l);
-	key[l] = (uint8_t)(i >> 24);
-	key[l + 1] = (uint8_t)(i >> 16);
-	key[l + 2] = (uint8_t)(i >> 8);
-	key[l + 3] = (uint8_t)i;
-	*klen = l + 4;
-}
-
-int referrals_history_append(node_t *n, referral_rec_t *rr,
-			  const Referral__V1__StatusChange *sc,
-			  const char *by, uint64_t at, const uint8_t *msg_id)
-{
-	Referral__Store__V1__HistoryRecord h =
-		REFERRAL__STORE__V1__HISTORY_RECORD__INIT;
-	uint8_t key[80], *buf;
-	size_t klen, blen;
-	int r;
-
-	blen = referral__v1__status_change__get_packed_size(sc);
-	buf = malloc(blen ? blen : 1);
-	if (!buf)
-		return -ENOMEM;
-	referral__v1__status_change__pack(sc, buf);
-	h.change.data = buf;
-	h.change.len = blen;
-	h.by_node = (char *)by;
-	h.at_ms = at;
-	if (msg_id) {
-		h.msg_id.data = (uint8_t *)msg_id;
-		h.msg_id.len = 16;
-	}
-	history_key(rr->referral_id, rr->history_len, key, &klen);
-	r = store_put_msg(n->store, STORE_HISTORY, key, klen, &h.base);
-	free(buf);
-	if (!r)
-		rr->history_len++;
-	return r;
-}
-
-void referrals_steps_free(referrals_step_t *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i].sc)
-			referral__v1__status_change__free_unpacked(s[i].sc, NULL);
-	free(s);
-}
-
-/* The referral's history in order (*ret malloc'd; steps_free it). */
-int referrals_history_load(node_t *n, const referral_rec_t *rr, referrals_step_t **ret)
-{
-	referrals_step_t *s = calloc(rr->history_len + 1, sizeof(*s));
-	int r = 0;
-
-	if (!s)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < rr->history_len && !r; i++) {
-		Referral__Store__V1__HistoryRecord *h = NULL;
-		uint8_t key[80];
-		size_t klen;
-
-		history_key(rr->referral_id, i, key, &klen);
-		r = store_get_msg(n->store, STORE_HISTORY, key, klen,
-				  &referral__store__v1__history_record__descriptor,
-				  (ProtobufCMessage **)&h);
-		if (r)
-			break;
-		s[i].sc = referral__v1__status_change__unpack(NULL, h->change.len,
-							      h->change.data);
-		snprintf(s[i].by, sizeof(s[i].by), "%s", h->by_node);
-		s[i].at = h->at_ms;
-		referral__store__v1__history_record__free_unpacked(h, NULL);
-		if (!s[i].sc)
-			r = REF_E_CORRUPT;
-	}
-	if (r) {
-		referrals_steps_free(s, rr->history_len);
-		return r;
-	}
-	*ret = s;
-	return 0;
-}
 
 static bool notified_step(const Referral__V1__StatusChange *sc)
 {
@@ -139,15 +41,15 @@ static bool notified_step(const Referral__V1__StatusChange *sc)
 size_t referrals_clocks(node_t *n, const referral_rec_t *rr,
 			      clock_info_t *out, size_t max)
 {
-	referrals_step_t *s;
+	history_step_t *s;
 	clock_step_t *cs;
 	size_t k = 0, w;
 
-	if (referrals_history_load(n, rr, &s))
+	if (history_load(n, rr, &s))
 		return 0;
 	cs = malloc((rr->history_len + 1) * sizeof(*cs));
 	if (!cs) {
-		referrals_steps_free(s, rr->history_len);
+		history_steps_free(s, rr->history_len);
 		return 0;
 	}
 	for (uint32_t i = 0; i < rr->history_len; i++)
@@ -156,7 +58,7 @@ size_t referrals_clocks(node_t *n, const referral_rec_t *rr,
 		if (!notified_step(s[i].sc) && lawmoves_clock_step(s[i].sc))
 			cs[k++] = (clock_step_t){
 				lc_state_from_name(s[i].sc->state), s[i].at };
-	referrals_steps_free(s, rr->history_len);
+	history_steps_free(s, rr->history_len);
 	w = clocks_compute(cs, k, n->calendar, (int)n->cfg.materials_wait_days,
 			   out, max);
 	free(cs);
@@ -317,11 +219,11 @@ int referrals_apply_move(node_t *n, referral_rec_t *rr,
 	if (sc->round > rr->materials_round)
 		rr->materials_round = sc->round;
 	if (sc->onward_referral_id[0])
-		if ((r = referrals_set_str(&rr->onward_id, sc->onward_referral_id)))
+		if ((r = history_set_str(&rr->onward_id, sc->onward_referral_id)))
 			return r;
-	r = referrals_history_append(n, rr, sc, by, at, msg_id);
+	r = history_append(n, rr, sc, by, at, msg_id);
 	if (!r)
-		r = referrals_set_str(&rr->state, sc->state);
+		r = history_set_str(&rr->state, sc->state);
 	if (!r)
 		r = state_audit(n, "status_change", rr->referral_id, msg_id,
 			  referrals_counterpart(n, rr), sc->actor[0] ? sc->actor : by,
@@ -375,7 +277,7 @@ int referrals_new(node_t *n, const dir_node_t *dest, const uint8_t *body,
 	sc.state = "REQUESTED";
 	sc.actor = (char *)actor;
 	sc.changed_at_ms = now;
-	r = referrals_history_append(n, &rr, &sc, n->cfg.code, now, msg_id);
+	r = history_append(n, &rr, &sc, n->cfg.code, now, msg_id);
 	if (!r)
 		r = store_put_msg(n->store, STORE_REFERRALS, id, strlen(id),
 				  &rr.base);
@@ -536,7 +438,7 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 			return 0;
 		}
 	}
-	if (rr->direction == DIR_OUTGOING && objection_pending(rr, sc, peer)) {
+	if (rr->direction == DIR_OUTGOING && lawmoves_objection_pending(rr, sc, peer)) {
 		referral__v1__status_change__free_unpacked(sc, NULL);
 		return REF_E_REFUSED; /* unanswered: the centre sends it again */
 	}
@@ -586,7 +488,7 @@ static int apply_remote(node_t *n, referral_rec_t *rr, int kind,
 	 * it only then. */
 	if (!r && rr->direction == DIR_INCOMING &&
 	    !strcmp(peer, rr->origin_node)) {
-		r = referrals_set_str(&sc->made_by, peer);
+		r = history_set_str(&sc->made_by, peer);
 		if (!r)
 			r = referrals_send_about(n, rr, REFERRAL__V1__KIND__STATUS_CHANGE,
 				       &sc->base, rr->priority, 0);
@@ -799,16 +701,16 @@ int referrals_receive_as(node_t *n, referral_rec_t *rr,
 	else
 		rules_recommend(n->rules, a->means, a->matter, &outcome, rule,
 					sizeof(rule));
-	r = referrals_history_append(n, rr, &req, rr->origin_node, created_at,
+	r = history_append(n, rr, &req, rr->origin_node, created_at,
 				     msg_id);
 	if (!r)
-		r = referrals_history_append(n, rr, &got, n->cfg.code, now, NULL);
+		r = history_append(n, rr, &got, n->cfg.code, now, NULL);
 	if (!r)
-		r = referrals_set_str(&rr->state, state);
+		r = history_set_str(&rr->state, state);
 	if (!r && outcome)
-		r = referrals_set_str(&rr->recommendation, outcome);
+		r = history_set_str(&rr->recommendation, outcome);
 	if (!r && outcome)
-		r = referrals_set_str(&rr->recommendation_rule, rule);
+		r = history_set_str(&rr->recommendation_rule, rule);
 	if (!r && outcome)
 		r = state_audit(n, "eligibility", rr->referral_id, NULL, NULL,
 				"node", outcome, rule);
@@ -835,7 +737,7 @@ int referrals_take_in(node_t *n, const referral_rec_t *rec, const char *token,
 		rr = referral__store__v1__referral_record__unpack(NULL, pl, pb);
 	}
 	if (rr)
-		r = token ? referrals_set_str(&rr->origin_token, token) : 0;
+		r = token ? history_set_str(&rr->origin_token, token) : 0;
 	if (!r)
 		r = referrals_receive_as(n, rr, a, created_at, msg_id, state);
 	/* Changes from the origin that overtook the referral. */

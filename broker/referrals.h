@@ -12,30 +12,15 @@
 #define REF_REFERRALS_H
 
 #include "clocks.h"
+#include "history.h"
 #include "state.h"
-
-/* One step of a referral's history. */
-typedef struct {
-	Referral__V1__StatusChange *sc;
-	char by[8];
-	uint64_t at;
-} referrals_step_t;
 
 /* referrals_get: the referral record id (*ret: free_unpacked it). */
 int referrals_get(node_t *n, const char *id, referral_rec_t **ret);
 /* referrals_put: writes rr (updated now). */
 int referrals_put(node_t *n, referral_rec_t *rr);
-/* referrals_set_str: replaces an unpacked message's string. */
-int referrals_set_str(char **field, const char *v);
 /* referrals_counterpart: the other node of rr. */
 const char *referrals_counterpart(node_t *n, const referral_rec_t *rr);
-int referrals_history_append(node_t *n, referral_rec_t *rr,
-			     const Referral__V1__StatusChange *sc,
-			     const char *by, uint64_t at, const uint8_t *msg_id);
-/* referrals_history_load: the steps in order (*ret: referrals_steps_free). */
-int referrals_history_load(node_t *n, const referral_rec_t *rr,
-			   referrals_step_t **ret);
-void referrals_steps_free(referrals_step_t *s, size_t n);
 /* referrals_clocks: rr's deadline clocks (clocks.h), at most max. */
 size_t referrals_clocks(node_t *n, const referral_rec_t *rr,
 			clock_info_t *out, size_t max);

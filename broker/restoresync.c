@@ -556,7 +556,7 @@ static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
 		sc.state = "REQUESTED";
 		sc.actor = "";
 		sc.changed_at_ms = h->created_at_ms;
-		r = referrals_history_append(n, &nr, &sc, n->cfg.code,
+		r = history_append(n, &nr, &sc, n->cfg.code,
 					     h->created_at_ms, h->msg_id.data);
 		if (!r)
 			r = store_put_msg(n->store, STORE_REFERRALS, h->referral_id,

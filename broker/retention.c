@@ -774,7 +774,7 @@ static int call_purge(node_t *n, const principal_t *who, json_t *opts,
 	size_t done = 0;
 	int r;
 
-	if (parse_before(calls_str(opts, "before"), &sc.before))
+	if (parse_before(state_str(opts, "before"), &sc.before))
 		return state_fail_reply(rep, REF_E_INVALID, err, errlen,
 					"purge needs --before DATE (2020-12-31 "
 					"or RFC 3339): referrals in a final "
@@ -828,7 +828,7 @@ static int call_hold(node_t *n, const principal_t *who,
 		     Referral__Local__V1__Reply *rep, char *err, size_t errlen)
 {
 	bool set = !strcmp(req->name, "legal-hold-set");
-	const char *reason = calls_str(opts, "reason");
+	const char *reason = state_str(opts, "reason");
 	const char *actor = who->name[0] ? who->name : "local";
 	referral_rec_t *rr = NULL;
 	json_t *o;

@@ -1,9 +1,10 @@
 /* schedule.c: see schedule.h.
  *
- * Each entry lives in a slot and in at most one of two binary heaps:
- * `wait` ordered by next_ms, and `ready` (due, not yet taken) ordered by
- * priority, age and msg_id. An entry taken by schedule_take_due is in
- * neither until it is placed again. The index (open addressing, linear
+ * Each entry lives in a slot and in at most one binary heap: `wait`
+ * ordered by next_ms, `ready` (due, not yet taken) ordered by priority,
+ * age and msg_id, or its peer's `parked` heap (due, waiting for room in
+ * flight), in the ready order. An entry taken by schedule_take_due is in
+ * none until it is placed again. The index (open addressing, linear
  * probing, tombstones) finds a slot by msg_id. Writes only schedule_t. */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,13 +12,14 @@
 
 #include "schedule.h"
 
-enum { IN_NONE = 0, IN_WAIT = 1, IN_READY = 2 };
+/* IN_PARKED + f: the parked heap of flight[f]. */
+enum { IN_NONE = 0, IN_WAIT = 1, IN_READY = 2, IN_PARKED = 3 };
 #define TOMB UINT32_MAX
 
 struct sched_slot {
 	sched_t e;
 	bool used;
-	uint8_t heap;   /* IN_* */
+	uint8_t heap;   /* IN_*, or IN_PARKED + its peer's flight index */
 	size_t pos;     /* position in its heap */
 };
 
@@ -28,6 +30,8 @@ void schedule_init(schedule_t *s)
 
 void schedule_free(schedule_t *s)
 {
+	for (size_t f = 0; f < s->n_flight; f++)
+		free(s->flight[f].parked);
 	free(s->slots);
 	free(s->free_list);
 	free(s->wait);
@@ -118,6 +122,10 @@ static bool before(const schedule_t *s, uint8_t heap, uint32_t a, uint32_t b)
 
 static uint32_t *heap_of(schedule_t *s, uint8_t heap, size_t **ret_n)
 {
+	if (heap >= IN_PARKED) {
+		*ret_n = &s->flight[heap - IN_PARKED].n_parked;
+		return s->flight[heap - IN_PARKED].parked;
+	}
 	*ret_n = heap == IN_WAIT ? &s->n_wait : &s->n_ready;
 	return heap == IN_WAIT ? s->wait : s->ready;
 }
@@ -190,6 +198,8 @@ static void heap_unlink(schedule_t *s, uint32_t slot)
 	}
 }
 
+static uint32_t slot_of(const schedule_t *s, const sched_t *e);
+
 /* ---- in-flight counts ------------------------------------------------------ */
 
 static void flight_add(schedule_t *s, const char *to, int d)
@@ -209,6 +219,45 @@ static void flight_add(schedule_t *s, const char *to, int d)
 		s->flight[f].n--;
 	else if (d > 0)
 		s->flight[f].n++;
+	/* Room in flight: the first parked message is due again. */
+	if (d < 0 && s->flight[f].n_parked) {
+		uint32_t slot = s->flight[f].parked[0];
+		heap_unlink(s, slot);
+		heap_push(s, IN_READY, slot);
+	}
+}
+
+int schedule_park(schedule_t *s, sched_t *e)
+{
+	uint32_t slot = slot_of(s, e);
+	sched_flight_t *fl;
+	size_t f;
+
+	for (f = 0; f < s->n_flight && strcmp(s->flight[f].to, e->to); f++)
+		;
+	if (f == s->n_flight)
+		return -ENOMEM; /* no message in flight to wait for */
+	fl = &s->flight[f];
+	if (fl->n_parked == fl->cap_parked) {
+		size_t cap = fl->cap_parked ? 2 * fl->cap_parked : 256;
+		uint32_t *np = realloc(fl->parked, cap * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		fl->parked = np;
+		fl->cap_parked = cap;
+	}
+	heap_unlink(s, slot);
+	heap_push(s, (uint8_t)(IN_PARKED + f), slot);
+	return 0;
+}
+
+size_t schedule_parked(const schedule_t *s)
+{
+	size_t t = 0;
+
+	for (size_t f = 0; f < s->n_flight; f++)
+		t += s->flight[f].n_parked;
+	return t;
 }
 
 size_t schedule_in_flight(const schedule_t *s, const char *peer)

@@ -30,6 +30,11 @@ typedef struct {
 typedef struct {
 	char to[8];
 	size_t n;
+	/* Messages to this peer that are due but wait for room in flight
+	 * (schedule_park): a heap in the ready order, from which one returns
+	 * to the ready heap each time one in flight is settled. */
+	uint32_t *parked;
+	size_t n_parked, cap_parked;
 } sched_flight_t;
 
 typedef struct {
@@ -75,6 +80,13 @@ uint64_t schedule_next_due(const schedule_t *s, uint64_t now);
 size_t schedule_take_due(schedule_t *s, uint64_t now, uint8_t (*ret_ids)[16],
 			 size_t max);
 void schedule_put_back(schedule_t *s, const uint8_t (*ids)[16], size_t n);
+/* schedule_park: e (taken, not yet placed) waits until one of its peer's
+ * messages in flight is settled (removed, or marked not in flight): then
+ * the first parked, in the ready order, is due again. A peer's backlog
+ * waiting for room so costs nothing per turn. 0, or -ENOMEM (e is left
+ * as it was: place it otherwise). */
+int schedule_park(schedule_t *s, sched_t *e);
+size_t schedule_parked(const schedule_t *s);
 /* schedule_due_now: every message to peer is due at now (its backlog
  * goes, by priority, once it is back). */
 void schedule_due_now(schedule_t *s, const char *peer, uint64_t now);

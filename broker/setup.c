@@ -189,7 +189,8 @@ int setup_open(node_t *n, const char *data_dir, uint64_t *ret_held,
 		peers_opts_t po = {
 			n->cfg.linger_ms, n->cfg.heartbeat_ms,
 			n->cfg.max_message_bytes, n->cfg.max_connections,
-			n->cfg.handshake_ms, n->cfg.peer_rate_per_s, "", ""
+			n->cfg.handshake_ms, n->cfg.peer_rate_per_s,
+			n->cfg.peer_in_flight, "", ""
 		};
 		snprintf(po.curve_pub, sizeof(po.curve_pub), "%s", n->curve_pub);
 		snprintf(po.curve_sec, sizeof(po.curve_sec), "%s", n->curve_sec);

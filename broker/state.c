@@ -18,6 +18,7 @@ envelope_policy_t state_policy(node_t *n, const char *self, const char *peer,
 		.lifetime_ms = (uint64_t)n->cfg.message_lifetime_ms,
 		.future_ms = (uint64_t)n->cfg.future_skew_ms,
 		.lookup = directory_key, .lookup_ctx = n->dir,
+		.roots = &n->roots,
 	};
 	return p;
 }
@@ -86,4 +87,11 @@ int state_fail_as(Referral__Local__V1__Reply *rep, int code, char *err)
 	rep->code = code;
 	rep->error = err;
 	return code;
+}
+
+const char *state_str(json_t *opts, const char *key)
+{
+	const char *s = json_string_value(json_object_get(opts, key));
+
+	return s ? s : "";
 }

@@ -87,8 +87,19 @@ struct node {
 	const principal_t *caller; /* who the request being handled is for */
 	/* principal.c: [staff] accounts, resolved at start */
 	struct principal_map *staff;
+	/* overdue.c: the deadline sweep in progress, and where it goes on
+	 * (the key read last). */
+	bool overdue_active;
+	char overdue_cursor[48];
+	/* outbox.c: the messages made in the open turn, signed together
+	 * at its end (outbox_seal_turn): one signature for the batch. */
+	struct outbox_draft *drafts;
+	size_t n_drafts, cap_drafts;
 	/* dirsync.c */
 	directory_t *dir;         /* in force */
+	/* Batch roots already verified, emptied when a directory is put in
+	 * force (envelope_verify fills it through state_policy, a memo). */
+	envelope_roots_t roots;
 	directory_t *pending_dir; /* applied in this turn; in force after it */
 	EVP_PKEY *authority;
 	/* keys.c */
@@ -163,5 +174,9 @@ bool state_is_admin(node_t *n, const principal_t *who);
 int state_fail_reply(Referral__Local__V1__Reply *rep, int code, char *buf,
 		     size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+
+/* state_str: opts[key] as a string, or "" if absent (an operation's
+ * JSON options). */
+const char *state_str(json_t *opts, const char *key);
 
 #endif

@@ -96,6 +96,7 @@ int main(void)
 	CHECK(!outbox_put(t.n, TN_PEER, REFERRAL__V1__KIND__AUDIT_CHECKPOINT,
 			  "", 0, (const uint8_t *)"", 0, 0, util_now_ms(),
 			  sent_id, NULL));
+	CHECK(!outbox_seal_turn(t.n)); /* as the loop does before a commit */
 	CHECK(!turn_commit(&t.n->turn, t.n->store, &t.n->sched));
 	CHECK(schedule_find(&t.n->sched, sent_id) != NULL);
 	ob = outbox(t.n);
@@ -143,6 +144,7 @@ int main(void)
 	CHECK(!outbox_put(t.n, TN_PEER, REFERRAL__V1__KIND__AUDIT_CHECKPOINT,
 			  "", 0, (const uint8_t *)"", 0, 0, util_now_ms(),
 			  sent_id, NULL));
+	CHECK(!outbox_seal_turn(t.n)); /* as the loop does before a commit */
 	CHECK(!turn_commit(&t.n->turn, t.n->store, &t.n->sched));
 	ob = outbox(t.n);
 	for (int k = 0; ob && k < 2; k++) {

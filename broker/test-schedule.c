@@ -167,6 +167,62 @@ static void test_large(void)
 	schedule_free(&s);
 }
 
+/* Parked: messages due for a peer with no room in flight wait outside the
+ * heaps (nothing is due, the loop can sleep), and each message in flight
+ * settled lets the first parked, by priority, be due again. */
+static void test_park(void)
+{
+	schedule_t s;
+	sched_t a = entry(1, 10, 0, 1, "350582");
+	uint8_t ids[8][16];
+	size_t n;
+
+	schedule_init(&s);
+	CHECK(!schedule_add(&s, &a));
+	for (unsigned i = 2; i <= 5; i++) {
+		sched_t e = entry(i, 10, i == 4 ? 2 : 0, i, "350582");
+		CHECK(!schedule_add(&s, &e));
+	}
+	n = schedule_take_due(&s, 100, ids, 8);
+	CHECK_EQ_INT(n, 5);
+	/* The first out (the urgent one, id 4) goes; the peer is then full
+	 * (a limit of one) and the other four park. */
+	{
+		sched_t u = entry(4, 0, 0, 0, "x");
+		CHECK(!memcmp(ids[0], u.msg_id, 16));
+	}
+	schedule_set_in_flight(&s, schedule_find(&s, ids[0]), true);
+	schedule_set_next(&s, schedule_find(&s, ids[0]), 5000);
+	for (size_t k = 1; k < n; k++)
+		CHECK(!schedule_park(&s, schedule_find(&s, ids[k])));
+	CHECK_EQ_INT(schedule_parked(&s), 4);
+	CHECK(schedule_next_due(&s, 100) == 5000); /* nothing due meanwhile */
+	CHECK_EQ_INT(schedule_take_due(&s, 100, ids, 8), 0);
+	/* Its receipt: one place free, the oldest parked one (id 1) is due. */
+	{
+		sched_t u = entry(4, 0, 0, 0, "x");
+		schedule_remove(&s, u.msg_id);
+	}
+	CHECK_EQ_INT(schedule_parked(&s), 3);
+	n = schedule_take_due(&s, 100, ids, 8);
+	CHECK_EQ_INT(n, 1);
+	CHECK(n == 1 && !memcmp(ids[0], a.msg_id, 16));
+	/* A parked message removed (its lifetime over) leaves the heap. */
+	{
+		sched_t two = entry(2, 0, 0, 0, "x");
+		schedule_remove(&s, two.msg_id);
+		CHECK_EQ_INT(schedule_parked(&s), 2);
+	}
+	/* A peer never sent to has nothing to wait for: not parked. */
+	{
+		sched_t o = entry(9, 10, 0, 9, "350583");
+		CHECK(!schedule_add(&s, &o));
+		CHECK_EQ_INT(schedule_take_due(&s, 100, ids, 8), 1);
+		CHECK(schedule_park(&s, schedule_find(&s, o.msg_id)) != 0);
+	}
+	schedule_free(&s);
+}
+
 static void test_backoff(void)
 {
 	/* Doubling from the first wait up to the cap, each in [d/2, d). */
@@ -188,6 +244,7 @@ int main(void)
 	test_order();
 	test_replace_and_flight();
 	test_large();
+	test_park();
 	test_backoff();
 	return test_finish("schedule");
 }

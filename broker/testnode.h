@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "outbox.h"
 #include "sign.h"
 #include "state.h"
 #include "util.h"
@@ -91,6 +92,8 @@ static inline void testnode_close(testnode_t *t)
 	if (t->n) {
 		if (t->n->store)
 			turn_abort(&t->n->turn, t->n->store);
+		outbox_drop_drafts(t->n);
+		free(t->n->drafts);
 		store_close(&t->n->store);
 		directory_free(&t->n->dir);
 		EVP_PKEY_free(t->n->key);

@@ -269,7 +269,7 @@ int tokens_call(node_t *n, const principal_t *who,
 		const Referral__Local__V1__Request *req, json_t *opts,
 		Referral__Local__V1__Reply *rep, char *err, size_t errlen)
 {
-	const char *name = calls_str(opts, "name");
+	const char *name = state_str(opts, "name");
 	int r;
 
 	if (!strcmp(req->name, "token-list")) {
@@ -290,9 +290,9 @@ int tokens_call(node_t *n, const principal_t *who,
 	}
 	{
 		char token[64];
-		int scope = tokens_scope_from_name(calls_str(opts, "scope"));
+		int scope = tokens_scope_from_name(state_str(opts, "scope"));
 		uint64_t expires = 0;
-		const char *exp = calls_str(opts, "expires");
+		const char *exp = state_str(opts, "expires");
 
 		char when[40];
 
@@ -305,13 +305,13 @@ int tokens_call(node_t *n, const principal_t *who,
 						"(2027-01-31 or RFC 3339)");
 		r = tokens_create(n, name, scope < 0 ? SCOPE_LOCAL
 						      : (scope_t)scope,
-				  calls_str(opts, "code"), expires,
+				  state_str(opts, "code"), expires,
 				  who->name[0] ? who->name : "local", token,
 				  err, errlen);
 		if (r)
 			return state_fail_as(rep, r, err);
 		rep->json = state_dump(json_pack("{s:s, s:s, s:s}", "name", name,
-						 "scope", calls_str(opts, "scope"),
+						 "scope", state_str(opts, "scope"),
 						 "token", token));
 		return 0;
 	}

@@ -1,5 +1,6 @@
 /* turn.c: see turn.h. Writes only turn_t. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -8,7 +9,7 @@
 #include "log.h"
 #include "turn.h"
 
-enum { OUT_REPLY, OUT_SCHEDULE };
+enum { OUT_REPLY, OUT_SCHEDULE, OUT_UNSCHEDULE };
 
 struct turn_out {
 	struct turn_out *next;
@@ -19,7 +20,9 @@ struct turn_out {
 	bool delimiter;      /* REQ clients expect an empty frame */
 	uint8_t *data, *fail;
 	size_t len, fail_len;
-	sched_t sched;       /* OUT_SCHEDULE */
+	sched_t sched;       /* OUT_SCHEDULE; OUT_UNSCHEDULE: its msg_id */
+	bool awaiting;       /* a reply whose data turn_fill gives */
+	uint8_t seal_id[16];
 };
 
 void turn_init(turn_t *t)
@@ -89,6 +92,44 @@ int turn_schedule(turn_t *t, const sched_t *e)
 	return 0;
 }
 
+int turn_reply_awaiting(turn_t *t, void *sock, const uint8_t *rid,
+			size_t rid_len, const uint8_t seal_id[16])
+{
+	int r = turn_reply(t, sock, rid, rid_len, false, NULL, 0, NULL, 0);
+	turn_out_t *o;
+
+	if (r)
+		return r;
+	o = (turn_out_t *)((char *)t->tail - offsetof(turn_out_t, next));
+	o->awaiting = true;
+	memcpy(o->seal_id, seal_id, 16);
+	return 0;
+}
+
+void turn_fill(turn_t *t, const uint8_t seal_id[16], uint8_t *data, size_t len)
+{
+	for (turn_out_t *o = t->head; o; o = o->next)
+		if (o->awaiting && !memcmp(o->seal_id, seal_id, 16)) {
+			o->data = data;
+			o->len = len;
+			o->awaiting = false;
+			return;
+		}
+	free(data); /* its reply was dropped with its event */
+}
+
+int turn_unschedule(turn_t *t, const uint8_t msg_id[16])
+{
+	turn_out_t *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	o->what = OUT_UNSCHEDULE;
+	memcpy(o->sched.msg_id, msg_id, 16);
+	queue(t, o);
+	return 0;
+}
+
 turn_mark_t turn_mark(turn_t *t)
 {
 	return t->tail;
@@ -146,7 +187,10 @@ static void flush(turn_t *t, bool committed, schedule_t *sched)
 		next = o->next;
 		if (o->what == OUT_REPLY)
 			send_out(o, committed);
-		else if (committed && schedule_add(sched, &o->sched))
+		else if (o->what == OUT_UNSCHEDULE) {
+			if (committed)
+				schedule_remove(sched, o->sched.msg_id);
+		} else if (committed && schedule_add(sched, &o->sched))
 			log_msg(LOG_ERROR, "delivery", "out of memory: a "
 				"committed message waits for the next restart "
 				"to be sent");

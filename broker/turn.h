@@ -49,8 +49,22 @@ void turn_abort(turn_t *t, store_t *s);
 int turn_reply(turn_t *t, void *sock, const uint8_t *rid, size_t rid_len,
 	       bool delim, uint8_t *data, size_t len, uint8_t *fail,
 	       size_t fail_len);
+/* turn_reply_awaiting: a reply to sock (routing id rid) whose bytes are
+ * not made yet: turn_fill gives them, matched by seal_id, before the
+ * commit (a receipt signed with the turn's batch). One never filled is
+ * never sent. 0 or -ENOMEM. */
+int turn_reply_awaiting(turn_t *t, void *sock, const uint8_t *rid,
+			size_t rid_len, const uint8_t seal_id[16]);
+/* turn_fill: data (taken over) for the awaiting reply seal_id; freed if
+ * there is none (its event was rolled back). */
+void turn_fill(turn_t *t, const uint8_t seal_id[16], uint8_t *data, size_t len);
 /* turn_schedule: e goes on the schedule once the turn has committed. */
 int turn_schedule(turn_t *t, const sched_t *e);
+/* turn_unschedule: msg_id leaves the schedule once the turn has committed
+ * (its receipt is durable), which frees its place among the peer's
+ * messages in flight at once rather than at its next due time. 0 or
+ * -ENOMEM (it then leaves when its next attempt finds it delivered). */
+int turn_unschedule(turn_t *t, const uint8_t msg_id[16]);
 /* turn_mark / turn_rollback: drops what was queued after the mark (an
  * event that aborts must not leave a reply or a schedule entry behind). */
 turn_mark_t turn_mark(turn_t *t);

@@ -18,33 +18,6 @@
 #include "util.h"
 #include "views.h"
 
-void views_time(json_t *o, const char *key, uint64_t ms)
-{
-	char ts[32];
-
-	if (!ms)
-		return;
-	util_rfc3339(ms, ts);
-	json_object_set_new(o, key, json_string(ts));
-	/* The same moment as people here read it ([node] time_zone). */
-	{
-		char k[64], lt[32];
-		snprintf(k, sizeof(k), "%s_local", key);
-		tzlocal_time(ms, lt);
-		json_object_set_new(o, k, json_string(lt));
-	}
-}
-
-void views_due_day(json_t *o, const char *key, uint64_t due_ms)
-{
-	char day[16];
-
-	if (!due_ms)
-		return;
-	tzlocal_day_ending(due_ms, day);
-	json_object_set_new(o, key, json_string(day));
-}
-
 static const char *delivery_name(uint32_t state)
 {
 	return state == OUT_DELIVERED ? "delivered"
@@ -77,7 +50,7 @@ static json_t *receipt_json(node_t *n, const uint8_t *buf, size_t len,
 		if (rc) {
 			json_object_set_new(o, "status", json_string(
 				envelope_status_name(rc->status)));
-			views_time(o, "received_at", rc->received_at_ms);
+			tzlocal_json_time(o, "received_at", rc->received_at_ms);
 			json_object_set_new(o, "detail", json_string(rc->detail));
 			if (rc->envelope_sha256.len == 32) {
 				util_hex(rc->envelope_sha256.data, 32, hex);
@@ -114,7 +87,7 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 	json_object_set_new(o, "state", json_string(rr->state));
 	json_object_set_new(o, "case_type", json_string(rr->case_type));
 	json_object_set_new(o, "service", json_string(rr->service));
-	views_time(o, "created_at", rr->created_at_ms);
+	tzlocal_json_time(o, "created_at", rr->created_at_ms);
 	json_object_set_new(o, "priority", json_string(
 		rr->priority == 2 ? "urgent" : rr->priority == 1
 		? "green_channel" : "ordinary"));
@@ -122,8 +95,8 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 		uint64_t earliest;
 		json_t *clocks = views_clocks(n, rr, &earliest);
 		if (earliest != UINT64_MAX) {
-			views_time(o, "next_due", earliest);
-			views_due_day(o, "next_due_day", earliest);
+			tzlocal_json_time(o, "next_due", earliest);
+			tzlocal_json_day(o, "next_due_day", earliest);
 		}
 		if (full)
 			json_object_set_new(o, "clocks", clocks);
@@ -172,9 +145,9 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 					    json_integer(ob->attempts + extra));
 		}
 		json_object_set_new(o, "sends", json_integer(ob->sends));
-		views_time(o, "last_attempt_at", ob->last_attempt_ms);
+		tzlocal_json_time(o, "last_attempt_at", ob->last_attempt_ms);
 		if (ob->state == OUT_PENDING)
-			views_time(o, "next_attempt_at", ob->next_attempt_ms);
+			tzlocal_json_time(o, "next_attempt_at", ob->next_attempt_ms);
 		if (ob->dead_reason[0])
 			json_object_set_new(o, "dead_reason",
 					    json_string(ob->dead_reason));
@@ -197,7 +170,7 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 		}
 		/* Delivered to us: we hold it and sent a STORED receipt. */
 		json_object_set_new(o, "delivery", json_string("delivered"));
-		views_time(o, "received_at", in->received_at_ms);
+		tzlocal_json_time(o, "received_at", in->received_at_ms);
 		/* The STORED receipt this node sent, as the origin holds it. */
 		if (full && in->receipt.len)
 			json_object_set_new(o, "receipt", receipt_json(n,
@@ -322,7 +295,7 @@ static int trail_one(void *ctx, const Referral__Store__V1__AuditRecord *a)
 		return 0;
 	o = json_object();
 	json_object_set_new(o, "seq", json_integer((json_int_t)a->seq));
-	views_time(o, "time", a->time_ms);
+	tzlocal_json_time(o, "time", a->time_ms);
 	json_object_set_new(o, "event", json_string(a->event));
 	if (a->msg_id.len == 16)
 		json_object_set_new(o, "msg_id",
@@ -394,7 +367,7 @@ static json_t *peers_json(node_t *n, size_t *ret_up)
 		up += !strcmp(link, "up");
 		o = json_pack("{s:s, s:s, s:s, s:s}", "code", d->code, "name",
 			      d->name, "role", d->role, "link", link);
-		views_time(o, "last_contact", last);
+		tzlocal_json_time(o, "last_contact", last);
 		json_array_append_new(arr, o);
 	}
 	if (ret_up)
@@ -490,8 +463,8 @@ json_t *views_clocks(node_t *n, const referral_rec_t *rr,
 		json_object_set_new(o, "status", json_string(
 			ck[k].status == CLOCK_RUNNING ? "running" : "paused"));
 		if (ck[k].status == CLOCK_RUNNING) {
-			views_time(o, "due", ck[k].due_ms);
-			views_due_day(o, "due_day", ck[k].due_ms);
+			tzlocal_json_time(o, "due", ck[k].due_ms);
+			tzlocal_json_day(o, "due_day", ck[k].due_ms);
 			json_object_set_new(o, "overdue",
 					    json_boolean(ck[k].due_ms <= now));
 			if (ck[k].due_ms < earliest)
@@ -510,9 +483,9 @@ json_t *views_clocks(node_t *n, const referral_rec_t *rr,
 json_t *views_history(node_t *n, const referral_rec_t *rr)
 {
 	json_t *arr = json_array();
-	referrals_step_t *s;
+	history_step_t *s;
 
-	if (referrals_history_load(n, rr, &s))
+	if (history_load(n, rr, &s))
 		return arr;
 	for (uint32_t i = 0; i < rr->history_len; i++) {
 		Referral__V1__StatusChange *c = s[i].sc;
@@ -521,7 +494,7 @@ json_t *views_history(node_t *n, const referral_rec_t *rr)
 		if (c->from_state[0])
 			json_object_set_new(o, "from", json_string(c->from_state));
 		json_object_set_new(o, "by", json_string(s[i].by));
-		views_time(o, "at", s[i].at);
+		tzlocal_json_time(o, "at", s[i].at);
 		if (c->actor[0])
 			json_object_set_new(o, "actor", json_string(c->actor));
 		if (c->actor_role[0])
@@ -562,7 +535,7 @@ json_t *views_history(node_t *n, const referral_rec_t *rr)
 		closing_json(o, c);
 		json_array_append_new(arr, o);
 	}
-	referrals_steps_free(s, rr->history_len);
+	history_steps_free(s, rr->history_len);
 	return arr;
 }
 
@@ -788,7 +761,7 @@ static int witness_one(void *ctx, const uint8_t *k, size_t kl,
 	o = json_pack("{s:s}", "node", code);
 	if (cp) {
 		json_object_set_new(o, "seq", json_integer((json_int_t)cp->seq));
-		views_time(o, "at", cp->at_ms);
+		tzlocal_json_time(o, "at", cp->at_ms);
 		referral__v1__audit_checkpoint__free_unpacked(cp, NULL);
 	}
 	if (e)
@@ -810,7 +783,7 @@ int views_call_audit(node_t *n, const principal_t *who,
 		      r == 0);
 	if (r == REF_E_CORRUPT)
 		json_object_set_new(o, "broken_at", json_integer((json_int_t)bad));
-	views_time(o, "verified_at", util_now_ms());
+	tzlocal_json_time(o, "verified_at", util_now_ms());
 	/* The checkpoints of peers' chains this node holds as their witness;
 	 * this node's own go to the peers it talks with. */
 	store_foreach(n->store, STORE_WITNESSED, witness_one, w);

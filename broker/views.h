@@ -8,12 +8,6 @@
 
 #include "state.h"
 
-/* views_time: o[key] = ms as RFC 3339 (nothing for 0), and o[key_local]
- * the same moment in the node's time zone ("2026-10-09T00:00:00+08:00"). */
-void views_time(json_t *o, const char *key, uint64_t ms);
-/* views_due_day: o[key] = "YYYY-MM-DD", the local day a deadline ending
- * at due_ms (its 24:00) ends on (nothing for 0). */
-void views_due_day(json_t *o, const char *key, uint64_t due_ms);
 /* views_referral: rr as JSON (full: with history, clocks, receipt and the
  * application); *ret_err: a record that could not be read. */
 json_t *views_referral(node_t *n, const referral_rec_t *rr, bool full,

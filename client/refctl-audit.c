@@ -472,7 +472,7 @@ static int trail_audit_one(void *ctx, const Referral__Store__V1__AuditRecord *a)
 /* Marks o with who signed env and whether it verifies; returns the check
  * (free it) so the caller can read the body. */
 static void mark_signed(struct trail *tr, json_t *o, const envelope_check_t *c,
-			bool ok)
+			bool ok, const uint8_t *raw, size_t raw_len)
 {
 	char ts[32], hex[33];
 
@@ -487,6 +487,23 @@ static void mark_signed(struct trail *tr, json_t *o, const envelope_check_t *c,
 		}
 	}
 	json_object_set_new(o, "signature", json_string(ok ? "good" : c->detail));
+	/* Signed as one of a batch (DESIGN.md): its place in it, and for
+	 * what carries no personal data (receipts, status changes) the
+	 * envelope itself, which an auditor checks alone: its path leads to
+	 * the root the signature covers. */
+	if (c->env && c->env->batch) {
+		json_object_set_new(o, "batch", json_pack(
+			"{s:I, s:I}", "index", (json_int_t)c->env->batch->index,
+			"count", (json_int_t)c->env->batch->count));
+	}
+	if (c->env && c->hdr &&
+	    (c->hdr->kind == REFERRAL__V1__KIND__RECEIPT ||
+	     c->hdr->kind == REFERRAL__V1__KIND__STATUS_CHANGE)) {
+		char *b64 = NULL;
+		if (!util_b64_encode(raw, raw_len, &b64))
+			json_object_set_new(o, "envelope_base64", json_string(b64));
+		free(b64);
+	}
 	if (!ok)
 		tr->bad++;
 }
@@ -582,7 +599,7 @@ static int trail_receipt_one(void *ctx, const uint8_t *k, size_t kl,
 	if (body && body->detail[0])
 		json_object_set_new(o, "receipt_detail",
 				    json_string(body->detail));
-	mark_signed(tr, o, &c, ok);
+	mark_signed(tr, o, &c, ok, rc->receipt.data, rc->receipt.len);
 	json_array_append_new(tr->arr, o);
 	if (body)
 		referral__v1__receipt__free_unpacked(body, NULL);
@@ -700,7 +717,7 @@ static int trail_inbox_one(void *ctx, const uint8_t *k, size_t kl,
 	json_object_set_new(o, "detail", json_string(detail));
 	json_object_update(o, parts);
 	json_decref(parts);
-	mark_signed(tr, o, &c, ok);
+	mark_signed(tr, o, &c, ok, ib->envelope.data, ib->envelope.len);
 	json_array_append_new(tr->arr, o);
 	envelope_check_free(&c);
 	referral__store__v1__inbox_record__free_unpacked(ib, NULL);

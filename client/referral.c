@@ -14,18 +14,12 @@
 
 #include "application.h"
 #include "client.pb-c.h"
+#include "referral-int.h"
 #include "referral.h"
 #include "util.h"
 
 #define TRIES 3
 
-struct ref_client {
-	void *ctx;
-	char endpoint[1100];
-	char data_dir[1024];
-	int timeout_ms;
-	char err[2400];
-};
 
 int ref_open(const char *data_dir, int timeout_ms, ref_client_t **ret)
 {

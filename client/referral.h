@@ -135,6 +135,51 @@ int ref_call(ref_client_t *c, const char *name, const char *token,
 	     const char *actor, const char *request_id, const char *referral_id,
 	     const char *json, char **ret_json);
 
+/* ---- Many submissions in flight (a bulk transfer, a backlog) ----------
+ *
+ * ref_submit waits for each answer; a pipe keeps up to `window` submissions
+ * in flight on one connection, each answered after the node's synced
+ * commit, as ref_submit's are. Every request has its own id, fixed when it
+ * is made: one that is not answered within the client's timeout is sent
+ * again, the same bytes, and the node applies it once (a node killed and
+ * restarted meanwhile answers it then). Answers come in any order, by the
+ * caller's tag. One thread per pipe. */
+typedef struct ref_pipe ref_pipe_t;
+
+typedef struct {
+	uint64_t tag;          /* the caller's, from ref_pipe_submit */
+	int code;              /* 0, or a REF_E_* code (error says why) */
+	char referral_id[48];  /* on success */
+	char error[512];
+} ref_pipe_done_t;
+
+/* ref_pipe_open: a pipe to c's node (c must outlive it); window 1 to
+ * 100000. 0, -EINVAL or -ENOMEM. */
+int ref_pipe_open(ref_client_t *c, unsigned window, ref_pipe_t **ret);
+/* ref_pipe_close: drops what is still in flight (the node may still
+ * commit it); safe on NULL. */
+void ref_pipe_close(ref_pipe_t **p);
+/* ref_pack_application: the application (JSON, as ref_submit takes it)
+ * checked and packed once, for ref_pipe_submit_packed; *ret_body is the
+ * caller's to free. 0 or a REF_E_* code (ref_last_error says why). */
+int ref_pack_application(ref_client_t *c, const char *app_json,
+			 const char *base_dir, uint8_t **ret_body,
+			 size_t *ret_len);
+/* ref_pipe_submit_packed: one submission of a packed application to
+ * to_node (NULL: the node routes it), as actor (may be NULL). While the
+ * window is full it waits for answers, which are kept for ref_pipe_next.
+ * 0, or REF_E_UNAVAILABLE if no answer came within the client's timeout
+ * and nothing could be queued, or -ENOMEM. */
+int ref_pipe_submit_packed(ref_pipe_t *p, const char *to_node,
+			   const uint8_t *body, size_t len, const char *actor,
+			   uint64_t tag);
+/* ref_pipe_next: one answer, waiting up to timeout_ms (0: only what has
+ * come). 0 with *ret filled, or REF_E_UNAVAILABLE if none came; resends
+ * what is overdue while it waits. */
+int ref_pipe_next(ref_pipe_t *p, int timeout_ms, ref_pipe_done_t *ret);
+/* ref_pipe_in_flight: submissions sent and not yet answered. */
+size_t ref_pipe_in_flight(const ref_pipe_t *p);
+
 /* ref_strerror: a short name for a return code. */
 const char *ref_strerror(int r);
 

@@ -61,9 +61,9 @@ static const setting_t settings[] = {
 	  "an earlier change; more are refused"),
 	I("limits", "held_bytes_per_peer", held_bytes_per_peer, 32 << 20, 0,
 	  1 << 30, "bytes of changes held from one peer; more are refused"),
-	I("limits", "peer_in_flight", peer_in_flight, 256, 1, 1000000,
+	I("limits", "peer_in_flight", peer_in_flight, 512, 1, 1000000,
 	  "messages sent to one peer and not yet receipted; more wait"),
-	I("limits", "peer_rate_per_s", peer_rate_per_s, 500, 1, 1000000,
+	I("limits", "peer_rate_per_s", peer_rate_per_s, 5000, 1, 1000000,
 	  "messages taken from one peer per second (bursts of twice that); "
 	  "more are dropped unanswered and the sender resends"),
 	I("limits", "max_connections", max_connections, 512, 2, 65536,

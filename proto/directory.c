@@ -13,7 +13,6 @@
 
 #include "directory.h"
 #include "errors.h"
-#include "route.h"
 #include "util.h"
 
 static int bad(char *err, size_t len, const char *fmt, ...)
@@ -33,6 +32,74 @@ static int bad(char *err, size_t len, const char *fmt, ...)
 	return REF_E_DIRECTORY;
 }
 
+/* The optional `serves` and `fallback` of one node's entry (DESIGN.md),
+ * which routing reads (route.c). */
+void directory_free_serves(dir_node_t *n)
+{
+	free(n->serves_divisions);
+	free(n->serves_bodies);
+	n->serves_divisions = NULL;
+	n->serves_bodies = NULL;
+	n->n_serves_divisions = n->n_serves_bodies = 0;
+}
+
+int directory_parse_serves(json_t *jn, dir_node_t *n, char *err,
+			    size_t errlen)
+{
+	json_t *serves = json_object_get(jn, "serves"), *fb, *divs, *bodies, *it;
+	size_t i;
+
+	fb = json_object_get(jn, "fallback");
+	if (fb) {
+		const char *s = json_string_value(fb);
+		if (!s || strlen(s) != 6 || !util_node_code_valid(s))
+			return bad(err, errlen, "node %s: fallback is not a "
+				   "six-digit node code", n->code);
+		memcpy(n->fallback, s, 7);
+	}
+	if (!serves)
+		return 0;
+	if (!json_is_object(serves))
+		return bad(err, errlen, "node %s: serves is not an object "
+			   "{divisions, bodies}", n->code);
+	divs = json_object_get(serves, "divisions");
+	bodies = json_object_get(serves, "bodies");
+	if ((divs && !json_is_array(divs)) || (bodies && !json_is_array(bodies)))
+		return bad(err, errlen, "node %s: serves.divisions and "
+			   "serves.bodies are lists", n->code);
+	n->serves_divisions = calloc(json_array_size(divs) + 1,
+				     sizeof(*n->serves_divisions));
+	n->serves_bodies = calloc(json_array_size(bodies) + 1,
+				  sizeof(*n->serves_bodies));
+	if (!n->serves_divisions || !n->serves_bodies)
+		return -ENOMEM;
+	json_array_foreach(divs, i, it) {
+		const char *s = json_string_value(it);
+		if (!s || strlen(s) != 6 || !util_node_code_valid(s))
+			return bad(err, errlen, "node %s: serves.divisions "
+				   "holds something other than a six-digit "
+				   "division code", n->code);
+		memcpy(n->serves_divisions[i], s, 7);
+		n->n_serves_divisions = i + 1;
+	}
+	json_array_foreach(bodies, i, it) {
+		const char *s = json_string_value(it);
+		if (!s || !s[0] || strlen(s) >= sizeof(n->serves_bodies[i]))
+			return bad(err, errlen, "node %s: serves.bodies holds "
+				   "an empty, too long or non-string name",
+				   n->code);
+		memcpy(n->serves_bodies[i], s, strlen(s) + 1);
+		n->n_serves_bodies = i + 1;
+	}
+	return 0;
+}
+
+bool directory_takes_referrals(const dir_node_t *n)
+{
+	return n && !strcmp(n->role, "legal_aid_centre");
+}
+
+
 void directory_free(directory_t **dp)
 {
 	directory_t *d = dp ? *dp : NULL;
@@ -44,7 +111,7 @@ void directory_free(directory_t **dp)
 			EVP_PKEY_free(d->nodes[i].keys[k].key);
 		free(d->nodes[i].keys);
 		free(d->nodes[i].accepts);
-		route_free_entry(&d->nodes[i]);
+		directory_free_serves(&d->nodes[i]);
 		free(d->nodes[i].oversees);
 		free(d->nodes[i].objection_reviewers);
 	}
@@ -194,7 +261,7 @@ static int parse_node(json_t *jn, dir_node_t *n, char *err, size_t errlen)
 		return bad(err, errlen, "node %s: oversees and "
 			   "objection_reviewers belong to a justice_bureau or "
 			   "authority entry, not a %s", n->code, n->role);
-	return route_parse_entry(jn, n, err, errlen);
+	return directory_parse_serves(jn, n, err, errlen);
 }
 
 int directory_parse(const char *text, size_t len, directory_t **ret,
@@ -422,7 +489,7 @@ bool directory_accepts(const dir_node_t *n, const char *case_type)
 {
 	/* A court or labour bureau listing case types would otherwise be
 	 * sent referrals it has no way to decide. */
-	if (!route_takes_referrals(n))
+	if (!directory_takes_referrals(n))
 		return false;
 	for (size_t i = 0; i < n->n_accepts; i++)
 		if (!strcmp(n->accepts[i], case_type))

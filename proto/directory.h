@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "sign.h"
@@ -102,5 +104,16 @@ EVP_PKEY *directory_key(void *d, const char *node, const char *key_id,
  * legal-aid centre (no other role takes one, whatever its entry lists)
  * and its entry's accepts names the type. */
 bool directory_accepts(const dir_node_t *n, const char *case_type);
+
+/* directory_takes_referrals: the node is a legal-aid centre (only
+ * they take referrals, whatever an entry's accepts lists). */
+bool directory_takes_referrals(const dir_node_t *n);
+
+/* directory_parse_serves: the optional `serves` and `fallback` of one
+ * node's entry jn into n (REF_E_DIRECTORY with err saying which is wrong);
+ * directory_free_serves releases them. */
+int directory_parse_serves(json_t *jn, dir_node_t *n, char *err,
+			    size_t errlen);
+void directory_free_serves(dir_node_t *n);
 
 #endif

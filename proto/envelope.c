@@ -27,27 +27,23 @@ static uint8_t *signing_input(const uint8_t *hdr, size_t len, size_t *ret_len)
 	return in;
 }
 
-int envelope_build(const envelope_signer_t *signer, const envelope_fields_t *f,
-		   const uint8_t *body, size_t body_len, uint8_t **ret_buf,
-		   size_t *ret_len, uint8_t ret_msg_id[16])
+int envelope_draft(const envelope_signer_t *signer, const envelope_fields_t *f,
+		   const uint8_t *body, size_t body_len, envelope_draft_t *ret)
 {
 	Referral__V1__Header hdr = REFERRAL__V1__HEADER__INIT;
-	Referral__V1__Envelope env = REFERRAL__V1__ENVELOPE__INIT;
-	uint8_t msg_id[16], digest[32], sig[SIGN_MAX_SIG];
-	uint8_t *hbuf = NULL, *in = NULL, *out = NULL;
-	size_t hlen, inlen, siglen, outlen;
+	uint8_t digest[32];
 	int r;
 
+	memset(ret, 0, sizeof(*ret));
 	if (f->msg_id)
-		memcpy(msg_id, f->msg_id, 16);
-	else if ((r = util_uuid7(msg_id)))
+		memcpy(ret->msg_id, f->msg_id, 16);
+	else if ((r = util_uuid7(ret->msg_id)))
 		return r;
 	r = sign_digest(sign_key_alg(signer->key), body, body_len, digest);
 	if (r)
 		return r;
-
 	hdr.version = ENVELOPE_VERSION;
-	hdr.msg_id.data = msg_id;
+	hdr.msg_id.data = ret->msg_id;
 	hdr.msg_id.len = 16;
 	hdr.from_node = (char *)signer->node;
 	hdr.to_node = (char *)f->to_node;
@@ -58,42 +54,205 @@ int envelope_build(const envelope_signer_t *signer, const envelope_fields_t *f,
 	hdr.key_id = (char *)signer->key_id;
 	hdr.referral_id = (char *)(f->referral_id ? f->referral_id : "");
 	hdr.referral_seq = f->referral_seq;
-
-	hlen = referral__v1__header__get_packed_size(&hdr);
-	hbuf = malloc(hlen ? hlen : 1);
-	if (!hbuf)
+	ret->header_len = referral__v1__header__get_packed_size(&hdr);
+	ret->header = malloc(ret->header_len ? ret->header_len : 1);
+	ret->body = malloc(body_len ? body_len : 1);
+	if (!ret->header || !ret->body) {
+		envelope_draft_free(ret);
 		return -ENOMEM;
-	referral__v1__header__pack(&hdr, hbuf);
-	in = signing_input(hbuf, hlen, &inlen);
-	if (!in) {
-		r = -ENOMEM;
-		goto out;
 	}
-	r = sign_data(signer->key, in, inlen, sig, &siglen);
+	referral__v1__header__pack(&hdr, ret->header);
+	if (body_len)
+		memcpy(ret->body, body, body_len);
+	ret->body_len = body_len;
+	return 0;
+}
+
+void envelope_draft_free(envelope_draft_t *d)
+{
+	free(d->header);
+	free(d->body);
+	d->header = d->body = NULL;
+}
+
+/* Bytes a length-delimited field of len bytes takes (tag of one byte). */
+static size_t field_size(size_t len)
+{
+	size_t n = 1;
+
+	while (len >= 0x80) {
+		len >>= 7;
+		n++;
+	}
+	return 1 + n;
+}
+
+size_t envelope_sealed_max(const envelope_draft_t *d, size_t key_id_len,
+			   size_t max_count)
+{
+	size_t depth = 0, proof;
+
+	while (((size_t)1 << depth) < max_count)
+		depth++;
+	/* root_signature, index, count (varints of at most 5 bytes each),
+	 * the path and key_id. */
+	proof = field_size(SIGN_MAX_SIG) + SIGN_MAX_SIG + 2 * 6 +
+		depth * (field_size(32) + 32) + field_size(key_id_len) +
+		key_id_len;
+	if (proof < SIGN_MAX_SIG)
+		proof = SIGN_MAX_SIG;
+	return field_size(d->header_len) + d->header_len +
+	       field_size(d->body_len) + d->body_len + field_size(proof) + proof;
+}
+
+static int hash_leaf(const uint8_t *header, size_t len, uint8_t out[32])
+{
+	uint8_t *leaf = malloc(len + 1);
+
+	if (!leaf)
+		return -ENOMEM;
+	leaf[0] = 0x00;
+	memcpy(leaf + 1, header, len);
+	SHA256(leaf, len + 1, out);
+	free(leaf);
+	return 0;
+}
+
+static void hash_node(const uint8_t *l, const uint8_t *r, uint8_t out[32]);
+
+/* RFC 6962's MTH over leaves[lo, hi): each leaf's audit path gets its
+ * sibling subtrees' hashes, from the leaf level up (the order the
+ * verifier's RFC 9162 walk takes them in). */
+static void tree(uint8_t (*leaves)[32], size_t lo, size_t hi,
+		 uint8_t (*paths)[64][32], size_t *depth, uint8_t out[32])
+{
+	uint8_t l[32], r[32];
+	size_t k = 1;
+
+	if (hi - lo == 1) {
+		memcpy(out, leaves[lo], 32);
+		return;
+	}
+	while (k * 2 < hi - lo)
+		k *= 2;
+	tree(leaves, lo, lo + k, paths, depth, l);
+	tree(leaves, lo + k, hi, paths, depth, r);
+	for (size_t i = lo; i < lo + k; i++)
+		memcpy(paths[i][depth[i]++], r, 32);
+	for (size_t i = lo + k; i < hi; i++)
+		memcpy(paths[i][depth[i]++], l, 32);
+	hash_node(l, r, out);
+}
+
+int envelope_seal(const envelope_signer_t *signer,
+		  const envelope_draft_t *const *drafts, size_t n,
+		  uint8_t **ret_bufs, size_t *ret_lens)
+{
+	uint8_t sig[SIGN_MAX_SIG], root[32], (*leaves)[32] = NULL;
+	uint8_t (*paths)[64][32] = NULL, in[sizeof(ENVELOPE_BATCH_PREFIX) + 36];
+	size_t siglen, *depth = NULL, i, off = sizeof(ENVELOPE_BATCH_PREFIX);
+	int r = 0;
+
+	if (n == 0)
+		return 0;
+	if (n > UINT32_MAX)
+		return -EINVAL;
+	if (n == 1) {
+		size_t inlen;
+		uint8_t *sin = signing_input(drafts[0]->header,
+					     drafts[0]->header_len, &inlen);
+
+		if (!sin)
+			return -ENOMEM;
+		r = sign_data(signer->key, sin, inlen, sig, &siglen);
+		free(sin);
+	} else {
+		leaves = malloc(n * sizeof(*leaves));
+		paths = malloc(n * sizeof(*paths));
+		depth = calloc(n, sizeof(*depth));
+		if (!leaves || !paths || !depth) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < n && !r; i++)
+			r = hash_leaf(drafts[i]->header, drafts[i]->header_len,
+				      leaves[i]);
+		if (r)
+			goto out;
+		tree(leaves, 0, n, paths, depth, root);
+		memcpy(in, ENVELOPE_BATCH_PREFIX, off);
+		memcpy(in + off, root, 32);
+		in[off + 32] = (uint8_t)(n >> 24);
+		in[off + 33] = (uint8_t)(n >> 16);
+		in[off + 34] = (uint8_t)(n >> 8);
+		in[off + 35] = (uint8_t)n;
+		r = sign_data(signer->key, in, sizeof(in), sig, &siglen);
+	}
 	if (r)
 		goto out;
+	for (i = 0; i < n; i++) {
+		Referral__V1__Envelope env = REFERRAL__V1__ENVELOPE__INIT;
+		Referral__V1__BatchProof bp = REFERRAL__V1__BATCH_PROOF__INIT;
+		ProtobufCBinaryData pd[64];
 
-	env.header.data = hbuf;
-	env.header.len = hlen;
-	env.body.data = (uint8_t *)body;
-	env.body.len = body_len;
-	env.signature.data = sig;
-	env.signature.len = siglen;
-	outlen = referral__v1__envelope__get_packed_size(&env);
-	out = malloc(outlen);
-	if (!out) {
-		r = -ENOMEM;
-		goto out;
+		env.header.data = drafts[i]->header;
+		env.header.len = drafts[i]->header_len;
+		env.body.data = drafts[i]->body;
+		env.body.len = drafts[i]->body_len;
+		if (n == 1) {
+			env.signature.data = sig;
+			env.signature.len = siglen;
+		} else {
+			bp.root_signature.data = sig;
+			bp.root_signature.len = siglen;
+			bp.index = (uint32_t)i;
+			bp.count = (uint32_t)n;
+			for (size_t k = 0; k < depth[i]; k++) {
+				pd[k].data = paths[i][k];
+				pd[k].len = 32;
+			}
+			bp.n_path = depth[i];
+			bp.path = pd;
+			bp.key_id = (char *)signer->key_id;
+			env.batch = &bp;
+		}
+		ret_lens[i] = referral__v1__envelope__get_packed_size(&env);
+		ret_bufs[i] = malloc(ret_lens[i]);
+		if (!ret_bufs[i]) {
+			while (i--)
+				free(ret_bufs[i]);
+			r = -ENOMEM;
+			goto out;
+		}
+		referral__v1__envelope__pack(&env, ret_bufs[i]);
 	}
-	referral__v1__envelope__pack(&env, out);
-	*ret_buf = out;
-	*ret_len = outlen;
-	if (ret_msg_id)
-		memcpy(ret_msg_id, msg_id, 16);
 out:
-	free(hbuf);
-	free(in);
+	free(leaves);
+	free(paths);
+	free(depth);
 	return r;
+}
+
+int envelope_build(const envelope_signer_t *signer, const envelope_fields_t *f,
+		   const uint8_t *body, size_t body_len, uint8_t **ret_buf,
+		   size_t *ret_len, uint8_t ret_msg_id[16])
+{
+	envelope_draft_t d;
+	const envelope_draft_t *one = &d;
+	int r = envelope_draft(signer, f, body, body_len, &d);
+
+	if (r)
+		return r;
+	r = envelope_seal(signer, &one, 1, ret_buf, ret_len);
+	if (!r && ret_msg_id)
+		memcpy(ret_msg_id, d.msg_id, 16);
+	envelope_draft_free(&d);
+	return r;
+}
+
+void envelope_roots_clear(envelope_roots_t *r)
+{
+	memset(r, 0, sizeof(*r));
 }
 
 static int fail(envelope_check_t *c, int status, const char *fmt, ...)
@@ -276,7 +435,7 @@ static int verify_batch(const envelope_policy_t *pol, envelope_check_t *c,
 {
 	Referral__V1__Header *h = c->hdr;
 	/* sizeof counts the terminating NUL, which is part of the prefix. */
-	uint8_t root[32], in[sizeof(ENVELOPE_BATCH_PREFIX) + 36];
+	uint8_t root[32], in[sizeof(ENVELOPE_BATCH_PREFIX) + 36], id[32];
 	size_t plen[64];
 	EVP_PKEY *key;
 	size_t off = sizeof(ENVELOPE_BATCH_PREFIX);
@@ -308,10 +467,45 @@ static int verify_batch(const envelope_policy_t *pol, envelope_check_t *c,
 	in[off + 33] = (uint8_t)(b->count >> 16);
 	in[off + 34] = (uint8_t)(b->count >> 8);
 	in[off + 35] = (uint8_t)b->count;
+	/* Verified before, for another envelope of the same batch: the same
+	 * sender, key id and key object, root, count and signature bytes. */
+	/* A signature longer than any the suites make is never cached. */
+	bool cached = pol->roots && b->root_signature.len <= SIGN_MAX_SIG;
+
+	if (cached) {
+		/* from_node and key_id are checked strings of at most 64
+		 * bytes; the signature at most SIGN_MAX_SIG here. */
+		uint8_t buf[2 * 65 + sizeof(key) + sizeof(in) + SIGN_MAX_SIG];
+		size_t fl = strnlen(h->from_node, 64), kl = strnlen(b->key_id, 64);
+		size_t sl = b->root_signature.len, o = 0;
+
+		memcpy(buf + o, h->from_node, fl);
+		o += fl;
+		buf[o++] = 0;
+		memcpy(buf + o, b->key_id, kl);
+		o += kl;
+		buf[o++] = 0;
+		memcpy(buf + o, &key, sizeof(key));
+		o += sizeof(key);
+		memcpy(buf + o, in, sizeof(in));
+		o += sizeof(in);
+		memcpy(buf + o, b->root_signature.data, sl);
+		o += sl;
+		SHA256(buf, o, id);
+		for (size_t i = 0; i < ENVELOPE_ROOTS; i++)
+			if (pol->roots->used[i] && !memcmp(pol->roots->id[i], id, 32))
+				return 0;
+	}
 	if (sign_verify(key, in, sizeof(in), b->root_signature.data,
 			b->root_signature.len))
 		return fail(c, REFERRAL__V1__RECEIPT_STATUS__BAD_SIGNATURE,
 			    "batch root signature does not verify");
+	if (cached) {
+		size_t k = pol->roots->next++ % ENVELOPE_ROOTS;
+
+		memcpy(pol->roots->id[k], id, 32);
+		pol->roots->used[k] = true;
+	}
 	return 0;
 }
 

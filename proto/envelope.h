@@ -44,6 +44,46 @@ int envelope_build(const envelope_signer_t *signer, const envelope_fields_t *f,
 		   const uint8_t *body, size_t body_len, uint8_t **ret_buf,
 		   size_t *ret_len, uint8_t ret_msg_id[16]);
 
+/* A header made and not yet signed: envelope_seal signs a batch of them
+ * at once. The body is the draft's own copy. */
+typedef struct {
+	uint8_t *header, *body;
+	size_t header_len, body_len;
+	uint8_t msg_id[16];
+} envelope_draft_t;
+
+/* envelope_draft: f's header for body, under signer's node and key_id
+ * (digest by the key's suite), with a fresh msg_id unless f names one. */
+int envelope_draft(const envelope_signer_t *signer, const envelope_fields_t *f,
+		   const uint8_t *body, size_t body_len, envelope_draft_t *ret);
+void envelope_draft_free(envelope_draft_t *d);
+/* envelope_sealed_max: the most bytes d's envelope can take once sealed in
+ * a batch of at most max_count with a key_id of key_id_len bytes. */
+size_t envelope_sealed_max(const envelope_draft_t *d, size_t key_id_len,
+			   size_t max_count);
+/* envelope_seal: signs n drafts (all made with signer's key_id) at once and
+ * packs each into ret_bufs[i] (malloc'd), ret_lens[i]. n == 1: the single
+ * form (the signature over the header). n > 1: DESIGN.md's batch form,
+ * one signature over the RFC 6962 root of the headers' leaves and count,
+ * each envelope with its own BatchProof (its index and audit path), so each
+ * stays verifiable alone. On failure nothing is returned. */
+int envelope_seal(const envelope_signer_t *signer,
+		  const envelope_draft_t *const *drafts, size_t n,
+		  uint8_t **ret_bufs, size_t *ret_lens);
+
+/* The batch roots a verifier has already checked: one root signature
+ * covers many envelopes, so it is verified once. An entry binds the
+ * sender, the key id, the key object, the root, the count and the
+ * signature's bytes; the holder empties it whenever the keys it looked up
+ * may have changed (a directory put in force). */
+#define ENVELOPE_ROOTS 64
+typedef struct {
+	uint8_t id[ENVELOPE_ROOTS][32];
+	bool used[ENVELOPE_ROOTS];
+	size_t next;
+} envelope_roots_t;
+void envelope_roots_clear(envelope_roots_t *r);
+
 /* The verifier's view of the directory: the public key of node's key_id if
  * that key is valid at at_ms (borrowed; must outlive the check), or NULL. */
 typedef EVP_PKEY *(*envelope_key_lookup_fn)(void *ctx, const char *node,
@@ -58,6 +98,7 @@ typedef struct {
 	uint64_t future_ms;          /* newest accepted: now + this */
 	envelope_key_lookup_fn lookup;
 	void *lookup_ctx;
+	envelope_roots_t *roots;     /* may be NULL: every root verified */
 } envelope_policy_t;
 
 typedef struct {

@@ -10,85 +10,6 @@
 #include "route.h"
 #include "util.h"
 
-static int bad(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int bad(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	if (len)
-		util_utf8_trim(err);
-	return REF_E_DIRECTORY;
-}
-
-void route_free_entry(dir_node_t *n)
-{
-	free(n->serves_divisions);
-	free(n->serves_bodies);
-	n->serves_divisions = NULL;
-	n->serves_bodies = NULL;
-	n->n_serves_divisions = n->n_serves_bodies = 0;
-}
-
-int route_parse_entry(json_t *jn, dir_node_t *n, char *err, size_t errlen)
-{
-	json_t *serves = json_object_get(jn, "serves"), *fb, *divs, *bodies, *it;
-	size_t i;
-
-	fb = json_object_get(jn, "fallback");
-	if (fb) {
-		const char *s = json_string_value(fb);
-		if (!s || strlen(s) != 6 || !util_node_code_valid(s))
-			return bad(err, errlen, "node %s: fallback is not a "
-				   "six-digit node code", n->code);
-		memcpy(n->fallback, s, 7);
-	}
-	if (!serves)
-		return 0;
-	if (!json_is_object(serves))
-		return bad(err, errlen, "node %s: serves is not an object "
-			   "{divisions, bodies}", n->code);
-	divs = json_object_get(serves, "divisions");
-	bodies = json_object_get(serves, "bodies");
-	if ((divs && !json_is_array(divs)) || (bodies && !json_is_array(bodies)))
-		return bad(err, errlen, "node %s: serves.divisions and "
-			   "serves.bodies are lists", n->code);
-	n->serves_divisions = calloc(json_array_size(divs) + 1,
-				     sizeof(*n->serves_divisions));
-	n->serves_bodies = calloc(json_array_size(bodies) + 1,
-				  sizeof(*n->serves_bodies));
-	if (!n->serves_divisions || !n->serves_bodies)
-		return -ENOMEM;
-	json_array_foreach(divs, i, it) {
-		const char *s = json_string_value(it);
-		if (!s || strlen(s) != 6 || !util_node_code_valid(s))
-			return bad(err, errlen, "node %s: serves.divisions "
-				   "holds something other than a six-digit "
-				   "division code", n->code);
-		memcpy(n->serves_divisions[i], s, 7);
-		n->n_serves_divisions = i + 1;
-	}
-	json_array_foreach(bodies, i, it) {
-		const char *s = json_string_value(it);
-		if (!s || !s[0] || strlen(s) >= sizeof(n->serves_bodies[i]))
-			return bad(err, errlen, "node %s: serves.bodies holds "
-				   "an empty, too long or non-string name",
-				   n->code);
-		memcpy(n->serves_bodies[i], s, strlen(s) + 1);
-		n->n_serves_bodies = i + 1;
-	}
-	return 0;
-}
-
-bool route_takes_referrals(const dir_node_t *n)
-{
-	return n && !strcmp(n->role, "legal_aid_centre");
-}
-
 const char *route_how_name(route_how_t how)
 {
 	switch (how) {
@@ -129,7 +50,7 @@ static void gather(const directory_t *d, const char *self, const char *ct,
 		const dir_node_t *n = &d->nodes[i];
 		if (!(by_body ? serves_body(n, key) : serves_division(n, key)))
 			continue;
-		if (!route_takes_referrals(n) || !directory_accepts(n, ct))
+		if (!directory_takes_referrals(n) || !directory_accepts(n, ct))
 			continue;
 		if (!strcmp(n->code, self)) {
 			*here = true;
@@ -210,7 +131,7 @@ int route_pick(const directory_t *d, const char *self, const char *ct,
 			 "fallback: handle it here", self);
 		return REF_E_UNKNOWN_NODE;
 	}
-	if (fb && route_takes_referrals(fb) && directory_accepts(fb, ct)) {
+	if (fb && directory_takes_referrals(fb) && directory_accepts(fb, ct)) {
 		ret->how = ROUTE_FALLBACK;
 		ret->to = fb;
 		snprintf(ret->why, sizeof(ret->why), "no centre in the directory "

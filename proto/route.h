@@ -37,14 +37,6 @@ typedef struct {
 	char why[512];               /* for people: the choice, or its lack */
 } route_t;
 
-/* route_parse_entry: the optional `serves` and `fallback` of one node's
- * entry into n; REF_E_DIRECTORY with err naming the node and field when
- * they are present but malformed. Old entries without them stay valid. */
-int route_parse_entry(json_t *jn, dir_node_t *n, char *err, size_t errlen);
-void route_free_entry(dir_node_t *n);
-
-/* route_takes_referrals: the node is a legal-aid centre. */
-bool route_takes_referrals(const dir_node_t *n);
 
 /* route_pick: the centre for a matter of case_type handled by body (may be
  * "") in division (may be ""), sent from the node self. Always fills ret

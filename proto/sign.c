@@ -278,7 +278,7 @@ int sign_digest(sign_alg_t alg, const uint8_t *data, size_t len,
 		uint8_t out[32])
 {
 	unsigned int n = 0;
-	const EVP_MD *md = alg == SIGN_ALG_SM2_SM3 ? EVP_sm3() : EVP_sha256();
+	const EVP_MD *md = alg == SIGN_ALG_SM2_SM3 ? EVP_sm3() : util_md_sha256();
 
 	if (EVP_Digest(data, len, out, &n, md, NULL) != 1 || n != 32) {
 		ERR_clear_error();

@@ -579,6 +579,137 @@ static void test_batch(void)
 }
 
 /* Field limits on any body: strings and lists, named by path. */
+/* envelope_seal: batches of 1 to 33 (every shape of RFC 6962 tree up to
+ * there), each envelope verified alone; a batch of one is the single form;
+ * a changed path, root signature, count or index is BAD_SIGNATURE; the
+ * root cache verifies a root once and never lets a changed one through. */
+static int counting_verifies;
+static EVP_PKEY *counting_lookup(void *ctx, const char *node,
+				 const char *key_id, uint64_t at)
+{
+	counting_verifies++;
+	return lookup(ctx, node, key_id, at);
+}
+
+static void test_seal(void)
+{
+	envelope_signer_t s = { "350581", "350581-k1", k581 };
+	envelope_policy_t p = policy("350582", "350581");
+	envelope_roots_t roots;
+
+	for (size_t n = 1; n <= 33; n++) {
+		envelope_draft_t d[33];
+		const envelope_draft_t *dp[33];
+		uint8_t *out[33];
+		size_t len[33];
+
+		for (size_t i = 0; i < n; i++) {
+			envelope_fields_t f = {
+				.to_node = "350582",
+				.kind = REFERRAL__V1__KIND__REFERRAL_SUBMIT,
+				.referral_id = "350581-019ac9e0d3ff7a3b8c1d2e3f40516274",
+				.referral_seq = 1, .created_at_ms = t0,
+			};
+			CHECK(envelope_draft(&s, &f, body, sizeof(body), &d[i]) == 0);
+			dp[i] = &d[i];
+		}
+		CHECK(envelope_seal(&s, dp, n, out, len) == 0);
+		for (size_t i = 0; i < n; i++) {
+			envelope_check_t c;
+			Referral__V1__Envelope *e;
+
+			CHECK(len[i] <= envelope_sealed_max(&d[i], 9, 64));
+			CHECK_EQ_INT(envelope_verify(&p, out[i], len[i], &c),
+				     REFERRAL__V1__RECEIPT_STATUS__STORED);
+			envelope_check_free(&c);
+			e = referral__v1__envelope__unpack(NULL, len[i], out[i]);
+			CHECK(e != NULL);
+			if (!e)
+				continue;
+			/* One: the single form, as every node has always sent. */
+			CHECK(n == 1 ? e->signature.len > 0 && !e->batch
+				     : e->signature.len == 0 && e->batch &&
+				       e->batch->count == n && e->batch->index == i);
+			if (n > 1 && e->batch->n_path > 0) {
+				uint8_t *bad;
+				size_t bl;
+
+				/* A path entry changed. */
+				e->batch->path[0].data[0] ^= 1;
+				bl = referral__v1__envelope__get_packed_size(e);
+				bad = malloc(bl);
+				referral__v1__envelope__pack(e, bad);
+				CHECK_EQ_INT(envelope_verify(&p, bad, bl, &c),
+					     REFERRAL__V1__RECEIPT_STATUS__BAD_SIGNATURE);
+				envelope_check_free(&c);
+				free(bad);
+				e->batch->path[0].data[0] ^= 1;
+				/* The root signature changed. */
+				e->batch->root_signature.data[3] ^= 1;
+				bl = referral__v1__envelope__get_packed_size(e);
+				bad = malloc(bl);
+				referral__v1__envelope__pack(e, bad);
+				CHECK_EQ_INT(envelope_verify(&p, bad, bl, &c),
+					     REFERRAL__V1__RECEIPT_STATUS__BAD_SIGNATURE);
+				envelope_check_free(&c);
+				free(bad);
+				e->batch->root_signature.data[3] ^= 1;
+				/* Another count. */
+				e->batch->count = (uint32_t)n + 1;
+				bl = referral__v1__envelope__get_packed_size(e);
+				bad = malloc(bl);
+				referral__v1__envelope__pack(e, bad);
+				CHECK_EQ_INT(envelope_verify(&p, bad, bl, &c),
+					     REFERRAL__V1__RECEIPT_STATUS__BAD_SIGNATURE);
+				envelope_check_free(&c);
+				free(bad);
+			}
+			referral__v1__envelope__free_unpacked(e, NULL);
+		}
+		/* The cache: a batch of n > 1 verified with one root check
+		 * after the first (lookups: the header's and the proof's key
+		 * for each envelope, the signature only on a miss). */
+		if (n == 17) {
+			envelope_policy_t pc = p;
+			envelope_check_t c;
+			uint8_t *bad;
+
+			envelope_roots_clear(&roots);
+			pc.roots = &roots;
+			pc.lookup = counting_lookup;
+			for (size_t i = 0; i < n; i++) {
+				CHECK_EQ_INT(envelope_verify(&pc, out[i], len[i], &c),
+					     REFERRAL__V1__RECEIPT_STATUS__STORED);
+				envelope_check_free(&c);
+			}
+			CHECK(roots.next == 1); /* one root verified, once */
+			/* With the root known, a changed signature still fails:
+			 * the cache is keyed on its bytes. */
+			bad = malloc(len[5]);
+			memcpy(bad, out[5], len[5]);
+			{
+				Referral__V1__Envelope *e =
+					referral__v1__envelope__unpack(NULL, len[5], bad);
+				size_t bl;
+				e->batch->root_signature.data[0] ^= 1;
+				bl = referral__v1__envelope__get_packed_size(e);
+				free(bad);
+				bad = malloc(bl);
+				referral__v1__envelope__pack(e, bad);
+				CHECK_EQ_INT(envelope_verify(&pc, bad, bl, &c),
+					     REFERRAL__V1__RECEIPT_STATUS__BAD_SIGNATURE);
+				envelope_check_free(&c);
+				referral__v1__envelope__free_unpacked(e, NULL);
+			}
+			free(bad);
+		}
+		for (size_t i = 0; i < n; i++) {
+			free(out[i]);
+			envelope_draft_free(&d[i]);
+		}
+	}
+}
+
 static void test_limits(void)
 {
 	Referral__V1__ReferralSubmit a = REFERRAL__V1__REFERRAL_SUBMIT__INIT;
@@ -683,6 +814,7 @@ int main(int argc, char **argv)
 	test_vector_rejects();
 	test_each_reason();
 	test_batch();
+	test_seal();
 	test_limits();
 	test_strict_strings();
 

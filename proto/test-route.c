@@ -1,4 +1,4 @@
-/* test-route.c: route_parse_entry and route_pick on directories made in
+/* test-route.c: directory_parse_serves and route_pick on directories made in
  * memory: the serves and fallback fields read (old entries without them
  * stay valid, malformed ones are named), and each way a matter is routed:
  * by handling body before division, the fallback, two candidates refused,
@@ -28,7 +28,7 @@ static int entry(dir_node_t *n, const char *code, const char *name,
 	n->accepts = calloc(2, sizeof(*n->accepts));
 	snprintf(n->accepts[0], sizeof(n->accepts[0]), "%s", labour[0]);
 	n->n_accepts = 1;
-	r = route_parse_entry(j, n, err, sizeof(err));
+	r = directory_parse_serves(j, n, err, sizeof(err));
 	json_decref(j);
 	return r;
 }
@@ -42,9 +42,9 @@ static int parse_err(const char *json, char *err, size_t len)
 	memset(&n, 0, sizeof(n));
 	strcpy(n.code, "350581");
 	err[0] = '\0';
-	r = route_parse_entry(j, &n, err, len);
+	r = directory_parse_serves(j, &n, err, len);
 	json_decref(j);
-	route_free_entry(&n);
+	directory_free_serves(&n);
 	return r;
 }
 
@@ -121,7 +121,7 @@ int main(void)
 	CHECK(directory_accepts(&nodes[1], "labour"));
 	for (size_t i = 0; i < 6; i++) {
 		free(nodes[i].accepts);
-		route_free_entry(&nodes[i]);
+		directory_free_serves(&nodes[i]);
 	}
 	return test_finish("route");
 }

@@ -6,6 +6,7 @@
 
 #include "errors.h"
 #include "tzlocal.h"
+#include "util.h"
 
 static const char *tz_dir(void)
 {
@@ -72,4 +73,27 @@ void tzlocal_day_ending(uint64_t ms, char out[16])
 	localtime_r(&t, &tm);
 	if (!strftime(out, 16, "%Y-%m-%d", &tm))
 		out[0] = '\0';
+}
+
+void tzlocal_json_time(json_t *o, const char *key, uint64_t ms)
+{
+	char ts[32], k[64], lt[32];
+
+	if (!ms)
+		return;
+	util_rfc3339(ms, ts);
+	json_object_set_new(o, key, json_string(ts));
+	snprintf(k, sizeof(k), "%s_local", key);
+	tzlocal_time(ms, lt);
+	json_object_set_new(o, k, json_string(lt));
+}
+
+void tzlocal_json_day(json_t *o, const char *key, uint64_t due_ms)
+{
+	char day[16];
+
+	if (!due_ms)
+		return;
+	tzlocal_day_ending(due_ms, day);
+	json_object_set_new(o, key, json_string(day));
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #define TZLOCAL_DEFAULT "Asia/Shanghai"
 
 /* tzlocal_valid: zone names a zone file in the tz database (a relative
@@ -30,5 +32,12 @@ void tzlocal_time(uint64_t ms, char out[32]);
  * (a deadline's 24:00) belongs to: the day of the last millisecond
  * before it. out holds 16 bytes. */
 void tzlocal_day_ending(uint64_t ms, char out[16]);
+
+/* tzlocal_json_time: o[key] = ms as RFC 3339 UTC (nothing for 0), and
+ * o[key_local] = the same moment as people here read it. */
+void tzlocal_json_time(json_t *o, const char *key, uint64_t ms);
+/* tzlocal_json_day: o[key] = "YYYY-MM-DD", the local day a deadline ending
+ * at due_ms belongs to (nothing for 0). */
+void tzlocal_json_day(json_t *o, const char *key, uint64_t due_ms);
 
 #endif

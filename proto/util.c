@@ -1,6 +1,7 @@
 /* util.c: see util.h. */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -203,6 +204,28 @@ bool util_referral_id_valid(const char *id)
 void util_sha256(const uint8_t *in, size_t len, uint8_t out[32])
 {
 	SHA256(in, len, out);
+}
+
+static EVP_MD *md_sha256;
+static EVP_CIPHER *cipher_gcm;
+static pthread_once_t fetched = PTHREAD_ONCE_INIT;
+
+static void fetch_once(void)
+{
+	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	cipher_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+const EVP_MD *util_md_sha256(void)
+{
+	pthread_once(&fetched, fetch_once);
+	return md_sha256 ? md_sha256 : EVP_sha256();
+}
+
+const EVP_CIPHER *util_cipher_aes256gcm(void)
+{
+	pthread_once(&fetched, fetch_once);
+	return cipher_gcm ? cipher_gcm : EVP_aes_256_gcm();
 }
 
 size_t util_utf8_decode(const char *str, size_t len, uint32_t *ret_cp)

@@ -44,6 +44,7 @@ if [ -z "${REFERRAL_NO_SANITIZERS:-}" ]; then
 		ASAN_OPTIONS=detect_leaks=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		FAULT_ROUNDS=${FAULT_ROUNDS:-6} FAULT_BACKLOG=${FAULT_BACKLOG:-300} \
+		BENCH_QUICK_COUNT=${BENCH_QUICK_COUNT:-3000} \
 		meson test -C "$san" "${args[@]}" --print-errorlogs \
 			--num-processes 2 --timeout-multiplier 3 || rc=1
 		logs+=("$san/meson-logs/testlog.json")

@@ -52,35 +52,93 @@ const char *seal_alg_name(seal_alg_t alg)
 /* ---- GCM over a block function (SP 800-38D) ----------------------------- */
 
 /* X = X * Y in GF(2^128), GCM's bit order. */
-static void gf_mul(uint8_t x[16], const uint8_t y[16])
-{
-	uint8_t z[16] = { 0 }, v[16];
+/* GHASH with Shoup's 4-bit tables (16 multiples of H, built once per
+ * message), as common GCM code does: a block costs 32 table steps, where
+ * the bit-serial product cost 128 shifts of 16 bytes and made SM4-GCM
+ * sealing two thirds of a GM/T node's time. */
+typedef struct {
+	uint64_t hh[16], hl[16];
+} ghash_t;
 
-	memcpy(v, y, 16);
-	for (int i = 0; i < 128; i++) {
-		if (x[i / 8] & (0x80 >> (i % 8)))
-			for (int j = 0; j < 16; j++)
-				z[j] ^= v[j];
-		{
-			int lsb = v[15] & 1;
-			for (int j = 15; j > 0; j--)
-				v[j] = (uint8_t)((v[j] >> 1) | (v[j - 1] << 7));
-			v[0] >>= 1;
-			if (lsb)
-				v[0] ^= 0xe1;
-		}
-	}
-	memcpy(x, z, 16);
+static const uint64_t last4[16] = {
+	0x0000, 0x1c20, 0x3840, 0x2460, 0x7080, 0x6ca0, 0x48c0, 0x54e0,
+	0xe100, 0xfd20, 0xd940, 0xc560, 0x9180, 0x8da0, 0xa9c0, 0xb5e0
+};
+
+static uint64_t be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
 }
 
-static void ghash_update(uint8_t acc[16], const uint8_t h[16],
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static void ghash_init(ghash_t *g, const uint8_t h[16])
+{
+	uint64_t vh = be64(h), vl = be64(h + 8);
+
+	memset(g, 0, sizeof(*g));
+	g->hl[8] = vl;
+	g->hh[8] = vh;
+	for (int i = 4; i > 0; i >>= 1) {
+		uint64_t t = (vl & 1) * 0xe1000000ULL;
+		vl = (vh << 63) | (vl >> 1);
+		vh = (vh >> 1) ^ (t << 32);
+		g->hl[i] = vl;
+		g->hh[i] = vh;
+	}
+	for (int i = 2; i <= 8; i *= 2) {
+		vh = g->hh[i];
+		vl = g->hl[i];
+		for (int j = 1; j < i; j++) {
+			g->hh[i + j] = vh ^ g->hh[j];
+			g->hl[i + j] = vl ^ g->hl[j];
+		}
+	}
+}
+
+static void gf_mul(const ghash_t *g, uint8_t x[16])
+{
+	uint8_t lo = x[15] & 0xf, hi, rem;
+	uint64_t zh = g->hh[lo], zl = g->hl[lo];
+
+	for (int i = 15; i >= 0; i--) {
+		lo = x[i] & 0xf;
+		hi = (x[i] >> 4) & 0xf;
+		if (i != 15) {
+			rem = (uint8_t)(zl & 0xf);
+			zl = (zh << 60) | (zl >> 4);
+			zh = (zh >> 4) ^ (last4[rem] << 48);
+			zh ^= g->hh[lo];
+			zl ^= g->hl[lo];
+		}
+		rem = (uint8_t)(zl & 0xf);
+		zl = (zh << 60) | (zl >> 4);
+		zh = (zh >> 4) ^ (last4[rem] << 48);
+		zh ^= g->hh[hi];
+		zl ^= g->hl[hi];
+	}
+	put_be64(x, zh);
+	put_be64(x + 8, zl);
+}
+
+static void ghash_update(uint8_t acc[16], const ghash_t *g,
 			 const uint8_t *p, size_t len)
 {
 	while (len) {
 		size_t n = len < 16 ? len : 16;
 		for (size_t i = 0; i < n; i++)
 			acc[i] ^= p[i];
-		gf_mul(acc, h);
+		gf_mul(g, acc);
 		p += n;
 		len -= n;
 	}
@@ -93,8 +151,9 @@ int seal_gcm(seal_alg_t block, const uint8_t *key, const uint8_t iv[12],
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	const EVP_CIPHER *c = block == SEAL_SM4_GCM ? EVP_sm4_ecb()
 						    : EVP_aes_256_ecb();
-	uint8_t h[16] = { 0 }, j0[16], ctr[16], ks[16], acc[16] = { 0 };
-	uint8_t lens[16], ek0[16];
+	uint8_t h[16] = { 0 }, j0[16], ctr[16], acc[16] = { 0 };
+	uint8_t lens[16], ek0[16], ctrs[1024], ks[1024];
+	ghash_t g;
 	int outl, r = 0;
 
 	if (!ctx || !c)
@@ -112,16 +171,24 @@ int seal_gcm(seal_alg_t block, const uint8_t *key, const uint8_t iv[12],
 		r = -EIO;
 		goto out;
 	}
-	ghash_update(acc, h, aad, aadlen);
+	ghash_init(&g, h);
+	ghash_update(acc, &g, aad, aadlen);
 	if (!encrypt)
-		ghash_update(acc, h, in, len);
+		ghash_update(acc, &g, in, len);
 	memcpy(ctr, j0, 16);
-	for (size_t off = 0; off < len; off += 16) {
-		size_t n = len - off < 16 ? len - off : 16;
-		/* inc32: the counter is the last 32 bits only. */
-		for (int i = 15; i >= 12 && ++ctr[i] == 0; i--)
-			;
-		if (EVP_EncryptUpdate(ctx, ks, &outl, ctr, 16) != 1) {
+	/* The key stream, 64 counter blocks to each call of the block
+	 * cipher (one call per block cost more than the cipher itself). */
+	for (size_t off = 0; off < len; off += sizeof(ks)) {
+		size_t n = len - off < sizeof(ks) ? len - off : sizeof(ks);
+		size_t blocks = (n + 15) / 16;
+
+		for (size_t b = 0; b < blocks; b++) {
+			/* inc32: the counter is the last 32 bits only. */
+			for (int i = 15; i >= 12 && ++ctr[i] == 0; i--)
+				;
+			memcpy(ctrs + 16 * b, ctr, 16);
+		}
+		if (EVP_EncryptUpdate(ctx, ks, &outl, ctrs, (int)(16 * blocks)) != 1) {
 			r = -EIO;
 			goto out;
 		}
@@ -129,12 +196,12 @@ int seal_gcm(seal_alg_t block, const uint8_t *key, const uint8_t iv[12],
 			out[off + i] = in[off + i] ^ ks[i];
 	}
 	if (encrypt)
-		ghash_update(acc, h, out, len);
+		ghash_update(acc, &g, out, len);
 	for (int i = 0; i < 8; i++) {
 		lens[i] = (uint8_t)(((uint64_t)aadlen * 8) >> (56 - 8 * i));
 		lens[8 + i] = (uint8_t)(((uint64_t)len * 8) >> (56 - 8 * i));
 	}
-	ghash_update(acc, h, lens, 16);
+	ghash_update(acc, &g, lens, 16);
 	for (int i = 0; i < 16; i++)
 		tag[i] = acc[i] ^ ek0[i];
 out:
@@ -154,7 +221,7 @@ static int aes_gcm(const uint8_t *key, const uint8_t iv[12], const uint8_t *aad,
 
 	if (!ctx)
 		return -ENOMEM;
-	ok = EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, iv,
+	ok = EVP_CipherInit_ex(ctx, util_cipher_aes256gcm(), NULL, key, iv,
 			       encrypt) == 1 &&
 	     EVP_CipherUpdate(ctx, NULL, &outl, aad, (int)aadlen) == 1 &&
 	     (len == 0 || EVP_CipherUpdate(ctx, out, &outl, in, (int)len) == 1);

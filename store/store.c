@@ -219,7 +219,7 @@ static void digest(store_table_t t, const void *key, size_t klen,
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	const char *name = table_names[t];
 
-	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	EVP_DigestInit_ex(c, util_md_sha256(), NULL);
 	EVP_DigestUpdate(c, name, strlen(name) + 1);
 	EVP_DigestUpdate(c, key, klen);
 	EVP_DigestUpdate(c, val, vlen);

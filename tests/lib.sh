@@ -67,16 +67,18 @@ print("" if v is None else (json.dumps(v) if isinstance(v,(dict,list,bool)) else
 }
 
 authority() {
-	"$REFCTL" authority keygen --out "$T/authority" >/dev/null
+	"$REFCTL" authority keygen --out "$T/authority" ${NODE_ALG:+--alg "$NODE_ALG"} >/dev/null
 }
 
 # node CODE NAME [CONFIG LINES...]: inits a node in $T/CODE (of role
-# $NODE_ROLE if set: court, labour_bureau...).
+# $NODE_ROLE if set: court, labour_bureau...; signing with $NODE_ALG if
+# set: sm2-sm3, as the authority() made with it).
 node() {
 	local code=$1 name=$2; shift 2
 	local port; port=$(free_port)
 	"$REFCTL" init --data "$T/$code" --node "$code" --name "$name" \
 		--listen "tcp://127.0.0.1:$port" ${NODE_ROLE:+--role "$NODE_ROLE"} \
+		${NODE_ALG:+--alg "$NODE_ALG"} \
 		--authority "$T/authority/authority.pub.pem" > "$T/$code.entry.json" ||
 		{ echo "init $code failed"; exit 1; }
 	# Tests wait for resends, not for the production schedule.

@@ -71,7 +71,8 @@ ev=[json.loads(l)["event"] for l in open(sys.argv[1])]
 sw=ev.index("key_rotated")
 print("yes" if "checkpoint" in ev[:sw] else "no", "yes" if "checkpoint" in ev[sw:] else "no")' "$T/s2.jsonl"
 }
-wait_for 20 test "$(both_keys)" = "yes yes"
+both_seen() { [ "$(both_keys)" = "yes yes" ]; }
+wait_for 20 both_seen
 expect_eq "Shishi sent checkpoints before its switch to k2 and after it" "yes yes" "$(both_keys)"
 out=$("$REFCTL" --data "$T/350581" audit verify --json)
 expect_eq "Shishi's audit chain verifies, its checkpoints under k1 and k2 alike" true \

@@ -88,7 +88,10 @@ check "notified: a day that does not exist is refused" test "$rc" -ne 0
 expect_eq "the refusals stored nothing" 0 "$(notified_count 350582 "$id1")"
 check "notified in person at Jinjiang" $J notified "$id1" --how in-person --on "$today"
 expect_eq "Jinjiang's history holds it once" 1 "$(notified_count 350582 "$id1")"
-check "Shishi's history holds it too" wait_for 30 test "$(notified_count 350581 "$id1")" = 1
+# notified_is NODE ID N: the history holds N such steps (for wait_for,
+# which runs it again each time: a $(...) in its arguments runs once).
+notified_is() { [ "$(notified_count "$1" "$2")" = "$3" ]; }
+check "Shishi's history holds it too" wait_for 30 notified_is 350581 "$id1" 1
 expect_eq "the state stays" AWAITING_MATERIALS "$(state_of 350582 "$id1")"
 expect_eq "the clocks stay" "$before" "$($J show "$id1" --json | json clocks)"
 expect_eq "no second materials round" 1 "$($J show "$id1" --json | json materials_round)"
@@ -159,8 +162,8 @@ has withdrawal "$text" "($year)晋援撤字第0001号"
 # The origin records that it posted the withdrawal notice: sent to the
 # receiver, applied there and confirmed back, once on each side.
 check "notified by post at Shishi, after the withdrawal" $S notified "$id3" --how post --on "$today"
-check "Jinjiang holds the step" wait_for 30 test "$(notified_count 350582 "$id3")" = 1
-check "Shishi holds it once Jinjiang confirms it" wait_for 30 test "$(notified_count 350581 "$id3")" = 1
+check "Jinjiang holds the step" wait_for 30 notified_is 350582 "$id3" 1
+check "Shishi holds it once Jinjiang confirms it" wait_for 30 notified_is 350581 "$id3" 1
 expect_eq "still CANCELLED at Shishi" CANCELLED "$(state_of 350581 "$id3")"
 sleep 1
 expect_eq "and once only, at Jinjiang" 1 "$(notified_count 350582 "$id3")"

@@ -158,7 +158,8 @@ n82=$(wire_bytes to82)
 # The relay writes before it forwards: what reached a node is in the
 # capture, but Shishi's receipt for the RECEIVED change may still be on
 # its way back.
-wait_for 10 test "$(wire_bytes to81)" -gt 1000
+wire_grew() { [ "$(wire_bytes to81)" -gt 1000 ]; }
+wait_for 10 wire_grew
 n81=$(wire_bytes to81)
 echo "the relays carried $n82 bytes to and from Jinjiang ($up82 towards it)," \
 	"$n81 to and from Shishi; the application's texts are $text_bytes bytes"
