@@ -33,33 +33,8 @@ ADMIN, STAFF, RID = ENV["TOK_ADMIN"], ENV["TOK_STAFF"], ENV["REFERRAL_ID"]
 OUT = ENV["OUT_DIR"]
 UNKNOWN = RID.split("-")[0] + "-" + "0" * 32
 
-CHECKS = 0
-FAILED = 0
-
-
-def ok(what):
-    global CHECKS
-    CHECKS += 1
-    print("ok - " + what, flush=True)
-
-
-def not_ok(what):
-    global CHECKS, FAILED
-    CHECKS += 1
-    FAILED += 1
-    print("FAIL - " + what, flush=True)
-
-
-def check(what, cond, detail=""):
-    if cond:
-        ok(what)
-    else:
-        not_ok(what + (": " + detail if detail else ""))
-    return cond
-
-
-def expect_eq(what, want, got):
-    return check(what, want == got, "expected %r, got %r" % (want, got))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import check, counts, expect_eq, not_ok, ok  # noqa: E402,F401  (tests/http/tap.py)
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -284,5 +259,5 @@ def api():
 
 console()
 api()
-print("# console_i18n.py: %d checks, %d failed" % (CHECKS, FAILED))
-sys.exit(1 if FAILED else 0)
+print("# console_i18n.py: %d checks, %d failed" % (counts["checks"], counts["failed"]))
+sys.exit(1 if counts["failed"] else 0)

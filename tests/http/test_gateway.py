@@ -44,33 +44,9 @@ TOK = {k[4:].lower(): v for k, v in ENV.items() if k.startswith("TOK_")}
 APP = json.load(open(ENV["APP_JSON"]))
 DOC = json.load(open(ENV["OPENAPI_DOC"]))
 
-CHECKS = 0
-FAILED = 0
-
-
-def ok(what):
-    global CHECKS
-    CHECKS += 1
-    print("ok - " + what, flush=True)
-
-
-def not_ok(what):
-    global CHECKS, FAILED
-    CHECKS += 1
-    FAILED += 1
-    print("FAIL - " + what, flush=True)
-
-
-def check(what, cond, detail=""):
-    if cond:
-        ok(what)
-    else:
-        not_ok(what + (": " + detail if detail else ""))
-    return cond
-
-
-def expect_eq(what, want, got):
-    return check(what, want == got, "expected %r, got %r" % (want, got))
+sys.dont_write_bytecode = True  # nothing written into the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import check, counts, expect_eq, not_ok, ok  # noqa: E402,F401  (tests/http/tap.py)
 
 
 # ---- HTTP -------------------------------------------------------------------
@@ -846,8 +822,8 @@ def main():
             if not st.get("rid"):
                 break
     print("# test_gateway.py: %d checks, %d failed, %.1f s" % (
-        CHECKS, FAILED, time.time() - t0))
-    return 1 if FAILED else 0
+        counts["checks"], counts["failed"], time.time() - t0))
+    return 1 if counts["failed"] else 0
 
 
 if __name__ == "__main__":
