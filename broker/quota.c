@@ -18,21 +18,6 @@ static void meta_key(const char *peer, char *key, size_t *klen)
 	*klen = (size_t)snprintf(key, 32, META_QUOTA "%.8s", peer);
 }
 
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
 int quota_get(node_t *n, const char *peer, quota_use_t *ret)
 {
 	char key[32];
@@ -48,9 +33,9 @@ int quota_get(node_t *n, const char *peer, quota_use_t *ret)
 	if (r)
 		return r;
 	if (vl == 24) {
-		ret->held = get64(v);
-		ret->held_bytes = get64(v + 8);
-		ret->stored = get64(v + 16);
+		ret->held = util_get_be64(v);
+		ret->held_bytes = util_get_be64(v + 8);
+		ret->stored = util_get_be64(v + 16);
 	}
 	free(v);
 	return vl == 24 ? 0 : REF_E_CORRUPT;
@@ -63,9 +48,9 @@ static int quota_put(node_t *n, const char *peer, const quota_use_t *u)
 	size_t klen;
 
 	meta_key(peer, key, &klen);
-	put64(v, u->held);
-	put64(v + 8, u->held_bytes);
-	put64(v + 16, u->stored);
+	util_put_be64(v, u->held);
+	util_put_be64(v + 8, u->held_bytes);
+	util_put_be64(v + 16, u->stored);
 	return store_put(n->store, STORE_META, key, klen, v, sizeof(v));
 }
 
@@ -250,7 +235,7 @@ static int show_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 		return 0;
 	memcpy(peer, k + strlen(META_QUOTA), kl - strlen(META_QUOTA));
 	peer[kl - strlen(META_QUOTA)] = '\0';
-	stored = get64(v + 16);
+	stored = util_get_be64(v + 16);
 	if (stored >= warn_at(s->n))
 		s->nearly++;
 	for (i = 0; i < s->n->n_quota_over &&
@@ -259,8 +244,8 @@ static int show_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	json_array_append_new(s->arr, json_pack(
 		"{s:s, s:I, s:I, s:I, s:I, s:b, s:b}", "peer", peer,
 		"stored_bytes", (json_int_t)stored, "quota_bytes",
-		(json_int_t)limit, "held", (json_int_t)get64(v),
-		"held_bytes", (json_int_t)get64(v + 8), "nearly_full",
+		(json_int_t)limit, "held", (json_int_t)util_get_be64(v),
+		"held_bytes", (json_int_t)util_get_be64(v + 8), "nearly_full",
 		stored >= warn_at(s->n), "over", i < s->n->n_quota_over));
 	return 0;
 }

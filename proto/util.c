@@ -201,6 +201,21 @@ bool util_referral_id_valid(const char *id)
 	return true;
 }
 
+uint64_t util_get_be64(const uint8_t p[8])
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void util_put_be64(uint8_t p[8], uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
 void util_sha256(const uint8_t *in, size_t len, uint8_t out[32])
 {
 	SHA256(in, len, out);

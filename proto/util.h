@@ -36,6 +36,10 @@ int util_referral_id(const char *node, char *out, size_t outlen);
 bool util_referral_id_valid(const char *id);
 bool util_node_code_valid(const char *code);
 
+/* util_get_be64 / util_put_be64: a 64-bit number as 8 bytes, most
+ * significant first (store keys and values, GCM's lengths). */
+uint64_t util_get_be64(const uint8_t p[8]);
+void util_put_be64(uint8_t p[8], uint64_t v);
 void util_sha256(const uint8_t *in, size_t len, uint8_t out[32]);
 /* util_md_sha256 / util_cipher_aes256gcm: OpenSSL's implementations,
  * fetched once for the process (thread-safe) and never freed: the legacy

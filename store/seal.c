@@ -65,26 +65,9 @@ static const uint64_t last4[16] = {
 	0xe100, 0xfd20, 0xd940, 0xc560, 0x9180, 0x8da0, 0xa9c0, 0xb5e0
 };
 
-static uint64_t be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
 static void ghash_init(ghash_t *g, const uint8_t h[16])
 {
-	uint64_t vh = be64(h), vl = be64(h + 8);
+	uint64_t vh = util_get_be64(h), vl = util_get_be64(h + 8);
 
 	memset(g, 0, sizeof(*g));
 	g->hl[8] = vl;
@@ -127,8 +110,8 @@ static void gf_mul(const ghash_t *g, uint8_t x[16])
 		zh ^= g->hh[hi];
 		zl ^= g->hl[hi];
 	}
-	put_be64(x, zh);
-	put_be64(x + 8, zl);
+	util_put_be64(x, zh);
+	util_put_be64(x + 8, zl);
 }
 
 static void ghash_update(uint8_t acc[16], const ghash_t *g,
@@ -197,10 +180,8 @@ int seal_gcm(seal_alg_t block, const uint8_t *key, const uint8_t iv[12],
 	}
 	if (encrypt)
 		ghash_update(acc, &g, out, len);
-	for (int i = 0; i < 8; i++) {
-		lens[i] = (uint8_t)(((uint64_t)aadlen * 8) >> (56 - 8 * i));
-		lens[8 + i] = (uint8_t)(((uint64_t)len * 8) >> (56 - 8 * i));
-	}
+	util_put_be64(lens, (uint64_t)aadlen * 8);
+	util_put_be64(lens + 8, (uint64_t)len * 8);
 	ghash_update(acc, &g, lens, 16);
 	for (int i = 0; i < 16; i++)
 		tag[i] = acc[i] ^ ek0[i];
