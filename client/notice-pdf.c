@@ -52,6 +52,16 @@ static void local_tm(uint64_t ms, struct tm *tm)
 	gmtime_r(&t, tm);
 }
 
+/* An RFC 3339 UTC time as ms and its local time; false if it does not
+ * parse. */
+static bool local_of(const char *rfc, uint64_t *ms, struct tm *tm)
+{
+	if (!rfc || util_rfc3339_parse(rfc, ms))
+		return false;
+	local_tm(*ms, tm);
+	return true;
+}
+
 /* "2026年9月25日" for an RFC 3339 UTC time; "" if it does not parse. */
 static void local_day(const char *rfc, char *out, size_t len)
 {
@@ -59,9 +69,8 @@ static void local_day(const char *rfc, char *out, size_t len)
 	struct tm tm;
 
 	out[0] = '\0';
-	if (!rfc || util_rfc3339_parse(rfc, &ms))
+	if (!local_of(rfc, &ms, &tm))
 		return;
-	local_tm(ms, &tm);
 	snprintf(out, len, "%d年%d月%d日", tm.tm_year + 1900, tm.tm_mon + 1,
 		 tm.tm_mday);
 }
@@ -74,9 +83,8 @@ static void due_day(const char *rfc, char *out, size_t len)
 	struct tm tm;
 
 	out[0] = '\0';
-	if (!rfc || util_rfc3339_parse(rfc, &ms))
+	if (!local_of(rfc, &ms, &tm))
 		return;
-	local_tm(ms, &tm);
 	if (tm.tm_hour == 0 && tm.tm_min == 0 && tm.tm_sec == 0) {
 		local_tm(ms - 1000, &tm);
 		snprintf(out, len, "%d年%d月%d日 24:00 前", tm.tm_year + 1900,
