@@ -45,6 +45,7 @@ struct outbox_draft {
 	envelope_draft_t d;
 	envelope_fields_t f; /* to re-make the header under a new key */
 	char to[8], referral_id[48];
+	char key_id[64];     /* the key its header names */
 	/* A receipt (outbox_receipt): kept in the inbox record under this
 	 * msg_id, and the peer's reply awaiting it (turn_fill). */
 	bool receipt;
@@ -97,6 +98,7 @@ static int new_draft(node_t *n, const char *to, uint32_t kind,
 	od->f.referral_id = od->referral_id;
 	od->f.referral_seq = seq;
 	od->f.created_at_ms = now;
+	snprintf(od->key_id, sizeof(od->key_id), "%s", s.key_id);
 	*ret = od;
 	return envelope_draft(&s, &od->f, body, blen, &od->d);
 }
@@ -266,20 +268,17 @@ int outbox_seal_turn(node_t *n)
 	 * new one (the same msg_id, time and body), as everything signed
 	 * from now on is. */
 	for (size_t i = 0; i < n->n_drafts && !r; i++) {
-		Referral__V1__Header *h = referral__v1__header__unpack(
-			NULL, n->drafts[i].d.header_len, n->drafts[i].d.header);
-		bool same = h && !strcmp(h->key_id, s.key_id);
 		envelope_draft_t again;
 
-		if (h)
-			referral__v1__header__free_unpacked(h, NULL);
-		if (same)
+		if (!strcmp(n->drafts[i].key_id, s.key_id))
 			continue;
 		r = envelope_draft(&s, &n->drafts[i].f, n->drafts[i].d.body,
 				   n->drafts[i].d.body_len, &again);
 		if (!r) {
 			envelope_draft_free(&n->drafts[i].d);
 			n->drafts[i].d = again;
+			snprintf(n->drafts[i].key_id, sizeof(n->drafts[i].key_id),
+				 "%s", s.key_id);
 		}
 	}
 	if (!r)
