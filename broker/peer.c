@@ -118,7 +118,8 @@ peer_t *peer_get(peers_t *ps, const directory_t *dir, const char *code)
 		(int)(ps->o.peer_in_flight * 2 > 1000 ? ps->o.peer_in_flight * 2
 						      : 1000));
 	/* A handshake that fails is otherwise silent: libzmq reconnects and
-	 * the outbox waits. The monitor lets the log say why. */
+	 * the outbox waits. The monitor lets the log say why, and says when
+	 * a connection drops (what it held in flight goes again). */
 	{
 		char ep[64];
 		snprintf(ep, sizeof(ep), "inproc://peer-monitor-%u",
@@ -127,7 +128,8 @@ peer_t *peer_get(peers_t *ps, const directory_t *dir, const char *code)
 				       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
 				       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
 				       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-				       ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0) {
+				       ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+				       ZMQ_EVENT_DISCONNECTED) == 0) {
 			p->mon = zmq_socket(ps->ctx, ZMQ_PAIR);
 			if (p->mon && zmq_connect(p->mon, ep) < 0) {
 				zmq_close(p->mon);
@@ -287,6 +289,21 @@ void peers_drain_handshakes(peers_t *ps)
 		     monitor_event(p->mon, &ev, &val); k++) {
 			char why[200];
 
+			/* A connection that drops takes what its queues held:
+			 * what was in flight is of unknown fate. Down, so that
+			 * once it is back its whole backlog goes again by
+			 * priority (delivery.c), not by each resend's
+			 * jittered time, which would let an ordinary message
+			 * overtake a lost urgent one. */
+			if (ev == ZMQ_EVENT_DISCONNECTED) {
+				if (!p->down)
+					log_msg(LOG_INFO, "net", "peer=%s "
+						"connection lost; what was in "
+						"flight goes again when it is "
+						"back", p->code);
+				peer_mark_down(p);
+				continue;
+			}
 			if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
 				if (p->hs_warned_mono)
 					log_msg(LOG_INFO, "net", "peer=%s handshake "

@@ -82,7 +82,8 @@ peer_t *peer_find(peers_t *ps, const char *code);
 peer_t *peer_get(peers_t *ps, const directory_t *dir, const char *code);
 /* peer_writable: a message could be queued to p now. */
 bool peer_writable(peer_t *p);
-/* peer_mark_down: the last send found no connection to p. */
+/* peer_mark_down: the last send found no connection to p, or its
+ * connection dropped (peers_drain_handshakes). */
 void peer_mark_down(peer_t *p);
 /* peer_mark_back: p answers again: its backlog goes from the next turn. */
 void peer_mark_back(peer_t *p);

@@ -26,7 +26,7 @@ FAILED=0
 
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
-	if [ "$FAILED" -eq 0 ]; then rm -rf "$T"; else echo "kept $T for inspection"; fi
+	if [ "$FAILED" -eq 0 ] && [ -z "${REFERRAL_TEST_KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T for inspection"; fi
 }
 trap cleanup EXIT
 

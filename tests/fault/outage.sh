@@ -41,6 +41,15 @@ PY
 )
 echo "$order" | head -n 1
 expect_eq "urgent first, then the green channel, then the rest" ok "$(echo "$order" | tail -n 1)"
+if [ "$(echo "$order" | tail -n 1)" != ok ]; then
+	# What the links did meanwhile: a connection lost, a peer found
+	# down and back, a message not stored, each says why the order broke.
+	for c in 350581 350582; do
+		echo "# $c's log, links and problems:"
+		grep -E " (warn|error) | net |reachable again" "$T/$c.log" |
+			grep -vE "deadline|calendar" | head -n 40
+	done
+fi
 
 # ---- past the message lifetime: dead letters, then requeued
 stop 350582
