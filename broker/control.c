@@ -165,53 +165,6 @@ static int op_list(node_t *n, const request_t *req, reply_t *rep, char *err,
 			  errlen);
 }
 
-static int op_show(node_t *n, const request_t *req, reply_t *rep, char *err,
-		   size_t errlen)
-{
-	referral_rec_t *rr = NULL;
-	int r = casework_referral_for(n, req->referral_id, rep, err, errlen, &rr);
-
-	const principal_t *who = n->caller;
-
-	if (!r && who && who->token &&
-	    (who->scope == SCOPE_COURT || who->scope == SCOPE_LABOUR)) {
-		/* Its own matters only: at the centre, the ones its token
-		 * opened; at its own node, the ones the node sent. */
-		bool own = !strcmp(n->cfg.role, "court") ||
-			   !strcmp(n->cfg.role, "labour_bureau")
-			   ? rr->direction == DIR_OUTGOING && rr->origin_kind
-			   : !strcmp(rr->origin_token, who->name);
-		if (own)
-			r = views_show_agency(n, rr, rep);
-		else
-			r = state_fail_reply(rep, REF_E_NOT_FOUND, err, errlen,
-					     "no referral %.64s sent by %s",
-					     req->referral_id, who->name);
-	} else if (!r) {
-		r = views_show(n, rr, rep, err, errlen);
-		/* A token holder read personal data: on the record. */
-		if (!r && who && who->token)
-			r = state_audit(n, "read", rr->referral_id, NULL, NULL,
-					who->name, "ok", "show");
-	}
-	if (rr)
-		referral__store__v1__referral_record__free_unpacked(rr, NULL);
-	return r;
-}
-
-static int op_trail(node_t *n, const request_t *req, reply_t *rep, char *err,
-		    size_t errlen)
-{
-	referral_rec_t *rr = NULL;
-	int r = casework_referral_for(n, req->referral_id, rep, err, errlen, &rr);
-
-	if (!r)
-		r = views_trail(n, rr, rep, err, errlen);
-	if (rr)
-		referral__store__v1__referral_record__free_unpacked(rr, NULL);
-	return r;
-}
-
 /* ---- named calls: adapters from JSON options ----------------------------- */
 
 struct control_op;
@@ -381,7 +334,7 @@ static const control_op_t ops[] = {
 		 "and fallback pick it (see route)\"},\"application\":{"
 		 "\"type\":\"object\"}", "\"application\"") },
 	{ REFERRAL__LOCAL__V1__OP__OP_SHOW, "show", "show", ROLE_STAFF,
-	  S_CENTRE | S_AGENCY, NEEDS_REF | WRITES, 0, NULL, NULL, NULL, op_show, NULL,
+	  S_CENTRE | S_AGENCY, NEEDS_REF | WRITES, 0, NULL, NULL, NULL, views_op_show, NULL,
 	  NULL, NULL, "one referral: its state, history, clocks and delivery",
 	  SCHEMA("", "") },
 	{ REFERRAL__LOCAL__V1__OP__OP_LIST, "list", "list", ROLE_STAFF, S_CENTRE,
@@ -397,7 +350,7 @@ static const control_op_t ops[] = {
 		 "\"cursor\":{\"type\":\"string\"},"
 		 "\"limit\":{\"type\":\"integer\"}", "") },
 	{ REFERRAL__LOCAL__V1__OP__OP_TRAIL, "trail", "read", ROLE_STAFF,
-	  S_CENTRE, NEEDS_REF, 0, NULL, NULL, NULL, op_trail, NULL, NULL, NULL,
+	  S_CENTRE, NEEDS_REF, 0, NULL, NULL, NULL, views_op_trail, NULL, NULL, NULL,
 	  "every audit event of a referral, in order", SCHEMA("", "") },
 	{ REFERRAL__LOCAL__V1__OP__OP_MOVE, "move", NULL, ROLE_STAFF, 0,
 	  WRITES | ONCE | RECORD | LOCAL_ONLY,

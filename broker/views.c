@@ -14,6 +14,7 @@
 #include "prune.h"
 #include "referrals.h"
 #include "calendar.h"
+#include "casework.h"
 #include "tzlocal.h"
 #include "util.h"
 #include "views.h"
@@ -616,7 +617,7 @@ int views_list(node_t *n, uint32_t box, const uint8_t *filters, size_t flen,
 	return r;
 }
 
-int views_show_agency(node_t *n, const referral_rec_t *rr,
+static int views_show_agency(node_t *n, const referral_rec_t *rr,
 		      Referral__Local__V1__Reply *rep)
 {
 	int e = 0;
@@ -632,7 +633,7 @@ int views_show_agency(node_t *n, const referral_rec_t *rr,
 	return 0;
 }
 
-int views_show(node_t *n, const referral_rec_t *rr,
+static int views_show(node_t *n, const referral_rec_t *rr,
 	       Referral__Local__V1__Reply *rep, char *err, size_t errlen)
 {
 	int e = 0;
@@ -645,7 +646,7 @@ int views_show(node_t *n, const referral_rec_t *rr,
 	return 0;
 }
 
-int views_trail(node_t *n, const referral_rec_t *rr,
+static int views_trail(node_t *n, const referral_rec_t *rr,
 		Referral__Local__V1__Reply *rep, char *err, size_t errlen)
 {
 	struct trail_ctx tc = { rr->referral_id, json_array() };
@@ -658,6 +659,53 @@ int views_trail(node_t *n, const referral_rec_t *rr,
 	if (r)
 		state_fail_reply(rep, r, err, errlen, "the audit table cannot be "
 				 "read (%s)", ref_strerror(r));
+	return r;
+}
+
+int views_op_show(node_t *n, const Referral__Local__V1__Request *req,
+		  Referral__Local__V1__Reply *rep, char *err, size_t errlen)
+{
+	referral_rec_t *rr = NULL;
+	int r = casework_referral_for(n, req->referral_id, rep, err, errlen, &rr);
+
+	const principal_t *who = n->caller;
+
+	if (!r && who && who->token &&
+	    (who->scope == SCOPE_COURT || who->scope == SCOPE_LABOUR)) {
+		/* Its own matters only: at the centre, the ones its token
+		 * opened; at its own node, the ones the node sent. */
+		bool own = !strcmp(n->cfg.role, "court") ||
+			   !strcmp(n->cfg.role, "labour_bureau")
+			   ? rr->direction == DIR_OUTGOING && rr->origin_kind
+			   : !strcmp(rr->origin_token, who->name);
+		if (own)
+			r = views_show_agency(n, rr, rep);
+		else
+			r = state_fail_reply(rep, REF_E_NOT_FOUND, err, errlen,
+					     "no referral %.64s sent by %s",
+					     req->referral_id, who->name);
+	} else if (!r) {
+		r = views_show(n, rr, rep, err, errlen);
+		/* A token holder read personal data: on the record. */
+		if (!r && who && who->token)
+			r = state_audit(n, "read", rr->referral_id, NULL, NULL,
+					who->name, "ok", "show");
+	}
+	if (rr)
+		referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	return r;
+}
+
+int views_op_trail(node_t *n, const Referral__Local__V1__Request *req,
+		   Referral__Local__V1__Reply *rep, char *err, size_t errlen)
+{
+	referral_rec_t *rr = NULL;
+	int r = casework_referral_for(n, req->referral_id, rep, err, errlen, &rr);
+
+	if (!r)
+		r = views_trail(n, rr, rep, err, errlen);
+	if (rr)
+		referral__store__v1__referral_record__free_unpacked(rr, NULL);
 	return r;
 }
 

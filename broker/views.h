@@ -2,7 +2,8 @@
  * (with its history, clocks, delivery and receipt checked again against
  * the directory in force, as an auditor would), the boxes, a trail, and
  * the node's status. Reads the store and the node's state; writes no
- * field. Times are RFC 3339 UTC. */
+ * field, and no record but the audit chain's "read" when a token holder
+ * is shown personal data. Times are RFC 3339 UTC. */
 #ifndef REF_VIEWS_H
 #define REF_VIEWS_H
 
@@ -21,14 +22,16 @@ int views_status(node_t *n, Referral__Local__V1__Reply *rep);
  * object with state, overdue, cursor and limit. */
 int views_list(node_t *n, uint32_t box, const uint8_t *filters, size_t flen,
 	       Referral__Local__V1__Reply *rep, char *err, size_t errlen);
-int views_show(node_t *n, const referral_rec_t *rr,
-	       Referral__Local__V1__Reply *rep, char *err, size_t errlen);
-/* views_show_agency: the view a court's or bureau's token gets of its
- * matter: state, decisions, assignment; no personal data. */
-int views_show_agency(node_t *n, const referral_rec_t *rr,
-		      Referral__Local__V1__Reply *rep);
-int views_trail(node_t *n, const referral_rec_t *rr,
-		Referral__Local__V1__Reply *rep, char *err, size_t errlen);
+/* views_op_show: the "show" operation: the referral req names, whole for
+ * the centre's staff (a token holder's read is recorded), or for a
+ * court's or bureau's token the view it is owed of its own matter
+ * (state, decisions, assignment; no personal data). */
+int views_op_show(node_t *n, const Referral__Local__V1__Request *req,
+		  Referral__Local__V1__Reply *rep, char *err, size_t errlen);
+/* views_op_trail: the "trail" operation: the audit events of the
+ * referral req names. */
+int views_op_trail(node_t *n, const Referral__Local__V1__Request *req,
+		   Referral__Local__V1__Reply *rep, char *err, size_t errlen);
 
 /* views_call_metrics, views_call_audit: the "metrics" and "audit"
  * operations (control.c's table). */
