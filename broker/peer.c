@@ -117,11 +117,6 @@ peer_t *peer_get(peers_t *ps, const directory_t *dir, const char *code)
 	set_int(p->dealer, ZMQ_SNDHWM,
 		(int)(ps->o.peer_in_flight * 2 > 1000 ? ps->o.peer_in_flight * 2
 						      : 1000));
-	/* And for their receipts: the peer's ROUTER drops a receipt our
-	 * queue has no room for, and the message it answered goes again. */
-	set_int(p->dealer, ZMQ_RCVHWM,
-		(int)(ps->o.peer_in_flight * 4 > 1000 ? ps->o.peer_in_flight * 4
-						      : 1000));
 	/* A handshake that fails is otherwise silent: libzmq reconnects and
 	 * the outbox waits. The monitor lets the log say why, and says when
 	 * a connection drops (what it held in flight goes again). */
@@ -306,7 +301,7 @@ void peers_drain_handshakes(peers_t *ps)
 						"connection lost; what was in "
 						"flight goes again when it is "
 						"back", p->code);
-				peer_mark_lost(p);
+				peer_mark_down(p);
 				continue;
 			}
 			if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
@@ -380,17 +375,6 @@ int peers_router_open(peers_t *ps, const char *listen, char *err, size_t errlen)
 		log_msg(LOG_DEBUG, "net", "ZMQ_ZAP_ENFORCE_DOMAIN not in this "
 			"libzmq; the handler is bound first instead");
 	set_int(ps->router, ZMQ_ROUTER_MANDATORY, 1);
-	/* Room for what a peer sending within its [limits] peer_in_flight
-	 * (and its resends) has on the way: a full queue stops libzmq
-	 * reading that connection, heartbeats included, and after a
-	 * heartbeat timeout it drops a busy but healthy peer, whose whole
-	 * window then comes again. */
-	{
-		int hwm = (int)(ps->o.peer_in_flight * 4 > 1000
-				? ps->o.peer_in_flight * 4 : 1000);
-		set_int(ps->router, ZMQ_RCVHWM, hwm);
-		set_int(ps->router, ZMQ_SNDHWM, hwm);
-	}
 	/* A connection that never finishes its CURVE handshake is dropped
 	 * after handshake_ms: a flood of them cannot hold the port. */
 	set_int(ps->router, ZMQ_HANDSHAKE_IVL, (int)ps->o.handshake_ms);
@@ -482,14 +466,6 @@ void peer_mark_down(peer_t *p)
 	p->down = true;
 }
 
-void peer_mark_lost(peer_t *p)
-{
-	p->down = true;
-	/* What was queued for it went with the connection: nothing in
-	 * flight is taken to be waiting there any more (peer_working). */
-	p->receipt_mono = 0;
-}
-
 void peer_mark_back(peer_t *p)
 {
 	p->down = false;
@@ -505,24 +481,6 @@ void peers_new_turn(peers_t *ps)
 void peer_sent(peer_t *p)
 {
 	p->sent_ms = util_now_ms();
-}
-
-uint64_t peer_sent_seq(peer_t *p)
-{
-	return ++p->send_seq;
-}
-
-void peer_receipted(peer_t *p, uint64_t seq)
-{
-	p->receipt_mono = util_mono_ms();
-	if (seq > p->receipted_seq)
-		p->receipted_seq = seq;
-}
-
-bool peer_working(const peer_t *p, uint64_t seq, uint64_t ms)
-{
-	return p->receipt_mono && util_mono_ms() - p->receipt_mono < ms &&
-	       seq > p->receipted_seq;
 }
 
 void peer_rtt_sample(peer_t *p, uint64_t ms)
