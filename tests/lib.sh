@@ -206,6 +206,20 @@ is_delivered() { [ "$(delivery_of "$1" "$2")" = delivered ]; }
 inbox_count() { "$REFCTL" --data "$T/$1" list --inbox --json | json referrals | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 audit_count() { "$REFCTL" --data "$T/$1" status --json | json audit_records; }
 
+# greeted CODE: the greeting checkpoints nodes send at the first deadline
+# check after they first talk are both in CODE's chain (its own sent and
+# receipted, its peer's witnessed) and nothing waits in its outbox; until
+# then a count of its audit records can grow by three under a test (for
+# wait_for).
+greeted() {
+	"$REFCTL" --data "$T/$1" audit export --out "$T/$1.greet.jsonl" >/dev/null &&
+		"$PY" -c 'import json,sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+sys.exit(0 if any(e["event"] == "witnessed" for e in ev) and
+         any(e["event"] == "receipt" and not e["referral_id"] for e in ev) else 1)' "$T/$1.greet.jsonl" &&
+		[ "$("$REFCTL" --data "$T/$1" status --json | json outbox.pending)" = 0 ]
+}
+
 # events_of CODE ID EVENT: how many audit events EVENT the node holds for
 # the referral: "applied once" is one "received" at the receiver.
 events_of() {

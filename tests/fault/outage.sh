@@ -40,8 +40,9 @@ print("ok" if last["2"] < first["0"] and last["1"] < first["0"] and last["2"] < 
 PY
 )
 echo "$order" | head -n 1
-expect_eq "urgent first, then the green channel, then the rest" ok "$(echo "$order" | tail -n 1)"
-if [ "$(echo "$order" | tail -n 1)" != ok ]; then
+in_order=$(echo "$order" | tail -n 1)
+expect_eq "urgent first, then the green channel, then the rest" ok "$in_order"
+if [ "$in_order" != ok ]; then
 	# What the links did meanwhile: a connection lost, a peer found
 	# down and back, a message not stored, each says why the order broke.
 	for c in 350581 350582; do

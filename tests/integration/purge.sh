@@ -78,6 +78,7 @@ out=$($JA purge --before yesterday 2>&1); rc=$?
 check "purge --before not a date: non-zero exit" test "$rc" -ne 0
 expect_contains "and says what a date is" "2020-12-31 or RFC 3339" "$out"
 keys=$(sha256sum "$T/350582/data.keys")
+check "Jinjiang and Shishi have greeted each other" wait_for 30 greeted 350582
 audits=$(audit_count 350582)
 out=$($JA purge --before "$before" --dry-run --json); rc=$?
 expect_eq "purge --dry-run: exit 0" 0 "$rc"
