@@ -23,7 +23,17 @@ struct store {
 	 * makes them. */
 	bool absent[STORE__N];
 	MDB_txn *turn;     /* the turn's write transaction, or NULL */
+	/* An event (store_event_begin) writes straight into the turn and
+	 * keeps what each key held before, so that store_event_abort can put
+	 * it back (store.c). A write that LMDB refuses leaves the whole
+	 * transaction unusable: that turn then fails at its commit, and for
+	 * a while events take LMDB's nested transactions instead (`event`). */
 	MDB_txn *event;    /* a nested transaction inside it, or NULL */
+	bool in_event;     /* an event is open on the undo log */
+	bool turn_doomed;  /* a write failed in it: the turn cannot commit */
+	uint64_t nested_until_mono; /* events nest until then */
+	struct store_undo *undo;
+	size_t n_undo, cap_undo;
 	MDB_txn *walk;     /* the read transaction a store_foreach holds */
 	size_t map_size, map_max, page, reserve;
 	unsigned submit_pct;

@@ -70,8 +70,13 @@ int store_begin(store_t *s);
 int store_commit(store_t *s);
 void store_abort(store_t *s);
 bool store_in_turn(const store_t *s);
-/* Nested transactions, so one event's writes apply whole or not at all
- * within the turn. */
+/* Events: one event's writes apply whole or not at all within the turn.
+ * With room in the map (the reserve kept ahead of a turn), an event writes
+ * straight into the turn and store_event_abort puts back what its writes
+ * replaced; near the store's limit, and for a minute after a write was
+ * refused, it is an LMDB nested transaction, so that an event the store
+ * cannot hold fails alone and the turn goes on. A write refused outside a
+ * nested event fails the whole turn at store_commit. */
 int store_event_begin(store_t *s);
 int store_event_commit(store_t *s);
 void store_event_abort(store_t *s);

@@ -96,6 +96,94 @@ static void test_turns(void)
 	store_close(&s);
 }
 
+/* An event on the undo log (a map with room): its abort puts back what
+ * each key held, a key written twice included, and removes what it made;
+ * a write the store refuses there fails the whole turn at its commit, and
+ * the events after it nest, so that each fails alone. */
+static void test_undo(void)
+{
+	char big_dir[] = "/tmp/test-store-undo-XXXXXX";
+	store_opts_t o = { .map_initial = 9u << 20, .map_max = 9u << 20,
+			   .submit_limit_pct = 80 };
+	store_t *s = NULL;
+	static uint8_t mb[1 << 20];
+	uint8_t *v;
+	size_t n;
+	int r = 0;
+
+	CHECK(mkdtemp(big_dir) != NULL);
+	CHECK(store_open(big_dir, &o, &s) == 0);
+	CHECK(put_turn(s, STORE_INBOX, "a", "1", 1) == 0);
+	CHECK(put_turn(s, STORE_INBOX, "x", "9", 1) == 0);
+	CHECK(store_event_begin(s) == 0);
+	CHECK(store_put(s, STORE_INBOX, "a", 1, "2", 1) == 0);
+	CHECK(store_put(s, STORE_INBOX, "a", 1, "3", 1) == 0);
+	CHECK(store_put(s, STORE_INBOX, "b", 1, "new", 3) == 0);
+	CHECK(store_del(s, STORE_INBOX, "x", 1) == 0);
+	CHECK(!has(s, "x") && has(s, "b")); /* the event sees its writes */
+	store_event_abort(s);
+	CHECK(store_get(s, STORE_INBOX, "a", 1, &v, &n) == 0 && n == 1 &&
+	      v[0] == '1');
+	free(v);
+	CHECK(!has(s, "b") && has(s, "x"));
+	CHECK(store_event_begin(s) == 0);
+	CHECK(store_put(s, STORE_INBOX, "c", 1, "4", 1) == 0);
+	CHECK(store_event_commit(s) == 0);
+	CHECK(store_commit(s) == 0);
+	CHECK(has(s, "c") && has(s, "x") && !has(s, "b"));
+	CHECK(store_check(s, NULL, 0) == 0);
+
+	/* Filled inside one turn past what the map holds. */
+	CHECK(store_begin(s) == 0);
+	CHECK(store_put(s, STORE_INBOX, "d", 1, "5", 1) == 0);
+	for (int i = 0; i < 16 && !r; i++) {
+		char k[16];
+
+		snprintf(k, sizeof(k), "big%d", i);
+		CHECK(store_event_begin(s) == 0);
+		r = store_put(s, STORE_META, k, strlen(k), mb, sizeof(mb));
+		if (r)
+			store_event_abort(s);
+		else
+			CHECK(store_event_commit(s) == 0);
+	}
+	CHECK_EQ_INT(r, REF_E_STORE_FULL);
+	CHECK_EQ_INT(store_event_begin(s), REF_E_STORE_FULL);
+	CHECK_EQ_INT(store_put(s, STORE_INBOX, "e", 1, "6", 1),
+		     REF_E_STORE_FULL);
+	CHECK_EQ_INT(store_commit(s), REF_E_STORE_FULL);
+	CHECK(strstr(store_last_error(s), "refused") != NULL);
+	CHECK(!store_in_turn(s));
+	CHECK(!has(s, "d") && has(s, "a") && has(s, "c"));
+	/* Nested now: the event that does not fit fails alone. */
+	CHECK(store_begin(s) == 0);
+	CHECK(store_event_begin(s) == 0);
+	CHECK(store_put(s, STORE_INBOX, "f", 1, "7", 1) == 0);
+	CHECK(store_event_commit(s) == 0);
+	r = 0;
+	for (int i = 0; i < 16 && !r; i++) {
+		char k[16];
+
+		snprintf(k, sizeof(k), "big%d", i);
+		CHECK(store_event_begin(s) == 0);
+		r = store_put(s, STORE_META, k, strlen(k), mb, sizeof(mb));
+		if (r)
+			store_event_abort(s);
+		else
+			CHECK(store_event_commit(s) == 0);
+	}
+	CHECK_EQ_INT(r, REF_E_STORE_FULL);
+	CHECK(store_event_begin(s) == 0);
+	CHECK(store_put(s, STORE_INBOX, "g", 1, "8", 1) == 0);
+	CHECK(store_event_commit(s) == 0);
+	CHECK(store_commit(s) == 0);
+	CHECK(has(s, "f") && has(s, "g"));
+	CHECK(store_check(s, NULL, 0) == 0);
+	store_close(&s);
+	snprintf((char *)mb, sizeof(mb), "rm -rf %s", big_dir);
+	CHECK(system((char *)mb) == 0);
+}
+
 /* LMDB's own error codes (MDB_KEYEXIST .. MDB_LAST_ERRCODE) leave the
  * store as REF_E_STORE, never as a negative that reads as some errno: a
  * key longer than LMDB takes fails with MDB_BAD_VALSIZE, which the store
@@ -655,6 +743,7 @@ int main(void)
 		return 1;
 	}
 	test_turns();
+	test_undo();
 	test_lmdb_codes();
 	test_digest();
 	test_full();
