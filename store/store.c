@@ -470,6 +470,16 @@ static int undo_note(store_t *s, store_table_t t, const void *key,
 	return 0;
 }
 
+/* Whether LMDB's refusal of a write left its transaction unusable: a
+ * key or value it checks before touching a page (too long, say) does
+ * not; a page it could not get (the map full) does. */
+static bool poisons(int rc)
+{
+	return rc && rc != MDB_NOTFOUND && rc != MDB_KEYEXIST &&
+	       rc != MDB_BAD_VALSIZE && rc != EINVAL && rc != EACCES &&
+	       rc != MDB_BAD_DBI;
+}
+
 /* A write LMDB refused inside the turn: the transaction can take nothing
  * more, so the turn fails at its commit (the loop aborts it, and no reply
  * of it leaves), and events nest for a while. */
@@ -729,7 +739,7 @@ int store_put(store_t *s, store_table_t t, const void *key, size_t klen,
 	rc = mdb_put(txn, s->dbi[t], &k, &v, MDB_RESERVE);
 	if (rc) {
 		free(sealed);
-		if (!s->event)
+		if (!s->event && poisons(rc))
 			doom_turn(s);
 		return store_lmdb_err(s, rc, "put");
 	}
@@ -841,7 +851,7 @@ int store_del(store_t *s, store_table_t t, const void *key, size_t klen)
 			return r;
 	}
 	rc = mdb_del(txn, s->dbi[t], &k, NULL);
-	if (rc && rc != MDB_NOTFOUND && !s->event)
+	if (!s->event && poisons(rc))
 		doom_turn(s);
 	return store_lmdb_err(s, rc, "del");
 }

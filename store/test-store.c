@@ -132,6 +132,22 @@ static void test_undo(void)
 	CHECK(store_commit(s) == 0);
 	CHECK(has(s, "c") && has(s, "x") && !has(s, "b"));
 	CHECK(store_check(s, NULL, 0) == 0);
+	/* A key LMDB refuses before touching a page leaves the turn whole. */
+	{
+		char key[600];
+
+		memset(key, 'k', sizeof(key));
+		CHECK(store_event_begin(s) == 0);
+		CHECK(store_put(s, STORE_INBOX, "h", 1, "9", 1) == 0);
+		CHECK_EQ_INT(store_put(s, STORE_META, key, sizeof(key), "v", 1),
+			     REF_E_STORE);
+		store_event_abort(s);
+		CHECK(store_event_begin(s) == 0);
+		CHECK(store_put(s, STORE_INBOX, "i", 1, "0", 1) == 0);
+		CHECK(store_event_commit(s) == 0);
+		CHECK(store_commit(s) == 0);
+		CHECK(has(s, "i") && !has(s, "h"));
+	}
 
 	/* Filled inside one turn past what the map holds. */
 	CHECK(store_begin(s) == 0);
