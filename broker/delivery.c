@@ -225,6 +225,10 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 		/* Settled once the turn commits: its in-flight place is free
 		 * for the peer's next message now, not at its next due time. */
 		(void)turn_unschedule(&n->turn, id);
+		if (pp) {
+			sched_t *e = schedule_find(&n->sched, id);
+			peer_receipted(pp, e ? e->send_seq : 0);
+		}
 		/* Sent once: how long its receipt took (a resent message's
 		 * receipt may answer either send, so it says nothing). */
 		if (pp && ob->sends == 1 && ob->receipt_at_ms >= ob->last_attempt_ms)
@@ -390,6 +394,22 @@ static void attempt(node_t *n, sched_t *s, uint64_t now)
 		schedule_set_next(&n->sched, s, now + backoff_ms(n, NULL, s->down_tries + 1));
 		return;
 	}
+	/* In flight to a peer still answering, and sent after everything it
+	 * has answered: the message waits in the peer's queue (one connection
+	 * delivers in order). Resent on a timer it would only lengthen that
+	 * queue: a peer slower than the resend wait got every message of a
+	 * deep window again and again, and spent its turns on duplicates.
+	 * Looked at again a resend wait later. One sent before a message the
+	 * peer answered was lost (or its receipt was), and goes again now;
+	 * so does everything once the peer has answered nothing for a
+	 * heartbeat timeout (its connection alive, it still may have dropped
+	 * them: a quota, a full store) or its connection drops (peer.c). */
+	if (s->in_flight && p && !p->down &&
+	    s->created_ms + (uint64_t)n->cfg.message_lifetime_ms >= now &&
+	    peer_working(p, s->send_seq, 3 * (uint64_t)n->cfg.heartbeat_ms)) {
+		schedule_set_next(&n->sched, s, now + backoff_ms(n, p, 1));
+		return;
+	}
 	r = store_get_msg(n->store, STORE_OUTBOX, s->msg_id, 16,
 			  &referral__store__v1__outbox_record__descriptor,
 			  (ProtobufCMessage **)&ob);
@@ -454,6 +474,7 @@ static void attempt(node_t *n, sched_t *s, uint64_t now)
 				 ZMQ_DONTWAIT) >= 0) {
 		sent = 1;
 		schedule_set_in_flight(&n->sched, s, true);
+		s->send_seq = peer_sent_seq(p);
 		peer_sent(p);
 		checkpoint_talked(n, ob->to_node);
 	}

@@ -301,7 +301,7 @@ void peers_drain_handshakes(peers_t *ps)
 						"connection lost; what was in "
 						"flight goes again when it is "
 						"back", p->code);
-				peer_mark_down(p);
+				peer_mark_lost(p);
 				continue;
 			}
 			if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
@@ -466,6 +466,14 @@ void peer_mark_down(peer_t *p)
 	p->down = true;
 }
 
+void peer_mark_lost(peer_t *p)
+{
+	p->down = true;
+	/* What was queued for it went with the connection: nothing in
+	 * flight is taken to be waiting there any more (peer_working). */
+	p->receipt_mono = 0;
+}
+
 void peer_mark_back(peer_t *p)
 {
 	p->down = false;
@@ -481,6 +489,24 @@ void peers_new_turn(peers_t *ps)
 void peer_sent(peer_t *p)
 {
 	p->sent_ms = util_now_ms();
+}
+
+uint64_t peer_sent_seq(peer_t *p)
+{
+	return ++p->send_seq;
+}
+
+void peer_receipted(peer_t *p, uint64_t seq)
+{
+	p->receipt_mono = util_mono_ms();
+	if (seq > p->receipted_seq)
+		p->receipted_seq = seq;
+}
+
+bool peer_working(const peer_t *p, uint64_t seq, uint64_t ms)
+{
+	return p->receipt_mono && util_mono_ms() - p->receipt_mono < ms &&
+	       seq > p->receipted_seq;
 }
 
 void peer_rtt_sample(peer_t *p, uint64_t ms)

@@ -32,6 +32,14 @@ typedef struct {
 	 * only adds to the queue. */
 	double srtt_ms, rttvar_ms;
 	bool rtt_known;
+	/* Sends to it numbered in order (send_seq), and of its receipts,
+	 * when the last came (monotonic) and the latest send any answered.
+	 * One connection delivers in order, so a message sent after that
+	 * one, while receipts still come, is waiting in the peer's queue,
+	 * not lost. */
+	uint64_t send_seq;
+	uint64_t receipt_mono;
+	uint64_t receipted_seq;
 } peer_t;
 
 /* Messages taken from one peer: a token bucket (bursts of twice the rate),
@@ -82,9 +90,11 @@ peer_t *peer_find(peers_t *ps, const char *code);
 peer_t *peer_get(peers_t *ps, const directory_t *dir, const char *code);
 /* peer_writable: a message could be queued to p now. */
 bool peer_writable(peer_t *p);
-/* peer_mark_down: the last send found no connection to p, or its
- * connection dropped (peers_drain_handshakes). */
+/* peer_mark_down: the last send found no room or no connection to p. */
 void peer_mark_down(peer_t *p);
+/* peer_mark_lost: p's connection dropped (peers_drain_handshakes): down,
+ * and what it had in flight is taken as lost. */
+void peer_mark_lost(peer_t *p);
 /* peer_mark_back: p answers again: its backlog goes from the next turn. */
 void peer_mark_back(peer_t *p);
 /* peers_link: what is known of the link to code: "up" (connected, the
@@ -95,6 +105,15 @@ const char *peers_link(const peers_t *ps, const char *code,
 		       uint64_t *ret_last);
 /* peer_sent: a message went out to p now. */
 void peer_sent(peer_t *p);
+/* peer_sent_seq: the number of a send to p, made now. */
+uint64_t peer_sent_seq(peer_t *p);
+/* peer_receipted: a receipt came from p for the send numbered seq (0:
+ * not known). */
+void peer_receipted(peer_t *p, uint64_t seq);
+/* peer_working: p still answers (a receipt within the last ms) and has
+ * answered nothing sent at or after send seq: that message is queued at
+ * p, and resending it would only lengthen the queue. */
+bool peer_working(const peer_t *p, uint64_t seq, uint64_t ms);
 /* peer_rtt_sample: a message sent once got its receipt ms after its send. */
 void peer_rtt_sample(peer_t *p, uint64_t ms);
 /* peer_rto_ms: how long a message sent to p may wait for its receipt

@@ -24,6 +24,7 @@ typedef struct {
 	uint64_t created_ms;
 	char to[8];          /* the peer's code */
 	bool in_flight;      /* sent in this run, no receipt yet */
+	uint64_t send_seq;   /* its last send's number (peer.h: send_seq) */
 	uint32_t down_tries; /* tries while its peer was known down */
 } sched_t;
 
