@@ -281,15 +281,12 @@ int outbox_seal_turn(node_t *n)
 				 "%s", s.key_id);
 		}
 	}
-	if (!r)
-		r = store_event_begin(n->store);
+	/* Straight into the turn, not an event of its own: a turn whose
+	 * drafts cannot be signed and written is aborted whole (node.c), so
+	 * there is nothing to undo here alone. */
 	for (size_t i = 0; i < n->n_drafts && !r; i += SEAL_BATCH_MAX)
 		r = seal_some(n, &s, i, i + SEAL_BATCH_MAX < n->n_drafts
 					? i + SEAL_BATCH_MAX : n->n_drafts);
-	if (!r)
-		r = store_event_commit(n->store);
-	else
-		store_event_abort(n->store);
 	outbox_drop_drafts(n);
 	return r;
 }
