@@ -5,8 +5,9 @@
  * as surely as an edited one. In the tables that hold personal data the
  * value bytes are sealed (seal.h) with AAD table name || 0 || key, so the
  * plaintext never reaches LMDB, and an edited or moved ciphertext fails
- * its tag on read. The background re-sealing is in store-reseal.c; the
- * state both share is in store-int.h. */
+ * its tag on read. The background re-sealing is in store-reseal.c, the
+ * events (undo log or nested transaction) in store-event.c; the state they
+ * share is in store-int.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -400,95 +401,6 @@ int store_begin(store_t *s)
 	return 0;
 }
 
-/* One key an open event wrote, and what it held before (raw, as stored:
- * sealed bytes and digest), so store_event_abort can put it back. */
-struct store_undo {
-	store_table_t t;
-	bool had;
-	uint8_t *key, *old;
-	size_t klen, oldlen;
-};
-
-/* How long events nest after a write was refused: while the store is at
- * its limit each event fails alone, as it did before the undo log. */
-#define NESTED_AFTER_FAILURE_MS 60000
-
-static void undo_clear(store_t *s)
-{
-	for (size_t i = 0; i < s->n_undo; i++) {
-		free(s->undo[i].key);
-		free(s->undo[i].old);
-	}
-	s->n_undo = 0;
-	s->in_event = false;
-}
-
-/* Before an event's write of key in t: what the key holds now, once per
- * key and event (the first value is the one to restore). */
-static int undo_note(store_t *s, store_table_t t, const void *key,
-		     size_t klen)
-{
-	struct store_undo *u;
-	MDB_val k = { klen, (void *)key }, v;
-	int rc;
-
-	for (size_t i = 0; i < s->n_undo; i++)
-		if (s->undo[i].t == t && s->undo[i].klen == klen &&
-		    !memcmp(s->undo[i].key, key, klen))
-			return 0;
-	if (s->n_undo == s->cap_undo) {
-		size_t cap = s->cap_undo ? s->cap_undo * 2 : 16;
-		struct store_undo *nu = realloc(s->undo, cap * sizeof(*nu));
-
-		if (!nu)
-			return -ENOMEM;
-		s->undo = nu;
-		s->cap_undo = cap;
-	}
-	rc = mdb_get(s->turn, s->dbi[t], &k, &v);
-	if (rc && rc != MDB_NOTFOUND)
-		return store_lmdb_err(s, rc, "get before write");
-	u = &s->undo[s->n_undo];
-	memset(u, 0, sizeof(*u));
-	u->t = t;
-	u->had = rc == 0;
-	u->klen = klen;
-	u->key = malloc(klen ? klen : 1);
-	if (u->had) {
-		u->oldlen = v.mv_size;
-		u->old = malloc(v.mv_size ? v.mv_size : 1);
-	}
-	if (!u->key || (u->had && !u->old)) {
-		free(u->key);
-		free(u->old);
-		return -ENOMEM;
-	}
-	memcpy(u->key, key, klen);
-	if (u->had)
-		memcpy(u->old, v.mv_data, v.mv_size);
-	s->n_undo++;
-	return 0;
-}
-
-/* Whether LMDB's refusal of a write left its transaction unusable: a
- * key or value it checks before touching a page (too long, say) does
- * not; a page it could not get (the map full) does. */
-static bool poisons(int rc)
-{
-	return rc && rc != MDB_NOTFOUND && rc != MDB_KEYEXIST &&
-	       rc != MDB_BAD_VALSIZE && rc != EINVAL && rc != EACCES &&
-	       rc != MDB_BAD_DBI;
-}
-
-/* A write LMDB refused inside the turn: the transaction can take nothing
- * more, so the turn fails at its commit (the loop aborts it, and no reply
- * of it leaves), and events nest for a while. */
-static void doom_turn(store_t *s)
-{
-	s->turn_doomed = true;
-	s->nested_until_mono = util_mono_ms() + NESTED_AFTER_FAILURE_MS;
-}
-
 int store_commit(store_t *s)
 {
 	int rc;
@@ -524,93 +436,12 @@ void store_abort(store_t *s)
 		mdb_txn_abort(s->event);
 		s->event = NULL;
 	}
-	undo_clear(s); /* the turn goes whole: nothing to put back */
+	store_undo_clear(s); /* the turn goes whole: nothing to put back */
 	if (s->turn) {
 		mdb_txn_abort(s->turn);
 		s->turn = NULL;
 	}
 	s->turn_doomed = false;
-}
-
-/* Whether the map has the room store_maybe_grow keeps ahead of a turn
- * (and at least UNDO_ROOM): then no write of the turn can find it full.
- * A store at its limit is where writes are refused, and there each event
- * must be able to fail alone. */
-#define UNDO_ROOM (8u << 20)
-static bool room_for_turn(store_t *s)
-{
-	size_t used, map;
-
-	store_usage(s, &used, &map, NULL);
-	return used < map && map - used >= (s->reserve > UNDO_ROOM
-					    ? s->reserve : UNDO_ROOM);
-}
-
-/* An event: LMDB's nested transaction costs two allocations of 1 and
- * 2 MiB at each begin (its dirty and free page lists), which is most of
- * an event's cost under AddressSanitizer; the undo log costs one read
- * per key written. */
-int store_event_begin(store_t *s)
-{
-	int r = store_begin(s), rc;
-
-	if (r)
-		return r;
-	if (s->event || s->in_event)
-		return 0;
-	if (s->turn_doomed)
-		return REF_E_STORE_FULL;
-	if ((s->nested_until_mono && util_mono_ms() < s->nested_until_mono) ||
-	    !room_for_turn(s)) {
-		rc = mdb_txn_begin(s->env, s->turn, 0, &s->event);
-		if (rc) {
-			s->event = NULL;
-			return store_lmdb_err(s, rc, "begin event");
-		}
-		return 0;
-	}
-	s->nested_until_mono = 0;
-	s->in_event = true;
-	s->n_undo = 0;
-	return 0;
-}
-
-int store_event_commit(store_t *s)
-{
-	int rc;
-
-	if (s->in_event) {
-		undo_clear(s);
-		return s->turn_doomed ? REF_E_STORE_FULL : 0;
-	}
-	if (!s->event)
-		return 0;
-	rc = mdb_txn_commit(s->event);
-	s->event = NULL;
-	return store_lmdb_err(s, rc, "commit event");
-}
-
-void store_event_abort(store_t *s)
-{
-	if (s->event) {
-		mdb_txn_abort(s->event);
-		s->event = NULL;
-	}
-	if (!s->in_event)
-		return;
-	/* Newest first, so a key written twice ends as it began. */
-	for (size_t i = s->n_undo; !s->turn_doomed && i-- > 0;) {
-		struct store_undo *u = &s->undo[i];
-		MDB_val k = { u->klen, u->key }, v = { u->oldlen, u->old };
-		int rc = u->had ? mdb_put(s->turn, s->dbi[u->t], &k, &v, 0)
-				: mdb_del(s->turn, s->dbi[u->t], &k, NULL);
-
-		if (rc && rc != MDB_NOTFOUND) {
-			store_lmdb_err(s, rc, "undo an event");
-			doom_turn(s);
-		}
-	}
-	undo_clear(s);
 }
 
 MDB_txn *store_wtxn(store_t *s)
@@ -705,7 +536,7 @@ int store_put(store_t *s, store_table_t t, const void *key, size_t klen,
 	if (s->turn_doomed)
 		return REF_E_STORE_FULL;
 	if (s->in_event) {
-		int r = undo_note(s, t, key, klen);
+		int r = store_undo_note(s, t, key, klen);
 
 		if (r)
 			return r;
@@ -739,8 +570,7 @@ int store_put(store_t *s, store_table_t t, const void *key, size_t klen,
 	rc = mdb_put(txn, s->dbi[t], &k, &v, MDB_RESERVE);
 	if (rc) {
 		free(sealed);
-		if (!s->event && poisons(rc))
-			doom_turn(s);
+		store_write_refused(s, rc);
 		return store_lmdb_err(s, rc, "put");
 	}
 	memcpy(v.mv_data, val, vlen);
@@ -845,14 +675,13 @@ int store_del(store_t *s, store_table_t t, const void *key, size_t klen)
 	if (s->turn_doomed)
 		return REF_E_STORE_FULL;
 	if (s->in_event) {
-		int r = undo_note(s, t, key, klen);
+		int r = store_undo_note(s, t, key, klen);
 
 		if (r)
 			return r;
 	}
 	rc = mdb_del(txn, s->dbi[t], &k, NULL);
-	if (!s->event && poisons(rc))
-		doom_turn(s);
+	store_write_refused(s, rc);
 	return store_lmdb_err(s, rc, "del");
 }
 
