@@ -1,6 +1,6 @@
 /* store-int.h: the store's own state, shared by the files of store/ that
- * make up one module (store.c, store-reseal.c, store-event.c) and by nothing else: the
- * rest of the tree sees store_t only through store.h. */
+ * make up one module (store.c, store-reseal.c, store-event.c) and by
+ * nothing else: the rest of the tree sees store_t only through store.h. */
 #ifndef REF_STORE_INT_H
 #define REF_STORE_INT_H
 
