@@ -13,13 +13,16 @@
 #   REFERRAL_BENCH_BUILD=build-dev scripts/bench-hops.sh 5000
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 count=${1:-2000}
 # As bench.sh: REFERRAL_BENCH_BUILD names a build to use as it is.
 B=${REFERRAL_BENCH_BUILD:-}
 if [ -z "$B" ]; then
 	. scripts/deps.sh
-	referral_deps && referral_build build || { echo "cannot build"; exit 1; }
+	if ! referral_deps || ! referral_build build; then
+		echo "cannot build"
+		exit 1
+	fi
 	B=$top/build
 fi
 export REFERRAL_BUILD=$B REFERRAL_SOURCE=$top
