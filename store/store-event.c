@@ -39,8 +39,14 @@ void store_undo_clear(store_t *s)
 	s->in_event = false;
 }
 
-/* Before an event's write of key in t: what the key holds now, once per
- * key and event (the first value is the one to restore). */
+/* How far back store_undo_note looks for the same key. A key noted twice
+ * is still put back right (the log is replayed newest first, so it ends
+ * as it began); the look only saves a copy, and a bounded one keeps an
+ * event of thousands of writes (a purge) linear. */
+#define UNDO_LOOK_BACK 64
+
+/* Before an event's write of key in t: what the key holds now (the first
+ * value is the one to restore). */
 int store_undo_note(store_t *s, store_table_t t, const void *key,
 		    size_t klen)
 {
@@ -48,7 +54,8 @@ int store_undo_note(store_t *s, store_table_t t, const void *key,
 	MDB_val k = { klen, (void *)key }, v;
 	int rc;
 
-	for (size_t i = 0; i < s->n_undo; i++)
+	for (size_t i = s->n_undo > UNDO_LOOK_BACK ? s->n_undo - UNDO_LOOK_BACK
+						   : 0; i < s->n_undo; i++)
 		if (s->undo[i].t == t && s->undo[i].klen == klen &&
 		    !memcmp(s->undo[i].key, key, klen))
 			return 0;

@@ -132,6 +132,22 @@ static void test_undo(void)
 	CHECK(store_commit(s) == 0);
 	CHECK(has(s, "c") && has(s, "x") && !has(s, "b"));
 	CHECK(store_check(s, NULL, 0) == 0);
+	/* A key written again after many others is noted twice: put back
+	 * all the same. */
+	CHECK(store_event_begin(s) == 0);
+	CHECK(store_put(s, STORE_INBOX, "a", 1, "X", 1) == 0);
+	for (int i = 0; i < 100; i++) {
+		char k[16];
+
+		snprintf(k, sizeof(k), "n%d", i);
+		CHECK(store_put(s, STORE_INBOX, k, strlen(k), "v", 1) == 0);
+	}
+	CHECK(store_put(s, STORE_INBOX, "a", 1, "Y", 1) == 0);
+	store_event_abort(s);
+	CHECK(store_get(s, STORE_INBOX, "a", 1, &v, &n) == 0 && n == 1 &&
+	      v[0] == '1');
+	free(v);
+	CHECK(!has(s, "n0") && !has(s, "n99"));
 	/* A key LMDB refuses before touching a page leaves the turn whole. */
 	{
 		char key[600];
