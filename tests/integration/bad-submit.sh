@@ -9,7 +9,12 @@ good=$(submit 350581 350582 "$T/app.json")
 wait_for 15 is_delivered 350581 "$good"
 # The receiver's RECEIVED comes back after the receipt: counted before.
 wait_for 15 in_state 350581 "$good" RECEIVED
+# And the nodes' greeting checkpoints, a few seconds after they first
+# talk: they add to the chain and the outbox, and under the sanitizers
+# the refusals below take long enough for them to land in the middle.
+check "Shishi and Jinjiang have greeted each other" wait_for 30 greeted 350581
 before=$("$REFCTL" --data "$T/350581" status --json | json audit_records)
+delivered=$("$REFCTL" --data "$T/350581" status --json | json outbox.delivered)
 
 refused() { # DESCRIPTION NEEDLE ARGS...
 	local what=$1 needle=$2; shift 2
@@ -63,7 +68,8 @@ out=$("$REFCTL" --data "$T/350581" submit --to 350582 "$T/noconsent.json" 2>&1)
 check "refusals do not echo personal data" bash -c "! echo '$out' | grep -q 13800000000"
 
 expect_eq "nothing new in the audit table" "$before" "$("$REFCTL" --data "$T/350581" status --json | json audit_records)"
-expect_eq "outbox unchanged" 1 "$("$REFCTL" --data "$T/350581" status --json | json outbox.delivered)"
+expect_eq "outbox unchanged" "$delivered" "$("$REFCTL" --data "$T/350581" status --json | json outbox.delivered)"
+expect_eq "and it holds the one referral and the greeting" 2 "$delivered"
 expect_eq "receiver unchanged" 1 "$(inbox_count 350582)"
 stop 350582
 out=$("$REFCTL" --data "$T/350582" status 2>&1); rc=$?

@@ -32,7 +32,10 @@ out=$($J show 350581-0123456789abcdef0123456789abcdef 2>&1)
 expect_contains "unknown referral" "no referral" "$out"
 expect_eq "nothing moved" RECEIVED "$(state_of 350582 "$id")"
 
-# The wire: the origin node claims the receiver's move.
+# The wire: the origin node claims the receiver's move. The nodes'
+# greeting checkpoints are in first: one landing later would add to the
+# counts below.
+check "Jinjiang and Shishi have greeted each other" wait_for 30 greeted 350582
 stop 350581
 before=$(audit_count 350582)
 out=$("$PEERSIM" --data "$T/350581" --to 350582 --case status --referral "$id" \
