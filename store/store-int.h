@@ -1,5 +1,5 @@
 /* store-int.h: the store's own state, shared by the files of store/ that
- * make up one module (store.c, store-reseal.c, store-event.c) and by
+ * make up one module (store.c, store-reseal.c, store-txn.c) and by
  * nothing else: the rest of the tree sees store_t only through store.h. */
 #ifndef REF_STORE_INT_H
 #define REF_STORE_INT_H
@@ -49,15 +49,13 @@ struct store {
 /* store_wtxn: the open write transaction (an event's, or the turn's), or
  * NULL outside a turn. */
 MDB_txn *store_wtxn(store_t *s);
-/* store-event.c, for store_put, store_del and store_abort:
- * store_undo_note: before an event's write of key in t, what the key holds
- * (once per key and event); store_write_refused: LMDB refused a write with
- * rc, which may leave the turn unusable (doomed); store_undo_clear: the
- * event's log dropped, the event closed. */
+/* store-txn.c, for store_put and store_del (store.c):
+ * store_undo_note: before an event's write of key in t, what the key
+ * holds; store_write_refused: LMDB refused a write with rc, which may
+ * leave the turn unusable (doomed). */
 int store_undo_note(store_t *s, store_table_t t, const void *key,
 		    size_t klen);
 void store_write_refused(store_t *s, int rc);
-void store_undo_clear(store_t *s);
 /* store_lmdb_err: LMDB's code rc translated at the module edge (what:
  * the operation), recorded in s->err; 0 for 0. */
 int store_lmdb_err(store_t *s, int rc, const char *what);

@@ -5,9 +5,10 @@
  * as surely as an edited one. In the tables that hold personal data the
  * value bytes are sealed (seal.h) with AAD table name || 0 || key, so the
  * plaintext never reaches LMDB, and an edited or moved ciphertext fails
- * its tag on read. The background re-sealing is in store-reseal.c, the
- * events (undo log or nested transaction) in store-event.c; the state they
- * share is in store-int.h. */
+ * its tag on read. The background re-sealing is in store-reseal.c; the
+ * turn's transaction and its events (undo log or nested transaction) are
+ * in store-txn.c, which this file writes through; the state they share is
+ * in store-int.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,6 @@ static const char *const table_names[STORE__N] = {
 	[STORE_TOKENS] = "tokens",      [STORE_FEED] = "feed",
 	[STORE_RETENTION] = "retention", [STORE_REFKEYS] = "refkeys",
 };
-
 
 /* Applicants' details travel in envelopes (outbox, inbox, held changes)
  * and history records: those tables are sealed. */
@@ -180,38 +180,6 @@ const char *store_table_name(store_table_t t)
 const char *store_last_error(const store_t *s)
 {
 	return s->err;
-}
-
-int store_lmdb_err(store_t *s, int rc, const char *what)
-{
-	snprintf(s->err, sizeof(s->err), "%s: %s", what, mdb_strerror(rc));
-	switch (rc) {
-	case 0:
-		return 0;
-	case MDB_PANIC:
-		/* A write failed where LMDB cannot undo it (the meta page):
-		 * nothing more can be committed until the store is opened
-		 * again, which finds the last good state. */
-		s->failed = true;
-		return -EIO;
-	case MDB_NOTFOUND:
-		return REF_E_NOT_FOUND;
-	case MDB_MAP_FULL:
-	case MDB_TXN_FULL:
-		return REF_E_STORE_FULL;
-	case MDB_CORRUPTED:
-	case MDB_PAGE_NOTFOUND:
-	case MDB_INVALID:
-	case MDB_VERSION_MISMATCH:
-		return REF_E_CORRUPT;
-	default:
-		/* LMDB's own codes (MDB_KEYEXIST .. MDB_LAST_ERRCODE) are not
-		 * errno values: passed on as negatives they would read as
-		 * some unrelated errno. */
-		if (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE)
-			return REF_E_STORE;
-		return rc > 0 ? -rc : -EIO;
-	}
 }
 
 static void digest(store_table_t t, const void *key, size_t klen,
@@ -379,88 +347,6 @@ void store_close(store_t **sp)
 	mdb_env_close(s->env);
 	free(s);
 	*sp = NULL;
-}
-
-bool store_in_turn(const store_t *s)
-{
-	return s->turn != NULL;
-}
-
-int store_begin(store_t *s)
-{
-	int rc;
-
-	if (s->turn)
-		return 0;
-	rc = mdb_txn_begin(s->env, NULL, 0, &s->turn);
-	if (rc) {
-		s->turn = NULL;
-		return store_lmdb_err(s, rc, "begin");
-	}
-	s->turn_doomed = false;
-	return 0;
-}
-
-int store_commit(store_t *s)
-{
-	int rc;
-
-	if (s->event || s->in_event)
-		store_event_abort(s);
-	if (!s->turn)
-		return 0;
-	if (s->turn_doomed) {
-		/* The commit fails as LMDB's own does: the transaction is
-		 * gone and the store holds what it held before the turn. */
-		char why[sizeof(s->err)];
-
-		snprintf(why, sizeof(why), "%s", s->err);
-		snprintf(s->err, sizeof(s->err), "commit: a write of this turn "
-			 "was refused (%.150s)", why);
-		mdb_txn_abort(s->turn);
-		s->turn = NULL;
-		s->turn_doomed = false;
-		return REF_E_STORE_FULL;
-	}
-	/* mdb_txn_commit syncs (the environment has no NOSYNC flag): when it
-	 * returns 0 the turn is on disk. Any failure, EIO from fsync
-	 * included, leaves the previous state intact. */
-	rc = mdb_txn_commit(s->turn);
-	s->turn = NULL;
-	return store_lmdb_err(s, rc, "commit");
-}
-
-void store_abort(store_t *s)
-{
-	if (s->event) {
-		mdb_txn_abort(s->event);
-		s->event = NULL;
-	}
-	store_undo_clear(s); /* the turn goes whole: nothing to put back */
-	if (s->turn) {
-		mdb_txn_abort(s->turn);
-		s->turn = NULL;
-	}
-	s->turn_doomed = false;
-}
-
-MDB_txn *store_wtxn(store_t *s)
-{
-	return s->event ? s->event : s->turn;
-}
-
-void store_usage(store_t *s, size_t *ret_used, size_t *ret_map,
-		 size_t *ret_max)
-{
-	MDB_envinfo info;
-
-	mdb_env_info(s->env, &info);
-	if (ret_used)
-		*ret_used = (info.me_last_pgno + 1) * s->page;
-	if (ret_map)
-		*ret_map = info.me_mapsize;
-	if (ret_max)
-		*ret_max = s->map_max;
 }
 
 int store_maybe_grow(store_t *s)

@@ -1,12 +1,17 @@
-/* store-event.c: the store's events (store.h, store_event_begin): one
- * event's writes apply whole or not at all within the turn. With room in
- * the map an event writes straight into the turn's transaction and keeps
- * an undo log of what each key held; near the store's limit, and for a
- * minute after a write was refused, it is an LMDB nested transaction. A
- * write LMDB refuses outside a nested event leaves the turn's transaction
- * unusable: the turn is doomed and fails at store_commit. Part of the
- * store module, sharing its state through store-int.h. */
+/* store-txn.c: the store's transactions (store.h): the turn's write
+ * transaction (store_begin, store_commit, store_abort) and its events
+ * (store_event_begin): one event's writes apply whole or not at all
+ * within the turn. With room in the map an event writes straight into the
+ * turn's transaction and keeps an undo log of what each key held; near the
+ * store's limit, and for a minute after a write was refused, it is an LMDB
+ * nested transaction. A write LMDB refuses outside a nested event leaves
+ * the turn's transaction unusable: the turn is doomed and fails at
+ * store_commit. Also LMDB's codes at the module's edge (store_lmdb_err)
+ * and the map's usage. Part of the store module, sharing its state
+ * through store-int.h; store.c's records are written through it, and it
+ * calls nothing of theirs. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <lmdb.h>
@@ -15,6 +20,122 @@
 #include "store.h"
 #include "store-int.h"
 #include "util.h"
+
+static void undo_clear(store_t *s);
+
+int store_lmdb_err(store_t *s, int rc, const char *what)
+{
+	snprintf(s->err, sizeof(s->err), "%s: %s", what, mdb_strerror(rc));
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_PANIC:
+		/* A write failed where LMDB cannot undo it (the meta page):
+		 * nothing more can be committed until the store is opened
+		 * again, which finds the last good state. */
+		s->failed = true;
+		return -EIO;
+	case MDB_NOTFOUND:
+		return REF_E_NOT_FOUND;
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+		return REF_E_STORE_FULL;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+		return REF_E_CORRUPT;
+	default:
+		/* LMDB's own codes (MDB_KEYEXIST .. MDB_LAST_ERRCODE) are not
+		 * errno values: passed on as negatives they would read as
+		 * some unrelated errno. */
+		if (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE)
+			return REF_E_STORE;
+		return rc > 0 ? -rc : -EIO;
+	}
+}
+
+bool store_in_turn(const store_t *s)
+{
+	return s->turn != NULL;
+}
+
+int store_begin(store_t *s)
+{
+	int rc;
+
+	if (s->turn)
+		return 0;
+	rc = mdb_txn_begin(s->env, NULL, 0, &s->turn);
+	if (rc) {
+		s->turn = NULL;
+		return store_lmdb_err(s, rc, "begin");
+	}
+	s->turn_doomed = false;
+	return 0;
+}
+
+int store_commit(store_t *s)
+{
+	int rc;
+
+	if (s->event || s->in_event)
+		store_event_abort(s);
+	if (!s->turn)
+		return 0;
+	if (s->turn_doomed) {
+		/* The commit fails as LMDB's own does: the transaction is
+		 * gone and the store holds what it held before the turn. */
+		char why[sizeof(s->err)];
+
+		snprintf(why, sizeof(why), "%s", s->err);
+		snprintf(s->err, sizeof(s->err), "commit: a write of this turn "
+			 "was refused (%.150s)", why);
+		mdb_txn_abort(s->turn);
+		s->turn = NULL;
+		s->turn_doomed = false;
+		return REF_E_STORE_FULL;
+	}
+	/* mdb_txn_commit syncs (the environment has no NOSYNC flag): when it
+	 * returns 0 the turn is on disk. Any failure, EIO from fsync
+	 * included, leaves the previous state intact. */
+	rc = mdb_txn_commit(s->turn);
+	s->turn = NULL;
+	return store_lmdb_err(s, rc, "commit");
+}
+
+void store_abort(store_t *s)
+{
+	if (s->event) {
+		mdb_txn_abort(s->event);
+		s->event = NULL;
+	}
+	undo_clear(s); /* the turn goes whole: nothing to put back */
+	if (s->turn) {
+		mdb_txn_abort(s->turn);
+		s->turn = NULL;
+	}
+	s->turn_doomed = false;
+}
+
+MDB_txn *store_wtxn(store_t *s)
+{
+	return s->event ? s->event : s->turn;
+}
+
+void store_usage(store_t *s, size_t *ret_used, size_t *ret_map,
+		 size_t *ret_max)
+{
+	MDB_envinfo info;
+
+	mdb_env_info(s->env, &info);
+	if (ret_used)
+		*ret_used = (info.me_last_pgno + 1) * s->page;
+	if (ret_map)
+		*ret_map = info.me_mapsize;
+	if (ret_max)
+		*ret_max = s->map_max;
+}
 
 /* One key an open event wrote, and what it held before (raw, as stored:
  * sealed bytes and digest), so store_event_abort can put it back. */
@@ -29,7 +150,7 @@ struct store_undo {
  * its limit each event fails alone, as it did before the undo log. */
 #define NESTED_AFTER_FAILURE_MS 60000
 
-void store_undo_clear(store_t *s)
+static void undo_clear(store_t *s)
 {
 	for (size_t i = 0; i < s->n_undo; i++) {
 		free(s->undo[i].key);
@@ -163,7 +284,7 @@ int store_event_commit(store_t *s)
 	int rc;
 
 	if (s->in_event) {
-		store_undo_clear(s);
+		undo_clear(s);
 		return s->turn_doomed ? REF_E_STORE_FULL : 0;
 	}
 	if (!s->event)
@@ -193,5 +314,5 @@ void store_event_abort(store_t *s)
 			doom_turn(s);
 		}
 	}
-	store_undo_clear(s);
+	undo_clear(s);
 }
