@@ -104,12 +104,18 @@ int store_commit(store_t *s)
 	return store_lmdb_err(s, rc, "commit");
 }
 
-void store_abort(store_t *s)
+/* An open nested event's transaction thrown away. */
+static void abort_nested(store_t *s)
 {
 	if (s->event) {
 		mdb_txn_abort(s->event);
 		s->event = NULL;
 	}
+}
+
+void store_abort(store_t *s)
+{
+	abort_nested(s);
 	undo_clear(s); /* the turn goes whole: nothing to put back */
 	if (s->turn) {
 		mdb_txn_abort(s->turn);
@@ -296,10 +302,7 @@ int store_event_commit(store_t *s)
 
 void store_event_abort(store_t *s)
 {
-	if (s->event) {
-		mdb_txn_abort(s->event);
-		s->event = NULL;
-	}
+	abort_nested(s);
 	if (!s->in_event)
 		return;
 	/* Newest first, so a key written twice ends as it began. */
