@@ -53,6 +53,18 @@ static uint64_t backoff_ms(const node_t *n, const peer_t *p, uint32_t attempts)
 	return rto > b ? rto : b;
 }
 
+/* How long a peer may answer nothing before what it holds in flight is
+ * taken as dropped: a resend wait (the first backoff, or the peer's
+ * smoothed receipt time up to retry_cap_ms), without the jitter. */
+static uint64_t silent_ms(const node_t *n, const peer_t *p)
+{
+	uint64_t w = (uint64_t)n->cfg.retry_first_ms, rto = peer_rto_ms(p);
+
+	if (rto > (uint64_t)n->cfg.retry_cap_ms)
+		rto = (uint64_t)n->cfg.retry_cap_ms;
+	return rto > w ? rto : w;
+}
+
 /* The pending message whose envelope has this SHA-256: receipts for
  * envelopes the peer could not read carry no msg_id, only the digest.
  * Only messages sent and not yet receipted can be answered, so only they
@@ -401,12 +413,15 @@ static void attempt(node_t *n, sched_t *s, uint64_t now)
 	 * deep window again and again, and spent its turns on duplicates.
 	 * Looked at again a resend wait later. One sent before a message the
 	 * peer answered was lost (or its receipt was), and goes again now;
-	 * so does everything once the peer has answered nothing for a
-	 * heartbeat timeout (its connection alive, it still may have dropped
-	 * them: a quota, a full store) or its connection drops (peer.c). */
+	 * so does everything once the peer has answered nothing for a whole
+	 * resend wait, or twice its usual longest pause between turns if
+	 * longer, at most a heartbeat timeout (its connection alive, it may
+	 * have dropped the rest: its rate quota drops a burst's tail, a full
+	 * store answers nothing), or its connection drops (peer.c). */
 	if (s->in_flight && p && !p->down &&
 	    s->created_ms + (uint64_t)n->cfg.message_lifetime_ms >= now &&
-	    peer_working(p, s->send_seq, 3 * (uint64_t)n->cfg.heartbeat_ms)) {
+	    peer_working(p, s->send_seq, silent_ms(n, p),
+			 3 * (uint64_t)n->cfg.heartbeat_ms)) {
 		schedule_set_next(&n->sched, s, now + backoff_ms(n, p, 1));
 		return;
 	}

@@ -498,14 +498,28 @@ uint64_t peer_sent_seq(peer_t *p)
 
 void peer_receipted(peer_t *p, uint64_t seq)
 {
-	p->receipt_mono = util_mono_ms();
+	uint64_t now = util_mono_ms();
+
+	/* Receipts of one turn come together: only the pauses between
+	 * turns say how long the peer takes. */
+	if (p->receipt_mono && now - p->receipt_mono > 2) {
+		uint64_t g = now - p->receipt_mono;
+
+		p->gap_ms = g > p->gap_ms ? g : p->gap_ms - (p->gap_ms - g) / 16;
+	}
+	p->receipt_mono = now;
 	if (seq > p->receipted_seq)
 		p->receipted_seq = seq;
 }
 
-bool peer_working(const peer_t *p, uint64_t seq, uint64_t ms)
+bool peer_working(const peer_t *p, uint64_t seq, uint64_t ms,
+		  uint64_t cap_ms)
 {
-	return p->receipt_mono && util_mono_ms() - p->receipt_mono < ms &&
+	uint64_t quiet = 2 * p->gap_ms > ms ? 2 * p->gap_ms : ms;
+
+	if (quiet > cap_ms)
+		quiet = cap_ms;
+	return p->receipt_mono && util_mono_ms() - p->receipt_mono < quiet &&
 	       seq > p->receipted_seq;
 }
 

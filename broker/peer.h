@@ -40,6 +40,10 @@ typedef struct {
 	uint64_t send_seq;
 	uint64_t receipt_mono;
 	uint64_t receipted_seq;
+	/* The longest pause between its receipts lately (a busy peer's long
+	 * turns), decaying slowly toward the recent ones: a silence shorter
+	 * than twice that is the peer at work, not the peer done. */
+	uint64_t gap_ms;
 } peer_t;
 
 /* Messages taken from one peer: a token bucket (bursts of twice the rate),
@@ -110,10 +114,12 @@ uint64_t peer_sent_seq(peer_t *p);
 /* peer_receipted: a receipt came from p for the send numbered seq (0:
  * not known). */
 void peer_receipted(peer_t *p, uint64_t seq);
-/* peer_working: p still answers (a receipt within the last ms) and has
- * answered nothing sent at or after send seq: that message is queued at
- * p, and resending it would only lengthen the queue. */
-bool peer_working(const peer_t *p, uint64_t seq, uint64_t ms);
+/* peer_working: p still answers (a receipt within the last ms, or within
+ * twice its usual longest pause, at most cap_ms) and has answered nothing
+ * sent at or after send seq: that message is queued at p, and resending
+ * it would only lengthen the queue. */
+bool peer_working(const peer_t *p, uint64_t seq, uint64_t ms,
+		  uint64_t cap_ms);
 /* peer_rtt_sample: a message sent once got its receipt ms after its send. */
 void peer_rtt_sample(peer_t *p, uint64_t ms);
 /* peer_rto_ms: how long a message sent to p may wait for its receipt

@@ -41,7 +41,12 @@ kill -STOP "$PID_350582"
 for i in 1 2 3 4 5 6 7 8; do submit 350581 350582 "$T/app.json" >/dev/null; done
 sleep 2
 expect_eq "no more than 3 messages in flight to one peer" 3 "$(lim 350581 in_flight)"
-expect_eq "the other 5 wait in the outbox" 8 "$("$REFCTL" --data "$T/350581" status --json | json outbox.pending)"
+# Referrals only: a greeting checkpoint after Shishi's restart may wait too.
+waiting_refs() {
+	"$REFCTL" --data "$T/$1" list --outbox --json | json referrals |
+		"$PY" -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r.get("delivery") != "delivered"))'
+}
+expect_eq "the other 5 wait in the outbox" 8 "$(waiting_refs 350581)"
 kill -CONT "$PID_350582"
 
 delivered_all() { [ "$("$REFCTL" --data "$T/$1" status --json | json outbox.pending)" = 0 ]; }
