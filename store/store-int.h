@@ -31,6 +31,7 @@ struct store {
 	MDB_txn *event;    /* a nested transaction inside it, or NULL */
 	bool in_event;     /* an event is open on the undo log */
 	bool turn_doomed;  /* a write failed in it: the turn cannot commit */
+	bool turn_room;    /* the map had a turn's reserve free at its start */
 	uint64_t nested_until_mono; /* events nest until then */
 	struct store_undo *undo;
 	size_t n_undo, cap_undo;
@@ -50,11 +51,12 @@ struct store {
  * NULL outside a turn. */
 MDB_txn *store_wtxn(store_t *s);
 /* store-txn.c, for store_put and store_del (store.c):
- * store_undo_note: before an event's write of key in t, what the key
- * holds; store_write_refused: LMDB refused a write with rc, which may
- * leave the turn unusable (doomed). */
-int store_undo_note(store_t *s, store_table_t t, const void *key,
-		    size_t klen);
+ * store_write_check: before a write of key in t: 0, or why it cannot be
+ * made (no turn open: -EINVAL; the turn doomed); in an event, what the key
+ * holds is noted first; store_write_refused: LMDB refused a write with
+ * rc, which may leave the turn unusable (doomed). */
+int store_write_check(store_t *s, store_table_t t, const void *key,
+		      size_t klen);
 void store_write_refused(store_t *s, int rc);
 /* store_lmdb_err: LMDB's code rc translated at the module edge (what:
  * the operation), recorded in s->err; 0 for 0. */

@@ -22,6 +22,7 @@
 #include "util.h"
 
 static void undo_clear(store_t *s);
+static bool room_for_turn(store_t *s);
 
 int store_lmdb_err(store_t *s, int rc, const char *what)
 {
@@ -72,6 +73,9 @@ int store_begin(store_t *s)
 		return store_lmdb_err(s, rc, "begin");
 	}
 	s->turn_doomed = false;
+	/* The map's usage is the last commit's: the same for every event of
+	 * the turn. */
+	s->turn_room = room_for_turn(s);
 	return 0;
 }
 
@@ -166,7 +170,7 @@ static void undo_clear(store_t *s)
 	s->in_event = false;
 }
 
-/* How far back store_undo_note looks for the same key. A key noted twice
+/* How far back undo_note looks for the same key. A key noted twice
  * is still put back right (the log is replayed newest first, so it ends
  * as it began); the look only saves a copy, and a bounded one keeps an
  * event of thousands of writes (a purge) linear. */
@@ -174,8 +178,8 @@ static void undo_clear(store_t *s)
 
 /* Before an event's write of key in t: what the key holds now (the first
  * value is the one to restore). */
-int store_undo_note(store_t *s, store_table_t t, const void *key,
-		    size_t klen)
+static int undo_note(store_t *s, store_table_t t, const void *key,
+		     size_t klen)
 {
 	struct store_undo *u;
 	MDB_val k = { klen, (void *)key }, v;
@@ -230,6 +234,16 @@ static bool poisons(int rc)
 	       rc != MDB_BAD_DBI;
 }
 
+int store_write_check(store_t *s, store_table_t t, const void *key,
+		      size_t klen)
+{
+	if (!store_wtxn(s))
+		return -EINVAL;
+	if (s->turn_doomed)
+		return REF_E_STORE_FULL;
+	return s->in_event ? undo_note(s, t, key, klen) : 0;
+}
+
 static void doom_turn(store_t *s)
 {
 	s->turn_doomed = true;
@@ -271,7 +285,7 @@ int store_event_begin(store_t *s)
 	if (s->turn_doomed)
 		return REF_E_STORE_FULL;
 	if ((s->nested_until_mono && util_mono_ms() < s->nested_until_mono) ||
-	    !room_for_turn(s)) {
+	    !s->turn_room) {
 		rc = mdb_txn_begin(s->env, s->turn, 0, &s->event);
 		if (rc) {
 			s->event = NULL;

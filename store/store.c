@@ -415,18 +415,10 @@ int store_put(store_t *s, store_table_t t, const void *key, size_t klen,
 	MDB_val k = { klen, (void *)key }, v;
 	MDB_txn *txn = store_wtxn(s);
 	uint8_t *sealed = NULL;
-	int rc;
+	int rc = store_write_check(s, t, key, klen);
 
-	if (!txn)
-		return -EINVAL;
-	if (s->turn_doomed)
-		return REF_E_STORE_FULL;
-	if (s->in_event) {
-		int r = store_undo_note(s, t, key, klen);
-
-		if (r)
-			return r;
-	}
+	if (rc)
+		return rc;
 	if (s->seal && sealed_table(t)) {
 		uint8_t aad[600], rk[SEAL_REFKEY_MAX];
 		char rid[SEAL_REF_ID_MAX + 1];
@@ -553,19 +545,10 @@ int store_del(store_t *s, store_table_t t, const void *key, size_t klen)
 {
 	MDB_val k = { klen, (void *)key };
 	MDB_txn *txn = store_wtxn(s);
+	int rc = store_write_check(s, t, key, klen);
 
-	int rc;
-
-	if (!txn)
-		return -EINVAL;
-	if (s->turn_doomed)
-		return REF_E_STORE_FULL;
-	if (s->in_event) {
-		int r = store_undo_note(s, t, key, klen);
-
-		if (r)
-			return r;
-	}
+	if (rc)
+		return rc;
 	rc = mdb_del(txn, s->dbi[t], &k, NULL);
 	store_write_refused(s, rc);
 	return store_lmdb_err(s, rc, "del");
