@@ -96,6 +96,25 @@ static void test_turns(void)
 	store_close(&s);
 }
 
+/* Events of one big record each until the store refuses one: why. */
+static int fill_events(store_t *s, const uint8_t *big, size_t len)
+{
+	int r = 0;
+
+	for (int i = 0; i < 16 && !r; i++) {
+		char k[16];
+
+		snprintf(k, sizeof(k), "big%d", i);
+		CHECK(store_event_begin(s) == 0);
+		r = store_put(s, STORE_META, k, strlen(k), big, len);
+		if (r)
+			store_event_abort(s);
+		else
+			CHECK(store_event_commit(s) == 0);
+	}
+	return r;
+}
+
 /* An event on the undo log (a map with room): its abort puts back what
  * each key held, a key written twice included, and removes what it made;
  * a write the store refuses there fails the whole turn at its commit, and
@@ -109,7 +128,6 @@ static void test_undo(void)
 	static uint8_t mb[1 << 20];
 	uint8_t *v;
 	size_t n;
-	int r = 0;
 
 	CHECK(mkdtemp(big_dir) != NULL);
 	CHECK(store_open(big_dir, &o, &s) == 0);
@@ -168,18 +186,7 @@ static void test_undo(void)
 	/* Filled inside one turn past what the map holds. */
 	CHECK(store_begin(s) == 0);
 	CHECK(store_put(s, STORE_INBOX, "d", 1, "5", 1) == 0);
-	for (int i = 0; i < 16 && !r; i++) {
-		char k[16];
-
-		snprintf(k, sizeof(k), "big%d", i);
-		CHECK(store_event_begin(s) == 0);
-		r = store_put(s, STORE_META, k, strlen(k), mb, sizeof(mb));
-		if (r)
-			store_event_abort(s);
-		else
-			CHECK(store_event_commit(s) == 0);
-	}
-	CHECK_EQ_INT(r, REF_E_STORE_FULL);
+	CHECK_EQ_INT(fill_events(s, mb, sizeof(mb)), REF_E_STORE_FULL);
 	CHECK_EQ_INT(store_event_begin(s), REF_E_STORE_FULL);
 	CHECK_EQ_INT(store_put(s, STORE_INBOX, "e", 1, "6", 1),
 		     REF_E_STORE_FULL);
@@ -192,19 +199,7 @@ static void test_undo(void)
 	CHECK(store_event_begin(s) == 0);
 	CHECK(store_put(s, STORE_INBOX, "f", 1, "7", 1) == 0);
 	CHECK(store_event_commit(s) == 0);
-	r = 0;
-	for (int i = 0; i < 16 && !r; i++) {
-		char k[16];
-
-		snprintf(k, sizeof(k), "big%d", i);
-		CHECK(store_event_begin(s) == 0);
-		r = store_put(s, STORE_META, k, strlen(k), mb, sizeof(mb));
-		if (r)
-			store_event_abort(s);
-		else
-			CHECK(store_event_commit(s) == 0);
-	}
-	CHECK_EQ_INT(r, REF_E_STORE_FULL);
+	CHECK_EQ_INT(fill_events(s, mb, sizeof(mb)), REF_E_STORE_FULL);
 	CHECK(store_event_begin(s) == 0);
 	CHECK(store_put(s, STORE_INBOX, "g", 1, "8", 1) == 0);
 	CHECK(store_event_commit(s) == 0);
