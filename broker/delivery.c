@@ -33,6 +33,15 @@ static uint32_t jitter(void)
 	return (uint32_t)(x >> 32);
 }
 
+/* The peer's smoothed receipt time (0 before any), at most retry_cap_ms. */
+static uint64_t capped_rto(const node_t *n, const peer_t *p)
+{
+	uint64_t rto = peer_rto_ms(p);
+
+	return rto > (uint64_t)n->cfg.retry_cap_ms ? (uint64_t)n->cfg.retry_cap_ms
+						   : rto;
+}
+
 /* When a message sent attempts times goes again: the schedule's backoff,
  * but never before the peer's receipts usually come (peer_rto_ms): a peer
  * working through a backlog answers late, and resending then would only
@@ -44,12 +53,10 @@ static uint64_t backoff_ms(const node_t *n, const peer_t *p, uint32_t attempts)
 	uint64_t b = schedule_backoff((uint64_t)n->cfg.retry_first_ms,
 				      (uint64_t)n->cfg.retry_cap_ms, attempts,
 				      jitter());
-	uint64_t rto = p ? peer_rto_ms(p) : 0;
+	uint64_t rto = p ? capped_rto(n, p) : 0;
 
 	if (!rto || attempts == 0)
 		return b;
-	if (rto > (uint64_t)n->cfg.retry_cap_ms)
-		rto = (uint64_t)n->cfg.retry_cap_ms;
 	return rto > b ? rto : b;
 }
 
@@ -58,10 +65,8 @@ static uint64_t backoff_ms(const node_t *n, const peer_t *p, uint32_t attempts)
  * smoothed receipt time up to retry_cap_ms), without the jitter. */
 static uint64_t silent_ms(const node_t *n, const peer_t *p)
 {
-	uint64_t w = (uint64_t)n->cfg.retry_first_ms, rto = peer_rto_ms(p);
+	uint64_t w = (uint64_t)n->cfg.retry_first_ms, rto = capped_rto(n, p);
 
-	if (rto > (uint64_t)n->cfg.retry_cap_ms)
-		rto = (uint64_t)n->cfg.retry_cap_ms;
 	return rto > w ? rto : w;
 }
 
@@ -489,8 +494,7 @@ static void attempt(node_t *n, sched_t *s, uint64_t now)
 				 ZMQ_DONTWAIT) >= 0) {
 		sent = 1;
 		schedule_set_in_flight(&n->sched, s, true);
-		s->send_seq = peer_sent_seq(p);
-		peer_sent(p);
+		s->send_seq = peer_sent(p);
 		checkpoint_talked(n, ob->to_node);
 	}
 	else if (p && errno == EAGAIN) {

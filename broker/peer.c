@@ -486,13 +486,9 @@ void peers_new_turn(peers_t *ps)
 		ps->v[i].woke = false;
 }
 
-void peer_sent(peer_t *p)
+uint64_t peer_sent(peer_t *p)
 {
 	p->sent_ms = util_now_ms();
-}
-
-uint64_t peer_sent_seq(peer_t *p)
-{
 	return ++p->send_seq;
 }
 

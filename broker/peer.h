@@ -107,10 +107,8 @@ void peer_mark_back(peer_t *p);
  * (0: none). */
 const char *peers_link(const peers_t *ps, const char *code,
 		       uint64_t *ret_last);
-/* peer_sent: a message went out to p now. */
-void peer_sent(peer_t *p);
-/* peer_sent_seq: the number of a send to p, made now. */
-uint64_t peer_sent_seq(peer_t *p);
+/* peer_sent: a message went out to p now; returns the send's number. */
+uint64_t peer_sent(peer_t *p);
 /* peer_receipted: a receipt came from p for the send numbered seq (0:
  * not known). */
 void peer_receipted(peer_t *p, uint64_t seq);
