@@ -345,7 +345,7 @@ int refctl_export_run(store_t *s, int argc, char **argv)
 		return cli_fail(_("no export written to %s: %s"), out,
 				ref_strerror(r));
 	}
-	SHA256((uint8_t *)buf, len, sha);
+	util_sha256((uint8_t *)buf, len, sha);
 	free(buf);
 	util_hex(sha, 32, hex);
 	util_hex(head_hash, 32, head_hex);
@@ -613,7 +613,7 @@ int refctl_export_verify(int argc, char **argv)
 		snprintf(where, sizeof(where), "cannot read %s: %s", file,
 			 ref_strerror(r));
 	if (!r) {
-		SHA256(data, dlen, sha);
+		util_sha256(data, dlen, sha);
 		util_hex(sha, 32, hex);
 		if (strcmp(hex, js(m, "sha256")) ||
 		    dlen != (size_t)json_integer_value(json_object_get(m,

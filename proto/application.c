@@ -212,7 +212,7 @@ int application_check(const Referral__V1__ReferralSubmit *a,
 				   "limit of %zu (send a reference instead)", i,
 				   d->content.len, lim->max_document_bytes);
 		if (d->content.len) {
-			SHA256(d->content.data, d->content.len, sha);
+			util_sha256(d->content.data, d->content.len, sha);
 			if (d->size != d->content.len ||
 			    memcmp(sha, d->sha256.data, 32))
 				return bad(err, errlen,
@@ -391,7 +391,7 @@ static int load_document(arena_t *ar, json_t *jd, size_t i,
 		return -ENOMEM;
 	d->sha256.len = 32;
 	if (bytes) {
-		SHA256(bytes, len, d->sha256.data);
+		util_sha256(bytes, len, d->sha256.data);
 		if (*sha_hex) {
 			uint8_t want[32];
 			if (util_unhex(sha_hex, want, 32) ||

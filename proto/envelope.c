@@ -113,7 +113,7 @@ static int hash_leaf(const uint8_t *header, size_t len, uint8_t out[32])
 		return -ENOMEM;
 	leaf[0] = 0x00;
 	memcpy(leaf + 1, header, len);
-	SHA256(leaf, len + 1, out);
+	util_sha256(leaf, len + 1, out);
 	free(leaf);
 	return 0;
 }
@@ -387,7 +387,7 @@ static void hash_node(const uint8_t *l, const uint8_t *r, uint8_t out[32])
 	buf[0] = 0x01;
 	memcpy(buf + 1, l, 32);
 	memcpy(buf + 33, r, 32);
-	SHA256(buf, sizeof(buf), out);
+	util_sha256(buf, sizeof(buf), out);
 }
 
 int envelope_batch_root(const uint8_t *header, size_t header_len,
@@ -404,7 +404,7 @@ int envelope_batch_root(const uint8_t *header, size_t header_len,
 		return -ENOMEM;
 	leaf[0] = 0x00;
 	memcpy(leaf + 1, header, header_len);
-	SHA256(leaf, header_len + 1, r);
+	util_sha256(leaf, header_len + 1, r);
 	free(leaf);
 	sn = (uint64_t)count - 1;
 	/* RFC 9162 section 2.1.3.2, inclusion proof verification. */
@@ -491,7 +491,7 @@ static int verify_batch(const envelope_policy_t *pol, envelope_check_t *c,
 		o += sizeof(in);
 		memcpy(buf + o, b->root_signature.data, sl);
 		o += sl;
-		SHA256(buf, o, id);
+		util_sha256(buf, o, id);
 		for (size_t i = 0; i < ENVELOPE_ROOTS; i++)
 			if (pol->roots->used[i] && !memcmp(pol->roots->id[i], id, 32))
 				return 0;
@@ -575,7 +575,7 @@ int envelope_verify(const envelope_policy_t *pol, const uint8_t *buf,
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	SHA256(buf, len, c->sha256);
+	util_sha256(buf, len, c->sha256);
 
 	if (len > pol->max_bytes)
 		return fail(c, REFERRAL__V1__RECEIPT_STATUS__REFUSED,

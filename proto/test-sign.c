@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <jansson.h>
 
@@ -126,6 +127,48 @@ static void test_util(void)
 		     REF_E_MALFORMED);
 }
 
+/* util_random's pool: draws never repeat across its refills, and a forked
+ * child does not hand out the bytes its parent is about to. */
+static void test_random(void)
+{
+	uint8_t d[200][12], big[600], a[32], b[32], h[32], hex[65];
+	int fds[2];
+	pid_t pid;
+	bool same = false;
+
+	for (int i = 0; i < 200; i++)
+		CHECK(util_random(d[i], sizeof(d[i])) == 0);
+	for (int i = 0; i < 200; i++)
+		for (int j = i + 1; j < 200; j++)
+			same |= !memcmp(d[i], d[j], sizeof(d[i]));
+	CHECK(!same);
+	CHECK(util_random(big, sizeof(big)) == 0);
+	CHECK(memcmp(big, big + 300, 300) != 0);
+
+	CHECK(util_random(a, 1) == 0); /* the pool holds bytes now */
+	CHECK(pipe(fds) == 0);
+	pid = fork();
+	if (pid == 0) {
+		uint8_t c[32];
+		ssize_t w = -1;
+		if (util_random(c, sizeof(c)) == 0)
+			w = write(fds[1], c, sizeof(c));
+		_exit(w == (ssize_t)sizeof(c) ? 0 : 1);
+	}
+	CHECK(pid > 0);
+	CHECK(util_random(a, sizeof(a)) == 0);
+	CHECK(read(fds[0], b, sizeof(b)) == (ssize_t)sizeof(b));
+	CHECK(memcmp(a, b, sizeof(a)) != 0);
+	close(fds[0]);
+	close(fds[1]);
+	waitpid(pid, NULL, 0);
+
+	util_sha256((const uint8_t *)"abc", 3, h);
+	util_hex(h, sizeof(h), (char *)hex);
+	CHECK(!strcmp((char *)hex, "ba7816bf8f01cfea414140de5dae2223"
+				   "b00361a396177a9cb410ff61f20015ad"));
+}
+
 int main(int argc, char **argv)
 {
 	char path[4096];
@@ -142,6 +185,7 @@ int main(int argc, char **argv)
 	test_roundtrip(SIGN_ALG_SM2_SM3);
 	test_key_files();
 	test_util();
+	test_random();
 	json_decref(vec);
 	return test_finish("sign");
 }

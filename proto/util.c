@@ -145,11 +145,61 @@ int util_b64_decode(const char *text, uint8_t **ret_buf, size_t *ret_len)
 	return 0;
 }
 
+/*
+ * Random bytes come from a small per-thread pool that OpenSSL's generator
+ * fills 1 KiB at a time. Each RAND_bytes call checks the process id (a
+ * system call) and takes the generator's lock: with a nonce per sealed
+ * record, a referral id and a key per referral, that was a seventh of a
+ * busy node's time. The pool is emptied in a forked child, so parent and
+ * child never hand out the same bytes, and each byte is wiped once used.
+ */
+#define RANDOM_POOL 1024
+
+static _Thread_local uint8_t pool[RANDOM_POOL];
+static _Thread_local size_t pool_left;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void pool_forget(void)
+{
+	OPENSSL_cleanse(pool, sizeof(pool));
+	pool_left = 0;
+}
+
+static void pool_register(void)
+{
+	pthread_atfork(NULL, NULL, pool_forget);
+}
+
+int util_random(void *out, size_t n)
+{
+	uint8_t *o = out;
+
+	pthread_once(&pool_once, pool_register);
+	if (n > RANDOM_POOL / 4)
+		return RAND_bytes(o, (int)n) == 1 ? 0 : -EIO;
+	while (n) {
+		size_t take;
+
+		if (!pool_left) {
+			if (RAND_bytes(pool, sizeof(pool)) != 1)
+				return -EIO;
+			pool_left = sizeof(pool);
+		}
+		take = n < pool_left ? n : pool_left;
+		memcpy(o, pool + sizeof(pool) - pool_left, take);
+		OPENSSL_cleanse(pool + sizeof(pool) - pool_left, take);
+		pool_left -= take;
+		o += take;
+		n -= take;
+	}
+	return 0;
+}
+
 int util_uuid7(uint8_t out[16])
 {
 	uint64_t ms = util_now_ms();
 
-	if (RAND_bytes(out, 16) != 1)
+	if (util_random(out, 16))
 		return -EIO;
 	for (int i = 0; i < 6; i++)
 		out[i] = (uint8_t)(ms >> (40 - 8 * i));
@@ -218,7 +268,9 @@ void util_put_be64(uint8_t p[8], uint64_t v)
 
 void util_sha256(const uint8_t *in, size_t len, uint8_t out[32])
 {
-	SHA256(in, len, out);
+	/* SHA256() fetches the implementation again at every call. */
+	if (EVP_Digest(in, len, out, NULL, util_md_sha256(), NULL) != 1)
+		SHA256(in, len, out);
 }
 
 static EVP_MD *md_sha256;

@@ -29,6 +29,9 @@ int util_unhex_alloc(const char *hex, uint8_t **ret_buf, size_t *ret_len);
 int util_b64_encode(const uint8_t *in, size_t len, char **ret_text);
 int util_b64_decode(const char *text, uint8_t **ret_buf, size_t *ret_len);
 
+/* util_random: n unpredictable bytes for nonces, ids and per-record keys
+ * (OpenSSL's generator, drawn through a per-thread pool); 0 or -EIO. */
+int util_random(void *out, size_t n);
 /* util_uuid7: a fresh UUIDv7 (RFC 9562) for the current util_now_ms(). */
 int util_uuid7(uint8_t out[16]);
 /* util_referral_id: "<node>-<uuid7 hex>" into out (at least 7+1+32+1). */

@@ -437,7 +437,7 @@ int seal_encrypt(const seal_t *s, const uint8_t *aad, size_t aadlen,
 	memcpy(out, magic, 4);
 	for (int i = 0; i < 4; i++)
 		out[4 + i] = (uint8_t)(k->id >> (24 - 8 * i));
-	if (RAND_bytes(out + 8, 12) != 1) {
+	if (util_random(out + 8, 12)) {
 		free(out);
 		return -EIO;
 	}
@@ -495,7 +495,7 @@ int seal_refkey_new(const seal_t *s, uint8_t out[SEAL_REFKEY_MAX],
 	seal_alg_t alg = seal_current_alg(s);
 
 	out[0] = (uint8_t)alg;
-	if (RAND_bytes(out + 1, (int)key_len(alg)) != 1)
+	if (util_random(out + 1, key_len(alg)))
 		return -EIO;
 	*ret_len = 1 + key_len(alg);
 	return 0;
@@ -548,7 +548,7 @@ int seal_ref_encrypt(const uint8_t *refkey, size_t rklen, const char *id,
 	memcpy(out, ref_magic, 4);
 	out[4] = (uint8_t)il;
 	memcpy(out + 5, id, il);
-	if (RAND_bytes(out + 5 + il, 12) != 1)
+	if (util_random(out + 5 + il, 12))
 		r = -EIO;
 	if (!r)
 		r = crypt(&k, out + 5 + il, aad, aadlen, pt, len, out + hl,
