@@ -10,6 +10,9 @@
 enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 void log_set_level(int level);
+/* log_flush: writes the informational lines held so far. The loop calls
+ * it before it waits; a warning, an error and the exit flush too. */
+void log_flush(void);
 int log_level_from_name(const char *name); /* -1 if unknown */
 void log_msg(int level, const char *component, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

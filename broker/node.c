@@ -215,6 +215,7 @@ int node_run(node_t *n, volatile sig_atomic_t *stop,
 		for (size_t i = 0; i < ni; i++)
 			items[i].events = items[i].socket ? ZMQ_POLLIN : 0;
 		store_maybe_grow(n->store);
+		log_flush();
 		if (*reload) {
 			/* Read in this turn, without waiting for a socket. */
 			*reload = 0;
