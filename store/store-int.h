@@ -15,6 +15,8 @@
 /* Each record ends with its SHA-256 (store.c's layout). */
 #define DIGEST_LEN 32
 
+#define REFKEY_SLOTS 64
+
 struct store {
 	MDB_env *env;
 	MDB_dbi dbi[STORE__N];
@@ -44,8 +46,20 @@ struct store {
 	int reseal_t;      /* background re-sealing: table and key reached */
 	uint8_t reseal_key[512];
 	size_t reseal_klen;
+	/* Referrals' own keys lately read or made, in the clear: each
+	 * sealed record of a referral needed its key read and unsealed
+	 * (store.c, refkey_*). Forgotten whenever a write may be undone. */
+	struct refkey_slot {
+		char id[SEAL_REF_ID_MAX + 1];
+		uint8_t key[SEAL_REFKEY_MAX];
+		size_t len;
+	} refkeys[REFKEY_SLOTS];
 	char err[200];
 };
+
+/* refkey_forget: the cached keys dropped (and wiped): an event or a turn
+ * was undone, or a commit failed, so what was made may not be stored. */
+void refkey_forget(store_t *s);
 
 /* store_wtxn: the open write transaction (an event's, or the turn's), or
  * NULL outside a turn. */

@@ -98,6 +98,7 @@ int store_commit(store_t *s)
 		mdb_txn_abort(s->turn);
 		s->turn = NULL;
 		s->turn_doomed = false;
+		refkey_forget(s);
 		return REF_E_STORE_FULL;
 	}
 	/* mdb_txn_commit syncs (the environment has no NOSYNC flag): when it
@@ -105,6 +106,8 @@ int store_commit(store_t *s)
 	 * included, leaves the previous state intact. */
 	rc = mdb_txn_commit(s->turn);
 	s->turn = NULL;
+	if (rc)
+		refkey_forget(s);
 	return store_lmdb_err(s, rc, "commit");
 }
 
@@ -119,6 +122,7 @@ static void abort_nested(store_t *s)
 
 void store_abort(store_t *s)
 {
+	refkey_forget(s);
 	abort_nested(s);
 	undo_clear(s); /* the turn goes whole: nothing to put back */
 	if (s->turn) {
@@ -316,6 +320,7 @@ int store_event_commit(store_t *s)
 
 void store_event_abort(store_t *s)
 {
+	refkey_forget(s);
 	abort_nested(s);
 	if (!s->in_event)
 		return;

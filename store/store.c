@@ -53,16 +53,59 @@ static int open_value(store_t *s, MDB_txn *txn, store_table_t t,
 		      const MDB_val *k, const void *v, size_t vl,
 		      uint8_t **ret_buf, size_t *ret_len);
 
+/* The cache of referrals' keys: a slot per hash of the id. */
+static struct refkey_slot *refkey_slot(store_t *s, const char *id,
+				       size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)id[i]) * 16777619u;
+	return &s->refkeys[h % REFKEY_SLOTS];
+}
+
+static void refkey_keep(store_t *s, const char *id, size_t idlen,
+			const uint8_t *key, size_t len)
+{
+	struct refkey_slot *e = refkey_slot(s, id, idlen);
+
+	OPENSSL_cleanse(e, sizeof(*e));
+	if (idlen >= sizeof(e->id) || len > sizeof(e->key))
+		return;
+	memcpy(e->id, id, idlen);
+	memcpy(e->key, key, len);
+	e->len = len;
+}
+
+static void refkey_drop(store_t *s, const char *id, size_t idlen)
+{
+	struct refkey_slot *e = refkey_slot(s, id, idlen);
+
+	if (e->len && strlen(e->id) == idlen && !memcmp(e->id, id, idlen))
+		OPENSSL_cleanse(e, sizeof(*e));
+}
+
+void refkey_forget(store_t *s)
+{
+	OPENSSL_cleanse(s->refkeys, sizeof(s->refkeys));
+}
+
 /* A referral's own key, from the refkeys table in txn: REF_E_NOT_FOUND if
  * it has none. */
 static int refkey_read(store_t *s, MDB_txn *txn, const char *id,
 		       uint8_t out[SEAL_REFKEY_MAX], size_t *ret_len)
 {
 	MDB_val k = { strlen(id), (void *)id }, v;
+	struct refkey_slot *e = refkey_slot(s, id, k.mv_size);
 	uint8_t *plain;
 	size_t pl;
 	int rc, r;
 
+	if (e->len && !strcmp(e->id, id)) {
+		memcpy(out, e->key, e->len);
+		*ret_len = e->len;
+		return 0;
+	}
 	if (s->absent[STORE_REFKEYS])
 		return REF_E_NOT_FOUND;
 	rc = mdb_get(txn, s->dbi[STORE_REFKEYS], &k, &v);
@@ -82,6 +125,7 @@ static int refkey_read(store_t *s, MDB_txn *txn, const char *id,
 	}
 	memcpy(out, plain, pl);
 	*ret_len = pl;
+	refkey_keep(s, id, k.mv_size, plain, pl);
 	OPENSSL_cleanse(plain, pl);
 	free(plain);
 	return 0;
@@ -343,6 +387,7 @@ void store_close(store_t **sp)
 	if (!s)
 		return;
 	store_abort(s);
+	refkey_forget(s);
 	free(s->undo);
 	mdb_env_close(s->env);
 	free(s);
@@ -406,6 +451,8 @@ static int refkey_get_or_make(store_t *s, MDB_txn *txn, const char *id,
 	r = seal_refkey_new(s->seal, out, ret_len);
 	if (!r)
 		r = store_put(s, STORE_REFKEYS, id, strlen(id), out, *ret_len);
+	if (!r) /* forgotten if this event or turn is undone */
+		refkey_keep(s, id, strlen(id), out, *ret_len);
 	return r;
 }
 
@@ -454,6 +501,8 @@ int store_put(store_t *s, store_table_t t, const void *key, size_t klen,
 	memcpy(v.mv_data, val, vlen);
 	digest(t, key, klen, val, vlen, (uint8_t *)v.mv_data + vlen);
 	free(sealed);
+	if (t == STORE_REFKEYS)
+		refkey_drop(s, key, klen); /* read again, as stored */
 	return 0;
 }
 
@@ -549,6 +598,8 @@ int store_del(store_t *s, store_table_t t, const void *key, size_t klen)
 
 	if (rc)
 		return rc;
+	if (t == STORE_REFKEYS)
+		refkey_drop(s, key, klen);
 	rc = mdb_del(txn, s->dbi[t], &k, NULL);
 	store_write_refused(s, rc);
 	return store_lmdb_err(s, rc, "del");

@@ -761,6 +761,55 @@ static void test_refkeys(void)
 	seal_free(&seal);
 }
 
+/* A referral's key made in an event or a turn that is undone is not
+ * kept in memory either: the same referral's next record gets a key that
+ * is stored, and opens after a restart. */
+static void test_refkey_undone(void)
+{
+	const char *canary = "Canary applicant of an undone key";
+	char kpath[4200], err[300];
+	uint8_t k9[8] = { 'r', 'e', 'f', '9', 0, 0, 0, 1 };
+	uint8_t k8[8] = { 'r', 'e', 'f', '8', 0, 0, 0, 1 };
+	uint8_t *v = NULL;
+	seal_t *seal = NULL;
+	store_t *s;
+	size_t n;
+
+	snprintf(kpath, sizeof(kpath), "%s/data.keys", dir);
+	CHECK(seal_keyfile_create(kpath, SEAL_AES_256_GCM) == 0);
+	CHECK(seal_load(kpath, &seal, err, sizeof(err)) == 0);
+	s = open_store(1 << 20);
+	store_set_seal(s, seal);
+	store_set_owner(s, owner_of);
+	CHECK(store_begin(s) == 0);
+	CHECK(store_event_begin(s) == 0);
+	CHECK(store_put(s, STORE_HISTORY, k9, 8, canary, strlen(canary)) == 0);
+	store_event_abort(s);
+	CHECK(store_event_begin(s) == 0);
+	CHECK(store_put(s, STORE_HISTORY, k9, 8, canary, strlen(canary)) == 0);
+	CHECK(store_event_commit(s) == 0);
+	CHECK(store_commit(s) == 0);
+	CHECK(store_begin(s) == 0);
+	CHECK(store_put(s, STORE_HISTORY, k8, 8, canary, strlen(canary)) == 0);
+	store_abort(s);
+	CHECK(store_begin(s) == 0);
+	CHECK(store_put(s, STORE_HISTORY, k8, 8, canary, strlen(canary)) == 0);
+	CHECK(store_commit(s) == 0);
+	store_close(&s);
+	s = open_store(1 << 20);
+	store_set_seal(s, seal);
+	store_set_owner(s, owner_of);
+	CHECK_EQ_INT(store_get(s, STORE_HISTORY, k9, 8, &v, &n), 0);
+	if (v)
+		CHECK(n == strlen(canary) && !memcmp(v, canary, n));
+	free(v);
+	v = NULL;
+	CHECK_EQ_INT(store_get(s, STORE_HISTORY, k8, 8, &v, &n), 0);
+	free(v);
+	store_close(&s);
+	seal_free(&seal);
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -788,6 +837,9 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s", dir, dir);
 	CHECK(system(cmd) == 0);
 	test_refkeys();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s", dir, dir);
+	CHECK(system(cmd) == 0);
+	test_refkey_undone();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);
 	return test_finish("store");
