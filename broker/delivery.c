@@ -571,8 +571,10 @@ void delivery_run(node_t *n)
 		 * its peer already holds that many unreceipted, parked in
 		 * priority order until a receipt frees a place (a backlog of
 		 * a week costs no walk per turn); resends go on. */
-		if (!e->in_flight && schedule_in_flight(&n->sched, e->to) >=
-		    (size_t)n->cfg.peer_in_flight) {
+		if (!e->in_flight &&
+		    (schedule_in_flight(&n->sched, e->to) >=
+		     (size_t)n->cfg.peer_in_flight ||
+		     schedule_parked_ahead(&n->sched, e))) {
 			if (schedule_park(&n->sched, e))
 				schedule_set_next(&n->sched, e, now + 50);
 			continue;

@@ -251,6 +251,23 @@ int schedule_park(schedule_t *s, sched_t *e)
 	return 0;
 }
 
+bool schedule_parked_ahead(schedule_t *s, const sched_t *e)
+{
+	uint32_t slot = slot_of(s, e), top;
+	size_t f;
+
+	for (f = 0; f < s->n_flight && strcmp(s->flight[f].to, e->to); f++)
+		;
+	if (f == s->n_flight || !s->flight[f].n_parked)
+		return false;
+	top = s->flight[f].parked[0];
+	if (!before(s, IN_READY, top, slot))
+		return false;
+	heap_unlink(s, top);
+	heap_push(s, IN_READY, top);
+	return true;
+}
+
 size_t schedule_parked(const schedule_t *s)
 {
 	size_t t = 0;

@@ -88,6 +88,13 @@ void schedule_put_back(schedule_t *s, const uint8_t (*ids)[16], size_t n);
  * as it was: place it otherwise). */
 int schedule_park(schedule_t *s, sched_t *e);
 size_t schedule_parked(const schedule_t *s);
+/* schedule_parked_ahead: whether a message parked for e's peer comes
+ * before e (taken, not yet sent) in the ready order; if so, the first
+ * parked is due again (it goes before e: park e in its place). A place
+ * in flight freed while nothing was parked, then taken by a later
+ * message, would otherwise let the green channel wait behind ordinary
+ * referrals. */
+bool schedule_parked_ahead(schedule_t *s, const sched_t *e);
 /* schedule_due_now: every message to peer is due at now (its backlog
  * goes, by priority, once it is back). */
 void schedule_due_now(schedule_t *s, const char *peer, uint64_t now);

@@ -223,6 +223,40 @@ static void test_park(void)
 	schedule_free(&s);
 }
 
+/* A message about to take a free place while one ahead of it in the
+ * ready order is parked for the same peer gives way: the parked one is
+ * due again, and the later one parks. */
+static void test_parked_ahead(void)
+{
+	schedule_t s;
+	sched_t x = entry(1, 10, 0, 1, "350582"), g = entry(2, 10, 1, 2, "350582");
+	sched_t o = entry(3, 10, 0, 3, "350582"), u = entry(4, 10, 2, 4, "350582");
+	uint8_t ids[4][16];
+
+	schedule_init(&s);
+	CHECK(!schedule_add(&s, &x));
+	CHECK_EQ_INT(schedule_take_due(&s, 100, ids, 4), 1);
+	schedule_set_in_flight(&s, schedule_find(&s, x.msg_id), true);
+	schedule_set_next(&s, schedule_find(&s, x.msg_id), 5000);
+	CHECK(!schedule_add(&s, &g));
+	CHECK_EQ_INT(schedule_take_due(&s, 100, ids, 4), 1);
+	CHECK(!schedule_park(&s, schedule_find(&s, g.msg_id)));
+	/* The green one is parked: an ordinary one gives way to it. */
+	CHECK(!schedule_add(&s, &o));
+	CHECK_EQ_INT(schedule_take_due(&s, 100, ids, 4), 1);
+	CHECK(schedule_parked_ahead(&s, schedule_find(&s, o.msg_id)));
+	CHECK(!schedule_park(&s, schedule_find(&s, o.msg_id)));
+	CHECK_EQ_INT(schedule_take_due(&s, 100, ids, 4), 1);
+	CHECK(!memcmp(ids[0], g.msg_id, 16));
+	/* Only the ordinary one is parked now: the green one goes. */
+	CHECK(!schedule_parked_ahead(&s, schedule_find(&s, g.msg_id)));
+	CHECK(!schedule_add(&s, &u));
+	CHECK_EQ_INT(schedule_take_due(&s, 100, ids, 4), 1);
+	CHECK(!schedule_parked_ahead(&s, schedule_find(&s, u.msg_id)));
+	CHECK_EQ_INT(schedule_parked(&s), 1);
+	schedule_free(&s);
+}
+
 static void test_backoff(void)
 {
 	/* Doubling from the first wait up to the cap, each in [d/2, d). */
@@ -245,6 +279,7 @@ int main(void)
 	test_replace_and_flight();
 	test_large();
 	test_park();
+	test_parked_ahead();
 	test_backoff();
 	return test_finish("schedule");
 }
