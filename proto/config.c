@@ -139,7 +139,9 @@ static const setting_t settings[] = {
 	I("daemon", "heartbeat_ms", heartbeat_ms, 5000, 100, 600000,
 	  "ZeroMQ heartbeat interval to peers"),
 	S("daemon", "log_level", log_level, "info", 0,
-	  "debug, info, warn or error"),
+	  "debug, info, warn or error; lines go to stderr, informational ones "
+	  "once per loop turn (before the node waits), warnings and errors at "
+	  "once"),
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))

@@ -207,14 +207,17 @@ inbox_count() { "$REFCTL" --data "$T/$1" list --inbox --json | json referrals | 
 audit_count() { "$REFCTL" --data "$T/$1" status --json | json audit_records; }
 
 # greeted CODE: the greeting checkpoints nodes send at the first deadline
-# check after they first talk are both in CODE's chain (its own sent and
-# receipted, its peer's witnessed) and nothing waits in its outbox; until
+# check after they first talk are both in CODE's chain since its last
+# start (its own sent and receipted, its peer's witnessed) and nothing
+# waits in its outbox; until
 # then a count of its audit records can grow by three under a test (for
 # wait_for).
 greeted() {
 	"$REFCTL" --data "$T/$1" audit export --out "$T/$1.greet.jsonl" >/dev/null &&
 		"$PY" -c 'import json,sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
+starts = [i for i, e in enumerate(ev) if e["event"] == "node_started"]
+ev = ev[starts[-1]:] if starts else ev   # since its last start
 sys.exit(0 if any(e["event"] == "witnessed" for e in ev) and
          any(e["event"] == "receipt" and not e["referral_id"] for e in ev) else 1)' "$T/$1.greet.jsonl" &&
 		[ "$("$REFCTL" --data "$T/$1" status --json | json outbox.pending)" = 0 ]
