@@ -28,6 +28,7 @@
 #include "node.h"
 #include "outbox.h"
 #include "held.h"
+#include "dues.h"
 #include "overdue.h"
 #include "quota.h"
 #include "prune.h"
@@ -100,6 +101,7 @@ void node_free(node_t **np)
 	setup_close(*np);
 	outbox_drop_drafts(*np);
 	free((*np)->drafts);
+	dues_free(*np);
 	free(*np);
 	*np = NULL;
 }
@@ -123,6 +125,7 @@ static int commit(node_t *n)
 /* An aborted turn takes its unsigned messages with it. */
 static void abort_turn(node_t *n)
 {
+	dues_forget(n);
 	outbox_drop_drafts(n);
 	turn_abort(&n->turn, n->store);
 }

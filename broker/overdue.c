@@ -1,11 +1,14 @@
-/* overdue.c: see overdue.h. Writes the node's sweep cursor only. */
+/* overdue.c: see overdue.h. Writes the node's sweep fields only (the list of
+ * referrals written since the last look is dues.c's). */
 #include <errno.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lifecycle.h"
 #include "log.h"
+#include "dues.h"
 #include "overdue.h"
 #include "referrals.h"
 #include "tzlocal.h"
@@ -41,8 +44,11 @@ static int mark_reported(referral_rec_t *rr, const char *name, uint64_t due)
 
 /* Referrals read per step of a sweep: a step is part of one loop turn,
  * and a store of 100,000 open referrals walked at once held the loop for
- * seconds every deadline check. */
-#define SWEEP_STEP 512
+ * seconds every deadline check; 512 a step still added about 10 ms to
+ * each turn of a sweep. The referrals written since the last look are
+ * read for at most DIRTY_STEP_US of a turn. */
+#define SWEEP_STEP 128
+#define DIRTY_STEP_US 2000
 
 struct scan {
 	node_t *n;
@@ -90,16 +96,157 @@ static int collect_open(void *ctx, const uint8_t *k, size_t kl,
 	return 0;
 }
 
-/* Every open referral's running clocks: a passed one is audited and
- * logged once; a passed materials wait withdraws the application at the
- * receiver (Art 43 para 2). */
+/* One referral's running clocks: each passed one is audited and logged
+ * once per clock run (in an event of its own); a passed materials wait
+ * withdraws the application at the receiver (Art 43 para 2). Returns the
+ * earliest clock still to pass (UINT64_MAX: none); 0 if what passed could
+ * not be recorded (tried again at the next check). */
+static uint64_t check_one(node_t *n, const char *id, uint64_t now)
+{
+	referral_rec_t *rr = NULL;
+	clock_info_t ck[8];
+	size_t nc, passed[8], n_passed = 0;
+	int r = 0, changed = 0;
+	turn_mark_t mark;
+	uint64_t next = UINT64_MAX;
+	bool any = false;
+
+	if (referrals_get(n, id, &rr))
+		return UINT64_MAX;
+	if (lc_final(lc_state_from_name(rr->state))) {
+		referral__store__v1__referral_record__free_unpacked(rr, NULL);
+		return UINT64_MAX;
+	}
+	nc = referrals_clocks(n, rr, ck, 8);
+	/* Most checks find nothing due: no event for those. */
+	for (size_t k = 0; k < nc; k++) {
+		char tag[64];
+		if (ck[k].status != CLOCK_RUNNING)
+			continue;
+		snprintf(tag, sizeof(tag), "%s/%u/%u", ck[k].name,
+			 rr->history_len, rr->materials_round);
+		if (clock_reported(rr, tag))
+			continue;
+		if (ck[k].due_ms > now) {
+			if (ck[k].due_ms < next)
+				next = ck[k].due_ms;
+		} else {
+			any = true;
+		}
+	}
+	if (!any) {
+		referral__store__v1__referral_record__free_unpacked(rr, NULL);
+		return next;
+	}
+	mark = turn_mark(&n->turn);
+	if (store_event_begin(n->store)) {
+		referral__store__v1__referral_record__free_unpacked(rr, NULL);
+		return 0;
+	}
+	for (size_t k = 0; k < nc && !r; k++) {
+		char tag[64], due[32];
+
+		if (ck[k].status != CLOCK_RUNNING || ck[k].due_ms > now)
+			continue;
+		snprintf(tag, sizeof(tag), "%s/%u/%u", ck[k].name,
+			 rr->history_len, rr->materials_round);
+		if (clock_reported(rr, tag))
+			continue;
+		util_rfc3339(ck[k].due_ms, due);
+		r = mark_reported(rr, tag, ck[k].due_ms);
+		if (!r)
+			r = state_audit(n, "deadline_passed", rr->referral_id,
+				  NULL, NULL, "node", ck[k].name, due);
+		changed = 1;
+		if (n_passed < 8)
+			passed[n_passed++] = k;
+		if (!r && !strcmp(ck[k].name, "materials") &&
+		    rr->direction == DIR_INCOMING) {
+			Referral__V1__StatusChange w =
+				REFERRAL__V1__STATUS_CHANGE__INIT;
+			char reason[120], *from = strdup(rr->state);
+			snprintf(reason, sizeof(reason), "no supplement "
+				 "within %lld days: deemed withdrawn "
+				 "(Art 43)",
+				 (long long)n->cfg.materials_wait_days);
+			w.state = "WITHDRAWN";
+			w.from_state = from ? from : "";
+			w.reason = reason;
+			w.actor = "node";
+			w.changed_at_ms = now;
+			r = referrals_apply_move(n, rr, &w, n->cfg.code, now, NULL);
+			if (!r)
+				r = referrals_send_about(n, rr,
+					       REFERRAL__V1__KIND__STATUS_CHANGE,
+					       &w.base, rr->priority,
+					       now);
+			free(from);
+		}
+	}
+	if (!r && changed)
+		r = referrals_put(n, rr);
+	if (!r)
+		r = store_event_commit(n->store);
+	if (r) {
+		store_event_abort(n->store);
+		turn_rollback(&n->turn, mark);
+	}
+	/* Logged once it is recorded: a failed write is tried again
+	 * at the next check, and logged then. */
+	for (size_t k = 0; !r && k < n_passed; k++) {
+		char due[32];
+		util_rfc3339(ck[passed[k]].due_ms, due);
+		log_msg(LOG_WARN, "deadline", "referral=%s clock=%s "
+			"due=%s passed", rr->referral_id,
+			ck[passed[k]].name, due);
+	}
+	referral__store__v1__referral_record__free_unpacked(rr, NULL);
+	return r ? 0 : next;
+}
+
+/* A sweep of every open referral's clocks, or of those written since the
+ * last (dues.h), is due: overdue_step walks it in parts. */
 void overdue_check(node_t *n)
 {
-	/* A sweep starts; overdue_step walks it in parts. */
-	if (!n->overdue_active) {
+	if (n->overdue_active || n->overdue_dirty)
+		return;
+	if (dues_sweep_whole(n, util_now_ms())) {
 		n->overdue_active = true;
 		n->overdue_cursor[0] = '\0';
+		n->overdue_next_ms = UINT64_MAX;
+		dues_sweep_started(n);
+	} else if (dues_pending(n)) {
+		n->overdue_dirty = true;
+		n->overdue_dirty_left = dues_pending(n);
 	}
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* The referrals written since the last look, for DIRTY_STEP_US a turn;
+ * those written meanwhile wait for the next check. */
+static void dirty_step(node_t *n)
+{
+	uint64_t now = util_now_ms(), t0 = mono_us();
+	char id[1][48];
+
+	while (n->overdue_dirty_left && mono_us() - t0 < DIRTY_STEP_US &&
+	       dues_take(n, id, 1) == 1) {
+		uint64_t next = check_one(n, id[0], now);
+		n->overdue_dirty_left--;
+		if (!next)
+			dues_forget(n); /* not recorded: look at everything */
+		else
+			dues_seen(n, next);
+	}
+	if (!n->overdue_dirty_left || !dues_pending(n))
+		n->overdue_dirty = false;
 }
 
 void overdue_step(node_t *n)
@@ -107,6 +254,10 @@ void overdue_step(node_t *n)
 	struct scan sc = { n, util_now_ms(), NULL, 0, 0, 0, "", false };
 	int w;
 
+	if (n->overdue_dirty && !n->overdue_active) {
+		dirty_step(n);
+		return;
+	}
 	if (!n->overdue_active)
 		return;
 	/* From the key read last (read again: a key >= it), or the start. */
@@ -121,101 +272,16 @@ void overdue_step(node_t *n)
 	if (sc.stopped)
 		snprintf(n->overdue_cursor, sizeof(n->overdue_cursor), "%s",
 			 sc.last);
-	else
-		n->overdue_active = false;
 	for (size_t i = 0; i < sc.n_ids; i++) {
-		referral_rec_t *rr = NULL;
-		clock_info_t ck[8];
-		size_t nc, passed[8], n_passed = 0;
-		int r = 0, changed = 0;
-		turn_mark_t mark;
-
-		if (referrals_get(n, sc.ids[i], &rr))
-			continue;
-		nc = referrals_clocks(n, rr, ck, 8);
-		/* Most checks find nothing due: no transaction for those (a
-		 * nested one per open referral, every few seconds, cost more
-		 * than everything else the loop does under a large store). */
-		{
-			bool any = false;
-			for (size_t k = 0; k < nc && !any; k++) {
-				char tag[64];
-				if (ck[k].status != CLOCK_RUNNING ||
-				    ck[k].due_ms > sc.now)
-					continue;
-				snprintf(tag, sizeof(tag), "%s/%u/%u", ck[k].name,
-					 rr->history_len, rr->materials_round);
-				any = !clock_reported(rr, tag);
-			}
-			if (!any) {
-				referral__store__v1__referral_record__free_unpacked(
-					rr, NULL);
-				continue;
-			}
-		}
-		mark = turn_mark(&n->turn);
-		if (store_event_begin(n->store)) {
-			referral__store__v1__referral_record__free_unpacked(rr, NULL);
-			break;
-		}
-		for (size_t k = 0; k < nc && !r; k++) {
-			char tag[64], due[32];
-
-			if (ck[k].status != CLOCK_RUNNING || ck[k].due_ms > sc.now)
-				continue;
-			snprintf(tag, sizeof(tag), "%s/%u/%u", ck[k].name,
-				 rr->history_len, rr->materials_round);
-			if (clock_reported(rr, tag))
-				continue;
-			util_rfc3339(ck[k].due_ms, due);
-			r = mark_reported(rr, tag, ck[k].due_ms);
-			if (!r)
-				r = state_audit(n, "deadline_passed", rr->referral_id,
-					  NULL, NULL, "node", ck[k].name, due);
-			changed = 1;
-			if (n_passed < 8)
-				passed[n_passed++] = k;
-			if (!r && !strcmp(ck[k].name, "materials") &&
-			    rr->direction == DIR_INCOMING) {
-				Referral__V1__StatusChange w =
-					REFERRAL__V1__STATUS_CHANGE__INIT;
-				char reason[120], *from = strdup(rr->state);
-				snprintf(reason, sizeof(reason), "no supplement "
-					 "within %lld days: deemed withdrawn "
-					 "(Art 43)",
-					 (long long)n->cfg.materials_wait_days);
-				w.state = "WITHDRAWN";
-				w.from_state = from ? from : "";
-				w.reason = reason;
-				w.actor = "node";
-				w.changed_at_ms = sc.now;
-				r = referrals_apply_move(n, rr, &w, n->cfg.code, sc.now, NULL);
-				if (!r)
-					r = referrals_send_about(n, rr,
-						       REFERRAL__V1__KIND__STATUS_CHANGE,
-						       &w.base, rr->priority,
-						       sc.now);
-				free(from);
-			}
-		}
-		if (!r && changed)
-			r = referrals_put(n, rr);
-		if (!r)
-			r = store_event_commit(n->store);
-		if (r) {
-			store_event_abort(n->store);
-			turn_rollback(&n->turn, mark);
-		}
-		/* Logged once it is recorded: a failed write is tried again
-		 * at the next check, and logged then. */
-		for (size_t k = 0; !r && k < n_passed; k++) {
-			char due[32];
-			util_rfc3339(ck[passed[k]].due_ms, due);
-			log_msg(LOG_WARN, "deadline", "referral=%s clock=%s "
-				"due=%s passed", rr->referral_id,
-				ck[passed[k]].name, due);
-		}
-		referral__store__v1__referral_record__free_unpacked(rr, NULL);
+		uint64_t next = check_one(n, sc.ids[i], sc.now);
+		if (!next)
+			dues_forget(n); /* not recorded: the next check again */
+		else if (next < n->overdue_next_ms)
+			n->overdue_next_ms = next;
+	}
+	if (!sc.stopped) {
+		n->overdue_active = false;
+		dues_sweep_done(n, n->overdue_next_ms);
 	}
 	free(sc.ids);
 }

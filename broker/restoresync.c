@@ -6,6 +6,7 @@
 
 #include "application.h"
 #include "audit.h"
+#include "dues.h"
 #include "held.h"
 #include "log.h"
 #include "outbox.h"
@@ -558,6 +559,7 @@ static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
 		sc.changed_at_ms = h->created_at_ms;
 		r = history_append(n, &nr, &sc, n->cfg.code,
 					     h->created_at_ms, h->msg_id.data);
+		dues_touch(n, h->referral_id);
 		if (!r)
 			r = store_put_msg(n->store, STORE_REFERRALS, h->referral_id,
 					  strlen(h->referral_id), &nr.base);

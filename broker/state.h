@@ -91,6 +91,15 @@ struct node {
 	 * (the key read last). */
 	bool overdue_active;
 	char overdue_cursor[48];
+	bool overdue_dirty;       /* checking only the referrals written since */
+	uint64_t overdue_next_ms; /* the sweep's earliest clock still to pass */
+	size_t overdue_dirty_left; /* of those, still to read in this look */
+	/* dues.c: the referrals written since the sweep last looked, and
+	 * when the earliest running clock it saw passes. */
+	char (*dues)[48];
+	size_t n_dues, cap_dues, dues_head; /* [dues_head, n_dues) wait */
+	bool dues_lost, dues_swept;
+	uint64_t dues_next_ms;
 	/* outbox.c: the messages made in the open turn, signed together
 	 * at its end (outbox_seal_turn): one signature for the batch. */
 	struct outbox_draft *drafts;

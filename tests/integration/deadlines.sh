@@ -39,4 +39,31 @@ sleep 1
 expect_eq "reported once, not every check" 1 "$(events_of 350582 "$late" deadline_passed)"
 human=$($J show "$late")
 expect_contains "show prints the running clock with its due time" "clock     review     due" "$human"
+
+# A clock that passes while the nodes run, nothing written meanwhile: after
+# a whole sweep a check reads only the referrals written since, until the
+# earliest running clock the sweep saw comes due (broker/dues.h).
+soon=$(submit 350581 350582 "$T/app.json")
+check "a third referral received" wait_for 15 in_state 350581 "$soon" RECEIVED
+check "a notice on it" $J request-materials "$soon" --item "wage slips"
+check "the origin sees that notice" wait_for 15 in_state 350581 "$soon" AWAITING_MATERIALS
+due=$($J show "$soon" --json | "$PY" -c 'import datetime, json, sys
+c = [c for c in json.load(sys.stdin)["clocks"] if c["clock"] == "materials"][0]
+print(int(datetime.datetime.fromisoformat(c["due"].replace("Z", "+00:00")).timestamp() * 1000))')
+stop 350582
+stop 350581
+# Both nodes start 8 s before its materials wait ends.
+export REFERRAL_CLOCK_OFFSET_MS=$((due - $(date +%s%3N) - 8000))
+start 350581
+start 350582
+check "it passes while Jinjiang runs: withdrawn" wait_for 30 in_state 350582 "$soon" WITHDRAWN
+expect_eq "seen by a later check, not the start's sweep" yes "$("$PY" - "$T/350582.log" "$soon" <<'PY'
+import datetime, sys
+t = lambda l: datetime.datetime.fromisoformat(l.split()[0].replace("Z", "+00:00")).timestamp()
+lines = open(sys.argv[1]).read().splitlines()
+started = [t(l) for l in lines if " node started " in l][-1]
+passed = [t(l) for l in lines if "referral=%s clock=materials" % sys.argv[2] in l]
+print("yes" if passed and passed[0] - started >= 3 else "no: %s" % [p - started for p in passed])
+PY
+)"
 finish

@@ -1,0 +1,100 @@
+/* dues.c: see dues.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dues.h"
+
+/* At most this many referrals written between checks (about 400 KB):
+ * beyond it a whole sweep is cheaper than the list. */
+#define DUES_MAX 8192
+
+void dues_touch(node_t *n, const char *id)
+{
+	/* A move writes its history and then its record: once is enough. */
+	if (n->dues_lost || (n->n_dues > n->dues_head &&
+			      !strcmp(n->dues[n->n_dues - 1], id)))
+		return;
+	if (n->n_dues == n->cap_dues && n->dues_head) {
+		/* Room at the front, where those taken were. */
+		memmove(n->dues, n->dues + n->dues_head,
+			(n->n_dues - n->dues_head) * sizeof(*n->dues));
+		n->n_dues -= n->dues_head;
+		n->dues_head = 0;
+	}
+	if (n->n_dues == n->cap_dues) {
+		size_t cap = n->cap_dues ? 2 * n->cap_dues : 64;
+		char (*nv)[48] = cap <= DUES_MAX
+			? realloc(n->dues, cap * sizeof(*nv)) : NULL;
+		if (!nv) {
+			/* Too many (or no memory): sweep everything instead. */
+			n->dues_lost = true;
+			n->n_dues = n->dues_head = 0;
+			return;
+		}
+		n->dues = nv;
+		n->cap_dues = cap;
+	}
+	snprintf(n->dues[n->n_dues++], 48, "%s", id);
+}
+
+void dues_forget(node_t *n)
+{
+	n->dues_lost = true;
+}
+
+bool dues_sweep_whole(const node_t *n, uint64_t now)
+{
+	return !n->dues_swept || n->dues_lost || now >= n->dues_next_ms;
+}
+
+void dues_sweep_started(node_t *n)
+{
+	n->n_dues = n->dues_head = 0;
+	n->dues_lost = false;
+	n->dues_next_ms = UINT64_MAX;
+}
+
+void dues_sweep_done(node_t *n, uint64_t next_ms)
+{
+	/* Lowered meanwhile by referrals read again during the sweep. */
+	if (next_ms < n->dues_next_ms)
+		n->dues_next_ms = next_ms;
+	n->dues_swept = true;
+}
+
+size_t dues_take(node_t *n, char (*ret)[48], size_t max)
+{
+	size_t left = n->n_dues - n->dues_head, k = left < max ? left : max;
+
+	memcpy(ret, n->dues + n->dues_head, k * sizeof(*ret));
+	n->dues_head += k;
+	if (n->dues_head == n->n_dues) {
+		n->dues_head = n->n_dues = 0;
+		/* Emptied: its memory goes back, a backlog's peak with it. */
+		if (n->cap_dues > 64) {
+			free(n->dues);
+			n->dues = NULL;
+			n->cap_dues = 0;
+		}
+	}
+	return k;
+}
+
+void dues_seen(node_t *n, uint64_t next_ms)
+{
+	if (next_ms < n->dues_next_ms)
+		n->dues_next_ms = next_ms;
+}
+
+size_t dues_pending(const node_t *n)
+{
+	return n->n_dues - n->dues_head;
+}
+
+void dues_free(node_t *n)
+{
+	free(n->dues);
+	n->dues = NULL;
+	n->n_dues = n->cap_dues = n->dues_head = 0;
+}
