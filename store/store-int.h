@@ -57,7 +57,8 @@ struct store {
 	char err[200];
 };
 
-/* refkey_forget: the cached keys dropped (and wiped): an event or a turn
+/* refkey_forget (store-txn.c, beside the undo it goes with): the cached
+ * keys dropped (and wiped): an event or a turn
  * was undone, or a commit failed, so what was made may not be stored. */
 void refkey_forget(store_t *s);
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <lmdb.h>
+#include <openssl/crypto.h>
 
 #include "errors.h"
 #include "store.h"
@@ -109,6 +110,11 @@ int store_commit(store_t *s)
 	if (rc)
 		refkey_forget(s);
 	return store_lmdb_err(s, rc, "commit");
+}
+
+void refkey_forget(store_t *s)
+{
+	OPENSSL_cleanse(s->refkeys, sizeof(s->refkeys));
 }
 
 /* An open nested event's transaction thrown away. */

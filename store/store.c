@@ -85,11 +85,6 @@ static void refkey_drop(store_t *s, const char *id, size_t idlen)
 		OPENSSL_cleanse(e, sizeof(*e));
 }
 
-void refkey_forget(store_t *s)
-{
-	OPENSSL_cleanse(s->refkeys, sizeof(s->refkeys));
-}
-
 /* A referral's own key, from the refkeys table in txn: REF_E_NOT_FOUND if
  * it has none. */
 static int refkey_read(store_t *s, MDB_txn *txn, const char *id,
