@@ -67,6 +67,8 @@ size_t dues_take(node_t *n, char (*ret)[48], size_t max)
 {
 	size_t left = n->n_dues - n->dues_head, k = left < max ? left : max;
 
+	if (!k)
+		return 0;
 	memcpy(ret, n->dues + n->dues_head, k * sizeof(*ret));
 	n->dues_head += k;
 	if (n->dues_head == n->n_dues) {

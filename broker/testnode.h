@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dues.h"
 #include "outbox.h"
 #include "sign.h"
 #include "state.h"
@@ -94,6 +95,7 @@ static inline void testnode_close(testnode_t *t)
 			turn_abort(&t->n->turn, t->n->store);
 		outbox_drop_drafts(t->n);
 		free(t->n->drafts);
+		dues_free(t->n);
 		store_close(&t->n->store);
 		directory_free(&t->n->dir);
 		EVP_PKEY_free(t->n->key);
