@@ -691,25 +691,44 @@ static size_t owner_of(store_t *s, store_table_t t, const uint8_t *key,
 	return klen - 4;
 }
 
+/* A store sealed with a fresh key file in dir, each referral's records
+ * under its own key (owner_of). */
+static seal_t *new_seal(void)
+{
+	char kpath[4200], err[300];
+	seal_t *seal = NULL;
+
+	snprintf(kpath, sizeof(kpath), "%s/data.keys", dir);
+	CHECK(seal_keyfile_create(kpath, SEAL_AES_256_GCM) == 0);
+	CHECK(seal_load(kpath, &seal, err, sizeof(err)) == 0);
+	return seal;
+}
+
+static store_t *open_sealed(seal_t *seal)
+{
+	store_t *s = open_store(1 << 20);
+
+	store_set_seal(s, seal);
+	store_set_owner(s, owner_of);
+	return s;
+}
+
 /* Per-referral keys: each referral's records sealed under a key of its
  * own, kept sealed under the ring; its key deleted, its records no longer
  * open; a rotation re-seals the keys, not the records under them. */
 static void test_refkeys(void)
 {
 	const char *canary = "Canary applicant of a per-referral key";
-	char kpath[4200], err[300], where[300], id[8];
+	char kpath[4200], where[300], id[8];
 	uint8_t key[8], *v;
 	seal_t *seal = NULL;
 	store_t *s;
 	size_t n, done = 0, total = 0;
 	bool all = false;
 
+	seal = new_seal();
+	s = open_sealed(seal);
 	snprintf(kpath, sizeof(kpath), "%s/data.keys", dir);
-	CHECK(seal_keyfile_create(kpath, SEAL_AES_256_GCM) == 0);
-	CHECK(seal_load(kpath, &seal, err, sizeof(err)) == 0);
-	s = open_store(1 << 20);
-	store_set_seal(s, seal);
-	store_set_owner(s, owner_of);
 	CHECK(store_begin(s) == 0);
 	for (int r = 0; r < 3; r++)
 		for (int i = 0; i < 4; i++) {
@@ -767,7 +786,6 @@ static void test_refkeys(void)
 static void test_refkey_undone(void)
 {
 	const char *canary = "Canary applicant of an undone key";
-	char kpath[4200], err[300];
 	uint8_t k9[8] = { 'r', 'e', 'f', '9', 0, 0, 0, 1 };
 	uint8_t k8[8] = { 'r', 'e', 'f', '8', 0, 0, 0, 1 };
 	uint8_t *v = NULL;
@@ -775,12 +793,8 @@ static void test_refkey_undone(void)
 	store_t *s;
 	size_t n;
 
-	snprintf(kpath, sizeof(kpath), "%s/data.keys", dir);
-	CHECK(seal_keyfile_create(kpath, SEAL_AES_256_GCM) == 0);
-	CHECK(seal_load(kpath, &seal, err, sizeof(err)) == 0);
-	s = open_store(1 << 20);
-	store_set_seal(s, seal);
-	store_set_owner(s, owner_of);
+	seal = new_seal();
+	s = open_sealed(seal);
 	CHECK(store_begin(s) == 0);
 	CHECK(store_event_begin(s) == 0);
 	CHECK(store_put(s, STORE_HISTORY, k9, 8, canary, strlen(canary)) == 0);
@@ -796,9 +810,7 @@ static void test_refkey_undone(void)
 	CHECK(store_put(s, STORE_HISTORY, k8, 8, canary, strlen(canary)) == 0);
 	CHECK(store_commit(s) == 0);
 	store_close(&s);
-	s = open_store(1 << 20);
-	store_set_seal(s, seal);
-	store_set_owner(s, owner_of);
+	s = open_sealed(seal);
 	CHECK_EQ_INT(store_get(s, STORE_HISTORY, k9, 8, &v, &n), 0);
 	if (v)
 		CHECK(n == strlen(canary) && !memcmp(v, canary, n));
