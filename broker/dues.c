@@ -55,11 +55,8 @@ void dues_sweep_started(node_t *n)
 	n->dues_next_ms = UINT64_MAX;
 }
 
-void dues_sweep_done(node_t *n, uint64_t next_ms)
+void dues_sweep_done(node_t *n)
 {
-	/* Lowered meanwhile by referrals read again during the sweep. */
-	if (next_ms < n->dues_next_ms)
-		n->dues_next_ms = next_ms;
 	n->dues_swept = true;
 }
 

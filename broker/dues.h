@@ -25,13 +25,13 @@ void dues_forget(node_t *n);
  * dues_forget or a list that grew past its bound). */
 bool dues_sweep_whole(const node_t *n, uint64_t now);
 /* dues_sweep_started / dues_sweep_done: a whole sweep begins (what was
- * written before it, it reads) / ends, having seen next_ms as the
- * earliest running clock still to pass (UINT64_MAX: none). */
+ * written before it, it reads) / ends. */
 void dues_sweep_started(node_t *n);
-void dues_sweep_done(node_t *n, uint64_t next_ms);
+void dues_sweep_done(node_t *n);
 /* dues_take: up to max of the referrals written since, taken off the
- * list (oldest first) into ret; dues_seen: a referral read again had
- * its earliest running clock at next_ms. */
+ * list (oldest first) into ret; dues_seen: a referral read (by a whole
+ * sweep, or again) had its earliest running clock at next_ms
+ * (UINT64_MAX: none). */
 size_t dues_take(node_t *n, char (*ret)[48], size_t max);
 void dues_seen(node_t *n, uint64_t next_ms);
 size_t dues_pending(const node_t *n);

@@ -213,7 +213,6 @@ void overdue_check(node_t *n)
 	if (dues_sweep_whole(n, util_now_ms())) {
 		n->overdue_active = true;
 		n->overdue_cursor[0] = '\0';
-		n->overdue_next_ms = UINT64_MAX;
 		dues_sweep_started(n);
 	} else if (dues_pending(n)) {
 		n->overdue_dirty = true;
@@ -276,12 +275,12 @@ void overdue_step(node_t *n)
 		uint64_t next = check_one(n, sc.ids[i], sc.now);
 		if (!next)
 			dues_forget(n); /* not recorded: the next check again */
-		else if (next < n->overdue_next_ms)
-			n->overdue_next_ms = next;
+		else
+			dues_seen(n, next);
 	}
 	if (!sc.stopped) {
 		n->overdue_active = false;
-		dues_sweep_done(n, n->overdue_next_ms);
+		dues_sweep_done(n);
 	}
 	free(sc.ids);
 }

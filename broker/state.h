@@ -96,7 +96,6 @@ struct node {
 	bool overdue_active;
 	char overdue_cursor[48];
 	bool overdue_dirty;       /* checking only the referrals written since */
-	uint64_t overdue_next_ms; /* the sweep's earliest clock still to pass */
 	size_t overdue_dirty_left; /* of those, still to read in this look */
 	/* dues.c: the referrals written since the sweep last looked, and
 	 * when the earliest running clock it saw passes. */

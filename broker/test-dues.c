@@ -20,7 +20,8 @@ int main(void)
 	CHECK(dues_sweep_whole(n, 1000));
 	dues_sweep_started(n);
 	dues_touch(n, "350581-a"); /* written while the sweep walks */
-	dues_sweep_done(n, 5000);
+	dues_seen(n, 5000);
+	dues_sweep_done(n);
 	CHECK(!dues_sweep_whole(n, 4999));
 	CHECK(dues_sweep_whole(n, 5000)); /* the earliest clock is due */
 	/* Written since, oldest first; a write right after the same
@@ -43,7 +44,8 @@ int main(void)
 	dues_forget(n);
 	CHECK(dues_sweep_whole(n, 0));
 	dues_sweep_started(n);
-	dues_sweep_done(n, UINT64_MAX);
+	dues_seen(n, UINT64_MAX);
+	dues_sweep_done(n);
 	CHECK(!dues_sweep_whole(n, UINT64_MAX - 1));
 	/* Taken one at a time while more are written: none lost, in order. */
 	for (int i = 0; i < 100; i++) {
