@@ -222,6 +222,7 @@ static int send_from_node(node_t *n, int kind, int type,
 					     msg_id);
 		if (!r)
 			r = referrals_put(n, &fresh);
+		history_rec_release(&fresh);
 	} else if (!r) {
 		r = referrals_put(n, rr);
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "history.h"
+#include "lifecycle.h"
 
 /* Replaces an unpacked message's string (protobuf-c frees it with free()). */
 int history_set_str(char **field, const char *v)
@@ -18,6 +19,79 @@ int history_set_str(char **field, const char *v)
 		free(*field);
 	*field = copy;
 	return 0;
+}
+
+bool history_finding(const Referral__V1__StatusChange *sc)
+{
+	if (sc->urgency_ground[0])
+		return true;
+	return sc->supplement && !strcmp(sc->state, sc->from_state);
+}
+
+bool history_moves_clocks(const Referral__V1__StatusChange *sc)
+{
+	/* Telling the applicant keeps the state and moves no clock. */
+	if (!strcmp(sc->state, sc->from_state) &&
+	    lc_notified_reason(sc->reason))
+		return false;
+	return !history_finding(sc);
+}
+
+/* Adds a clock step to rr's summary (rr->clock_state/clock_at, protobuf-c's
+ * arrays: freed with the record). */
+static int clock_note(referral_rec_t *rr, const char *state, uint64_t at)
+{
+	size_t k = rr->n_clock_state;
+	char **ns, *copy;
+	uint64_t *na;
+
+	if (rr->n_clock_at != k)
+		return REF_E_CORRUPT;
+	ns = realloc(rr->clock_state, (k + 1) * sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	rr->clock_state = ns;
+	na = realloc(rr->clock_at, (k + 1) * sizeof(*na));
+	if (!na)
+		return -ENOMEM;
+	rr->clock_at = na;
+	copy = strdup(state);
+	if (!copy)
+		return -ENOMEM;
+	ns[k] = copy;
+	na[k] = at;
+	rr->n_clock_state = rr->n_clock_at = k + 1;
+	return 0;
+}
+
+void history_rec_release(referral_rec_t *rr)
+{
+	for (size_t k = 0; k < rr->n_clock_state; k++)
+		free(rr->clock_state[k]);
+	free(rr->clock_state);
+	free(rr->clock_at);
+	rr->clock_state = NULL;
+	rr->clock_at = NULL;
+	rr->n_clock_state = rr->n_clock_at = 0;
+}
+
+bool history_clock_steps(const referral_rec_t *rr, clock_step_t **ret,
+			 size_t *ret_n)
+{
+	clock_step_t *cs;
+
+	if (rr->clock_steps_of != rr->history_len ||
+	    rr->n_clock_state != rr->n_clock_at)
+		return false;
+	cs = malloc((rr->n_clock_state + 1) * sizeof(*cs));
+	if (!cs)
+		return false;
+	for (size_t k = 0; k < rr->n_clock_state; k++)
+		cs[k] = (clock_step_t){ lc_state_from_name(rr->clock_state[k]),
+					rr->clock_at[k] };
+	*ret = cs;
+	*ret_n = rr->n_clock_state;
+	return true;
 }
 
 static void history_key(const char *id, uint32_t i, uint8_t *key, size_t *klen)
@@ -58,6 +132,14 @@ int history_append(node_t *n, referral_rec_t *rr,
 	history_key(rr->referral_id, rr->history_len, key, &klen);
 	r = store_put_msg(n->store, STORE_HISTORY, key, klen, &h.base);
 	free(buf);
+	/* The summary follows the history from its first step; a record
+	 * older than it keeps reading its clocks from the steps. */
+	if (!r && rr->clock_steps_of == rr->history_len) {
+		if (history_moves_clocks(sc))
+			r = clock_note(rr, sc->state, at);
+		if (!r)
+			rr->clock_steps_of = rr->history_len + 1;
+	}
 	if (!r)
 		rr->history_len++;
 	return r;

@@ -9,6 +9,7 @@
 #ifndef REF_HISTORY_H
 #define REF_HISTORY_H
 
+#include "clocks.h"
 #include "state.h"
 
 /* One step of a referral's history. */
@@ -22,10 +23,25 @@ typedef struct {
  * frees it with free()). 0 or -ENOMEM. */
 int history_set_str(char **field, const char *v);
 /* history_append: sc as rr's next step, by node `by` at `at` (msg_id: the
- * envelope it came in, or NULL); rr->history_len advances. */
+ * envelope it came in, or NULL); rr->history_len advances, and so does
+ * the record's summary of clock steps (history_clock_steps). */
 int history_append(node_t *n, referral_rec_t *rr,
 		   const Referral__V1__StatusChange *sc, const char *by,
 		   uint64_t at, const uint8_t *msg_id);
+/* history_finding: sc is a step of the law that keeps the state (a finding
+ * of urgency, an owed supplement): it moves no clock and owes no notice.
+ * history_moves_clocks: sc moves the deadline clocks (neither a finding
+ * nor a notice to the applicant). */
+bool history_finding(const Referral__V1__StatusChange *sc);
+bool history_moves_clocks(const Referral__V1__StatusChange *sc);
+/* history_clock_steps: rr's clock-moving steps from its record's summary
+ * (*ret malloc'd), without reading the history; false if the record has
+ * no valid summary (written before it, or out of memory): read the steps.
+ * history_rec_release: frees the summary history_append allocated in a
+ * record that protobuf-c did not unpack (one built on the stack). */
+bool history_clock_steps(const referral_rec_t *rr, clock_step_t **ret,
+			 size_t *ret_n);
+void history_rec_release(referral_rec_t *rr);
 /* history_load: the steps in order (*ret: history_steps_free). */
 int history_load(node_t *n, const referral_rec_t *rr, history_step_t **ret);
 void history_steps_free(history_step_t *s, size_t n);

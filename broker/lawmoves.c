@@ -206,13 +206,6 @@ bool lawmoves_answer(referral_rec_t *rr, const Referral__V1__StatusChange *sc)
 	return false;
 }
 
-bool lawmoves_clock_step(const Referral__V1__StatusChange *sc)
-{
-	if (sc->urgency_ground[0])
-		return false;
-	return !(sc->supplement && !strcmp(sc->state, sc->from_state));
-}
-
 void lawmoves_view(node_t *n, const referral_rec_t *rr, json_t *o)
 {
 	history_step_t *s;

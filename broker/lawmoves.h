@@ -53,10 +53,6 @@ int lawmoves_ask_body(referral_rec_t *rr, int kind,
  * move) answers one of its asks; a match is taken off the list. */
 bool lawmoves_answer(referral_rec_t *rr, const Referral__V1__StatusChange *sc);
 
-/* lawmoves_clock_step: whether a history step moves the deadline clocks
- * (a finding or an owed supplement does not). */
-bool lawmoves_clock_step(const Referral__V1__StatusChange *sc);
-
 /* lawmoves_view: adds the materials owed to a referral's JSON. */
 void lawmoves_view(node_t *n, const referral_rec_t *rr, json_t *o);
 /* lawmoves_view_step: adds a step's finding, withdrawal and round kind. */

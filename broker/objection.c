@@ -142,6 +142,7 @@ int objection_call_object(node_t *n, const principal_t *who,
 	if (!r)
 		log_msg(LOG_INFO, "lifecycle", "referral=%s objection recorded "
 			"for centre=%s by actor=%s", id, centre, sc.actor);
+	history_rec_release(&rr);
 	free(rr.state);
 	return r;
 }

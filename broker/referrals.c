@@ -33,13 +33,6 @@ const char *referrals_counterpart(node_t *n, const referral_rec_t *rr)
 					     : rr->origin_node;
 }
 
-
-static bool notified_step(const Referral__V1__StatusChange *sc)
-{
-	return !strcmp(sc->state, sc->from_state) &&
-	       lc_notified_reason(sc->reason);
-}
-
 size_t referrals_clocks(node_t *n, const referral_rec_t *rr,
 			      clock_info_t *out, size_t max)
 {
@@ -47,20 +40,25 @@ size_t referrals_clocks(node_t *n, const referral_rec_t *rr,
 	clock_step_t *cs;
 	size_t k = 0, w;
 
-	if (history_load(n, rr, &s))
-		return 0;
-	cs = malloc((rr->history_len + 1) * sizeof(*cs));
-	if (!cs) {
+	/* The record's own summary: the deadline check reads every written
+	 * referral, and the steps cost a sealed read each. */
+	if (!history_clock_steps(rr, &cs, &k)) {
+		if (history_load(n, rr, &s))
+			return 0;
+		cs = malloc((rr->history_len + 1) * sizeof(*cs));
+		if (!cs) {
+			history_steps_free(s, rr->history_len);
+			return 0;
+		}
+		for (uint32_t i = 0; i < rr->history_len; i++)
+			/* Telling the applicant moves no clock; nor do the
+			 * law's own steps that keep the state (lawmoves.c). */
+			if (history_moves_clocks(s[i].sc))
+				cs[k++] = (clock_step_t){
+					lc_state_from_name(s[i].sc->state),
+					s[i].at };
 		history_steps_free(s, rr->history_len);
-		return 0;
 	}
-	for (uint32_t i = 0; i < rr->history_len; i++)
-		/* Telling the applicant moves no clock; nor do the law's own
-		 * steps that keep the state (lawmoves.c). */
-		if (!notified_step(s[i].sc) && lawmoves_clock_step(s[i].sc))
-			cs[k++] = (clock_step_t){
-				lc_state_from_name(s[i].sc->state), s[i].at };
-	history_steps_free(s, rr->history_len);
 	w = clocks_compute(cs, k, n->calendar, (int)n->cfg.materials_wait_days,
 			   out, max);
 	free(cs);
@@ -80,7 +78,7 @@ int referrals_send_about(node_t *n, referral_rec_t *rr, Referral__V1__Kind kind,
 		if (kind != REFERRAL__V1__KIND__STATUS_CHANGE)
 			return 0;
 		/* A finding moves nothing they are owed a notice of. */
-		if (!lawmoves_clock_step((const Referral__V1__StatusChange *)body))
+		if (history_finding((const Referral__V1__StatusChange *)body))
 			return 0;
 		return feed_notice(n, rr, (const Referral__V1__StatusChange *)body,
 				   at);
@@ -215,7 +213,7 @@ int referrals_apply_move(node_t *n, referral_rec_t *rr,
 
 	/* A finding or an owed supplement opens no materials round. */
 	if (lc_state_from_name(sc->state) == LC_AWAITING_MATERIALS &&
-	    !sc->round && !notified_step(sc) && lawmoves_clock_step(sc))
+	    !sc->round && history_moves_clocks(sc))
 		sc->round = rr->materials_round + 1;
 	lawmoves_applied(rr, sc);
 	if (sc->round > rr->materials_round)
@@ -288,6 +286,7 @@ int referrals_new(node_t *n, const dir_node_t *dest, const uint8_t *body,
 		r = state_audit(n, "submitted", id, msg_id, dest->code, actor,
 				"ok", linked_from ? linked_from
 						  : a->matter->case_type);
+	history_rec_release(&rr);
 	if (r)
 		return r;
 	snprintf(ret_id, idlen, "%s", id);

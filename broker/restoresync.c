@@ -563,6 +563,7 @@ static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
 		if (!r)
 			r = store_put_msg(n->store, STORE_REFERRALS, h->referral_id,
 					  strlen(h->referral_id), &nr.base);
+		history_rec_release(&nr);
 		/* The peer's changes that came before it (a later part of the
 		 * sync can arrive first) were held for it. The lifecycle
 		 * replaces the record's strings: on an unpacked copy. */

@@ -9,6 +9,7 @@
 #include "eligibility.h"
 #include "errors.h"
 #include "application.h"
+#include "history.h"
 #include "lawmoves.h"
 #include "lifecycle.h"
 #include "referrals.h"
@@ -499,7 +500,7 @@ static void test_law_rules(void)
 						    sizeof(why)), 0);
 		CHECK_EQ_INT(referrals_move_allowed(&rr, &u, LC_ADMIN, why,
 						    sizeof(why)), REF_E_REFUSED);
-		CHECK(!lawmoves_clock_step(&u));
+		CHECK(history_finding(&u));
 		rr.priority = 0;
 		lawmoves_applied(&rr, &u);
 		CHECK_EQ_INT(rr.priority, 2);
@@ -522,7 +523,7 @@ static void test_law_rules(void)
 						    sizeof(why)), REF_E_REFUSED);
 		CHECK_EQ_INT(referrals_move_allowed(&rr, &s, LC_ORIGIN, why,
 						    sizeof(why)), 0);
-		CHECK(!lawmoves_clock_step(&s));
+		CHECK(history_finding(&s));
 		lawmoves_applied(&rr, &s);
 		CHECK(!rr.materials_owed);
 		CHECK_EQ_INT(referrals_move_allowed(&rr, &s, LC_ORIGIN, why,

@@ -8,6 +8,7 @@
  * older one's (the bare envelope). */
 #include "../proto/testutil.h"
 #include "held.h"
+#include "history.h"
 #include "referrals.h"
 #include "testnode.h"
 
@@ -112,6 +113,82 @@ static void test_notified_moves(void)
 					    sizeof(why)), REF_E_REFUSED);
 }
 
+/* The clocks from a record's own summary of its clock steps are the
+ * clocks its history gives: a notice to the applicant and a finding keep
+ * their places out of it. A record written before the summary (none,
+ * with a history) is read from its steps, and gains no partial summary. */
+static void test_clock_summary(node_t *n)
+{
+	static const struct {
+		const char *state, *from, *reason, *ground;
+		bool supplement, moves;
+	} steps[] = {
+		{ "REQUESTED", "", "", "", false, true },
+		{ "RECEIVED", "REQUESTED", "", "", false, true },
+		{ "AWAITING_MATERIALS", "RECEIVED", "", "", false, true },
+		{ "AWAITING_MATERIALS", "AWAITING_MATERIALS",
+		  "notified: post 2026-11-02", "", false, false },
+		{ "AWAITING_MATERIALS", "AWAITING_MATERIALS", "", "wages owed",
+		  false, false },
+		{ "AWAITING_MATERIALS", "AWAITING_MATERIALS", "", "", true,
+		  false },
+		{ "RECEIVED", "AWAITING_MATERIALS", "", "", true, true },
+		{ "GRANTED", "RECEIVED", "", "", false, true },
+	};
+	referral_rec_t rr = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
+	referral_rec_t old = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
+	clock_info_t a[8], b[8];
+	uint64_t t0 = util_now_ms() - 3 * 86400000ull;
+	size_t na, nb, moving = 0;
+
+	rr.referral_id = TN_PEER "-00000000000000000000000000000c10";
+	rr.direction = DIR_INCOMING;
+	old.referral_id = TN_PEER "-00000000000000000000000000000c11";
+	old.direction = DIR_INCOMING;
+	CHECK(!store_event_begin(n->store));
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		Referral__V1__StatusChange sc =
+			REFERRAL__V1__STATUS_CHANGE__INIT;
+
+		sc.state = (char *)steps[i].state;
+		sc.from_state = (char *)steps[i].from;
+		sc.reason = (char *)steps[i].reason;
+		sc.urgency_ground = (char *)steps[i].ground;
+		sc.supplement = steps[i].supplement;
+		CHECK_EQ_INT(history_moves_clocks(&sc), steps[i].moves);
+		moving += steps[i].moves;
+		CHECK(!history_append(n, &rr, &sc, TN_PEER,
+				      t0 + i * 3600000ull, NULL));
+		CHECK(!history_append(n, &old, &sc, TN_PEER,
+				      t0 + i * 3600000ull, NULL));
+		if (i == 0) {
+			/* As if written before the summary: one step, none. */
+			history_rec_release(&old);
+			old.clock_steps_of = 0;
+		}
+	}
+	CHECK(!store_event_commit(n->store));
+	CHECK_EQ_INT(rr.clock_steps_of, rr.history_len);
+	CHECK_EQ_INT(rr.n_clock_state, moving);
+	CHECK_EQ_INT(old.clock_steps_of, 0);
+	CHECK_EQ_INT(old.n_clock_state, 0);
+	for (int round = 0; round < 2; round++) {
+		na = referrals_clocks(n, &rr, a, 8);
+		nb = referrals_clocks(n, &old, b, 8);
+		CHECK(na > 0);
+		CHECK_EQ_INT(na, nb);
+		for (size_t k = 0; k < na && k < nb; k++) {
+			CHECK(!strcmp(a[k].name, b[k].name));
+			CHECK_EQ_INT(a[k].status, b[k].status);
+			CHECK(a[k].due_ms == b[k].due_ms);
+			CHECK_EQ_INT(a[k].days_left, b[k].days_left);
+		}
+		/* Read from the history as well, the summary set aside. */
+		rr.clock_steps_of = 0;
+	}
+	history_rec_release(&rr);
+}
+
 int main(void)
 {
 	testnode_t t;
@@ -123,6 +200,7 @@ int main(void)
 		return 1;
 	}
 	test_notified_moves();
+	test_clock_summary(t.n);
 	CHECK(!turn_begin(&t.n->turn, t.n->store));
 	put_referral(t.n);
 	/* Ahead of its turn: held, and receipted STORED. */
