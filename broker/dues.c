@@ -3,7 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clocks.h"
 #include "dues.h"
+#include "history.h"
+#include "lifecycle.h"
+#include "util.h"
 
 /* At most this many referrals written between checks (about 400 KB):
  * beyond it a whole sweep is cheaper than the list. */
@@ -36,6 +40,57 @@ void dues_touch(node_t *n, const char *id)
 		n->cap_dues = cap;
 	}
 	snprintf(n->dues[n->n_dues++], 48, "%s", id);
+}
+
+void dues_tag(const referral_rec_t *rr, const char *clock, char *out,
+	      size_t len)
+{
+	snprintf(out, len, "%s/%u/%u", clock, rr->history_len,
+		 rr->materials_round);
+}
+
+bool dues_reported(const referral_rec_t *rr, const char *clock)
+{
+	char tag[64];
+
+	dues_tag(rr, clock, tag, sizeof(tag));
+	for (size_t i = 0; i < rr->n_passed_clocks; i++)
+		if (!strcmp(rr->passed_clocks[i], tag))
+			return true;
+	return false;
+}
+
+void dues_written(node_t *n, const referral_rec_t *rr)
+{
+	clock_step_t *cs;
+	clock_info_t ck[8];
+	size_t k, nc;
+	uint64_t now = util_now_ms(), next = UINT64_MAX;
+
+	/* A closed referral runs no clock, and is never opened again. */
+	if (lc_final(lc_state_from_name(rr->state)))
+		return;
+	if (!history_clock_steps(rr, &cs, &k)) {
+		dues_touch(n, rr->referral_id);
+		return;
+	}
+	nc = clocks_compute(cs, k, n->calendar, (int)n->cfg.materials_wait_days,
+			    ck, 8);
+	free(cs);
+	for (size_t i = 0; i < nc; i++) {
+		if (ck[i].status != CLOCK_RUNNING ||
+		    dues_reported(rr, ck[i].name))
+			continue;
+		if (ck[i].due_ms <= now) {
+			/* Passed: the check reports it, in an event of its
+			 * own. */
+			dues_touch(n, rr->referral_id);
+			return;
+		}
+		if (ck[i].due_ms < next)
+			next = ck[i].due_ms;
+	}
+	dues_seen(n, next);
 }
 
 void dues_forget(node_t *n)

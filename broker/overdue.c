@@ -15,14 +15,6 @@
 #include "util.h"
 #include "views.h"
 
-static bool clock_reported(const referral_rec_t *rr, const char *name)
-{
-	for (size_t i = 0; i < rr->n_passed_clocks; i++)
-		if (!strcmp(rr->passed_clocks[i], name))
-			return true;
-	return false;
-}
-
 static int mark_reported(referral_rec_t *rr, const char *name, uint64_t due)
 {
 	char **nv = realloc(rr->passed_clocks,
@@ -120,12 +112,9 @@ static uint64_t check_one(node_t *n, const char *id, uint64_t now)
 	nc = referrals_clocks(n, rr, ck, 8);
 	/* Most checks find nothing due: no event for those. */
 	for (size_t k = 0; k < nc; k++) {
-		char tag[64];
 		if (ck[k].status != CLOCK_RUNNING)
 			continue;
-		snprintf(tag, sizeof(tag), "%s/%u/%u", ck[k].name,
-			 rr->history_len, rr->materials_round);
-		if (clock_reported(rr, tag))
+		if (dues_reported(rr, ck[k].name))
 			continue;
 		if (ck[k].due_ms > now) {
 			if (ck[k].due_ms < next)
@@ -148,10 +137,9 @@ static uint64_t check_one(node_t *n, const char *id, uint64_t now)
 
 		if (ck[k].status != CLOCK_RUNNING || ck[k].due_ms > now)
 			continue;
-		snprintf(tag, sizeof(tag), "%s/%u/%u", ck[k].name,
-			 rr->history_len, rr->materials_round);
-		if (clock_reported(rr, tag))
+		if (dues_reported(rr, ck[k].name))
 			continue;
+		dues_tag(rr, ck[k].name, tag, sizeof(tag));
 		util_rfc3339(ck[k].due_ms, due);
 		r = mark_reported(rr, tag, ck[k].due_ms);
 		if (!r)

@@ -21,7 +21,7 @@
 int referrals_put(node_t *n, referral_rec_t *rr)
 {
 	rr->updated_at_ms = util_now_ms();
-	dues_touch(n, rr->referral_id);
+	dues_written(n, rr);
 	return store_put_msg(n->store, STORE_REFERRALS, rr->referral_id,
 			     strlen(rr->referral_id), &rr->base);
 }
@@ -278,7 +278,7 @@ int referrals_new(node_t *n, const dir_node_t *dest, const uint8_t *body,
 	sc.actor = (char *)actor;
 	sc.changed_at_ms = now;
 	r = history_append(n, &rr, &sc, n->cfg.code, now, msg_id);
-	dues_touch(n, id);
+	dues_written(n, &rr);
 	if (!r)
 		r = store_put_msg(n->store, STORE_REFERRALS, id, strlen(id),
 				  &rr.base);

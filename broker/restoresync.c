@@ -559,7 +559,7 @@ static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
 		sc.changed_at_ms = h->created_at_ms;
 		r = history_append(n, &nr, &sc, n->cfg.code,
 					     h->created_at_ms, h->msg_id.data);
-		dues_touch(n, h->referral_id);
+		dues_written(n, &nr);
 		if (!r)
 			r = store_put_msg(n->store, STORE_REFERRALS, h->referral_id,
 					  strlen(h->referral_id), &nr.base);

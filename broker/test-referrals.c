@@ -7,6 +7,7 @@
  * record is read whether it is this release's (an inbox record) or an
  * older one's (the bare envelope). */
 #include "../proto/testutil.h"
+#include "dues.h"
 #include "held.h"
 #include "history.h"
 #include "referrals.h"
@@ -189,6 +190,62 @@ static void test_clock_summary(node_t *n)
 	history_rec_release(&rr);
 }
 
+/* Steps REQUESTED then RECEIVED, at `at`, into a fresh record. */
+static void received_at(node_t *n, referral_rec_t *rr, const char *id,
+			uint64_t at)
+{
+	Referral__V1__StatusChange req = REFERRAL__V1__STATUS_CHANGE__INIT;
+	Referral__V1__StatusChange got = REFERRAL__V1__STATUS_CHANGE__INIT;
+
+	rr->referral_id = (char *)id;
+	rr->direction = DIR_INCOMING;
+	rr->state = "RECEIVED";
+	req.state = "REQUESTED";
+	got.state = "RECEIVED";
+	got.from_state = "REQUESTED";
+	CHECK(!store_event_begin(n->store));
+	CHECK(!history_append(n, rr, &req, TN_PEER, at, NULL));
+	CHECK(!history_append(n, rr, &got, TN_SELF, at, NULL));
+	CHECK(!store_event_commit(n->store));
+}
+
+/* A written referral's clocks are worked out from its record: one running
+ * leaves only its due time (the next whole sweep's), one already passed,
+ * or a record without the summary, waits on the list for the check. */
+static void test_dues_written(node_t *n)
+{
+	referral_rec_t fresh = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
+	referral_rec_t late = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
+	clock_info_t ck[8];
+	uint64_t now = util_now_ms(), due = UINT64_MAX;
+	size_t nc, pending = dues_pending(n);
+
+	received_at(n, &fresh, TN_PEER "-00000000000000000000000000000d10",
+		    now - 3600000ull);
+	received_at(n, &late, TN_PEER "-00000000000000000000000000000d11",
+		    now - 400 * 86400000ull);
+	nc = referrals_clocks(n, &fresh, ck, 8);
+	for (size_t k = 0; k < nc; k++)
+		if (ck[k].status == CLOCK_RUNNING && ck[k].due_ms < due)
+			due = ck[k].due_ms;
+	CHECK(nc > 0 && due > now && due != UINT64_MAX);
+	n->dues_next_ms = UINT64_MAX;
+	dues_written(n, &fresh);
+	CHECK_EQ_INT(dues_pending(n), pending);
+	CHECK(n->dues_next_ms == due);
+	dues_written(n, &late);
+	CHECK_EQ_INT(dues_pending(n), pending + 1);
+	CHECK(n->dues_next_ms == due);
+	fresh.clock_steps_of = 0; /* as written before the summary */
+	dues_written(n, &fresh);
+	CHECK_EQ_INT(dues_pending(n), pending + 2);
+	fresh.state = "CLOSED";
+	dues_written(n, &fresh);
+	CHECK_EQ_INT(dues_pending(n), pending + 2);
+	history_rec_release(&fresh);
+	history_rec_release(&late);
+}
+
 int main(void)
 {
 	testnode_t t;
@@ -201,6 +258,7 @@ int main(void)
 	}
 	test_notified_moves();
 	test_clock_summary(t.n);
+	test_dues_written(t.n);
 	CHECK(!turn_begin(&t.n->turn, t.n->store));
 	put_referral(t.n);
 	/* Ahead of its turn: held, and receipted STORED. */
