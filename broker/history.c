@@ -45,8 +45,6 @@ static int clock_note(referral_rec_t *rr, const char *state, uint64_t at)
 	char **ns, *copy;
 	uint64_t *na;
 
-	if (rr->n_clock_at != k)
-		return REF_E_CORRUPT;
 	ns = realloc(rr->clock_state, (k + 1) * sizeof(*ns));
 	if (!ns)
 		return -ENOMEM;
@@ -133,8 +131,10 @@ int history_append(node_t *n, referral_rec_t *rr,
 	r = store_put_msg(n->store, STORE_HISTORY, key, klen, &h.base);
 	free(buf);
 	/* The summary follows the history from its first step; a record
-	 * older than it keeps reading its clocks from the steps. */
-	if (!r && rr->clock_steps_of == rr->history_len) {
+	 * older than it (or one whose summary does not add up) keeps
+	 * reading its clocks from the steps. */
+	if (!r && rr->clock_steps_of == rr->history_len &&
+	    rr->n_clock_state == rr->n_clock_at) {
 		if (history_moves_clocks(sc))
 			r = clock_note(rr, sc->state, at);
 		if (!r)

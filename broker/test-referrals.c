@@ -117,7 +117,8 @@ static void test_notified_moves(void)
 /* The clocks from a record's own summary of its clock steps are the
  * clocks its history gives: a notice to the applicant and a finding keep
  * their places out of it. A record written before the summary (none,
- * with a history) is read from its steps, and gains no partial summary. */
+ * with a history), or one whose summary does not add up, is read from its
+ * steps, and gains no partial summary. */
 static void test_clock_summary(node_t *n)
 {
 	static const struct {
@@ -138,7 +139,8 @@ static void test_clock_summary(node_t *n)
 	};
 	referral_rec_t rr = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
 	referral_rec_t old = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
-	clock_info_t a[8], b[8];
+	referral_rec_t odd = REFERRAL__STORE__V1__REFERRAL_RECORD__INIT;
+	clock_info_t a[8], b[8], c[8];
 	uint64_t t0 = util_now_ms() - 3 * 86400000ull;
 	size_t na, nb, moving = 0;
 
@@ -146,6 +148,14 @@ static void test_clock_summary(node_t *n)
 	rr.direction = DIR_INCOMING;
 	old.referral_id = TN_PEER "-00000000000000000000000000000c11";
 	old.direction = DIR_INCOMING;
+	odd.referral_id = TN_PEER "-00000000000000000000000000000c12";
+	odd.direction = DIR_INCOMING;
+	odd.clock_state = malloc(sizeof(char *));
+	CHECK(odd.clock_state != NULL);
+	if (!odd.clock_state)
+		return;
+	odd.clock_state[0] = strdup("RECEIVED");
+	odd.n_clock_state = 1; /* and no time beside it */
 	CHECK(!store_event_begin(n->store));
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		Referral__V1__StatusChange sc =
@@ -162,6 +172,8 @@ static void test_clock_summary(node_t *n)
 				      t0 + i * 3600000ull, NULL));
 		CHECK(!history_append(n, &old, &sc, TN_PEER,
 				      t0 + i * 3600000ull, NULL));
+		CHECK(!history_append(n, &odd, &sc, TN_PEER,
+				      t0 + i * 3600000ull, NULL));
 		if (i == 0) {
 			/* As if written before the summary: one step, none. */
 			history_rec_release(&old);
@@ -173,21 +185,27 @@ static void test_clock_summary(node_t *n)
 	CHECK_EQ_INT(rr.n_clock_state, moving);
 	CHECK_EQ_INT(old.clock_steps_of, 0);
 	CHECK_EQ_INT(old.n_clock_state, 0);
+	CHECK_EQ_INT(odd.clock_steps_of, 0);
+	CHECK_EQ_INT(odd.n_clock_state, 1);
 	for (int round = 0; round < 2; round++) {
 		na = referrals_clocks(n, &rr, a, 8);
 		nb = referrals_clocks(n, &old, b, 8);
 		CHECK(na > 0);
 		CHECK_EQ_INT(na, nb);
+		CHECK_EQ_INT(referrals_clocks(n, &odd, c, 8), na);
 		for (size_t k = 0; k < na && k < nb; k++) {
 			CHECK(!strcmp(a[k].name, b[k].name));
 			CHECK_EQ_INT(a[k].status, b[k].status);
 			CHECK(a[k].due_ms == b[k].due_ms);
 			CHECK_EQ_INT(a[k].days_left, b[k].days_left);
+			CHECK(!strcmp(a[k].name, c[k].name));
+			CHECK(a[k].due_ms == c[k].due_ms);
 		}
 		/* Read from the history as well, the summary set aside. */
 		rr.clock_steps_of = 0;
 	}
 	history_rec_release(&rr);
+	history_rec_release(&odd);
 }
 
 /* Steps REQUESTED then RECEIVED, at `at`, into a fresh record. */
