@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clocks.h"
 #include "dues.h"
 #include "history.h"
 #include "lifecycle.h"
@@ -60,37 +59,44 @@ bool dues_reported(const referral_rec_t *rr, const char *clock)
 	return false;
 }
 
-void dues_written(node_t *n, const referral_rec_t *rr)
+uint64_t dues_next(const referral_rec_t *rr, const clock_info_t *ck,
+		   size_t nc, uint64_t now, bool *ret_passed)
 {
-	clock_step_t *cs;
-	clock_info_t ck[8];
-	size_t k, nc;
-	uint64_t now = util_now_ms(), next = UINT64_MAX;
+	uint64_t next = UINT64_MAX;
 
-	/* A closed referral runs no clock, and is never opened again. */
-	if (lc_final(lc_state_from_name(rr->state)))
-		return;
-	if (!history_clock_steps(rr, &cs, &k)) {
-		dues_touch(n, rr->referral_id);
-		return;
-	}
-	nc = clocks_compute(cs, k, n->calendar, (int)n->cfg.materials_wait_days,
-			    ck, 8);
-	free(cs);
+	*ret_passed = false;
 	for (size_t i = 0; i < nc; i++) {
 		if (ck[i].status != CLOCK_RUNNING ||
 		    dues_reported(rr, ck[i].name))
 			continue;
-		if (ck[i].due_ms <= now) {
-			/* Passed: the check reports it, in an event of its
-			 * own. */
-			dues_touch(n, rr->referral_id);
-			return;
-		}
-		if (ck[i].due_ms < next)
+		if (ck[i].due_ms <= now)
+			*ret_passed = true;
+		else if (ck[i].due_ms < next)
 			next = ck[i].due_ms;
 	}
-	dues_seen(n, next);
+	return next;
+}
+
+void dues_written(node_t *n, const referral_rec_t *rr)
+{
+	clock_info_t ck[8];
+	size_t nc;
+	uint64_t next;
+	bool passed;
+
+	/* A closed referral runs no clock, and is never opened again. */
+	if (lc_final(lc_state_from_name(rr->state)))
+		return;
+	if (!history_has_summary(rr)) {
+		dues_touch(n, rr->referral_id);
+		return;
+	}
+	nc = history_clocks(n, rr, ck, 8);
+	next = dues_next(rr, ck, nc, util_now_ms(), &passed);
+	if (passed)
+		dues_touch(n, rr->referral_id); /* the check reports it */
+	else
+		dues_seen(n, next);
 }
 
 void dues_forget(node_t *n)

@@ -17,6 +17,7 @@
 #ifndef REF_DUES_H
 #define REF_DUES_H
 
+#include "clocks.h"
 #include "state.h"
 
 /* dues_written: rr is written in the open turn. Its clocks are worked out
@@ -34,6 +35,11 @@ void dues_touch(node_t *n, const char *id);
 void dues_tag(const referral_rec_t *rr, const char *clock, char *out,
 	      size_t len);
 bool dues_reported(const referral_rec_t *rr, const char *clock);
+/* dues_next: of rr's clocks ck (nc of them), the earliest running one not
+ * reported that is still to pass at now (UINT64_MAX: none); *ret_passed
+ * if a running one not reported has passed. */
+uint64_t dues_next(const referral_rec_t *rr, const clock_info_t *ck,
+		   size_t nc, uint64_t now, bool *ret_passed);
 /* dues_forget: the open turn was undone: what a sweep read in it may
  * never have been stored, so the next check sweeps everything. */
 void dues_forget(node_t *n);
@@ -45,7 +51,7 @@ bool dues_sweep_whole(const node_t *n, uint64_t now);
  * written before it, it reads) / ends. */
 void dues_sweep_started(node_t *n);
 void dues_sweep_done(node_t *n);
-/* dues_take: up to max of the referrals written since, taken off the
+/* dues_take: up to max of the listed referrals (dues_touch), taken off the
  * list (oldest first) into ret; dues_seen: a referral read (by a whole
  * sweep, or again) had its earliest running clock at next_ms
  * (UINT64_MAX: none). */

@@ -73,23 +73,47 @@ void history_rec_release(referral_rec_t *rr)
 	rr->n_clock_state = rr->n_clock_at = 0;
 }
 
-bool history_clock_steps(const referral_rec_t *rr, clock_step_t **ret,
-			 size_t *ret_n)
+bool history_has_summary(const referral_rec_t *rr)
 {
-	clock_step_t *cs;
+	return rr->clock_steps_of == rr->history_len &&
+	       rr->n_clock_state == rr->n_clock_at;
+}
 
-	if (rr->clock_steps_of != rr->history_len ||
-	    rr->n_clock_state != rr->n_clock_at)
-		return false;
-	cs = malloc((rr->n_clock_state + 1) * sizeof(*cs));
+size_t history_clocks(node_t *n, const referral_rec_t *rr, clock_info_t *out,
+		      size_t max)
+{
+	history_step_t *s;
+	clock_step_t *cs;
+	size_t k = 0, w;
+
+	cs = malloc(((history_has_summary(rr) ? rr->n_clock_state
+					      : rr->history_len) + 1) *
+		    sizeof(*cs));
 	if (!cs)
-		return false;
-	for (size_t k = 0; k < rr->n_clock_state; k++)
-		cs[k] = (clock_step_t){ lc_state_from_name(rr->clock_state[k]),
-					rr->clock_at[k] };
-	*ret = cs;
-	*ret_n = rr->n_clock_state;
-	return true;
+		return 0;
+	if (history_has_summary(rr)) {
+		for (; k < rr->n_clock_state; k++)
+			cs[k] = (clock_step_t){
+				lc_state_from_name(rr->clock_state[k]),
+				rr->clock_at[k] };
+	} else {
+		/* A record older than the summary: its steps, a sealed read
+		 * each. */
+		if (history_load(n, rr, &s)) {
+			free(cs);
+			return 0;
+		}
+		for (uint32_t i = 0; i < rr->history_len; i++)
+			if (history_moves_clocks(s[i].sc))
+				cs[k++] = (clock_step_t){
+					lc_state_from_name(s[i].sc->state),
+					s[i].at };
+		history_steps_free(s, rr->history_len);
+	}
+	w = clocks_compute(cs, k, n->calendar, (int)n->cfg.materials_wait_days,
+			   out, max);
+	free(cs);
+	return w;
 }
 
 static void history_key(const char *id, uint32_t i, uint8_t *key, size_t *klen)
@@ -133,8 +157,7 @@ int history_append(node_t *n, referral_rec_t *rr,
 	/* The summary follows the history from its first step; a record
 	 * older than it (or one whose summary does not add up) keeps
 	 * reading its clocks from the steps. */
-	if (!r && rr->clock_steps_of == rr->history_len &&
-	    rr->n_clock_state == rr->n_clock_at) {
+	if (!r && history_has_summary(rr)) {
 		if (history_moves_clocks(sc))
 			r = clock_note(rr, sc->state, at);
 		if (!r)

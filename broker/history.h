@@ -24,7 +24,7 @@ typedef struct {
 int history_set_str(char **field, const char *v);
 /* history_append: sc as rr's next step, by node `by` at `at` (msg_id: the
  * envelope it came in, or NULL); rr->history_len advances, and so does
- * the record's summary of clock steps (history_clock_steps). */
+ * the record's summary of clock steps (history_clocks). */
 int history_append(node_t *n, referral_rec_t *rr,
 		   const Referral__V1__StatusChange *sc, const char *by,
 		   uint64_t at, const uint8_t *msg_id);
@@ -34,13 +34,16 @@ int history_append(node_t *n, referral_rec_t *rr,
  * nor a notice to the applicant). */
 bool history_finding(const Referral__V1__StatusChange *sc);
 bool history_moves_clocks(const Referral__V1__StatusChange *sc);
-/* history_clock_steps: rr's clock-moving steps from its record's summary
- * (*ret malloc'd), without reading the history; false if the record has
- * no valid summary (written before it, or out of memory): read the steps.
+/* history_has_summary: rr's record keeps a summary of its clock steps
+ * that reaches its whole history (not one written before the summary, nor
+ * one that does not add up). history_clocks: rr's deadline clocks
+ * (clocks.h), at most max, from that summary, or else from the steps (a
+ * sealed read each); 0 if they cannot be read.
  * history_rec_release: frees the summary history_append allocated in a
  * record that protobuf-c did not unpack (one built on the stack). */
-bool history_clock_steps(const referral_rec_t *rr, clock_step_t **ret,
-			 size_t *ret_n);
+bool history_has_summary(const referral_rec_t *rr);
+size_t history_clocks(node_t *n, const referral_rec_t *rr, clock_info_t *out,
+		      size_t max);
 void history_rec_release(referral_rec_t *rr);
 /* history_load: the steps in order (*ret: history_steps_free). */
 int history_load(node_t *n, const referral_rec_t *rr, history_step_t **ret);

@@ -1,5 +1,5 @@
 /* overdue.c: see overdue.h. Writes the node's sweep fields only (the list of
- * referrals written since the last look is dues.c's). */
+ * written referrals still to read is dues.c's). */
 #include <errno.h>
 #include <time.h>
 #include <stdio.h>
@@ -37,8 +37,8 @@ static int mark_reported(referral_rec_t *rr, const char *name, uint64_t due)
 /* Referrals read per step of a sweep: a step is part of one loop turn,
  * and a store of 100,000 open referrals walked at once held the loop for
  * seconds every deadline check; 512 a step still added about 10 ms to
- * each turn of a sweep. The referrals written since the last look are
- * read for at most DIRTY_STEP_US of a turn. */
+ * each turn of a sweep. The written referrals a write could not settle
+ * (dues.h) are read for at most DIRTY_STEP_US of a turn. */
 #define SWEEP_STEP 128
 #define DIRTY_STEP_US 2000
 
@@ -100,8 +100,8 @@ static uint64_t check_one(node_t *n, const char *id, uint64_t now)
 	size_t nc, passed[8], n_passed = 0;
 	int r = 0, changed = 0;
 	turn_mark_t mark;
-	uint64_t next = UINT64_MAX;
-	bool any = false;
+	uint64_t next;
+	bool any;
 
 	if (referrals_get(n, id, &rr))
 		return UINT64_MAX;
@@ -109,20 +109,9 @@ static uint64_t check_one(node_t *n, const char *id, uint64_t now)
 		referral__store__v1__referral_record__free_unpacked(rr, NULL);
 		return UINT64_MAX;
 	}
-	nc = referrals_clocks(n, rr, ck, 8);
+	nc = history_clocks(n, rr, ck, 8);
+	next = dues_next(rr, ck, nc, now, &any);
 	/* Most checks find nothing due: no event for those. */
-	for (size_t k = 0; k < nc; k++) {
-		if (ck[k].status != CLOCK_RUNNING)
-			continue;
-		if (dues_reported(rr, ck[k].name))
-			continue;
-		if (ck[k].due_ms > now) {
-			if (ck[k].due_ms < next)
-				next = ck[k].due_ms;
-		} else {
-			any = true;
-		}
-	}
 	if (!any) {
 		referral__store__v1__referral_record__free_unpacked(rr, NULL);
 		return next;
@@ -192,8 +181,8 @@ static uint64_t check_one(node_t *n, const char *id, uint64_t now)
 	return r ? 0 : next;
 }
 
-/* A sweep of every open referral's clocks, or of those written since the
- * last (dues.h), is due: overdue_step walks it in parts. */
+/* A sweep of every open referral's clocks, or of the written ones their
+ * write could not settle (dues.h), is due: overdue_step walks it in parts. */
 void overdue_check(node_t *n)
 {
 	if (n->overdue_active || n->overdue_dirty)
@@ -216,8 +205,8 @@ static uint64_t mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* The referrals written since the last look, for DIRTY_STEP_US a turn;
- * those written meanwhile wait for the next check. */
+/* The listed referrals (dues.h), for DIRTY_STEP_US a turn; those listed
+ * meanwhile wait for the next check. */
 static void dirty_step(node_t *n)
 {
 	uint64_t now = util_now_ms(), t0 = mono_us();
@@ -293,7 +282,7 @@ static int overdue_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	if (!rr)
 		return REF_E_CORRUPT;
 	nc = lc_final(lc_state_from_name(rr->state)) ? 0
-		: referrals_clocks(oc->n, rr, ck, 8);
+		: history_clocks(oc->n, rr, ck, 8);
 	for (size_t i = 0; i < nc; i++) {
 		json_t *o;
 		if (ck[i].status != CLOCK_RUNNING || ck[i].due_ms > oc->horizon)

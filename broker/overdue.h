@@ -14,7 +14,8 @@
 /* overdue_check: a look at the clocks is due (at each [deadlines]
  * deadline_check_ms): a sweep of every open referral the first time, when
  * the earliest running clock the last one saw is due, or after an undone
- * turn; otherwise only the referrals written since (dues.h). overdue_step
+ * turn; otherwise only the written referrals their write could not
+ * settle (dues.h). overdue_step
  * walks it, SWEEP_STEP referrals a turn, so a large store never holds the
  * loop. */
 void overdue_check(node_t *n);

@@ -33,38 +33,6 @@ const char *referrals_counterpart(node_t *n, const referral_rec_t *rr)
 					     : rr->origin_node;
 }
 
-size_t referrals_clocks(node_t *n, const referral_rec_t *rr,
-			      clock_info_t *out, size_t max)
-{
-	history_step_t *s;
-	clock_step_t *cs;
-	size_t k = 0, w;
-
-	/* The record's own summary: the deadline check reads every written
-	 * referral, and the steps cost a sealed read each. */
-	if (!history_clock_steps(rr, &cs, &k)) {
-		if (history_load(n, rr, &s))
-			return 0;
-		cs = malloc((rr->history_len + 1) * sizeof(*cs));
-		if (!cs) {
-			history_steps_free(s, rr->history_len);
-			return 0;
-		}
-		for (uint32_t i = 0; i < rr->history_len; i++)
-			/* Telling the applicant moves no clock; nor do the
-			 * law's own steps that keep the state (lawmoves.c). */
-			if (history_moves_clocks(s[i].sc))
-				cs[k++] = (clock_step_t){
-					lc_state_from_name(s[i].sc->state),
-					s[i].at };
-		history_steps_free(s, rr->history_len);
-	}
-	w = clocks_compute(cs, k, n->calendar, (int)n->cfg.materials_wait_days,
-			   out, max);
-	free(cs);
-	return w;
-}
-
 /* Sends a status change (or a supplement) about rr to its counterpart:
  * the envelope goes to the outbox in this turn and leaves after commit. */
 int referrals_send_about(node_t *n, referral_rec_t *rr, Referral__V1__Kind kind,

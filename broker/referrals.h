@@ -21,9 +21,6 @@ int referrals_get(node_t *n, const char *id, referral_rec_t **ret);
 int referrals_put(node_t *n, referral_rec_t *rr);
 /* referrals_counterpart: the other node of rr. */
 const char *referrals_counterpart(node_t *n, const referral_rec_t *rr);
-/* referrals_clocks: rr's deadline clocks (clocks.h), at most max. */
-size_t referrals_clocks(node_t *n, const referral_rec_t *rr,
-			clock_info_t *out, size_t max);
 /* referrals_send_about: a status change or supplement about rr to its
  * counterpart, in the open turn (rr->seq_out advances). */
 int referrals_send_about(node_t *n, referral_rec_t *rr,

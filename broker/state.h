@@ -95,9 +95,9 @@ struct node {
 	 * (the key read last). */
 	bool overdue_active;
 	char overdue_cursor[48];
-	bool overdue_dirty;       /* checking only the referrals written since */
+	bool overdue_dirty;       /* checking only the listed referrals */
 	size_t overdue_dirty_left; /* of those, still to read in this look */
-	/* dues.c: the referrals written since the sweep last looked, and
+	/* dues.c: the written referrals their write could not settle, and
 	 * when the earliest running clock it saw passes. */
 	char (*dues)[48];
 	size_t n_dues, cap_dues, dues_head; /* [dues_head, n_dues) wait */

@@ -188,11 +188,11 @@ static void test_clock_summary(node_t *n)
 	CHECK_EQ_INT(odd.clock_steps_of, 0);
 	CHECK_EQ_INT(odd.n_clock_state, 1);
 	for (int round = 0; round < 2; round++) {
-		na = referrals_clocks(n, &rr, a, 8);
-		nb = referrals_clocks(n, &old, b, 8);
+		na = history_clocks(n, &rr, a, 8);
+		nb = history_clocks(n, &old, b, 8);
 		CHECK(na > 0);
 		CHECK_EQ_INT(na, nb);
-		CHECK_EQ_INT(referrals_clocks(n, &odd, c, 8), na);
+		CHECK_EQ_INT(history_clocks(n, &odd, c, 8), na);
 		for (size_t k = 0; k < na && k < nb; k++) {
 			CHECK(!strcmp(a[k].name, b[k].name));
 			CHECK_EQ_INT(a[k].status, b[k].status);
@@ -242,7 +242,7 @@ static void test_dues_written(node_t *n)
 		    now - 3600000ull);
 	received_at(n, &late, TN_PEER "-00000000000000000000000000000d11",
 		    now - 400 * 86400000ull);
-	nc = referrals_clocks(n, &fresh, ck, 8);
+	nc = history_clocks(n, &fresh, ck, 8);
 	for (size_t k = 0; k < nc; k++)
 		if (ck[k].status == CLOCK_RUNNING && ck[k].due_ms < due)
 			due = ck[k].due_ms;

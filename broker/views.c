@@ -454,7 +454,7 @@ json_t *views_clocks(node_t *n, const referral_rec_t *rr,
 			   uint64_t *ret_earliest)
 {
 	clock_info_t ck[8];
-	size_t nc = referrals_clocks(n, rr, ck, 8);
+	size_t nc = history_clocks(n, rr, ck, 8);
 	json_t *arr = json_array();
 	uint64_t now = util_now_ms(), earliest = UINT64_MAX;
 
@@ -728,7 +728,7 @@ static int count_overdue(void *ctx, const uint8_t *k, size_t kl,
 	if (!rr)
 		return REF_E_CORRUPT;
 	nc = lc_final(lc_state_from_name(rr->state)) ? 0
-		: referrals_clocks(oc->n, rr, ck, 8);
+		: history_clocks(oc->n, rr, ck, 8);
 	for (size_t i = 0; i < nc; i++)
 		if (ck[i].status == CLOCK_RUNNING && ck[i].due_ms <= oc->now) {
 			oc->count++;
