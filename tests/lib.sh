@@ -208,7 +208,8 @@ audit_count() { "$REFCTL" --data "$T/$1" status --json | json audit_records; }
 
 # greeted CODE: the greeting checkpoints nodes send at the first deadline
 # check after they first talk are both in CODE's chain since its last
-# start (its own sent and receipted, its peer's witnessed) and nothing
+# start (its own sent and receipted, and witnessed from the same peers:
+# with two peers the second greeting can come later) and nothing
 # waits in its outbox; until
 # then a count of its audit records can grow by three under a test (for
 # wait_for).
@@ -218,8 +219,10 @@ greeted() {
 ev = [json.loads(l) for l in open(sys.argv[1])]
 starts = [i for i, e in enumerate(ev) if e["event"] == "node_started"]
 ev = ev[starts[-1]:] if starts else ev   # since its last start
-sys.exit(0 if any(e["event"] == "witnessed" for e in ev) and
-         any(e["event"] == "receipt" and not e["referral_id"] for e in ev) else 1)' "$T/$1.greet.jsonl" &&
+# each peer: its checkpoint witnessed here, and ours receipted by it
+seen = {e["peer"] for e in ev if e["event"] == "witnessed"}
+held = {e["peer"] for e in ev if e["event"] == "receipt" and not e["referral_id"]}
+sys.exit(0 if seen and seen == held else 1)' "$T/$1.greet.jsonl" &&
 		[ "$("$REFCTL" --data "$T/$1" status --json | json outbox.pending)" = 0 ]
 }
 
