@@ -41,8 +41,8 @@ human=$($J show "$late")
 expect_contains "show prints the running clock with its due time" "clock     review     due" "$human"
 
 # A clock that passes while the nodes run, nothing written meanwhile: after
-# a whole sweep a check reads only the referrals written since, until the
-# earliest running clock the sweep saw comes due (broker/dues.h).
+# a whole sweep a check reads no referral again until the earliest running
+# clock the sweep (or a write since) saw comes due (broker/dues.h).
 soon=$(submit 350581 350582 "$T/app.json")
 check "a third referral received" wait_for 15 in_state 350581 "$soon" RECEIVED
 check "a notice on it" $J request-materials "$soon" --item "wage slips"
