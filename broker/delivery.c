@@ -319,39 +319,95 @@ void delivery_receipt(node_t *n, const envelope_check_t *checked,
 	}
 }
 
-/* A receipt on a peer's DEALER: checked here, once, then applied. */
-static void receipt_from_dealer(node_t *n, const uint8_t *buf, size_t len,
-				const char *peer)
-{
-	envelope_policy_t pol = state_policy(n, n->cfg.code, peer, util_now_ms());
-	envelope_check_t c;
-	int st = envelope_verify(&pol, buf, len, &c);
+/* A turn's receipts from the peers' DEALERs, read and being checked
+ * (delivery_read) until they are applied (delivery_handle). */
+struct receipts_turn {
+	size_t got;
+	zmq_msg_t *msgs;
+	char (*peer)[16];
+	verifier_job_t *jobs;
+	verifier_batch_t batch;
+};
 
-	if (st == REFERRAL__V1__RECEIPT_STATUS__STORED)
-		delivery_receipt(n, &c, buf, len, peer);
-	else
-		delivery_receipt_rejected(n, &c, peer, st);
-	envelope_check_free(&c);
+static void receipts_free(struct receipts_turn *t)
+{
+	free(t->msgs);
+	free(t->peer);
+	free(t->jobs);
+	free(t);
 }
 
-void delivery_drain(node_t *n, zmq_pollitem_t *items, size_t first)
+void delivery_read(node_t *n, zmq_pollitem_t *items, size_t first)
 {
+	struct receipts_turn *t;
+	uint64_t now = util_now_ms();
+	size_t ready = 0, cap;
+
+	if (n->receipts_pending)
+		return; /* one read a turn */
+	for (size_t i = 0; i < n->peers.n; i++)
+		if (n->peers.v[i].dealer && (items[first + i].revents & ZMQ_POLLIN))
+			ready++;
+	if (!ready)
+		return;
+	cap = ready * BATCH_PER_TURN;
+	t = calloc(1, sizeof(*t));
+	if (t) {
+		t->msgs = calloc(cap, sizeof(*t->msgs));
+		t->peer = calloc(cap, sizeof(*t->peer));
+		t->jobs = calloc(cap, sizeof(*t->jobs));
+	}
+	if (!t || !t->msgs || !t->peer || !t->jobs) {
+		if (t)
+			receipts_free(t);
+		return; /* they wait in the sockets */
+	}
 	for (size_t i = 0; i < n->peers.n; i++) {
 		peer_t *p = &n->peers.v[i];
+
 		if (!p->dealer || !(items[first + i].revents & ZMQ_POLLIN))
 			continue;
-		for (int k = 0; k < BATCH_PER_TURN; k++) {
-			zmq_msg_t msg;
-			zmq_msg_init(&msg);
-			if (zmq_msg_recv(&msg, p->dealer, ZMQ_DONTWAIT) < 0) {
-				zmq_msg_close(&msg);
+		for (int k = 0; k < BATCH_PER_TURN && t->got < cap; k++) {
+			zmq_msg_t *m = &t->msgs[t->got];
+			verifier_job_t *j = &t->jobs[t->got];
+
+			zmq_msg_init(m);
+			if (zmq_msg_recv(m, p->dealer, ZMQ_DONTWAIT) < 0) {
+				zmq_msg_close(m);
 				break;
 			}
-			receipt_from_dealer(n, zmq_msg_data(&msg),
-					    zmq_msg_size(&msg), p->code);
-			zmq_msg_close(&msg);
+			snprintf(t->peer[t->got], sizeof(t->peer[0]), "%s",
+				 p->code);
+			j->pol = state_policy(n, n->cfg.code, t->peer[t->got],
+					      now);
+			j->buf = zmq_msg_data(m);
+			j->len = zmq_msg_size(m);
+			t->got++;
 		}
 	}
+	verifier_start(n->verifier, &t->batch, t->jobs, t->got);
+	n->receipts_pending = t;
+}
+
+void delivery_handle(node_t *n)
+{
+	struct receipts_turn *t = n->receipts_pending;
+
+	if (!t)
+		return;
+	n->receipts_pending = NULL;
+	verifier_wait(n->verifier, &t->batch);
+	for (size_t k = 0; k < t->got; k++) {
+		verifier_job_t *j = &t->jobs[k];
+
+		if (j->st == REFERRAL__V1__RECEIPT_STATUS__STORED)
+			delivery_receipt(n, &j->c, j->buf, j->len, t->peer[k]);
+		else
+			delivery_receipt_rejected(n, &j->c, t->peer[k], j->st);
+		envelope_check_free(&j->c);
+		zmq_msg_close(&t->msgs[k]);
+	}
+	receipts_free(t);
 }
 
 static int load_one(void *ctx, const uint8_t *k, size_t kl,

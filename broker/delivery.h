@@ -6,8 +6,9 @@
  * see and requeue (a status change is signed anew under the same seq at
  * once, so the referral's sequence has no gap). A peer known down costs no
  * disk until it answers; when it does, its whole backlog is due at once,
- * by priority. Receipts arrive on the peer's DEALER (checked here) or on
- * the peer ROUTER (checked by inbound.c): each is verified once.
+ * by priority. Receipts arrive on the peer's DEALER (checked here, a
+ * peer's waiting ones together through verifier.h) or on the peer ROUTER
+ * (checked by inbound.c): each is verified once.
  *
  * Writes the node's store_nudge, and the schedule and peers through
  * their own functions. */
@@ -26,9 +27,13 @@ extern const uint64_t delivery_latency_le[DELIVERY_LATENCY_BUCKETS];
 int delivery_load(node_t *n);
 /* delivery_run: attempts what is due now (at most a turn's worth). */
 void delivery_run(node_t *n);
-/* delivery_drain: receipts waiting on the peers' DEALERs (items from
- * index first, one per peer, as the loop polled them). */
-void delivery_drain(node_t *n, zmq_pollitem_t *items, size_t first);
+/* delivery_read: reads the receipts waiting on the peers' DEALERs (items
+ * from index first, one per peer, as the loop polled them; a turn's worth
+ * each) and starts their checks on the crypto threads (verifier.h);
+ * delivery_handle, later in the same turn and before its commit, waits
+ * for them and applies each in the order it came. */
+void delivery_read(node_t *n, zmq_pollitem_t *items, size_t first);
+void delivery_handle(node_t *n);
 /* delivery_receipt: a receipt (or receipt batch) whose envelope checked
  * passed envelope_verify: each receipt settles the message it names. */
 void delivery_receipt(node_t *n, const envelope_check_t *checked,

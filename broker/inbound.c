@@ -329,23 +329,24 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 	return 0;
 }
 
+/* A peer message checked by verifier_run (job: its policy, its check,
+ * which this takes over): applied, answered, or refused. */
 static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
-				const uint8_t *buf, size_t len,
-				const char *peer, bool multipart)
+				verifier_job_t *job, const char *peer,
+				bool multipart)
 {
-	envelope_policy_t pol = state_policy(n, n->cfg.code, peer, util_now_ms());
-	envelope_check_t c;
+	const envelope_policy_t pol = job->pol;
+	const uint8_t *buf = job->buf;
+	size_t len = job->len;
+	envelope_check_t c = job->c;
 	uint8_t *receipt = NULL, *v;
 	size_t rlen = 0, vl;
 	char detail[400], idhex[33] = "-";
 	const char *rid_str;
 	turn_mark_t mark;
 	bool change_audited = false, held = false, batched = false;
-	int st, r;
+	int st = job->st, r;
 
-	prune_policy(n, &pol); /* nothing older than a pruned dedup entry */
-	checkpoint_talked(n, peer);
-	st = envelope_verify(&pol, buf, len, &c);
 	if (st < 0) {
 		log_msg(LOG_ERROR, "peer", "peer=%s verify failed: %s", peer,
 			ref_strerror(st));
@@ -533,58 +534,120 @@ fail:
 	envelope_check_free(&c);
 }
 
-void inbound_drain(node_t *n)
-{
-	for (int i = 0; i < BATCH_PER_TURN; i++) {
-		zmq_msg_t rid, msg;
-		char peer[16] = "";
-		const char *uid;
-		bool multipart = false;
+/* A message read from the peer socket, kept until it is handled. */
+typedef struct {
+	zmq_msg_t rid, msg;
+	char peer[16];
+	bool multipart, checked;
+} inbound_t;
 
-		zmq_msg_init(&rid);
-		if (zmq_msg_recv(&rid, n->peers.router, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&rid);
-			return;
-		}
-		zmq_msg_init(&msg);
-		if (zmq_msg_recv(&msg, n->peers.router, 0) < 0) {
-			zmq_msg_close(&rid);
-			zmq_msg_close(&msg);
-			return;
-		}
-		while (zmq_msg_more(&msg)) {
-			/* Keep the first frame; the rest only make it bad. */
-			zmq_msg_t extra;
-			multipart = true;
-			zmq_msg_init(&extra);
-			zmq_msg_recv(&extra, n->peers.router, 0);
-			if (!zmq_msg_more(&extra)) {
-				zmq_msg_close(&extra);
-				break;
-			}
-			zmq_msg_close(&extra);
-		}
-		/* Identity comes from ZAP, never from the routing id. */
-		uid = zmq_msg_gets(&msg, "User-Id");
-		if (uid && strlen(uid) < sizeof(peer))
-			snprintf(peer, sizeof(peer), "%s", uid);
-		/* ZAP runs only at the handshake: a node removed from the
-		 * directory since may still hold an open session. */
-		if (peer[0] && !peers_rate_ok(&n->peers, peer)) {
-			peer[0] = '\0';
-		} else if (peer[0] && !directory_node(n->dir, peer)) {
-			log_msg(LOG_WARN, "peer", "peer=%s is no longer in the "
-				"directory; message dropped", peer);
-			peer[0] = '\0';
-		} else if (peer[0])
-			handle_peer_message(n, zmq_msg_data(&rid),
-					    zmq_msg_size(&rid),
-					    zmq_msg_data(&msg),
-					    zmq_msg_size(&msg), peer, multipart);
-		else if (!uid)
-			log_msg(LOG_WARN, "peer", "message without a ZAP "
-				"identity dropped");
-		zmq_msg_close(&rid);
-		zmq_msg_close(&msg);
+/* Reads one message into m: false when none is waiting. m->checked says
+ * whether it goes on to be checked (its sender is known and within its
+ * rate); a dropped one is logged here. */
+static bool read_one(node_t *n, inbound_t *m)
+{
+	const char *uid;
+
+	memset(m->peer, 0, sizeof(m->peer));
+	m->multipart = m->checked = false;
+	zmq_msg_init(&m->rid);
+	if (zmq_msg_recv(&m->rid, n->peers.router, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&m->rid);
+		return false;
 	}
+	zmq_msg_init(&m->msg);
+	if (zmq_msg_recv(&m->msg, n->peers.router, 0) < 0) {
+		zmq_msg_close(&m->rid);
+		zmq_msg_close(&m->msg);
+		return false;
+	}
+	while (zmq_msg_more(&m->msg)) {
+		/* Keep the first frame; the rest only make it bad. */
+		zmq_msg_t extra;
+		m->multipart = true;
+		zmq_msg_init(&extra);
+		zmq_msg_recv(&extra, n->peers.router, 0);
+		if (!zmq_msg_more(&extra)) {
+			zmq_msg_close(&extra);
+			break;
+		}
+		zmq_msg_close(&extra);
+	}
+	/* Identity comes from ZAP, never from the routing id. */
+	uid = zmq_msg_gets(&m->msg, "User-Id");
+	if (uid && strlen(uid) < sizeof(m->peer))
+		snprintf(m->peer, sizeof(m->peer), "%s", uid);
+	/* ZAP runs only at the handshake: a node removed from the
+	 * directory since may still hold an open session. */
+	if (m->peer[0] && !peers_rate_ok(&n->peers, m->peer)) {
+		m->peer[0] = '\0';
+	} else if (m->peer[0] && !directory_node(n->dir, m->peer)) {
+		log_msg(LOG_WARN, "peer", "peer=%s is no longer in the "
+			"directory; message dropped", m->peer);
+		m->peer[0] = '\0';
+	} else if (m->peer[0]) {
+		m->checked = true;
+	} else if (!uid) {
+		log_msg(LOG_WARN, "peer", "message without a ZAP identity "
+			"dropped");
+	}
+	return true;
+}
+
+/* A turn's peer messages: read and started (inbound_read), then handled
+ * (inbound_handle). */
+struct inbound_turn {
+	inbound_t in[BATCH_PER_TURN];
+	verifier_job_t jobs[BATCH_PER_TURN];
+	size_t got, nj;
+	verifier_batch_t batch;
+};
+
+void inbound_read(node_t *n)
+{
+	struct inbound_turn *t;
+	uint64_t now = util_now_ms();
+
+	if (n->inbound_pending)
+		return; /* one read a turn */
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return; /* left waiting in the socket for the next turn */
+	while (t->got < BATCH_PER_TURN && read_one(n, &t->in[t->got])) {
+		inbound_t *m = &t->in[t->got++];
+		verifier_job_t *j = &t->jobs[t->nj];
+
+		if (!m->checked)
+			continue;
+		j->pol = state_policy(n, n->cfg.code, m->peer, now);
+		/* Nothing older than a pruned dedup entry. */
+		prune_policy(n, &j->pol);
+		j->buf = zmq_msg_data(&m->msg);
+		j->len = zmq_msg_size(&m->msg);
+		checkpoint_talked(n, m->peer);
+		t->nj++;
+	}
+	verifier_start(n->verifier, &t->batch, t->jobs, t->nj);
+	n->inbound_pending = t;
+}
+
+void inbound_handle(node_t *n)
+{
+	struct inbound_turn *t = n->inbound_pending;
+
+	if (!t)
+		return;
+	n->inbound_pending = NULL;
+	verifier_wait(n->verifier, &t->batch);
+	for (size_t i = 0, j = 0; i < t->got; i++) {
+		inbound_t *m = &t->in[i];
+
+		if (m->checked)
+			handle_peer_message(n, zmq_msg_data(&m->rid),
+					    zmq_msg_size(&m->rid), &t->jobs[j++],
+					    m->peer, m->multipart);
+		zmq_msg_close(&m->rid);
+		zmq_msg_close(&m->msg);
+	}
+	free(t);
 }

@@ -1,7 +1,9 @@
 /* node.c: see node.h. The loop.
  *
  * A loop turn (turn()): poll; open the store's turn; answer ZAP requests;
- * drain peer messages, receipts and client requests (each event in its
+ * read peer messages and receipts and start their checks (on the crypto
+ * threads, verifier.h); take client requests meanwhile; then handle the
+ * checked messages and receipts in the order they came (each event in its
  * own nested transaction, so it applies whole or not at all); send what
  * the outbox schedule says is due; re-seal a batch; sweep deadlines and
  * send a checkpoint when due; commit the turn; then let go the replies and
@@ -157,14 +159,19 @@ static int turn(node_t *n, zmq_pollitem_t *items, bool reload)
 		for (int k = 0; k < 16 && zap_handle(n->zap, n->dir,
 						      n->cfg.code); k++)
 			;
+	/* Peer messages and receipts are read first and checked on the
+	 * crypto threads while the loop takes the clients' requests; then
+	 * they are handled, in the order they came (verifier.h). */
 	if (items[1].revents & ZMQ_POLLIN)
-		inbound_drain(n);
+		inbound_read(n);
+	delivery_read(n, items, 4);
 	if (items[3].revents & ZMQ_POLLIN)
 		peers_drain_monitor(&n->peers);
-	delivery_drain(n, items, 4);
 	peers_drain_handshakes(&n->peers);
 	if (items[2].revents & ZMQ_POLLIN)
 		control_drain(n);
+	inbound_handle(n);
+	delivery_handle(n);
 	delivery_run(n);
 	keys_reseal_step(n);
 	prune_step(n);

@@ -196,6 +196,12 @@ int setup_open(node_t *n, const char *data_dir, uint64_t *ret_held,
 		snprintf(po.curve_sec, sizeof(po.curve_sec), "%s", n->curve_sec);
 		peers_init(&n->peers, n->ctx, &po);
 	}
+	r = verifier_new(n->ctx, (unsigned)n->cfg.crypto_threads, &n->verifier);
+	if (r) {
+		snprintf(err, errlen, "cannot start %lld crypto threads: %s",
+			 (long long)n->cfg.crypto_threads, ref_strerror(r));
+		return r;
+	}
 	/* The ZAP handler is bound before any server socket: without it
 	 * libzmq would let every CURVE key in. */
 	r = zap_open(n->ctx, &n->zap, err, errlen);
@@ -223,6 +229,7 @@ void setup_close(node_t *n)
 	control_close(n);
 	principal_close(n);
 	zap_close(&n->zap);
+	verifier_free(&n->verifier);
 	if (n->ctx)
 		zmq_ctx_term(n->ctx);
 	store_close(&n->store);

@@ -33,6 +33,7 @@
 #include "store.h"
 #include "store.pb-c.h"
 #include "turn.h"
+#include "verifier.h"
 
 /* The delivery latency histogram (delivery.c, the metrics). */
 #define DELIVERY_LATENCY_BUCKETS 12
@@ -112,6 +113,13 @@ struct node {
 	/* Batch roots already verified, emptied when a directory is put in
 	 * force (envelope_verify fills it through state_policy, a memo). */
 	envelope_roots_t roots;
+	/* verifier.c: the workers that check a turn's envelopes (their own
+	 * root caches forgotten with this one). */
+	verifier_t *verifier;
+	/* inbound.c, delivery.c: a turn's peer messages and receipts, read
+	 * and being checked, until they are handled later in the turn. */
+	struct inbound_turn *inbound_pending;
+	struct receipts_turn *receipts_pending;
 	directory_t *pending_dir; /* applied in this turn; in force after it */
 	EVP_PKEY *authority;
 	/* keys.c */

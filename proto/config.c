@@ -70,6 +70,10 @@ static const setting_t settings[] = {
 	  "peer connections open at once; more are closed at accept"),
 	I("limits", "handshake_ms", handshake_ms, 5000, 100, 60000,
 	  "time a connection has to complete its CURVE handshake"),
+	I("limits", "crypto_threads", crypto_threads, 1, 0, 16,
+	  "threads that check a turn's incoming envelopes (signatures, batch "
+	  "paths, digests) while the loop takes clients' requests, when it "
+	  "brings 16 or more; 0: the loop checks every one itself"),
 	I("delivery", "retry_first_ms", retry_first_ms, 1000, 10, 5000,
 	  "longest delay before the first resend (jitter picks between "
 	  "half of it and all of it; each later delay doubles)"),

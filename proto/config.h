@@ -35,6 +35,7 @@ typedef struct {
 	int64_t peer_rate_per_s;
 	int64_t max_connections;
 	int64_t handshake_ms;
+	int64_t crypto_threads;   /* workers checking incoming envelopes */
 	/* [delivery] */
 	int64_t retry_first_ms;
 	int64_t retry_cap_ms;

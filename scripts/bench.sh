@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench.sh [--quick] [--count N] [--alg sm2-sm3] [--no-rabbitmq]: REF-1 on
+# bench.sh [--quick] [--count N] [--alg sm2-sm3] [--crypto-threads N]
+#          [--no-rabbitmq]: REF-1 on
 # this machine (docs/PERFORMANCE.md says what it measures and why).
 #
 # Two nodes on loopback, each with its own synced store. bench-ref1
@@ -34,8 +35,9 @@ while [ $# -gt 0 ]; do
 	--quick) count=${BENCH_QUICK_COUNT:-10000}; paced=2000; rabbit=0 ;;
 	--count) count=$2; shift ;;
 	--alg) alg=$2; shift ;;
+	--crypto-threads) export REFERRAL_CRYPTO_THREADS=$2; shift ;;
 	--no-rabbitmq) rabbit=0 ;;
-	*) echo "usage: bench.sh [--quick] [--count N] [--alg sm2-sm3] [--no-rabbitmq]" >&2; exit 2 ;;
+	*) echo "usage: bench.sh [--quick] [--count N] [--alg sm2-sm3] [--crypto-threads N] [--no-rabbitmq]" >&2; exit 2 ;;
 	esac
 	shift
 done

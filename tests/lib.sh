@@ -93,6 +93,9 @@ node() {
 		[ -n "${REFERRAL_SKEW_MS:-}" ] &&
 			echo "future_skew_ms = $REFERRAL_SKEW_MS"
 		for line in "$@"; do echo "$line"; done
+		# scripts/bench.sh --crypto-threads N: the figures with N.
+		[ -n "${REFERRAL_CRYPTO_THREADS:-}" ] &&
+			printf '[limits]\ncrypto_threads = %s\n' "$REFERRAL_CRYPTO_THREADS"
 	} >> "$T/$code/referrald.conf"
 }
 
