@@ -329,8 +329,9 @@ static int refuse_reason(node_t *n, const envelope_check_t *c, const char *peer,
 	return 0;
 }
 
-/* A peer message checked by verifier_run (job: its policy, its check,
- * which this takes over): applied, answered, or refused. */
+/* A peer message checked on the crypto threads (inbound_read; job: its
+ * policy and its check, which this takes over): applied, answered, or
+ * refused. */
 static void handle_peer_message(node_t *n, const uint8_t *rid, size_t rid_len,
 				verifier_job_t *job, const char *peer,
 				bool multipart)
