@@ -112,7 +112,6 @@ void dirsync_switch(node_t *n, directory_t *d)
 	/* Keys the old directory gave may be gone or freed: no root
 	 * verified under them stands for the new one. */
 	envelope_roots_clear(&n->roots);
-	verifier_forget(n->verifier);
 	if (n->peers.router) {
 		peers_router_close(&n->peers);
 		if (peers_router_open(&n->peers, n->cfg.listen, err, sizeof(err)))

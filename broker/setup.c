@@ -196,7 +196,8 @@ int setup_open(node_t *n, const char *data_dir, uint64_t *ret_held,
 		snprintf(po.curve_sec, sizeof(po.curve_sec), "%s", n->curve_sec);
 		peers_init(&n->peers, n->ctx, &po);
 	}
-	r = verifier_new(n->ctx, (unsigned)n->cfg.crypto_threads, &n->verifier);
+	r = verifier_new(n->ctx, (unsigned)n->cfg.crypto_threads, &n->roots,
+			 &n->verifier);
 	if (r) {
 		snprintf(err, errlen, "cannot start %lld crypto threads: %s",
 			 (long long)n->cfg.crypto_threads, ref_strerror(r));

@@ -113,8 +113,8 @@ struct node {
 	/* Batch roots already verified, emptied when a directory is put in
 	 * force (envelope_verify fills it through state_policy, a memo). */
 	envelope_roots_t roots;
-	/* verifier.c: the workers that check a turn's envelopes (their own
-	 * root caches forgotten with this one). */
+	/* verifier.c: the crypto threads that check a turn's envelopes
+	 * (sharing roots, under the lock verifier_new gives it). */
 	verifier_t *verifier;
 	/* inbound.c, delivery.c: a turn's peer messages and receipts, read
 	 * and being checked, until they are handled later in the turn. */

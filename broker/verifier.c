@@ -31,20 +31,19 @@ typedef struct {
 	pthread_t thread;
 	void *loop_end, *worker_end;
 	bool started;
-	/* The thread's own: a root it verified, for its next envelopes. */
-	envelope_roots_t roots;
-	unsigned gen;
 } worker_t;
 
 struct verifier {
 	worker_t *w;
 	unsigned n;
-	unsigned gen; /* bumped by verifier_forget */
+	/* The lock of the loop's root cache, while the threads share it. */
+	pthread_mutex_t lock;
+	bool locked;
+	envelope_roots_t *shared;
 };
 
-/* Takes runs of b until none is left; roots: the cache to use instead of
- * each policy's (NULL: the policy's, the loop's own). */
-static void take_runs(verifier_batch_t *b, envelope_roots_t *roots)
+/* Takes runs of b until none is left. */
+static void take_runs(verifier_batch_t *b)
 {
 	for (;;) {
 		size_t lo = atomic_fetch_add(&b->next, VERIFIER_RUN);
@@ -52,15 +51,11 @@ static void take_runs(verifier_batch_t *b, envelope_roots_t *roots)
 
 		if (lo >= b->n)
 			return;
-		for (size_t i = lo; i < hi; i++) {
-			envelope_policy_t pol = b->jobs[i].pol;
-
-			if (roots)
-				pol.roots = roots;
-			b->jobs[i].st = envelope_verify(&pol, b->jobs[i].buf,
+		for (size_t i = lo; i < hi; i++)
+			b->jobs[i].st = envelope_verify(&b->jobs[i].pol,
+							b->jobs[i].buf,
 							b->jobs[i].len,
 							&b->jobs[i].c);
-		}
 	}
 }
 
@@ -80,11 +75,7 @@ static void *worker_main(void *arg)
 		 * jobs as the loop wrote them (libzmq's own ordering is not
 		 * one that C11 or a race detector can see). */
 		(void)atomic_load_explicit(&b->next, memory_order_acquire);
-		if (b->gen != w->gen) {
-			envelope_roots_clear(&w->roots);
-			w->gen = b->gen;
-		}
-		take_runs(b, &w->roots);
+		take_runs(b);
 		/* Pairs with verifier_wait's acquire: the answers written. */
 		atomic_fetch_add_explicit(&b->done, 1, memory_order_release);
 		while (zmq_send(w->worker_end, "", 0, 0) < 0 && errno == EINTR)
@@ -116,7 +107,8 @@ static int pair_open(void *zctx, unsigned i, worker_t *w)
 	return 0;
 }
 
-int verifier_new(void *zctx, unsigned threads, verifier_t **ret)
+int verifier_new(void *zctx, unsigned threads, envelope_roots_t *shared,
+		 verifier_t **ret)
 {
 	verifier_t *v;
 	sigset_t all, old;
@@ -130,9 +122,15 @@ int verifier_new(void *zctx, unsigned threads, verifier_t **ret)
 		return -ENOMEM;
 	if (threads) {
 		v->w = calloc(threads, sizeof(*v->w));
-		if (!v->w) {
+		if (!v->w || pthread_mutex_init(&v->lock, NULL)) {
+			free(v->w);
 			free(v);
 			return -ENOMEM;
+		}
+		v->locked = true;
+		if (shared) {
+			shared->lock = &v->lock;
+			v->shared = shared;
 		}
 	}
 	sigfillset(&all);
@@ -140,7 +138,6 @@ int verifier_new(void *zctx, unsigned threads, verifier_t **ret)
 	for (unsigned i = 0; i < threads && !r; i++) {
 		worker_t *w = &v->w[i];
 
-		envelope_roots_clear(&w->roots);
 		v->n = i + 1;
 		r = pair_open(zctx, i, w);
 		if (!r) {
@@ -165,7 +162,6 @@ void verifier_start(verifier_t *v, verifier_batch_t *b, verifier_job_t *jobs,
 	memset(b->sent, 0, sizeof(b->sent));
 	b->jobs = jobs;
 	b->n = n;
-	b->gen = v ? v->gen : 0;
 	atomic_init(&b->done, 0);
 	atomic_store_explicit(&b->next, 0, memory_order_release);
 	if (!v || share < 2)
@@ -185,7 +181,7 @@ void verifier_wait(verifier_t *v, verifier_batch_t *b)
 {
 	unsigned answered = 0;
 
-	take_runs(b, NULL);
+	take_runs(b);
 	for (unsigned k = 0; v && k < v->n; k++) {
 		char c;
 		int got;
@@ -211,12 +207,6 @@ void verifier_run(verifier_t *v, verifier_job_t *jobs, size_t n)
 
 	verifier_start(v, &b, jobs, n);
 	verifier_wait(v, &b);
-}
-
-void verifier_forget(verifier_t *v)
-{
-	if (v)
-		v->gen++;
 }
 
 unsigned verifier_threads(const verifier_t *v)
@@ -245,6 +235,10 @@ void verifier_free(verifier_t **vp)
 		if (w->worker_end)
 			zmq_close(w->worker_end);
 	}
+	if (v->shared)
+		v->shared->lock = NULL;
+	if (v->locked)
+		pthread_mutex_destroy(&v->lock);
 	free(v->w);
 	free(v);
 	*vp = NULL;

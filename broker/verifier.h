@@ -13,9 +13,8 @@
  * What a crypto thread may touch between start and wait: the jobs, their
  * policies' directory (read only; a directory is put in force only after
  * the turn's commit, and a turn waits for every batch it started) and the
- * thread's own cache of verified batch roots, nothing else of the node.
- * Its cache is emptied before its next batch once verifier_forget says
- * keys may have changed, like the loop's own.
+ * loop's cache of verified batch roots, under the lock this gives it
+ * (envelope.h), nothing else of the node.
  *
  * Owns its threads and their sockets (one inproc:// pair each); the loop's
  * thread alone calls it. */
@@ -32,8 +31,8 @@ typedef struct verifier verifier_t;
 
 /* One envelope to check: pol and buf are the caller's (buf must stay put
  * until the wait returns); st and c are envelope_verify's answer (free c
- * with envelope_check_free). pol.roots is the loop's cache; a crypto
- * thread uses its own in its place. */
+ * with envelope_check_free). pol.roots may be the cache given to
+ * verifier_new, or NULL. */
 typedef struct {
 	envelope_policy_t pol;
 	const uint8_t *buf;
@@ -50,15 +49,16 @@ typedef struct {
 	size_t n;
 	atomic_size_t next;  /* the next job no one has taken */
 	atomic_uint done;    /* threads that finished with the batch */
-	unsigned gen;
 	bool sent[VERIFIER_MAX_THREADS];
 } verifier_batch_t;
 
 /* verifier_new: threads crypto threads on zmq context zctx (0: none; the
- * jobs are then all checked in verifier_wait). 0, -ENOMEM, REF_E_INVALID
- * (more than VERIFIER_MAX_THREADS), or -errno from libzmq or pthreads
- * (nothing is left running on failure). */
-int verifier_new(void *zctx, unsigned threads, verifier_t **ret);
+ * jobs are then all checked in verifier_wait), sharing the root cache
+ * shared (given its lock until verifier_free; may be NULL). 0, -ENOMEM,
+ * REF_E_INVALID (more than VERIFIER_MAX_THREADS), or -errno from libzmq
+ * or pthreads (nothing is left running on failure). */
+int verifier_new(void *zctx, unsigned threads, envelope_roots_t *shared,
+		 verifier_t **ret);
 /* verifier_start: jobs[0..n) begin to be checked on the crypto threads
  * (too few to share are left for the wait). Waits must come in the order
  * of their starts. */
@@ -69,8 +69,6 @@ void verifier_start(verifier_t *v, verifier_batch_t *b, verifier_job_t *jobs,
 void verifier_wait(verifier_t *v, verifier_batch_t *b);
 /* verifier_run: start and wait. */
 void verifier_run(verifier_t *v, verifier_job_t *jobs, size_t n);
-/* verifier_forget: the keys a root was verified under may be gone. */
-void verifier_forget(verifier_t *v);
 /* verifier_threads: how many crypto threads run (for status and tests). */
 unsigned verifier_threads(const verifier_t *v);
 /* verifier_free: stops and joins the threads; before zmq_ctx_term, with

@@ -252,7 +252,41 @@ int envelope_build(const envelope_signer_t *signer, const envelope_fields_t *f,
 
 void envelope_roots_clear(envelope_roots_t *r)
 {
-	memset(r, 0, sizeof(*r));
+	pthread_mutex_t *lock = r->lock;
+
+	if (lock)
+		pthread_mutex_lock(lock);
+	memset(r->used, 0, sizeof(r->used));
+	r->next = 0;
+	if (lock)
+		pthread_mutex_unlock(lock);
+}
+
+/* Whether root id is in r (under its lock, if it has one). */
+static bool roots_has(envelope_roots_t *r, const uint8_t id[32])
+{
+	bool found = false;
+
+	if (r->lock)
+		pthread_mutex_lock(r->lock);
+	for (size_t i = 0; i < ENVELOPE_ROOTS && !found; i++)
+		found = r->used[i] && !memcmp(r->id[i], id, 32);
+	if (r->lock)
+		pthread_mutex_unlock(r->lock);
+	return found;
+}
+
+static void roots_add(envelope_roots_t *r, const uint8_t id[32])
+{
+	size_t k;
+
+	if (r->lock)
+		pthread_mutex_lock(r->lock);
+	k = r->next++ % ENVELOPE_ROOTS;
+	memcpy(r->id[k], id, 32);
+	r->used[k] = true;
+	if (r->lock)
+		pthread_mutex_unlock(r->lock);
 }
 
 static int fail(envelope_check_t *c, int status, const char *fmt, ...)
@@ -492,20 +526,15 @@ static int verify_batch(const envelope_policy_t *pol, envelope_check_t *c,
 		memcpy(buf + o, b->root_signature.data, sl);
 		o += sl;
 		util_sha256(buf, o, id);
-		for (size_t i = 0; i < ENVELOPE_ROOTS; i++)
-			if (pol->roots->used[i] && !memcmp(pol->roots->id[i], id, 32))
-				return 0;
+		if (roots_has(pol->roots, id))
+			return 0;
 	}
 	if (sign_verify(key, in, sizeof(in), b->root_signature.data,
 			b->root_signature.len))
 		return fail(c, REFERRAL__V1__RECEIPT_STATUS__BAD_SIGNATURE,
 			    "batch root signature does not verify");
-	if (cached) {
-		size_t k = pol->roots->next++ % ENVELOPE_ROOTS;
-
-		memcpy(pol->roots->id[k], id, 32);
-		pol->roots->used[k] = true;
-	}
+	if (cached)
+		roots_add(pol->roots, id);
 	return 0;
 }
 

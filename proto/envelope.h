@@ -11,6 +11,7 @@
 #ifndef REF_ENVELOPE_H
 #define REF_ENVELOPE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -75,13 +76,18 @@ int envelope_seal(const envelope_signer_t *signer,
  * covers many envelopes, so it is verified once. An entry binds the
  * sender, the key id, the key object, the root, the count and the
  * signature's bytes; the holder empties it whenever the keys it looked up
- * may have changed (a directory put in force). */
+ * may have changed (a directory put in force). With lock set, threads
+ * checking envelopes at once share it: each look and each entry is made
+ * under the lock (two threads may still both verify a root neither has
+ * entered yet). */
 #define ENVELOPE_ROOTS 64
 typedef struct {
 	uint8_t id[ENVELOPE_ROOTS][32];
 	bool used[ENVELOPE_ROOTS];
 	size_t next;
+	pthread_mutex_t *lock;  /* NULL: one thread uses it */
 } envelope_roots_t;
+/* envelope_roots_clear: empties r; its lock stays. */
 void envelope_roots_clear(envelope_roots_t *r);
 
 /* The verifier's view of the directory: the public key of node's key_id if

@@ -603,7 +603,7 @@ static void test_seal(void)
 {
 	envelope_signer_t s = { "350581", "350581-k1", k581 };
 	envelope_policy_t p = policy("350582", "350581");
-	envelope_roots_t roots;
+	envelope_roots_t roots = { 0 };
 
 	for (size_t n = 1; n <= 33; n++) {
 		envelope_draft_t d[33];
