@@ -28,18 +28,12 @@ while [ $# -gt 0 ]; do
 done
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-B=${REFERRAL_BENCH_BUILD:-}
-if [ -z "$B" ]; then
-	. scripts/deps.sh
-	referral_deps
-	referral_build build
-	B=$top/build
-fi
+. scripts/deps.sh
+referral_bench_build || { echo "cannot build"; exit 1; }
 if ! command -v valgrind >/dev/null || ! command -v callgrind_control >/dev/null; then
 	echo "bench-callgrind.sh needs valgrind (Debian: apt-get install valgrind)" >&2
 	exit 2
 fi
-export REFERRAL_BUILD=$B REFERRAL_SOURCE=$top
 
 # counted CODE: a fresh pair, CODE under callgrind; prints CODE's counts.
 counted() (

@@ -16,16 +16,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 count=${1:-2000}
 # As bench.sh: REFERRAL_BENCH_BUILD names a build to use as it is.
-B=${REFERRAL_BENCH_BUILD:-}
-if [ -z "$B" ]; then
-	. scripts/deps.sh
-	if ! referral_deps || ! referral_build build; then
-		echo "cannot build"
-		exit 1
-	fi
-	B=$top/build
-fi
-export REFERRAL_BUILD=$B REFERRAL_SOURCE=$top
+. scripts/deps.sh
+referral_bench_build || { echo "cannot build"; exit 1; }
 . tests/lib.sh
 set +eu
 two_nodes

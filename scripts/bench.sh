@@ -44,14 +44,9 @@ done
 paced=${paced:-$count}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-B=${REFERRAL_BENCH_BUILD:-}
-if [ -z "$B" ]; then
-	. scripts/deps.sh
-	referral_deps
-	referral_build build
-	B=$top/build
-fi
-export REFERRAL_BUILD=$B REFERRAL_SOURCE=$top
+. scripts/deps.sh
+referral_bench_build || { echo "cannot build"; exit 1; }
+B=$REFERRAL_BUILD
 
 echo "== REF-1 on this machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -r)"
 [ -x "$B/tests/bench-envelope" ] && "$B/tests/bench-envelope" 4000

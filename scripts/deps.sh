@@ -49,3 +49,16 @@ referral_build() {
 	fi
 	ninja -C "$dir" >/dev/null || ninja -C "$dir"
 }
+
+# referral_bench_build: the build the bench scripts run, from the top of
+# the tree: REFERRAL_BENCH_BUILD as it is (the test suite's), else build/
+# with what it needs installed first. Exports it as REFERRAL_BUILD, with
+# REFERRAL_SOURCE, for tests/lib.sh. 0, or 1 if it cannot be built.
+referral_bench_build() {
+	local b=${REFERRAL_BENCH_BUILD:-}
+	if [ -z "$b" ]; then
+		referral_deps && referral_build build || return 1
+		b=$PWD/build
+	fi
+	export REFERRAL_BUILD=$b REFERRAL_SOURCE=$PWD
+}
