@@ -156,7 +156,12 @@ static void run_and_compare(verifier_t *v, size_t n, envelope_roots_t *roots)
 		jobs[i].len = lens[i];
 		jobs[i].st = -1;
 	}
-	verifier_run(v, jobs, n);
+	{
+		verifier_batch_t b;
+
+		verifier_start(v, &b, jobs, n);
+		verifier_wait(v, &b);
+	}
 	for (size_t i = 0; i < n; i++) {
 		CHECK_EQ_INT(jobs[i].st, want[i]);
 		CHECK(!strcmp(jobs[i].c.detail, want_detail[i]));

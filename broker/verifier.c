@@ -21,10 +21,10 @@
 #include "errors.h"
 #include "verifier.h"
 
-/* Jobs taken at once: neighbours share a batch root, verified once per
- * thread, and each take is one atomic add. A batch of fewer than two runs
- * is not handed over: a hand-over costs two inproc messages and a
- * wake-up, about what checking a few envelopes does. */
+/* Jobs taken at once: neighbours share a batch root, and each take is
+ * one atomic add. A batch of fewer than two runs is not handed over: a
+ * hand-over costs two inproc messages and a wake-up, about what checking
+ * a few envelopes does. */
 #define VERIFIER_RUN 8
 
 typedef struct {
@@ -36,9 +36,9 @@ typedef struct {
 struct verifier {
 	worker_t *w;
 	unsigned n;
-	/* The lock of the loop's root cache, while the threads share it. */
+	/* The lock of the loop's root cache, while the threads share it
+	 * (made with w). */
 	pthread_mutex_t lock;
-	bool locked;
 	envelope_roots_t *shared;
 };
 
@@ -127,7 +127,6 @@ int verifier_new(void *zctx, unsigned threads, envelope_roots_t *shared,
 			free(v);
 			return -ENOMEM;
 		}
-		v->locked = true;
 		if (shared) {
 			shared->lock = &v->lock;
 			v->shared = shared;
@@ -157,7 +156,9 @@ int verifier_new(void *zctx, unsigned threads, envelope_roots_t *shared,
 void verifier_start(verifier_t *v, verifier_batch_t *b, verifier_job_t *jobs,
 		    size_t n)
 {
-	size_t share = n / VERIFIER_RUN; /* runs beyond the loop's first */
+	/* Whole runs in the batch: threads are given at most one fewer,
+	 * so the wait always has one to take. */
+	size_t share = n / VERIFIER_RUN;
 
 	memset(b->sent, 0, sizeof(b->sent));
 	b->jobs = jobs;
@@ -201,14 +202,6 @@ void verifier_wait(verifier_t *v, verifier_batch_t *b)
 		;
 }
 
-void verifier_run(verifier_t *v, verifier_job_t *jobs, size_t n)
-{
-	verifier_batch_t b;
-
-	verifier_start(v, &b, jobs, n);
-	verifier_wait(v, &b);
-}
-
 unsigned verifier_threads(const verifier_t *v)
 {
 	return v ? v->n : 0;
@@ -237,7 +230,7 @@ void verifier_free(verifier_t **vp)
 	}
 	if (v->shared)
 		v->shared->lock = NULL;
-	if (v->locked)
+	if (v->w)
 		pthread_mutex_destroy(&v->lock);
 	free(v->w);
 	free(v);

@@ -67,8 +67,6 @@ void verifier_start(verifier_t *v, verifier_batch_t *b, verifier_job_t *jobs,
 /* verifier_wait: returns once every job of b is checked, checking the
  * ones no thread has taken. */
 void verifier_wait(verifier_t *v, verifier_batch_t *b);
-/* verifier_run: start and wait. */
-void verifier_run(verifier_t *v, verifier_job_t *jobs, size_t n);
 /* verifier_threads: how many crypto threads run (for status and tests). */
 unsigned verifier_threads(const verifier_t *v);
 /* verifier_free: stops and joins the threads; before zmq_ctx_term, with
