@@ -46,8 +46,6 @@ static int lost_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 {
 	struct lost_ctx *lc = ctx;
 	Referral__Store__V1__OutboxRecord *ob;
-	Referral__V1__Envelope *e = NULL;
-	Referral__V1__Receipt *rc = NULL;
 
 	if (kl != 16)
 		return 0;
@@ -60,17 +58,8 @@ static int lost_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 	    ob->kind != REFERRAL__V1__KIND__AUDIT_CHECKPOINT &&
 	    ob->kind != REFERRAL__V1__KIND__RESTORE_SYNC &&
 	    !restoresync_originated_by(ob->referral_id, lc->peer) &&
-	    ob->receipt.len &&
-	    (e = referral__v1__envelope__unpack(NULL, ob->receipt.len,
-						ob->receipt.data)) &&
-	    (rc = referral__v1__receipt__unpack(NULL, e->body.len,
-						e->body.data)) &&
-	    rc->received_at_ms > lc->after_ms && lc->n < lc->cap)
+	    outbox_receipt_at(ob) > lc->after_ms && lc->n < lc->cap)
 		memcpy(lc->ids[lc->n++], k, 16);
-	if (rc)
-		referral__v1__receipt__free_unpacked(rc, NULL);
-	if (e)
-		referral__v1__envelope__free_unpacked(e, NULL);
 	referral__store__v1__outbox_record__free_unpacked(ob, NULL);
 	return 0;
 }

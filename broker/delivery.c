@@ -129,28 +129,53 @@ static void count_receipt(node_t *n, uint32_t status, uint64_t ms)
 	n->latency_sum_ms += ms;
 }
 
+/* A RECEIPT_BATCH being applied: its envelope is kept once, under its
+ * own msg_id, with the first of its entries that is kept; the entries
+ * kept point at it. */
+struct batch_keep {
+	const uint8_t *id;
+	bool kept;
+};
+
 static int keep_receipt(node_t *n, const uint8_t *msg_id,
 			const uint8_t *receipt_id, const uint8_t *buf,
-			size_t len, const char *peer, int status)
+			size_t len, const char *peer, int status,
+			struct batch_keep *bk, bool *ret_put_batch)
 {
 	Referral__Store__V1__ReceiptRecord rr =
 		REFERRAL__STORE__V1__RECEIPT_RECORD__INIT;
 	uint8_t key[32];
+	int r;
 
-	memcpy(key, msg_id, 16);
-	memcpy(key + 16, receipt_id, 16);
+	*ret_put_batch = false;
 	rr.receipt.data = (uint8_t *)buf;
 	rr.receipt.len = len;
 	rr.from_node = (char *)peer;
-	rr.status = (uint32_t)status;
 	rr.received_at_ms = util_now_ms();
+	if (bk && !bk->kept) {
+		r = store_put_msg(n->store, STORE_RECEIPTS, receipt_id, 16,
+				  &rr.base);
+		if (r)
+			return r;
+		bk->kept = *ret_put_batch = true;
+	}
+	if (bk) {
+		rr.receipt.data = NULL;
+		rr.receipt.len = 0;
+		rr.in_batch = true;
+	}
+	memcpy(key, msg_id, 16);
+	memcpy(key + 16, receipt_id, 16);
+	rr.status = (uint32_t)status;
 	return store_put_msg(n->store, STORE_RECEIPTS, key, 32, &rr.base);
 }
 
 static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 			  const uint8_t *buf, size_t len, const char *peer,
-			  const char *signed_key, const uint8_t *receipt_id)
+			  const char *signed_key, const uint8_t *receipt_id,
+			  struct batch_keep *bk)
 {
+	bool put_batch = false;
 	char reason[300]; /* ob->dead_reason points here until the put */
 	char *had = NULL;  /* what it pointed at before */
 	Referral__Store__V1__OutboxRecord *ob = NULL;
@@ -196,10 +221,12 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 	if (store_event_begin(n->store))
 		goto out;
 	/* Every receipt is kept; the first one decides the delivery. */
-	r = keep_receipt(n, id, receipt_id, buf, len, peer, rc->status);
+	r = keep_receipt(n, id, receipt_id, buf, len, peer, rc->status, bk,
+			 &put_batch);
 	/* A message given up for its lifetime (no receipt held) that turns
 	 * out delivered after all is delivered: the receipt proves it. */
-	if (!r && ob->state == OUT_DEAD && !ob->receipt.len && positive)
+	if (!r && ob->state == OUT_DEAD && !ob->receipt.len &&
+	    !ob->receipt_batch.len && positive)
 		ob->state = OUT_PENDING;
 	if (r || ob->state != OUT_PENDING) {
 		if (!r)
@@ -208,13 +235,22 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 				  rc->detail);
 		if (!r)
 			r = store_event_commit(n->store);
-		if (r)
+		if (r) {
 			store_event_abort(n->store);
+			if (put_batch)
+				bk->kept = false;
+		}
 		goto out;
 	}
 	ob->state = positive ? OUT_DELIVERED : OUT_DEAD;
-	ob->receipt.data = (uint8_t *)buf;
-	ob->receipt.len = len;
+	if (bk) {
+		ob->receipt_batch.data = (uint8_t *)receipt_id;
+		ob->receipt_batch.len = 16;
+	} else {
+		ob->receipt.data = (uint8_t *)buf;
+		ob->receipt.len = len;
+	}
+	ob->peer_received_at_ms = rc->received_at_ms;
 	ob->receipt_status = rc->status;
 	ob->receipt_at_ms = util_now_ms();
 	if (!positive) {
@@ -232,6 +268,8 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 		r = store_event_commit(n->store);
 	if (r) {
 		store_event_abort(n->store);
+		if (put_batch)
+			bk->kept = false;
 		if (r == REF_E_STORE_FULL)
 			n->store_nudge = true;
 		log_msg(LOG_ERROR, "delivery", "msg_id=%s receipt not stored: "
@@ -262,6 +300,8 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 	}
 	ob->receipt.data = NULL; /* borrowed */
 	ob->receipt.len = 0;
+	ob->receipt_batch.data = NULL;
+	ob->receipt_batch.len = 0;
 out:
 	if (ob) {
 		/* Only the reason on the stack is ours to take back: a reason
@@ -301,15 +341,17 @@ void delivery_receipt(node_t *n, const envelope_check_t *checked,
 			NULL, c.env->body.len, c.env->body.data);
 		if (rc) {
 			apply_receipt(n, rc, buf, len, peer, c.hdr->key_id,
-				      c.hdr->msg_id.data);
+				      c.hdr->msg_id.data, NULL);
 			referral__v1__receipt__free_unpacked(rc, NULL);
 		}
 	} else if (c.hdr->kind == REFERRAL__V1__KIND__RECEIPT_BATCH) {
 		Referral__V1__ReceiptBatch *rb = referral__v1__receipt_batch__unpack(
 			NULL, c.env->body.len, c.env->body.data);
+		struct batch_keep bk = { c.hdr->msg_id.data, false };
+
 		for (size_t i = 0; rb && i < rb->n_receipts; i++)
 			apply_receipt(n, rb->receipts[i], buf, len, peer,
-				      c.hdr->key_id, c.hdr->msg_id.data);
+				      c.hdr->key_id, c.hdr->msg_id.data, &bk);
 		if (rb)
 			referral__v1__receipt_batch__free_unpacked(rb, NULL);
 	} else {

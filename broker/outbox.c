@@ -50,6 +50,13 @@ struct outbox_draft {
 	 * msg_id, and the peer's reply awaiting it (turn_fill). */
 	bool receipt;
 	uint8_t inbox_id[16];
+	/* A RECEIPT_BATCH (batch_receipts): sent to this reply target once
+	 * signed, kept nowhere (each of its receipts is in its inbox
+	 * record, signed in the same tree). */
+	bool batch_reply;
+	void *sock;
+	const uint8_t *rid;
+	size_t rid_len;
 };
 
 /* An envelope written before it is signed: the header and body, no
@@ -107,14 +114,15 @@ int outbox_receipt(node_t *n, const char *to, const char *referral_id,
 		   const uint8_t *body, size_t blen, uint64_t now,
 		   const uint8_t inbox_id[16], uint8_t **ret, size_t *ret_len)
 {
-	struct outbox_draft *od;
+	struct outbox_draft *od = NULL;
 	int r = new_draft(n, to, REFERRAL__V1__KIND__RECEIPT, referral_id, 0,
 			  body, blen, now, &od);
 
 	if (!r)
 		r = placeholder(&od->d, ret, ret_len);
 	if (r) {
-		envelope_draft_free(&od->d);
+		if (od) /* NULL: no room for a draft at all */
+			envelope_draft_free(&od->d);
 		return r;
 	}
 	od->receipt = true;
@@ -229,6 +237,14 @@ static int seal_some(node_t *n, const envelope_signer_t *s, size_t from,
 					 lens[i - from]);
 			continue;
 		}
+		if (n->drafts[i].batch_reply) {
+			r = turn_reply(&n->turn, n->drafts[i].sock,
+				       n->drafts[i].rid, n->drafts[i].rid_len,
+				       false, bufs[i - from], lens[i - from],
+				       NULL, 0);
+			bufs[i - from] = NULL; /* the turn's now */
+			continue;
+		}
 		r = store_get_msg(n->store, STORE_OUTBOX, n->drafts[i].d.msg_id,
 				  16, &referral__store__v1__outbox_record__descriptor,
 				  (ProtobufCMessage **)&ob);
@@ -257,6 +273,175 @@ out:
 	return r;
 }
 
+/* The most receipts one RECEIPT_BATCH carries, and the most bytes of
+ * them: far below any message limit a peer would set. */
+#define RECEIPT_BATCH_MAX 256
+#define RECEIPT_BATCH_BYTES (64 * 1024)
+
+/* A reply target of the turn's receipts, and its receipts so far. */
+struct rb_group {
+	void *sock;
+	const uint8_t *rid;
+	size_t rid_len;
+	size_t count, bytes;
+};
+
+struct rb_scan {
+	struct {
+		uint8_t seal_id[16];
+		void *sock;
+		const uint8_t *rid;
+		size_t rid_len;
+	} *aw;
+	size_t n, cap;
+	bool nomem;
+};
+
+static void rb_awaiting(void *ctx, const uint8_t seal_id[16], void *sock,
+			const uint8_t *rid, size_t rid_len)
+{
+	struct rb_scan *sc = ctx;
+
+	if (sc->n == sc->cap) {
+		size_t cap = sc->cap ? 2 * sc->cap : 64;
+		void *p = realloc(sc->aw, cap * sizeof(*sc->aw));
+
+		if (!p) {
+			sc->nomem = true;
+			return;
+		}
+		sc->aw = p;
+		sc->cap = cap;
+	}
+	memcpy(sc->aw[sc->n].seal_id, seal_id, 16);
+	sc->aw[sc->n].sock = sock;
+	sc->aw[sc->n].rid = rid;
+	sc->aw[sc->n].rid_len = rid_len;
+	sc->n++;
+}
+
+/* Bytes of a length-delimited field 1 holding len bytes. */
+static size_t field_size(size_t len)
+{
+	size_t v = 1;
+
+	for (size_t x = len; x >= 0x80; x >>= 7)
+		v++;
+	return 1 + v + len;
+}
+
+static uint8_t *put_field(uint8_t *p, const uint8_t *data, size_t len)
+{
+	size_t x = len;
+
+	*p++ = 0x0a; /* ReceiptBatch.receipts, length-delimited */
+	for (; x >= 0x80; x >>= 7)
+		*p++ = (uint8_t)(x | 0x80);
+	*p++ = (uint8_t)x;
+	memcpy(p, data, len);
+	return p + len;
+}
+
+/* The turn's receipts to one reply target, when there are two or more,
+ * go out as one RECEIPT_BATCH (DESIGN.md's extension), signed in the
+ * turn's tree like everything else: its Receipt entries are the same
+ * bodies its RECEIPTs hold. Each RECEIPT is still kept in its inbox
+ * record (for refctl show and a peer's RESTORE_SYNC, and to prove alone
+ * what was stored); only its reply is dropped (turn_fill with no data).
+ * A receipt whose event was undone has no reply awaiting, and is left
+ * out. Out of memory here, each receipt goes alone, as before. */
+static int batch_receipts(node_t *n)
+{
+	struct rb_scan sc = { 0 };
+	struct rb_group *g = NULL;
+	int *gi = NULL;
+	size_t ng = 0, p = 0, first = n->n_drafts;
+	uint64_t now = util_now_ms();
+	int r = 0;
+
+	turn_foreach_awaiting(&n->turn, rb_awaiting, &sc);
+	if (sc.nomem || sc.n < 2)
+		goto out;
+	gi = malloc(n->n_drafts * sizeof(*gi));
+	g = calloc(sc.n, sizeof(*g));
+	if (!gi || !g) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* The drafts and their replies were made in the same order, so one
+	 * walk pairs them; a draft whose reply is not next was undone. */
+	for (size_t i = 0; i < n->n_drafts; i++) {
+		struct outbox_draft *od = &n->drafts[i];
+		size_t k, sz;
+
+		gi[i] = -1;
+		if (!od->receipt || p == sc.n ||
+		    memcmp(sc.aw[p].seal_id, od->inbox_id, 16))
+			continue;
+		sz = field_size(od->d.body_len);
+		for (k = 0; k < ng; k++)
+			if (g[k].sock == sc.aw[p].sock &&
+			    g[k].rid_len == sc.aw[p].rid_len &&
+			    (!g[k].rid_len ||
+			     !memcmp(g[k].rid, sc.aw[p].rid, g[k].rid_len)) &&
+			    g[k].count < RECEIPT_BATCH_MAX &&
+			    g[k].bytes + sz <= RECEIPT_BATCH_BYTES)
+				break;
+		if (k == ng) {
+			g[ng].sock = sc.aw[p].sock;
+			g[ng].rid = sc.aw[p].rid;
+			g[ng].rid_len = sc.aw[p].rid_len;
+			ng++;
+		}
+		g[k].count++;
+		g[k].bytes += sz;
+		gi[i] = (int)k;
+		p++;
+	}
+	for (size_t k = 0; k < ng && !r; k++) {
+		struct outbox_draft *od = NULL;
+		uint8_t *body, *q;
+		char to[8] = "";
+
+		if (g[k].count < 2)
+			continue;
+		body = malloc(g[k].bytes);
+		if (!body) {
+			r = -ENOMEM;
+			break;
+		}
+		q = body;
+		for (size_t i = 0; i < first; i++)
+			if (gi[i] == (int)k) {
+				q = put_field(q, n->drafts[i].d.body,
+					      n->drafts[i].d.body_len);
+				snprintf(to, sizeof(to), "%s", n->drafts[i].to);
+			}
+		r = new_draft(n, to, REFERRAL__V1__KIND__RECEIPT_BATCH, "", 0,
+			      body, g[k].bytes, now, &od);
+		free(body);
+		if (r) {
+			if (od) /* NULL: no room for a draft at all */
+				envelope_draft_free(&od->d);
+			break;
+		}
+		od->batch_reply = true;
+		od->sock = g[k].sock;
+		od->rid = g[k].rid;
+		od->rid_len = g[k].rid_len;
+		od->f.msg_id = od->d.msg_id;
+		n->n_drafts++;
+		for (size_t i = 0; i < first; i++)
+			if (gi[i] == (int)k)
+				turn_fill(&n->turn, n->drafts[i].inbox_id, NULL, 0);
+	}
+out:
+	free(sc.aw);
+	free(gi);
+	free(g);
+	return r;
+}
+
 int outbox_seal_turn(node_t *n)
 {
 	envelope_signer_t s = keys_signer(n);
@@ -281,6 +466,8 @@ int outbox_seal_turn(node_t *n)
 				 "%s", s.key_id);
 		}
 	}
+	if (!r)
+		r = batch_receipts(n);
 	/* Straight into the turn, not an event of its own: a turn whose
 	 * drafts cannot be signed and written is aborted whole (node.c), so
 	 * there is nothing to undo here alone. */
@@ -348,5 +535,59 @@ out:
 		referral__v1__header__free_unpacked(h, NULL);
 	if (e)
 		referral__v1__envelope__free_unpacked(e, NULL);
+	return r;
+}
+
+uint64_t outbox_receipt_at(const Referral__Store__V1__OutboxRecord *ob)
+{
+	Referral__V1__Envelope *e;
+	Referral__V1__Receipt *rc = NULL;
+	uint64_t at = 0;
+
+	/* Kept in the record since batch receipts; a receipt kept before
+	 * holds it in its own body. */
+	if (ob->peer_received_at_ms || !ob->receipt.len)
+		return ob->peer_received_at_ms;
+	e = referral__v1__envelope__unpack(NULL, ob->receipt.len,
+					   ob->receipt.data);
+	if (e)
+		rc = referral__v1__receipt__unpack(NULL, e->body.len,
+						   e->body.data);
+	if (rc)
+		at = rc->received_at_ms;
+	if (rc)
+		referral__v1__receipt__free_unpacked(rc, NULL);
+	if (e)
+		referral__v1__envelope__free_unpacked(e, NULL);
+	return at;
+}
+
+int outbox_receipt_envelope(node_t *n,
+			    const Referral__Store__V1__OutboxRecord *ob,
+			    uint8_t **ret, size_t *ret_len)
+{
+	Referral__Store__V1__ReceiptRecord *rr = NULL;
+	const ProtobufCBinaryData *b = &ob->receipt;
+	int r;
+
+	if (!ob->receipt.len && ob->receipt_batch.len != 16)
+		return REF_E_NOT_FOUND;
+	if (!ob->receipt.len) {
+		r = store_get_msg(n->store, STORE_RECEIPTS,
+				  ob->receipt_batch.data, 16,
+				  &referral__store__v1__receipt_record__descriptor,
+				  (ProtobufCMessage **)&rr);
+		if (r)
+			return r;
+		b = &rr->receipt;
+	}
+	*ret = malloc(b->len ? b->len : 1);
+	r = *ret ? 0 : -ENOMEM;
+	if (*ret) {
+		memcpy(*ret, b->data, b->len);
+		*ret_len = b->len;
+	}
+	if (rr)
+		referral__store__v1__receipt_record__free_unpacked(rr, NULL);
 	return r;
 }

@@ -51,5 +51,15 @@ int outbox_node_level(node_t *n, const char *to, uint32_t kind,
  * created now (ret_hex: its msg_id). */
 int outbox_resign(node_t *n, const Referral__Store__V1__OutboxRecord *ob,
 		  uint64_t now, char ret_hex[33]);
+/* outbox_receipt_at: when the peer received ob (its receipt's
+ * received_at_ms, in the peer's clock), or 0 when ob holds no receipt. */
+uint64_t outbox_receipt_at(const Referral__Store__V1__OutboxRecord *ob);
+/* outbox_receipt_envelope: the receipt envelope that decided ob, as
+ * received: its own, or the RECEIPT_BATCH it was an entry of (kept once,
+ * in the receipts table). *ret malloc'd. 0, REF_E_NOT_FOUND (ob holds no
+ * receipt) or a store error. */
+int outbox_receipt_envelope(node_t *n,
+			    const Referral__Store__V1__OutboxRecord *ob,
+			    uint8_t **ret, size_t *ret_len);
 
 #endif

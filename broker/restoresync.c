@@ -169,8 +169,7 @@ static int gather_outbox(void *ctx, const uint8_t *k, size_t kl,
 {
 	struct gather *g = ctx;
 	Referral__Store__V1__OutboxRecord *ob;
-	Referral__V1__Envelope *e = NULL;
-	Referral__V1__Receipt *rc = NULL;
+	uint64_t at;
 	int r = 0;
 
 	(void)k;
@@ -179,22 +178,13 @@ static int gather_outbox(void *ctx, const uint8_t *k, size_t kl,
 	ob = referral__store__v1__outbox_record__unpack(NULL, vl, v);
 	if (!ob)
 		return REF_E_CORRUPT;
+	at = outbox_receipt_at(ob);
 	if (ob->state == OUT_DELIVERED && !strcmp(ob->to_node, g->peer) &&
-	    restoresync_originated_by(ob->referral_id, g->peer) &&
-	    ob->receipt.len &&
-	    (e = referral__v1__envelope__unpack(NULL, ob->receipt.len,
-						ob->receipt.data)) &&
-	    (rc = referral__v1__receipt__unpack(NULL, e->body.len,
-						e->body.data)) &&
-	    rc->received_at_ms + (uint64_t)g->n->cfg.future_skew_ms >
-		    g->after_ms) {
+	    restoresync_originated_by(ob->referral_id, g->peer) && at &&
+	    at + (uint64_t)g->n->cfg.future_skew_ms > g->after_ms) {
 		r = push(g, &ob->envelope, NULL);
 		g->ours += !r;
 	}
-	if (rc)
-		referral__v1__receipt__free_unpacked(rc, NULL);
-	if (e)
-		referral__v1__envelope__free_unpacked(e, NULL);
 	referral__store__v1__outbox_record__free_unpacked(ob, NULL);
 	return r;
 }
@@ -515,6 +505,7 @@ static int restore_ours(node_t *n, const Referral__V1__RestoreSync *rs,
 		ob.receipt = rs->receipts[rc->index];
 		ob.receipt_status = rc->status;
 		ob.receipt_at_ms = rc->received_at_ms;
+		ob.peer_received_at_ms = rc->received_at_ms;
 		ob.attempts = ob.sends = 1;
 	} else {
 		ob.state = OUT_PENDING;

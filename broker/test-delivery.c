@@ -2,12 +2,16 @@
  * node takes: envelope_verify once (the peer ROUTER's check, or the
  * DEALER's), then delivery_receipt with that check. A good receipt settles
  * the message (delivered, the receipt kept); a tampered one is refused by the check, recorded as
- * receipt_rejected, and settles nothing. */
+ * receipt_rejected, and settles nothing. A RECEIPT_BATCH settles each
+ * message it names and is kept once, for all its entries. As the
+ * receiver, a turn's receipts to one connection go out as one
+ * RECEIPT_BATCH, over real inproc ZeroMQ sockets. */
 #include "../proto/testutil.h"
 #include "audit.h"
 #include "delivery.h"
 #include "outbox.h"
 #include "testnode.h"
+#include <zmq.h>
 
 static uint8_t sent_id[16];
 
@@ -41,14 +45,82 @@ static uint8_t *receipt_for(testnode_t *t, const uint8_t *env, size_t elen,
 	return out;
 }
 
-static Referral__Store__V1__OutboxRecord *outbox(node_t *n)
+/* A RECEIPT_BATCH from the peer: STORED for each of our envelopes, in
+ * order, then one entry for a message we never sent. */
+static uint8_t *batch_for(testnode_t *t, uint8_t *const *envs,
+			  const size_t *lens, size_t n, uint64_t at,
+			  size_t *ret_len, uint8_t ret_id[16])
+{
+	envelope_policy_t pol = {
+		.self = TN_PEER, .peer = TN_SELF, .max_bytes = 1 << 20,
+		.now_ms = util_now_ms(), .lifetime_ms = 3600000,
+		.future_ms = 60000, .lookup = directory_key,
+		.lookup_ctx = t->n->dir,
+	};
+	envelope_signer_t s = { TN_PEER, TN_PEER "-k1", t->peer_key };
+	envelope_fields_t f = { TN_SELF, REFERRAL__V1__KIND__RECEIPT_BATCH, "",
+				0, util_now_ms(), NULL };
+	Referral__V1__ReceiptBatch rb = REFERRAL__V1__RECEIPT_BATCH__INIT;
+	Referral__V1__Receipt *rcs[8];
+	uint8_t *body, *out = NULL, stranger[16];
+	size_t bl;
+
+	memset(stranger, 0x5a, 16);
+	for (size_t i = 0; i <= n; i++) {
+		envelope_check_t c;
+		uint8_t *b = NULL;
+
+		if (i < n)
+			CHECK_EQ_INT(envelope_verify(&pol, envs[i], lens[i], &c),
+				     REFERRAL__V1__RECEIPT_STATUS__STORED);
+		else
+			CHECK_EQ_INT(envelope_verify(&pol, envs[0], lens[0], &c),
+				     REFERRAL__V1__RECEIPT_STATUS__STORED);
+		CHECK(!envelope_receipt_body(&c, at, REFERRAL__V1__RECEIPT_STATUS__STORED,
+					     "stored", &b, &bl));
+		rcs[i] = referral__v1__receipt__unpack(NULL, bl, b);
+		if (i == n)
+			memcpy(rcs[i]->msg_id.data, stranger, 16);
+		free(b);
+		envelope_check_free(&c);
+	}
+	rb.receipts = rcs;
+	rb.n_receipts = n + 1;
+	bl = referral__v1__receipt_batch__get_packed_size(&rb);
+	body = malloc(bl);
+	referral__v1__receipt_batch__pack(&rb, body);
+	CHECK(!envelope_build(&s, &f, body, bl, &out, ret_len, ret_id));
+	for (size_t i = 0; i <= n; i++)
+		referral__v1__receipt__free_unpacked(rcs[i], NULL);
+	free(body);
+	return out;
+}
+
+static Referral__Store__V1__OutboxRecord *outbox_of(node_t *n,
+						    const uint8_t id[16])
 {
 	Referral__Store__V1__OutboxRecord *ob = NULL;
 
-	store_get_msg(n->store, STORE_OUTBOX, sent_id, 16,
+	store_get_msg(n->store, STORE_OUTBOX, id, 16,
 		      &referral__store__v1__outbox_record__descriptor,
 		      (ProtobufCMessage **)&ob);
 	return ob;
+}
+
+static Referral__Store__V1__OutboxRecord *outbox(node_t *n)
+{
+	return outbox_of(n, sent_id);
+}
+
+static Referral__Store__V1__ReceiptRecord *kept(node_t *n, const uint8_t *key,
+						size_t kl)
+{
+	Referral__Store__V1__ReceiptRecord *rr = NULL;
+
+	store_get_msg(n->store, STORE_RECEIPTS, key, kl,
+		      &referral__store__v1__receipt_record__descriptor,
+		      (ProtobufCMessage **)&rr);
+	return rr;
 }
 
 struct count { const char *event; int n; };
@@ -77,6 +149,144 @@ static int take(testnode_t *t, const uint8_t *buf, size_t len)
 	CHECK(!turn_commit(&t->n->turn, t->n->store, &t->n->sched));
 	envelope_check_free(&c);
 	return st;
+}
+
+/* As the receiver: a turn keeps four messages, three from one
+ * connection and one from another, and undoes the second one's event.
+ * The first connection gets one RECEIPT_BATCH with the two kept receipts,
+ * in order; the other its single RECEIPT; each inbox record holds its own
+ * RECEIPT, signed in the same tree, with the same receipt in it. */
+static void receipts_sent(testnode_t *t)
+{
+	void *ctx = zmq_ctx_new(), *tx[2], *rx[2];
+	envelope_policy_t pol = {
+		.self = TN_PEER, .peer = TN_SELF, .max_bytes = 1 << 20,
+		.now_ms = util_now_ms(), .lifetime_ms = 3600000,
+		.future_ms = 60000, .lookup = directory_key,
+		.lookup_ctx = t->n->dir,
+	};
+	uint8_t ids[4][16], bodies[4][128];
+	size_t bls[4];
+	char name[64];
+	zmq_msg_t m;
+	envelope_check_t c;
+	Referral__V1__ReceiptBatch *rb = NULL;
+
+	for (int k = 0; k < 2; k++) {
+		tx[k] = zmq_socket(ctx, ZMQ_PAIR);
+		rx[k] = zmq_socket(ctx, ZMQ_PAIR);
+		snprintf(name, sizeof(name), "inproc://test-delivery-%d", k);
+		CHECK(!zmq_bind(rx[k], name));
+		CHECK(!zmq_connect(tx[k], name));
+	}
+	CHECK(!turn_begin(&t->n->turn, t->n->store));
+	for (int k = 0; k < 4; k++) {
+		Referral__Store__V1__InboxRecord in =
+			REFERRAL__STORE__V1__INBOX_RECORD__INIT;
+		Referral__V1__Receipt rc = REFERRAL__V1__RECEIPT__INIT;
+		turn_mark_t mark = turn_mark(&t->n->turn);
+		uint8_t sha[32], *ph = NULL;
+		size_t phl = 0;
+
+		memset(ids[k], 0x10 + k, 16);
+		memset(sha, 0x20 + k, 32);
+		rc.msg_id.data = ids[k];
+		rc.msg_id.len = 16;
+		rc.envelope_sha256.data = sha;
+		rc.envelope_sha256.len = 32;
+		rc.status = REFERRAL__V1__RECEIPT_STATUS__STORED;
+		rc.received_at_ms = util_now_ms();
+		rc.detail = "stored";
+		bls[k] = referral__v1__receipt__pack(&rc, bodies[k]);
+		CHECK(!store_event_begin(t->n->store));
+		CHECK(!outbox_receipt(t->n, TN_PEER, "", bodies[k], bls[k],
+				      util_now_ms(), ids[k], &ph, &phl));
+		in.envelope.data = sha;
+		in.envelope.len = 32;
+		in.from_node = TN_PEER;
+		in.receipt.data = ph;
+		in.receipt.len = phl;
+		CHECK(!store_put_msg(t->n->store, STORE_INBOX, ids[k], 16,
+				     &in.base));
+		free(ph);
+		CHECK(!turn_reply_awaiting(&t->n->turn, tx[k == 3], NULL, 0,
+					   ids[k]));
+		if (k == 1) {
+			store_event_abort(t->n->store);
+			turn_rollback(&t->n->turn, mark);
+		} else {
+			CHECK(!store_event_commit(t->n->store));
+		}
+	}
+	CHECK(!outbox_seal_turn(t->n));
+	CHECK(!turn_commit(&t->n->turn, t->n->store, &t->n->sched));
+
+	/* The first connection: one RECEIPT_BATCH, entries 0 and 2. */
+	zmq_msg_init(&m);
+	CHECK(zmq_msg_recv(&m, rx[0], ZMQ_DONTWAIT) >= 0);
+	CHECK_EQ_INT(envelope_verify(&pol, zmq_msg_data(&m), zmq_msg_size(&m),
+				     &c), REFERRAL__V1__RECEIPT_STATUS__STORED);
+	/* In the turn's tree: four receipts (the undone one's too: its
+	 * leaf is signed, its envelope kept nowhere) and the batch. */
+	CHECK(c.hdr && c.hdr->kind == REFERRAL__V1__KIND__RECEIPT_BATCH &&
+	      c.env->batch && c.env->batch->count == 5);
+	if (c.env)
+		rb = referral__v1__receipt_batch__unpack(NULL, c.env->body.len,
+							 c.env->body.data);
+	CHECK(rb && rb->n_receipts == 2);
+	for (size_t i = 0; rb && i < rb->n_receipts && i < 2; i++) {
+		uint8_t again[128];
+		size_t al = referral__v1__receipt__pack(rb->receipts[i], again);
+
+		CHECK(al == bls[2 * i] && !memcmp(again, bodies[2 * i], al));
+	}
+	if (rb)
+		referral__v1__receipt_batch__free_unpacked(rb, NULL);
+	envelope_check_free(&c);
+	zmq_msg_close(&m);
+	zmq_msg_init(&m);
+	CHECK(zmq_msg_recv(&m, rx[0], ZMQ_DONTWAIT) < 0); /* nothing else */
+	zmq_msg_close(&m);
+
+	/* The other connection: its single RECEIPT. */
+	zmq_msg_init(&m);
+	CHECK(zmq_msg_recv(&m, rx[1], ZMQ_DONTWAIT) >= 0);
+	CHECK_EQ_INT(envelope_verify(&pol, zmq_msg_data(&m), zmq_msg_size(&m),
+				     &c), REFERRAL__V1__RECEIPT_STATUS__STORED);
+	CHECK(c.hdr && c.hdr->kind == REFERRAL__V1__KIND__RECEIPT &&
+	      c.env->body.len == bls[3] &&
+	      !memcmp(c.env->body.data, bodies[3], bls[3]));
+	envelope_check_free(&c);
+	zmq_msg_close(&m);
+
+	/* Each kept message's own RECEIPT, signed; the undone one is gone. */
+	for (int k = 0; k < 4; k++) {
+		Referral__Store__V1__InboxRecord *in = NULL;
+		int r = store_get_msg(t->n->store, STORE_INBOX, ids[k], 16,
+				      &referral__store__v1__inbox_record__descriptor,
+				      (ProtobufCMessage **)&in);
+
+		if (k == 1) {
+			CHECK_EQ_INT(r, REF_E_NOT_FOUND);
+			continue;
+		}
+		CHECK(!r && in);
+		if (!in)
+			continue;
+		CHECK_EQ_INT(envelope_verify(&pol, in->receipt.data,
+					     in->receipt.len, &c),
+			     REFERRAL__V1__RECEIPT_STATUS__STORED);
+		CHECK(c.hdr && c.hdr->kind == REFERRAL__V1__KIND__RECEIPT &&
+		      c.env->body.len == bls[k] &&
+		      !memcmp(c.env->body.data, bodies[k], bls[k]));
+		envelope_check_free(&c);
+		referral__store__v1__inbox_record__free_unpacked(in, NULL);
+	}
+	for (int k = 0; k < 2; k++) {
+		zmq_close(tx[k]);
+		zmq_close(rx[k]);
+	}
+	zmq_ctx_term(ctx);
 }
 
 int main(void)
@@ -165,6 +375,78 @@ int main(void)
 		audit_foreach(t.n->store, count_event, &again);
 		CHECK_EQ_INT(again.n, 1);
 	}
+
+	/* A RECEIPT_BATCH for three of ours (and one stranger): each of the
+	 * three is delivered; the batch is kept once, whole, and each entry
+	 * points at it; the stranger is ignored. */
+	{
+		uint8_t ids[3][16], *envs[3], batch_id[16], key[32], *bb, *got;
+		size_t lens[3], bbl, gl;
+		uint64_t at = util_now_ms() - 5;
+		Referral__Store__V1__ReceiptRecord *rr;
+
+		CHECK(!turn_begin(&t.n->turn, t.n->store));
+		for (int k = 0; k < 3; k++)
+			CHECK(!outbox_put(t.n, TN_PEER,
+					  REFERRAL__V1__KIND__AUDIT_CHECKPOINT,
+					  "", 0, (const uint8_t *)"", 0, 0,
+					  util_now_ms(), ids[k], NULL));
+		CHECK(!outbox_seal_turn(t.n));
+		CHECK(!turn_commit(&t.n->turn, t.n->store, &t.n->sched));
+		for (int k = 0; k < 3; k++) {
+			ob = outbox_of(t.n, ids[k]);
+			CHECK(ob != NULL);
+			if (!ob)
+				return test_finish("delivery");
+			envs[k] = malloc(ob->envelope.len);
+			memcpy(envs[k], ob->envelope.data, ob->envelope.len);
+			lens[k] = ob->envelope.len;
+			referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+		}
+		bb = batch_for(&t, envs, lens, 3, at, &bbl, batch_id);
+		CHECK_EQ_INT(take(&t, bb, bbl), REFERRAL__V1__RECEIPT_STATUS__STORED);
+		for (int k = 0; k < 3; k++) {
+			ob = outbox_of(t.n, ids[k]);
+			CHECK(ob && ob->state == OUT_DELIVERED &&
+			      !ob->receipt.len && ob->receipt_batch.len == 16 &&
+			      !memcmp(ob->receipt_batch.data, batch_id, 16));
+			CHECK(ob && outbox_receipt_at(ob) == at);
+			got = NULL;
+			CHECK(ob && !outbox_receipt_envelope(t.n, ob, &got, &gl) &&
+			      gl == bbl && !memcmp(got, bb, bbl));
+			free(got);
+			if (ob)
+				referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+			memcpy(key, ids[k], 16);
+			memcpy(key + 16, batch_id, 16);
+			rr = kept(t.n, key, 32);
+			CHECK(rr && rr->in_batch && !rr->receipt.len &&
+			      rr->status == REFERRAL__V1__RECEIPT_STATUS__STORED);
+			if (rr)
+				referral__store__v1__receipt_record__free_unpacked(rr, NULL);
+		}
+		rr = kept(t.n, batch_id, 16);
+		CHECK(rr && !rr->in_batch && rr->receipt.len == bbl &&
+		      !memcmp(rr->receipt.data, bb, bbl) &&
+		      !strcmp(rr->from_node, TN_PEER));
+		if (rr)
+			referral__store__v1__receipt_record__free_unpacked(rr, NULL);
+		free(bb);
+
+		/* A batch that names only a message we never sent (and ones
+		 * already delivered are kept as receipt_again): with no entry
+		 * kept, the batch is not kept either. */
+		bb = batch_for(&t, envs, lens, 0, at, &bbl, batch_id);
+		CHECK_EQ_INT(take(&t, bb, bbl), REFERRAL__V1__RECEIPT_STATUS__STORED);
+		rr = kept(t.n, batch_id, 16);
+		CHECK(rr == NULL);
+		if (rr)
+			referral__store__v1__receipt_record__free_unpacked(rr, NULL);
+		free(bb);
+		for (int k = 0; k < 3; k++)
+			free(envs[k]);
+	}
+	receipts_sent(&t);
 	testnode_close(&t);
 	return test_finish("delivery");
 }

@@ -118,6 +118,13 @@ void turn_fill(turn_t *t, const uint8_t seal_id[16], uint8_t *data, size_t len)
 	free(data); /* its reply was dropped with its event */
 }
 
+void turn_foreach_awaiting(const turn_t *t, turn_awaiting_fn *fn, void *ctx)
+{
+	for (const turn_out_t *o = t->head; o; o = o->next)
+		if (o->awaiting)
+			fn(ctx, o->seal_id, o->sock, o->rid, o->rid_len);
+}
+
 int turn_unschedule(turn_t *t, const uint8_t msg_id[16])
 {
 	turn_out_t *o = calloc(1, sizeof(*o));

@@ -58,6 +58,13 @@ int turn_reply_awaiting(turn_t *t, void *sock, const uint8_t *rid,
 /* turn_fill: data (taken over) for the awaiting reply seal_id; freed if
  * there is none (its event was rolled back). */
 void turn_fill(turn_t *t, const uint8_t seal_id[16], uint8_t *data, size_t len);
+/* turn_foreach_awaiting: fn for each reply still awaiting its bytes, in
+ * the order they were queued, with its socket and routing id (valid
+ * until the turn ends). A reply filled with no data (turn_fill(NULL))
+ * is never sent: its receipt went out in a batch instead. */
+typedef void turn_awaiting_fn(void *ctx, const uint8_t seal_id[16],
+			      void *sock, const uint8_t *rid, size_t rid_len);
+void turn_foreach_awaiting(const turn_t *t, turn_awaiting_fn *fn, void *ctx);
 /* turn_schedule: e goes on the schedule once the turn has committed. */
 int turn_schedule(turn_t *t, const sched_t *e);
 /* turn_unschedule: msg_id leaves the schedule once the turn has committed

@@ -10,6 +10,7 @@
 #include "delivery.h"
 #include "lawmoves.h"
 #include "lifecycle.h"
+#include "outbox.h"
 #include "quota.h"
 #include "prune.h"
 #include "referrals.h"
@@ -28,7 +29,8 @@ static const char *delivery_name(uint32_t state)
 /* The receipt we hold, checked again against the directory now in force:
  * what an auditor would do with it. */
 static json_t *receipt_json(node_t *n, const uint8_t *buf, size_t len,
-			    const char *from, const char *to, uint64_t at_ms)
+			    const char *from, const char *to, uint64_t at_ms,
+			    const uint8_t msg_id[16])
 {
 	envelope_policy_t pol = state_policy(n, to, from, at_ms);
 	envelope_check_t c;
@@ -45,9 +47,18 @@ static json_t *receipt_json(node_t *n, const uint8_t *buf, size_t len,
 			json_object_set_new(o, "receipt_msg_id", json_string(
 				state_msg_hex(c.hdr->msg_id.data, hex)));
 	}
-	if (c.env && c.hdr && (c.hdr->kind == REFERRAL__V1__KIND__RECEIPT)) {
-		Referral__V1__Receipt *rc = referral__v1__receipt__unpack(
-			NULL, c.env->body.len, c.env->body.data);
+	if (c.env && c.hdr) {
+		Referral__V1__Receipt *rc = NULL;
+		size_t count = 0;
+
+		/* A RECEIPT_BATCH's entry for this message, and how many
+		 * messages the batch answered. */
+		(void)envelope_receipt_for(c.hdr->kind, c.env->body.data,
+					   c.env->body.len, msg_id, NULL, &rc,
+					   &count);
+		if (c.hdr->kind == REFERRAL__V1__KIND__RECEIPT_BATCH)
+			json_object_set_new(o, "batch_receipts",
+					    json_integer((json_int_t)count));
 		if (rc) {
 			json_object_set_new(o, "status", json_string(
 				envelope_status_name(rc->status)));
@@ -74,6 +85,8 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 							 : STORE_INBOX;
 	const uint8_t *env = NULL;
 	size_t env_len = 0;
+	uint8_t *rb = NULL; /* the receipt that decided our message */
+	size_t rbl = 0;
 	Referral__Store__V1__OutboxRecord *ob = NULL;
 	Referral__Store__V1__InboxRecord *in = NULL;
 	int r;
@@ -152,11 +165,11 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 		if (ob->dead_reason[0])
 			json_object_set_new(o, "dead_reason",
 					    json_string(ob->dead_reason));
-		if (full && ob->receipt.len)
+		if (full && !outbox_receipt_envelope(n, ob, &rb, &rbl))
 			json_object_set_new(o, "receipt", receipt_json(n,
-				ob->receipt.data, ob->receipt.len, ob->to_node,
-				n->cfg.code, ob->receipt_at_ms));
-		else if (ob->receipt.len)
+				rb, rbl, ob->to_node, n->cfg.code,
+				ob->receipt_at_ms, rr->submit_msg_id.data));
+		else if (ob->receipt.len || ob->receipt_batch.len)
 			json_object_set_new(o, "receipt_status", json_string(
 				envelope_status_name(ob->receipt_status)));
 		env = ob->envelope.data;
@@ -176,7 +189,8 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 		if (full && in->receipt.len)
 			json_object_set_new(o, "receipt", receipt_json(n,
 				in->receipt.data, in->receipt.len, n->cfg.code,
-				in->from_node, in->received_at_ms));
+				in->from_node, in->received_at_ms,
+				rr->submit_msg_id.data));
 		env = in->envelope.data;
 		env_len = in->envelope.len;
 	}
@@ -196,6 +210,7 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 	}
 	if (ob)
 		referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+	free(rb);
 	if (in)
 		referral__store__v1__inbox_record__free_unpacked(in, NULL);
 	return o;

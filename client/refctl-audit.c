@@ -427,6 +427,7 @@ static int audit_verify_cmd(store_t *s, int argc, char **argv)
 
 struct trail {
 	const cli_trust_t *t;
+	store_t *s;
 	const char *id;
 	json_t *arr;
 	uint8_t (*ours)[16];   /* msg_ids of our outbox messages about it */
@@ -498,6 +499,7 @@ static void mark_signed(struct trail *tr, json_t *o, const envelope_check_t *c,
 	}
 	if (c->env && c->hdr &&
 	    (c->hdr->kind == REFERRAL__V1__KIND__RECEIPT ||
+	     c->hdr->kind == REFERRAL__V1__KIND__RECEIPT_BATCH ||
 	     c->hdr->kind == REFERRAL__V1__KIND__STATUS_CHANGE)) {
 		char *b64 = NULL;
 		if (!util_b64_encode(raw, raw_len, &b64))
@@ -562,7 +564,7 @@ static int trail_receipt_one(void *ctx, const uint8_t *k, size_t kl,
 	envelope_check_t c;
 	char detail[400];
 	json_t *o;
-	size_t i;
+	size_t i, in_batch = 0;
 	bool ok;
 
 	if (kl != 32)
@@ -575,10 +577,27 @@ static int trail_receipt_one(void *ctx, const uint8_t *k, size_t kl,
 	rc = referral__store__v1__receipt_record__unpack(NULL, vl, v);
 	if (!rc)
 		return REF_E_CORRUPT;
+	/* An entry of a RECEIPT_BATCH: the batch envelope is kept once,
+	 * under its own msg_id, and is what was signed. */
+	if (rc->in_batch) {
+		Referral__Store__V1__ReceiptRecord *whole = NULL;
+
+		if (store_get_msg(tr->s, STORE_RECEIPTS, k + 16, 16,
+				  &referral__store__v1__receipt_record__descriptor,
+				  (ProtobufCMessage **)&whole) == 0) {
+			free(rc->receipt.data);
+			rc->receipt = whole->receipt;
+			whole->receipt.data = NULL;
+			whole->receipt.len = 0;
+			referral__store__v1__receipt_record__free_unpacked(
+				whole, NULL);
+		}
+	}
 	ok = cli_trust_signed_ok(tr->t, rc->receipt.data, rc->receipt.len, &c);
-	if (c.env)
-		body = referral__v1__receipt__unpack(NULL, c.env->body.len,
-						     c.env->body.data);
+	if (c.env && c.hdr)
+		(void)envelope_receipt_for(c.hdr->kind, c.env->body.data,
+					   c.env->body.len, k, NULL, &body,
+					   &in_batch);
 	o = entry(rc->received_at_ms, rc->from_node, "receipt",
 		  enum_name(&referral__v1__receipt_status__descriptor,
 			    (int)rc->status));
@@ -599,6 +618,9 @@ static int trail_receipt_one(void *ctx, const uint8_t *k, size_t kl,
 	if (body && body->detail[0])
 		json_object_set_new(o, "receipt_detail",
 				    json_string(body->detail));
+	if (c.hdr && c.hdr->kind == REFERRAL__V1__KIND__RECEIPT_BATCH)
+		json_object_set_new(o, "batch_receipts",
+				    json_integer((json_int_t)in_batch));
 	mark_signed(tr, o, &c, ok, rc->receipt.data, rc->receipt.len);
 	json_array_append_new(tr->arr, o);
 	if (body)
@@ -819,6 +841,7 @@ static int audit_trail(store_t *s, int argc, char **argv)
 				: _("referral %s cannot be read"), id);
 	}
 	tr.t = &t;
+	tr.s = s;
 	tr.id = id;
 	tr.arr = json_array();
 	r = audit_foreach(s, trail_audit_one, &tr);

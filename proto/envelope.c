@@ -771,6 +771,56 @@ int envelope_receipt_body(const envelope_check_t *c, uint64_t received_at_ms,
 	return 0;
 }
 
+int envelope_receipt_for(uint32_t kind, const uint8_t *body, size_t blen,
+			 const uint8_t msg_id[16], const uint8_t sha256[32],
+			 Referral__V1__Receipt **ret, size_t *ret_count)
+{
+	Referral__V1__ReceiptBatch *rb;
+	Referral__V1__Receipt *hit = NULL;
+	uint8_t *buf;
+	size_t n;
+
+	*ret = NULL;
+	if (ret_count)
+		*ret_count = 0;
+	if (kind == REFERRAL__V1__KIND__RECEIPT) {
+		*ret = referral__v1__receipt__unpack(NULL, blen, body);
+		if (ret_count)
+			*ret_count = *ret ? 1 : 0;
+		return *ret ? 0 : REF_E_MALFORMED;
+	}
+	if (kind != REFERRAL__V1__KIND__RECEIPT_BATCH)
+		return REF_E_MALFORMED;
+	rb = referral__v1__receipt_batch__unpack(NULL, blen, body);
+	if (!rb)
+		return REF_E_MALFORMED;
+	if (ret_count)
+		*ret_count = rb->n_receipts;
+	for (size_t i = 0; i < rb->n_receipts && !hit; i++) {
+		Referral__V1__Receipt *e = rb->receipts[i];
+
+		if (e->msg_id.len == 16 ? !memcmp(e->msg_id.data, msg_id, 16)
+		    : sha256 && e->envelope_sha256.len == 32 &&
+		      !memcmp(e->envelope_sha256.data, sha256, 32))
+			hit = e;
+	}
+	if (!hit) {
+		referral__v1__receipt_batch__free_unpacked(rb, NULL);
+		return REF_E_NOT_FOUND;
+	}
+	/* An entry belongs to its batch: packed and read again, it is the
+	 * caller's alone. */
+	n = referral__v1__receipt__get_packed_size(hit);
+	buf = malloc(n ? n : 1);
+	if (buf) {
+		referral__v1__receipt__pack(hit, buf);
+		*ret = referral__v1__receipt__unpack(NULL, n, buf);
+		free(buf);
+	}
+	referral__v1__receipt_batch__free_unpacked(rb, NULL);
+	return *ret ? 0 : -ENOMEM;
+}
+
 const char *envelope_status_name(int status)
 {
 	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(

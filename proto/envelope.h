@@ -138,6 +138,17 @@ int envelope_receipt_body(const envelope_check_t *c, uint64_t received_at_ms,
 			  int status, const char *detail, uint8_t **ret_buf,
 			  size_t *ret_len);
 
+/* envelope_receipt_for: the Receipt that answers our message msg_id in a
+ * checked receipt envelope's body: a RECEIPT's own, or the entry of a
+ * RECEIPT_BATCH that names msg_id (an entry with no msg_id is matched by
+ * sha256, the SHA-256 of our envelope, when given). *ret is the caller's
+ * (referral__v1__receipt__free_unpacked); *ret_count, if not NULL, how
+ * many receipts the body holds. 0, REF_E_NOT_FOUND (no entry for it),
+ * REF_E_MALFORMED (the body does not parse as the kind's) or -ENOMEM. */
+int envelope_receipt_for(uint32_t kind, const uint8_t *body, size_t blen,
+			 const uint8_t msg_id[16], const uint8_t sha256[32],
+			 Referral__V1__Receipt **ret, size_t *ret_count);
+
 const char *envelope_status_name(int status);
 const char *envelope_kind_name(int kind);
 

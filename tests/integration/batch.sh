@@ -1,13 +1,16 @@
-# batch.sh: batch signatures on the wire (DESIGN.md's extension). 300
-# referrals go through libreferral's pipe at once, so each turn makes many
-# messages: both nodes sign each turn's messages and receipts with one
-# signature, and everything is delivered and applied once. At the origin,
-# the merged trail shows the receiver's status changes and receipts
-# signed as part of a batch and verified; one of each is then checked
-# alone, as an auditor would, with Python's hashlib for the RFC 6962 path
-# and `openssl pkeyutl -verify` for the root signature with the receiver's
-# public key. A peer that sends only single forms (peersim) is still
-# served (bad-envelopes.sh, delivery.sh).
+# batch.sh: batch signatures and batch receipts on the wire (DESIGN.md's
+# extension). 300 referrals go through libreferral's pipe at once, so each
+# turn makes many messages: both nodes sign each turn's messages and
+# receipts with one signature, the receiver answers each turn's messages
+# with one RECEIPT_BATCH, and everything is delivered and applied once. At
+# the origin, the merged trail shows the receiver's status changes and
+# receipts signed as part of a batch and verified, the receipts as entries
+# of a RECEIPT_BATCH that holds our message's msg_id; one of each is then
+# checked alone, as an auditor would, with Python's hashlib for the RFC
+# 6962 path and `openssl pkeyutl -verify` for the root signature with the
+# receiver's public key. A peer that sends only single forms (peersim) is
+# still served (bad-envelopes.sh, delivery.sh), and a message answered
+# alone gets a single RECEIPT (delivery.sh).
 . "$(dirname "$0")/../lib.sh"
 two_nodes
 start 350581
@@ -24,10 +27,13 @@ import json, subprocess, sys, base64
 refctl, T, acked = sys.argv[1], sys.argv[2], sys.argv[3]
 counts = {"status_change": 0, "receipt": 0}
 bad = 0
+in_rb = 0   # receipts that were entries of a RECEIPT_BATCH naming our message
 kept = {}
 for line in list(open(acked))[:40]:
     rid = line.split()[0]
     tr = json.loads(subprocess.check_output([refctl, "--data", T + "/350581", "audit", "trail", rid, "--json"]))
+    ours = [bytes.fromhex(e["msg_id"]) for e in tr["entries"]
+            if e.get("by") == "350581" and e["event"] == "submitted"]
     for e in tr["entries"]:
         if e.get("by") != "350582" or "batch" not in e:
             continue
@@ -35,14 +41,21 @@ for line in list(open(acked))[:40]:
             bad += 1
         if e["event"] in counts and e["batch"]["count"] > 1:
             counts[e["event"]] += 1
-            kept.setdefault(e["event"], e["envelope_base64"])
+            # the receipt kept for openssl is a RECEIPT_BATCH
+            if e["event"] != "receipt" or e.get("batch_receipts", 0) > 1:
+                kept.setdefault(e["event"], e["envelope_base64"])
+        if e["event"] == "receipt" and e.get("batch_receipts", 0) > 1 and \
+           len(ours) == 1 and ours[0] in base64.b64decode(e["envelope_base64"]):
+            in_rb += 1
 for k, v in kept.items():
     open("%s/%s.env" % (T, k), "wb").write(base64.b64decode(v))
-print(counts["status_change"], counts["receipt"], bad)
+print(counts["status_change"], counts["receipt"], bad, in_rb)
 PY
-read -r sc rc bad < "$T/forms.txt"
+read -r sc rc bad rb < "$T/forms.txt"
 check "Jinjiang's status changes came signed in batches ($sc of them)" test "${sc:-0}" -gt 0
 check "and its receipts too ($rc of them)" test "${rc:-0}" -gt 0
+check "receipts came as RECEIPT_BATCH entries naming our message ($rb of them)" \
+	test "${rb:-0}" -gt 0
 expect_eq "each verified at Shishi" 0 "$bad"
 
 # alone KIND: rebuilds the root from the envelope's own path and checks
@@ -93,7 +106,7 @@ PY
 		-in "$T/$1.in" -sigfile "$T/$1.sig" >/dev/null 2>&1
 }
 check "a batched status change verifies alone with openssl" alone status_change
-check "a batched receipt verifies alone with openssl" alone receipt
+check "a batched RECEIPT_BATCH verifies alone with openssl" alone receipt
 # One bit of its path changed: the root is another, and openssl refuses.
 "$PY" -c '
 import sys
