@@ -47,6 +47,8 @@ for line in list(open(acked))[:40]:
         if e["event"] == "receipt" and e.get("batch_receipts", 0) > 1 and \
            len(ours) == 1 and ours[0] in base64.b64decode(e["envelope_base64"]):
             in_rb += 1
+            if in_rb == 1:
+                open(T + "/in-batch.txt", "w").write(rid + "\n")
 for k, v in kept.items():
     open("%s/%s.env" % (T, k), "wb").write(base64.b64decode(v))
 print(counts["status_change"], counts["receipt"], bad, in_rb)
@@ -114,5 +116,16 @@ b = bytearray(open(sys.argv[1], "rb").read()); b[-40] ^= 1
 open(sys.argv[1], "wb").write(bytes(b))' "$T/receipt.env"
 if alone receipt; then not_ok "with one bit of its path changed, openssl still accepts it"
 else ok "with one bit of its path changed, openssl refuses it"; fi
+# refctl show reads the batch the receipt came in, verifies it, and shows
+# the entry for this referral's message (one whose receipt came in a
+# batch, found above).
+id=$(cat "$T/in-batch.txt" 2>/dev/null)
+show=$("$REFCTL" --data "$T/350581" show "$id" --json)
+expect_eq "show: the receipt is STORED" STORED "$(echo "$show" | json receipt.status)"
+expect_eq "show: it verifies" true "$(echo "$show" | json receipt.verified)"
+expect_eq "show: it names our envelope" "$(echo "$show" | json envelope_sha256)" \
+	"$(echo "$show" | json receipt.envelope_sha256)"
+check "show: it came in a RECEIPT_BATCH ($(echo "$show" | json receipt.batch_receipts) receipts)" \
+	test "$(echo "$show" | json receipt.batch_receipts)" -gt 1
 expect_eq "each stored and applied exactly once" ok "$(. "$(dirname "$0")/../fault/common.sh"; exactly_once 350581 350582 "$T/acked.txt")"
 finish
