@@ -331,6 +331,39 @@ void delivery_receipt_rejected(node_t *n, const envelope_check_t *c,
 		store_event_abort(n->store);
 }
 
+/* Whether a RECEIPT_BATCH's entries may point at one copy of it kept
+ * under its msg_id: yes when nothing is kept there yet (*ret_kept false)
+ * or the very same bytes are (*ret_kept true: the batch came again). A
+ * different envelope under that msg_id is another batch reusing the id:
+ * what is kept there proves other messages' delivery and is never
+ * replaced, so this batch's entries keep their own copy, as single
+ * receipts do. */
+static bool batch_kept_as(node_t *n, const uint8_t id[16], const uint8_t *buf,
+			  size_t len, const char *peer, bool *ret_kept)
+{
+	Referral__Store__V1__ReceiptRecord *rr = NULL;
+	char hex[33];
+	bool same;
+	int r = store_get_msg(n->store, STORE_RECEIPTS, id, 16,
+			      &referral__store__v1__receipt_record__descriptor,
+			      (ProtobufCMessage **)&rr);
+
+	*ret_kept = false;
+	if (r == REF_E_NOT_FOUND)
+		return true;
+	if (r)
+		return false;
+	same = rr->receipt.len == len && !memcmp(rr->receipt.data, buf, len);
+	referral__store__v1__receipt_record__free_unpacked(rr, NULL);
+	if (!same)
+		log_msg(LOG_WARN, "delivery", "peer=%s sent a receipt batch "
+			"under msg_id=%s, which another batch holds; its "
+			"receipts are kept each in full", peer,
+			state_msg_hex(id, hex));
+	*ret_kept = same;
+	return same;
+}
+
 void delivery_receipt(node_t *n, const envelope_check_t *checked,
 		      const uint8_t *buf, size_t len, const char *peer)
 {
@@ -348,10 +381,13 @@ void delivery_receipt(node_t *n, const envelope_check_t *checked,
 		Referral__V1__ReceiptBatch *rb = referral__v1__receipt_batch__unpack(
 			NULL, c.env->body.len, c.env->body.data);
 		struct batch_keep bk = { c.hdr->msg_id.data, false };
+		bool shared = batch_kept_as(n, c.hdr->msg_id.data, buf, len,
+					    peer, &bk.kept);
 
 		for (size_t i = 0; rb && i < rb->n_receipts; i++)
 			apply_receipt(n, rb->receipts[i], buf, len, peer,
-				      c.hdr->key_id, c.hdr->msg_id.data, &bk);
+				      c.hdr->key_id, c.hdr->msg_id.data,
+				      shared ? &bk : NULL);
 		if (rb)
 			referral__v1__receipt_batch__free_unpacked(rb, NULL);
 	} else {

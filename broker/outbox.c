@@ -274,7 +274,8 @@ out:
 }
 
 /* The most receipts one RECEIPT_BATCH carries, and the most bytes of
- * them: far below any message limit a peer would set. */
+ * them: at most half of [limits] max_message_bytes, so the envelope with
+ * its header and batch path stays within it. */
 #define RECEIPT_BATCH_MAX 256
 #define RECEIPT_BATCH_BYTES (64 * 1024)
 
@@ -349,35 +350,46 @@ static uint8_t *put_field(uint8_t *p, const uint8_t *data, size_t len)
  * record (for refctl show and a peer's RESTORE_SYNC, and to prove alone
  * what was stored); only its reply is dropped (turn_fill with no data).
  * A receipt whose event was undone has no reply awaiting, and is left
- * out. Out of memory here, each receipt goes alone, as before. */
-static int batch_receipts(node_t *n)
+ * out. Short of memory here, the receipts not yet batched go alone. */
+static void batch_receipts(node_t *n)
 {
 	struct rb_scan sc = { 0 };
 	struct rb_group *g = NULL;
 	int *gi = NULL;
-	size_t ng = 0, p = 0, first = n->n_drafts;
+	size_t ng = 0, p, first = n->n_drafts;
+	size_t most = (size_t)n->cfg.max_message_bytes / 2;
 	uint64_t now = util_now_ms();
-	int r = 0;
 
+	if (most > RECEIPT_BATCH_BYTES)
+		most = RECEIPT_BATCH_BYTES;
 	turn_foreach_awaiting(&n->turn, rb_awaiting, &sc);
 	if (sc.nomem || sc.n < 2)
 		goto out;
 	gi = malloc(n->n_drafts * sizeof(*gi));
 	g = calloc(sc.n, sizeof(*g));
-	if (!gi || !g) {
-		r = -ENOMEM;
+	if (!gi || !g)
 		goto out;
-	}
 	/* The drafts and their replies were made in the same order, so one
-	 * walk pairs them; a draft whose reply is not next was undone. */
+	 * walk pairs them; a draft whose reply is not next was undone. The
+	 * walk runs from the end: a message undone and then kept again in
+	 * the same turn has two drafts, and its reply is the later one's. */
+	p = sc.n;
+	for (size_t i = n->n_drafts; i-- > 0;) {
+		struct outbox_draft *od = &n->drafts[i];
+
+		gi[i] = -1;
+		if (od->receipt && p > 0 &&
+		    !memcmp(sc.aw[p - 1].seal_id, od->inbox_id, 16))
+			gi[i] = (int)--p; /* its reply, for now */
+	}
+	/* Then the groups, in the order the messages came. */
 	for (size_t i = 0; i < n->n_drafts; i++) {
 		struct outbox_draft *od = &n->drafts[i];
 		size_t k, sz;
 
-		gi[i] = -1;
-		if (!od->receipt || p == sc.n ||
-		    memcmp(sc.aw[p].seal_id, od->inbox_id, 16))
+		if (gi[i] < 0)
 			continue;
+		p = (size_t)gi[i];
 		sz = field_size(od->d.body_len);
 		for (k = 0; k < ng; k++)
 			if (g[k].sock == sc.aw[p].sock &&
@@ -385,7 +397,7 @@ static int batch_receipts(node_t *n)
 			    (!g[k].rid_len ||
 			     !memcmp(g[k].rid, sc.aw[p].rid, g[k].rid_len)) &&
 			    g[k].count < RECEIPT_BATCH_MAX &&
-			    g[k].bytes + sz <= RECEIPT_BATCH_BYTES)
+			    g[k].bytes + sz <= most)
 				break;
 		if (k == ng) {
 			g[ng].sock = sc.aw[p].sock;
@@ -396,9 +408,8 @@ static int batch_receipts(node_t *n)
 		g[k].count++;
 		g[k].bytes += sz;
 		gi[i] = (int)k;
-		p++;
 	}
-	for (size_t k = 0; k < ng && !r; k++) {
+	for (size_t k = 0; k < ng; k++) {
 		struct outbox_draft *od = NULL;
 		uint8_t *body, *q;
 		char to[8] = "";
@@ -406,10 +417,8 @@ static int batch_receipts(node_t *n)
 		if (g[k].count < 2)
 			continue;
 		body = malloc(g[k].bytes);
-		if (!body) {
-			r = -ENOMEM;
+		if (!body)
 			break;
-		}
 		q = body;
 		for (size_t i = 0; i < first; i++)
 			if (gi[i] == (int)k) {
@@ -417,14 +426,14 @@ static int batch_receipts(node_t *n)
 					      n->drafts[i].d.body_len);
 				snprintf(to, sizeof(to), "%s", n->drafts[i].to);
 			}
-		r = new_draft(n, to, REFERRAL__V1__KIND__RECEIPT_BATCH, "", 0,
-			      body, g[k].bytes, now, &od);
-		free(body);
-		if (r) {
+		if (new_draft(n, to, REFERRAL__V1__KIND__RECEIPT_BATCH, "", 0,
+			      body, g[k].bytes, now, &od)) {
+			free(body);
 			if (od) /* NULL: no room for a draft at all */
 				envelope_draft_free(&od->d);
 			break;
 		}
+		free(body);
 		od->batch_reply = true;
 		od->sock = g[k].sock;
 		od->rid = g[k].rid;
@@ -439,7 +448,6 @@ out:
 	free(sc.aw);
 	free(gi);
 	free(g);
-	return r;
 }
 
 int outbox_seal_turn(node_t *n)
@@ -467,7 +475,7 @@ int outbox_seal_turn(node_t *n)
 		}
 	}
 	if (!r)
-		r = batch_receipts(n);
+		batch_receipts(n);
 	/* Straight into the turn, not an event of its own: a turn whose
 	 * drafts cannot be signed and written is aborted whole (node.c), so
 	 * there is nothing to undo here alone. */

@@ -49,7 +49,8 @@ static uint8_t *receipt_for(testnode_t *t, const uint8_t *env, size_t elen,
  * order, then one entry for a message we never sent. */
 static uint8_t *batch_for(testnode_t *t, uint8_t *const *envs,
 			  const size_t *lens, size_t n, uint64_t at,
-			  size_t *ret_len, uint8_t ret_id[16])
+			  const uint8_t *reuse_id, size_t *ret_len,
+			  uint8_t ret_id[16])
 {
 	envelope_policy_t pol = {
 		.self = TN_PEER, .peer = TN_SELF, .max_bytes = 1 << 20,
@@ -86,6 +87,7 @@ static uint8_t *batch_for(testnode_t *t, uint8_t *const *envs,
 	}
 	rb.receipts = rcs;
 	rb.n_receipts = n + 1;
+	f.msg_id = reuse_id; /* NULL: a fresh one */
 	bl = referral__v1__receipt_batch__get_packed_size(&rb);
 	body = malloc(bl);
 	referral__v1__receipt_batch__pack(&rb, body);
@@ -156,7 +158,7 @@ static int take(testnode_t *t, const uint8_t *buf, size_t len)
  * The first connection gets one RECEIPT_BATCH with the two kept receipts,
  * in order; the other its single RECEIPT; each inbox record holds its own
  * RECEIPT, signed in the same tree, with the same receipt in it. */
-static void receipts_sent(testnode_t *t)
+static void receipts_sent(testnode_t *t, bool small)
 {
 	void *ctx = zmq_ctx_new(), *tx[2], *rx[2];
 	envelope_policy_t pol = {
@@ -188,7 +190,7 @@ static void receipts_sent(testnode_t *t)
 		uint8_t sha[32], *ph = NULL;
 		size_t phl = 0;
 
-		memset(ids[k], 0x10 + k, 16);
+		memset(ids[k], 0x10 + k + (small ? 8 : 0), 16);
 		memset(sha, 0x20 + k, 32);
 		rc.msg_id.data = ids[k];
 		rc.msg_id.len = 16;
@@ -221,6 +223,23 @@ static void receipts_sent(testnode_t *t)
 	CHECK(!outbox_seal_turn(t->n));
 	CHECK(!turn_commit(&t->n->turn, t->n->store, &t->n->sched));
 
+	if (small) {
+		/* Two receipts do not fit in half of max_message_bytes: each
+		 * goes alone, in order. */
+		for (int k = 0; k <= 2; k += 2) {
+			zmq_msg_init(&m);
+			CHECK(zmq_msg_recv(&m, rx[0], ZMQ_DONTWAIT) >= 0);
+			CHECK_EQ_INT(envelope_verify(&pol, zmq_msg_data(&m),
+						     zmq_msg_size(&m), &c),
+				     REFERRAL__V1__RECEIPT_STATUS__STORED);
+			CHECK(c.hdr && c.hdr->kind == REFERRAL__V1__KIND__RECEIPT &&
+			      c.env->body.len == bls[k] &&
+			      !memcmp(c.env->body.data, bodies[k], bls[k]));
+			envelope_check_free(&c);
+			zmq_msg_close(&m);
+		}
+		goto rest;
+	}
 	/* The first connection: one RECEIPT_BATCH, entries 0 and 2. */
 	zmq_msg_init(&m);
 	CHECK(zmq_msg_recv(&m, rx[0], ZMQ_DONTWAIT) >= 0);
@@ -244,6 +263,7 @@ static void receipts_sent(testnode_t *t)
 		referral__v1__receipt_batch__free_unpacked(rb, NULL);
 	envelope_check_free(&c);
 	zmq_msg_close(&m);
+rest:
 	zmq_msg_init(&m);
 	CHECK(zmq_msg_recv(&m, rx[0], ZMQ_DONTWAIT) < 0); /* nothing else */
 	zmq_msg_close(&m);
@@ -403,7 +423,7 @@ int main(void)
 			lens[k] = ob->envelope.len;
 			referral__store__v1__outbox_record__free_unpacked(ob, NULL);
 		}
-		bb = batch_for(&t, envs, lens, 3, at, &bbl, batch_id);
+		bb = batch_for(&t, envs, lens, 3, at, NULL, &bbl, batch_id);
 		CHECK_EQ_INT(take(&t, bb, bbl), REFERRAL__V1__RECEIPT_STATUS__STORED);
 		for (int k = 0; k < 3; k++) {
 			ob = outbox_of(t.n, ids[k]);
@@ -431,12 +451,47 @@ int main(void)
 		      !strcmp(rr->from_node, TN_PEER));
 		if (rr)
 			referral__store__v1__receipt_record__free_unpacked(rr, NULL);
+
+		/* Another batch under the same msg_id (a peer reusing it),
+		 * for the first message again: the batch kept is never
+		 * replaced, so it still proves all three; the new one's
+		 * entry keeps its whole envelope. */
+		{
+			uint8_t *other, again_id[16];
+			size_t ol;
+
+			other = batch_for(&t, envs, lens, 1, at + 1, batch_id,
+					  &ol, again_id);
+			CHECK(!memcmp(again_id, batch_id, 16));
+			CHECK_EQ_INT(take(&t, other, ol),
+				     REFERRAL__V1__RECEIPT_STATUS__STORED);
+			rr = kept(t.n, batch_id, 16);
+			CHECK(rr && rr->receipt.len == bbl &&
+			      !memcmp(rr->receipt.data, bb, bbl));
+			if (rr)
+				referral__store__v1__receipt_record__free_unpacked(rr, NULL);
+			memcpy(key, ids[0], 16);
+			memcpy(key + 16, batch_id, 16);
+			rr = kept(t.n, key, 32);
+			CHECK(rr && !rr->in_batch && rr->receipt.len == ol &&
+			      !memcmp(rr->receipt.data, other, ol));
+			if (rr)
+				referral__store__v1__receipt_record__free_unpacked(rr, NULL);
+			ob = outbox_of(t.n, ids[0]);
+			got = NULL;
+			CHECK(ob && !outbox_receipt_envelope(t.n, ob, &got, &gl) &&
+			      gl == bbl && !memcmp(got, bb, bbl));
+			free(got);
+			if (ob)
+				referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+			free(other);
+		}
 		free(bb);
 
 		/* A batch that names only a message we never sent (and ones
 		 * already delivered are kept as receipt_again): with no entry
 		 * kept, the batch is not kept either. */
-		bb = batch_for(&t, envs, lens, 0, at, &bbl, batch_id);
+		bb = batch_for(&t, envs, lens, 0, at, NULL, &bbl, batch_id);
 		CHECK_EQ_INT(take(&t, bb, bbl), REFERRAL__V1__RECEIPT_STATUS__STORED);
 		rr = kept(t.n, batch_id, 16);
 		CHECK(rr == NULL);
@@ -446,7 +501,9 @@ int main(void)
 		for (int k = 0; k < 3; k++)
 			free(envs[k]);
 	}
-	receipts_sent(&t);
+	receipts_sent(&t, false);
+	t.n->cfg.max_message_bytes = 200;
+	receipts_sent(&t, true);
 	testnode_close(&t);
 	return test_finish("delivery");
 }

@@ -30,7 +30,7 @@ static const char *delivery_name(uint32_t state)
  * what an auditor would do with it. */
 static json_t *receipt_json(node_t *n, const uint8_t *buf, size_t len,
 			    const char *from, const char *to, uint64_t at_ms,
-			    const uint8_t msg_id[16])
+			    const uint8_t msg_id[16], const uint8_t *sha)
 {
 	envelope_policy_t pol = state_policy(n, to, from, at_ms);
 	envelope_check_t c;
@@ -54,7 +54,7 @@ static json_t *receipt_json(node_t *n, const uint8_t *buf, size_t len,
 		/* A RECEIPT_BATCH's entry for this message, and how many
 		 * messages the batch answered. */
 		(void)envelope_receipt_for(c.hdr->kind, c.env->body.data,
-					   c.env->body.len, msg_id, NULL, &rc,
+					   c.env->body.len, msg_id, sha, &rc,
 					   &count);
 		if (c.hdr->kind == REFERRAL__V1__KIND__RECEIPT_BATCH)
 			json_object_set_new(o, "batch_receipts",
@@ -87,6 +87,7 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 	size_t env_len = 0;
 	uint8_t *rb = NULL; /* the receipt that decided our message */
 	size_t rbl = 0;
+	uint8_t ours[32];   /* our envelope's SHA-256 */
 	Referral__Store__V1__OutboxRecord *ob = NULL;
 	Referral__Store__V1__InboxRecord *in = NULL;
 	int r;
@@ -165,10 +166,11 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 		if (ob->dead_reason[0])
 			json_object_set_new(o, "dead_reason",
 					    json_string(ob->dead_reason));
+		util_sha256(ob->envelope.data, ob->envelope.len, ours);
 		if (full && !outbox_receipt_envelope(n, ob, &rb, &rbl))
 			json_object_set_new(o, "receipt", receipt_json(n,
 				rb, rbl, ob->to_node, n->cfg.code,
-				ob->receipt_at_ms, rr->submit_msg_id.data));
+				ob->receipt_at_ms, rr->submit_msg_id.data, ours));
 		else if (ob->receipt.len || ob->receipt_batch.len)
 			json_object_set_new(o, "receipt_status", json_string(
 				envelope_status_name(ob->receipt_status)));
@@ -190,7 +192,7 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 			json_object_set_new(o, "receipt", receipt_json(n,
 				in->receipt.data, in->receipt.len, n->cfg.code,
 				in->from_node, in->received_at_ms,
-				rr->submit_msg_id.data));
+				rr->submit_msg_id.data, NULL));
 		env = in->envelope.data;
 		env_len = in->envelope.len;
 	}

@@ -433,6 +433,7 @@ struct trail {
 	uint8_t (*ours)[16];   /* msg_ids of our outbox messages about it */
 	uint32_t *our_kinds;
 	uint64_t *our_seqs;
+	uint8_t (*our_shas)[32]; /* their envelopes' SHA-256 */
 	size_t n_ours;
 	unsigned bad;
 };
@@ -526,17 +527,22 @@ static int trail_outbox_one(void *ctx, const uint8_t *k, size_t kl,
 		void *a = realloc(tr->ours, (n + 1) * 16);
 		void *b = realloc(tr->our_kinds, (n + 1) * sizeof(uint32_t));
 		void *c = realloc(tr->our_seqs, (n + 1) * sizeof(uint64_t));
+		void *d = realloc(tr->our_shas, (n + 1) * 32);
 		if (a)
 			tr->ours = a;
 		if (b)
 			tr->our_kinds = b;
 		if (c)
 			tr->our_seqs = c;
-		if (!a || !b || !c) {
+		if (d)
+			tr->our_shas = d;
+		if (!a || !b || !c || !d) {
 			referral__store__v1__outbox_record__free_unpacked(ob, NULL);
 			return -ENOMEM;
 		}
 		memcpy(tr->ours[n], k, 16);
+		util_sha256(ob->envelope.data, ob->envelope.len,
+			    tr->our_shas[n]);
 		tr->our_kinds[n] = ob->kind;
 		tr->our_seqs[n] = 0;
 		e = referral__v1__envelope__unpack(NULL, ob->envelope.len,
@@ -596,8 +602,8 @@ static int trail_receipt_one(void *ctx, const uint8_t *k, size_t kl,
 	ok = cli_trust_signed_ok(tr->t, rc->receipt.data, rc->receipt.len, &c);
 	if (c.env && c.hdr)
 		(void)envelope_receipt_for(c.hdr->kind, c.env->body.data,
-					   c.env->body.len, k, NULL, &body,
-					   &in_batch);
+					   c.env->body.len, k, tr->our_shas[i],
+					   &body, &in_batch);
 	o = entry(rc->received_at_ms, rc->from_node, "receipt",
 		  enum_name(&referral__v1__receipt_status__descriptor,
 			    (int)rc->status));
@@ -854,6 +860,7 @@ static int audit_trail(store_t *s, int argc, char **argv)
 	free(tr.ours);
 	free(tr.our_kinds);
 	free(tr.our_seqs);
+	free(tr.our_shas);
 	if (r) {
 		json_decref(tr.arr);
 		referral__store__v1__referral_record__free_unpacked(rr, NULL);
