@@ -225,8 +225,8 @@ static void apply_receipt(node_t *n, const Referral__V1__Receipt *rc,
 			 &put_batch);
 	/* A message given up for its lifetime (no receipt held) that turns
 	 * out delivered after all is delivered: the receipt proves it. */
-	if (!r && ob->state == OUT_DEAD && !ob->receipt.len &&
-	    !ob->receipt_batch.len && positive)
+	if (!r && ob->state == OUT_DEAD && !outbox_holds_receipt(ob) &&
+	    positive)
 		ob->state = OUT_PENDING;
 	if (r || ob->state != OUT_PENDING) {
 		if (!r)

@@ -578,7 +578,7 @@ int outbox_receipt_envelope(node_t *n,
 	const ProtobufCBinaryData *b = &ob->receipt;
 	int r;
 
-	if (!ob->receipt.len && ob->receipt_batch.len != 16)
+	if (!outbox_holds_receipt(ob))
 		return REF_E_NOT_FOUND;
 	if (!ob->receipt.len) {
 		r = store_get_msg(n->store, STORE_RECEIPTS,

@@ -51,6 +51,13 @@ int outbox_node_level(node_t *n, const char *to, uint32_t kind,
  * created now (ret_hex: its msg_id). */
 int outbox_resign(node_t *n, const Referral__Store__V1__OutboxRecord *ob,
 		  uint64_t now, char ret_hex[33]);
+/* outbox_holds_receipt: whether ob was decided by a receipt: its own
+ * bytes, or a RECEIPT_BATCH kept once in the receipts table. */
+static inline bool outbox_holds_receipt(
+	const Referral__Store__V1__OutboxRecord *ob)
+{
+	return ob->receipt.len || ob->receipt_batch.len == 16;
+}
 /* outbox_receipt_at: when the peer received ob (its receipt's
  * received_at_ms, in the peer's clock), or 0 when ob holds no receipt. */
 uint64_t outbox_receipt_at(const Referral__Store__V1__OutboxRecord *ob);

@@ -114,6 +114,23 @@ static Referral__Store__V1__OutboxRecord *outbox(node_t *n)
 	return outbox_of(n, sent_id);
 }
 
+/* Whether our message id reads back exactly want as the receipt that
+ * decided it (outbox_receipt_envelope). */
+static bool reads_back(node_t *n, const uint8_t id[16], const uint8_t *want,
+		       size_t wl)
+{
+	Referral__Store__V1__OutboxRecord *ob = outbox_of(n, id);
+	uint8_t *got = NULL;
+	size_t gl = 0;
+	bool same = ob && !outbox_receipt_envelope(n, ob, &got, &gl) &&
+		    gl == wl && !memcmp(got, want, wl);
+
+	free(got);
+	if (ob)
+		referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+	return same;
+}
+
 static Referral__Store__V1__ReceiptRecord *kept(node_t *n, const uint8_t *key,
 						size_t kl)
 {
@@ -400,8 +417,8 @@ int main(void)
 	 * three is delivered; the batch is kept once, whole, and each entry
 	 * points at it; the stranger is ignored. */
 	{
-		uint8_t ids[3][16], *envs[3], batch_id[16], key[32], *bb, *got;
-		size_t lens[3], bbl, gl;
+		uint8_t ids[3][16], *envs[3], batch_id[16], key[32], *bb;
+		size_t lens[3], bbl;
 		uint64_t at = util_now_ms() - 5;
 		Referral__Store__V1__ReceiptRecord *rr;
 
@@ -431,12 +448,9 @@ int main(void)
 			      !ob->receipt.len && ob->receipt_batch.len == 16 &&
 			      !memcmp(ob->receipt_batch.data, batch_id, 16));
 			CHECK(ob && outbox_receipt_at(ob) == at);
-			got = NULL;
-			CHECK(ob && !outbox_receipt_envelope(t.n, ob, &got, &gl) &&
-			      gl == bbl && !memcmp(got, bb, bbl));
-			free(got);
 			if (ob)
 				referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+			CHECK(reads_back(t.n, ids[k], bb, bbl));
 			memcpy(key, ids[k], 16);
 			memcpy(key + 16, batch_id, 16);
 			rr = kept(t.n, key, 32);
@@ -477,13 +491,7 @@ int main(void)
 			      !memcmp(rr->receipt.data, other, ol));
 			if (rr)
 				referral__store__v1__receipt_record__free_unpacked(rr, NULL);
-			ob = outbox_of(t.n, ids[0]);
-			got = NULL;
-			CHECK(ob && !outbox_receipt_envelope(t.n, ob, &got, &gl) &&
-			      gl == bbl && !memcmp(got, bb, bbl));
-			free(got);
-			if (ob)
-				referral__store__v1__outbox_record__free_unpacked(ob, NULL);
+			CHECK(reads_back(t.n, ids[0], bb, bbl));
 			free(other);
 		}
 		free(bb);

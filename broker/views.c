@@ -166,12 +166,12 @@ json_t *views_referral(node_t *n, const Referral__Store__V1__ReferralRecord *rr,
 		if (ob->dead_reason[0])
 			json_object_set_new(o, "dead_reason",
 					    json_string(ob->dead_reason));
-		util_sha256(ob->envelope.data, ob->envelope.len, ours);
-		if (full && !outbox_receipt_envelope(n, ob, &rb, &rbl))
+		if (full && !outbox_receipt_envelope(n, ob, &rb, &rbl)) {
+			util_sha256(ob->envelope.data, ob->envelope.len, ours);
 			json_object_set_new(o, "receipt", receipt_json(n,
 				rb, rbl, ob->to_node, n->cfg.code,
 				ob->receipt_at_ms, rr->submit_msg_id.data, ours));
-		else if (ob->receipt.len || ob->receipt_batch.len)
+		} else if (outbox_holds_receipt(ob))
 			json_object_set_new(o, "receipt_status", json_string(
 				envelope_status_name(ob->receipt_status)));
 		env = ob->envelope.data;
